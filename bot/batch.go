@@ -1,0 +1,108 @@
+package bot
+
+import (
+	"context"
+	"sync"
+)
+
+// Batcher is an Inbox that commits the events of concurrent callers together (group
+// commit): while one transaction is being written, the next callers queue up and share the
+// following one. It is safe for concurrent use; Run must be running.
+type Batcher struct {
+	inbox Inbox
+	max   int
+	reqs  chan *batchReq
+	once  sync.Once
+}
+
+type batchReq struct {
+	ctx   context.Context
+	evs   []Event
+	fresh []bool
+	err   error
+	done  chan struct{}
+}
+
+// NewBatcher returns a Batcher writing to inbox at most maxEvents events per transaction
+// (default 256).
+func NewBatcher(inbox Inbox, maxEvents int) *Batcher {
+	if maxEvents <= 0 {
+		maxEvents = 256
+	}
+	return &Batcher{inbox: inbox, max: maxEvents, reqs: make(chan *batchReq, 1024)}
+}
+
+// AddEvents queues evs for the next transaction and waits until it is committed.
+func (b *Batcher) AddEvents(ctx context.Context, evs []Event) ([]bool, error) {
+	r := &batchReq{ctx: ctx, evs: evs, done: make(chan struct{})}
+	select {
+	case b.reqs <- r:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued the events will be written: wait for the outcome even if ctx ends, so
+	// that the caller never acknowledges what is not on disk, nor fails what is.
+	<-r.done
+	return r.fresh, r.err
+}
+
+// AddDeadLetter writes d directly; dead letters are rare.
+func (b *Batcher) AddDeadLetter(ctx context.Context, d DeadLetter) error {
+	return b.inbox.AddDeadLetter(ctx, d)
+}
+
+// Run writes batches until ctx is done, then fails what is still queued.
+func (b *Batcher) Run(ctx context.Context) {
+	for {
+		var first *batchReq
+		select {
+		case <-ctx.Done():
+			b.drain(ctx.Err())
+			return
+		case first = <-b.reqs:
+		}
+		batch := []*batchReq{first}
+		n := len(first.evs)
+	fill:
+		for n < b.max {
+			select {
+			case r := <-b.reqs:
+				batch = append(batch, r)
+				n += len(r.evs)
+			default:
+				break fill
+			}
+		}
+		b.write(context.WithoutCancel(ctx), batch, n)
+	}
+}
+
+func (b *Batcher) write(ctx context.Context, batch []*batchReq, n int) {
+	all := make([]Event, 0, n)
+	for _, r := range batch {
+		all = append(all, r.evs...)
+	}
+	fresh, err := b.inbox.AddEvents(ctx, all)
+	i := 0
+	for _, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.fresh = fresh[i : i+len(r.evs)]
+		}
+		i += len(r.evs)
+		close(r.done)
+	}
+}
+
+func (b *Batcher) drain(err error) {
+	for {
+		select {
+		case r := <-b.reqs:
+			r.err = err
+			close(r.done)
+		default:
+			return
+		}
+	}
+}

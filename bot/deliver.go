@@ -1,0 +1,165 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// DelivererConfig configures a Deliverer. A zero field means the default.
+type DelivererConfig struct {
+	Outbox  Outbox            // required
+	Senders map[string]Sender // by channel; required
+	Owner   string            // this process's name in leases; default "deliverer"
+	Lease   time.Duration     // how long a claimed row stays leased; default 30s
+	Poll    time.Duration     // how often to look for work without a Notify; default 200ms
+	Batch   int               // rows claimed at once, delivered concurrently; default 16
+	// MaxAttempts is how many temporary failures a row may have before it is given up;
+	// default 12 (about an hour of backoff).
+	MaxAttempts int
+	// Backoff is the wait before attempt n+1 after n failures; default exponential from
+	// 1s to 10 minutes with jitter.
+	Backoff func(n int) time.Duration
+	Logger  *slog.Logger     // default: discard
+	Now     func() time.Time // default time.Now
+	// Delivered is called after every attempt with its outcome ("reply", "push",
+	// "retry", "failed") and duration: a hook for metrics.
+	Delivered func(channel, outcome string, d time.Duration)
+}
+
+// Deliverer sends committed outgoing messages through the channels' Senders, in order per
+// conversation, retrying temporary failures with backoff. It is safe for concurrent use.
+type Deliverer struct {
+	cfg  DelivererConfig
+	log  *slog.Logger
+	wake chan struct{}
+}
+
+// NewDeliverer returns a Deliverer.
+func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
+	if cfg.Outbox == nil || len(cfg.Senders) == 0 {
+		return nil, errors.New("new deliverer: Outbox and Senders are required")
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = "deliverer"
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = 200 * time.Millisecond
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 16
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 12
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = defaultBackoff
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Deliverer{cfg: cfg, log: log.With("component", "deliverer"), wake: make(chan struct{}, 1)}, nil
+}
+
+func defaultBackoff(n int) time.Duration {
+	d := time.Second << min(n, 10)
+	d = min(d, 10*time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+// Notify wakes the deliverer: there is something in the outbox. It never blocks.
+func (d *Deliverer) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is done; deliveries under way finish first.
+func (d *Deliverer) Run(ctx context.Context) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, err := d.RunOnce(context.WithoutCancel(ctx))
+			if err != nil {
+				d.log.Error("deliver", "err", err)
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		t.Reset(d.cfg.Poll)
+	}
+}
+
+// RunOnce claims a batch of due rows and delivers them concurrently. It returns how many
+// rows it claimed.
+func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
+	rows, err := d.cfg.Outbox.ClaimOutgoing(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("claim outgoing: %w", err)
+	}
+	var wg sync.WaitGroup
+	for _, o := range rows {
+		wg.Go(func() { d.deliver(ctx, o) })
+	}
+	wg.Wait()
+	return len(rows), nil
+}
+
+func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
+	start := d.cfg.Now()
+	log := d.log.With("conversation", o.Key.String(), "outgoing", o.ID, "attempt", o.Attempts+1)
+	sender, ok := d.cfg.Senders[o.Key.Channel]
+	var outcome string
+	var err error
+	if !ok {
+		err = &DeliveryError{Permanent: true, Err: fmt.Errorf("no sender for channel %q", o.Key.Channel)}
+	} else {
+		outcome, err = sender.Send(ctx, o)
+	}
+	switch {
+	case err == nil:
+		log.Info("delivered", "outcome", outcome, "messages", len(o.Messages))
+	case isPermanent(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
+		outcome = "failed"
+		log.Error("delivery failed", "err", err)
+	default:
+		wait := max(retryAfter(err), d.cfg.Backoff(o.Attempts))
+		log.Warn("delivery will be retried", "err", err, "in", wait.String())
+		if rerr := d.cfg.Outbox.RetryOutgoing(ctx, o.ID, d.cfg.Now().Add(wait)); rerr != nil {
+			log.Error("schedule retry", "err", rerr)
+		}
+		d.observe(o.Key.Channel, "retry", start)
+		return
+	}
+	if ferr := d.cfg.Outbox.FinishOutgoing(ctx, o.ID, outcome); ferr != nil {
+		log.Error("finish outgoing", "err", ferr)
+	}
+	d.observe(o.Key.Channel, outcome, start)
+}
+
+func (d *Deliverer) observe(channel, outcome string, start time.Time) {
+	if d.cfg.Delivered != nil {
+		d.cfg.Delivered(channel, outcome, d.cfg.Now().Sub(start))
+	}
+}

@@ -1,0 +1,719 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/looplab/fsm"
+)
+
+// Postback data prefixes. Choice data is "o:<node>:<option>" for an option of a node and
+// "c:<command>" for a global command, so a tap on an old question's button is recognised.
+const (
+	postbackOption  = "o:"
+	postbackCommand = "c:"
+)
+
+// Built-in option ids of advice nodes and of the engine's "talk to a person?" offer.
+const (
+	optSolved    = "solved"
+	optNotSolved = "not_solved"
+	offerNode    = "_offer_human"
+)
+
+// Global commands.
+const (
+	cmdRestart  = "restart"
+	cmdBack     = "back"
+	cmdHelp     = "help"
+	cmdAgent    = "agent"
+	cmdEnglish  = "lang_en"
+	cmdJapanese = "lang_ja"
+)
+
+// commandWords are the built-in synonyms of the global commands.
+var commandWords = map[string]Words{
+	cmdRestart: {
+		JA: []string{"最初から", "はじめから", "最初に戻る", "最初からやり直す", "最初からやり直したい", "やり直し", "やりなおし",
+			"やり直したい", "リセット", "メニュー"},
+		EN: []string{"restart", "start over", "reset", "start again", "from the beginning", "menu"},
+	},
+	cmdBack: {
+		JA: []string{"戻る", "戻って", "戻りたい", "前の質問", "ひとつ前", "一つ前", "前に戻る", "前の質問に戻る"},
+		EN: []string{"back", "go back", "previous", "previous question"},
+	},
+	cmdHelp: {
+		JA: []string{"ヘルプ", "使い方", "使いかた", "どう使う"},
+		EN: []string{"help", "how to use", "how does this work"},
+	},
+	cmdAgent: {
+		JA: []string{"担当者", "担当者と話したい", "担当者につないで", "オペレーター", "オペレータ", "オペレーターにつないで",
+			"人と話したい", "人間と話したい", "有人対応", "有人", "スタッフ", "人に相談したい", "人に代わって", "人につないで"},
+		EN: []string{"agent", "human", "operator", "person", "talk to a person", "talk to a human", "real person",
+			"representative", "staff", "speak to someone", "customer support agent", "talk to someone", "live agent"},
+	},
+	cmdEnglish:  {JA: []string{"英語", "英語で", "英語にして"}, EN: []string{"english", "in english", "english please"}},
+	cmdJapanese: {JA: []string{"日本語", "日本語で"}, EN: []string{"japanese", "in japanese", "nihongo"}},
+}
+
+// EngineConfig configures an Engine. A zero field means the default.
+type EngineConfig struct {
+	Flow  *Flow
+	Funcs Funcs
+	// Normalize folds text for matching (width, case, kana); default lower-casing only.
+	Normalize func(string) string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// IdleTimeout is how long a conversation may rest before the next message starts over;
+	// default 30 minutes.
+	IdleTimeout time.Duration
+	// MaxMisses is how many answers in a row may go not understood before a human is
+	// offered; default 2.
+	MaxMisses int
+}
+
+// Engine steps conversations through a compiled flow. It holds no per-conversation state
+// and is safe for concurrent use; each Step builds its own state machine.
+type Engine struct {
+	flow      *Flow
+	funcs     Funcs
+	texts     Texts
+	normalize func(string) string
+	now       func() time.Time
+	idle      time.Duration
+	maxMisses int
+
+	nodes    map[string]*compiledNode
+	events   map[string][]fsm.EventDesc // the flow as looplab/fsm events, by source node
+	commands matcher
+	intents  matcher
+	fillers  []string // normalised fillerWords, longest first; English ones padded with spaces
+}
+
+type compiledNode struct {
+	*Node
+	options []Option // the node's options, with the engine's own for advice and the offer
+	match   matcher  // option id by label or synonym
+}
+
+// NewEngine validates cfg.Flow and compiles it. It returns an error listing every problem
+// Validate finds.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if cfg.Flow == nil {
+		return nil, errors.New("new engine: no flow")
+	}
+	if probs := Validate(cfg.Flow, cfg.Funcs); len(probs) > 0 {
+		msgs := make([]string, len(probs))
+		for i, p := range probs {
+			msgs[i] = p.String()
+		}
+		return nil, fmt.Errorf("flow %s: %s", cfg.Flow.ID, strings.Join(msgs, "; "))
+	}
+	e := &Engine{
+		flow:      cfg.Flow,
+		funcs:     cfg.Funcs,
+		texts:     cfg.Flow.Texts.withDefaults(),
+		normalize: cfg.Normalize,
+		now:       cfg.Now,
+		idle:      cfg.IdleTimeout,
+		maxMisses: cfg.MaxMisses,
+		nodes:     make(map[string]*compiledNode, len(cfg.Flow.Nodes)+1),
+		events:    make(map[string][]fsm.EventDesc, len(cfg.Flow.Nodes)+1),
+	}
+	if e.normalize == nil {
+		e.normalize = func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.idle == 0 {
+		e.idle = 30 * time.Minute
+	}
+	if e.maxMisses == 0 {
+		e.maxMisses = 2
+	}
+	offer := Node{ID: offerNode, Kind: KindQuestion, Text: e.texts.OfferHuman, Options: []Option{
+		{ID: cmdAgent, Label: e.texts.TalkToPerson, Next: e.handoffNode()},
+		{ID: cmdRestart, Label: e.texts.StartOver, Next: e.flow.Start},
+	}}
+	for i := range cfg.Flow.Nodes {
+		e.compile(&cfg.Flow.Nodes[i])
+	}
+	e.compile(&offer)
+	for _, f := range fillerWords {
+		if p, ok := newPhrase(e.normalize, f); ok {
+			if p.ascii {
+				e.fillers = append(e.fillers, p.spaced) // whole words: " me "
+			} else {
+				e.fillers = append(e.fillers, p.compact)
+			}
+		}
+	}
+	slices.SortFunc(e.fillers, func(a, b string) int { return len(b) - len(a) })
+	for cmd, w := range commandWords {
+		e.commands.add(e.normalize, cmd, w.All()...)
+	}
+	for _, in := range cfg.Flow.Intents {
+		e.intents.add(e.normalize, in.Target, in.Synonyms.All()...)
+	}
+	return e, nil
+}
+
+func (e *Engine) solvedNode() string  { return orDefault(e.flow.Solved, "solved") }
+func (e *Engine) handoffNode() string { return orDefault(e.flow.Handoff, "handoff") }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// compile turns one node into its looplab/fsm events and its option matcher.
+func (e *Engine) compile(n *Node) {
+	cn := &compiledNode{Node: n, options: n.Options}
+	if n.Kind == KindAdvice {
+		notSolved := n.Next
+		if notSolved == "" {
+			notSolved = offerNode
+		}
+		cn.options = []Option{
+			{ID: optSolved, Label: e.texts.SolvedYes, Next: e.solvedNode(), Synonyms: solvedWords},
+			{ID: optNotSolved, Label: e.texts.SolvedNo, Next: notSolved, Synonyms: notSolvedWords},
+		}
+	}
+	var evs []fsm.EventDesc
+	for _, o := range cn.options {
+		evs = append(evs, fsm.EventDesc{Name: o.ID, Src: []string{n.ID}, Dst: o.Next})
+		cn.match.add(e.normalize, o.ID, o.Label.JA, o.Label.EN)
+		cn.match.add(e.normalize, o.ID, o.Synonyms.All()...)
+	}
+	switch n.Kind {
+	case KindInput:
+		evs = append(evs, fsm.EventDesc{Name: "parsed", Src: []string{n.ID}, Dst: n.Next})
+	case KindDecision:
+		for outcome, next := range n.Branches {
+			evs = append(evs, fsm.EventDesc{Name: outcome, Src: []string{n.ID}, Dst: next})
+		}
+	}
+	e.nodes[n.ID] = cn
+	e.events[n.ID] = evs
+}
+
+// Words for the yes/no answers of advice nodes, in addition to their labels.
+var (
+	solvedWords = Words{
+		JA: []string{"はい", "解決", "解決した", "解決しました", "できた", "できました", "使えた", "使えました", "登録できた",
+			"大丈夫", "ありがとう", "OK", "うん", "いけた", "いけました", "直った", "なおった", "ばっちり"},
+		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
+			"that did it", "all good", "perfect"},
+	}
+	notSolvedWords = Words{
+		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
+			"解決できない", "解決できません", "解決できず", "だめ", "ダメ", "できない", "できません", "できませんでした",
+			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ"},
+		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
+			"cant", "not really", "same problem", "still the same", "did not work", "does not work"},
+	}
+)
+
+// Step applies one inbound event to c and returns the messages to send. It mutates c
+// (the caller saves it) and does no I/O. ctx is used only to fire state-machine events and
+// is never cancelled there (a cancelled context wedges looplab/fsm v1.0.3).
+func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Message, error) {
+	ctx = context.WithoutCancel(ctx)
+	now := e.now()
+	t := &turn{e: e, ctx: ctx, c: c, now: now}
+	if in.Lang != "" && c.Lang == "" {
+		c.Lang = in.Lang
+	}
+	switch in.Kind {
+	case InUnfollow:
+		c.Status = StatusEnded
+		c.UpdatedAt = now
+		return nil, nil
+	case InFollow:
+		t.reset(in)
+		t.say(e.texts.Greeting)
+		return t.enter(e.flow.Start)
+	}
+
+	if c.Status == StatusHandoff && now.Sub(c.UpdatedAt) <= e.idle {
+		// A person has been asked for: the flow does not answer, but the customer can
+		// start over.
+		if in.Kind == InText {
+			u := newUtterance(e.normalize, in.Text)
+			if cmd, score := e.commands.best(u); cmd == cmdRestart && e.isCommand(u, score) {
+				return t.command(cmdRestart)
+			}
+		}
+		if in.Kind == InPostback && in.Postback == postbackCommand+cmdRestart {
+			return t.command(cmdRestart)
+		}
+		t.say(e.texts.HandoffWaiting)
+		return t.out, nil
+	}
+	var notice *Text
+	switch {
+	case c.Node == "" || c.Status != StatusActive:
+		t.reset(in)
+		if c.Revision == 0 {
+			t.say(e.texts.Greeting)
+		}
+	case now.Sub(c.UpdatedAt) > e.idle:
+		notice = &e.texts.IdleRestart
+	case e.nodes[c.Node] == nil || !e.nodes[c.Node].Kind.waits():
+		notice = &e.texts.FlowChanged
+	}
+	if notice != nil {
+		t.reset(in)
+		t.say(*notice)
+	}
+	c.FlowVersion = e.flow.Version
+	if c.Node == "" {
+		// A new conversation: the first words may already answer the first question or
+		// name the problem.
+		if in.Kind == InText {
+			u := newUtterance(e.normalize, in.Text)
+			start := e.nodes[e.flow.Start]
+			if opt, _ := start.match.best(u); opt != "" {
+				c.Node, c.Path = start.ID, []string{start.ID}
+				return t.choose(start, start.option(opt))
+			}
+			if target, _ := e.intents.best(u); target != "" {
+				return t.enter(target)
+			}
+		}
+		return t.enter(e.flow.Start)
+	}
+	return t.answer(in)
+}
+
+// Prompt returns the messages that ask c's current question again, as when a terminal chat
+// resumes a stored conversation. It does not change c.
+func (e *Engine) Prompt(c *Conversation) []Message {
+	n := e.nodes[c.Node]
+	if n == nil || c.Status != StatusActive {
+		return nil
+	}
+	t := &turn{e: e, c: c, now: e.now()}
+	t.render(n)
+	return t.out
+}
+
+// turn is the work of one Step.
+type turn struct {
+	e   *Engine
+	ctx context.Context
+	c   *Conversation
+	now time.Time
+	out []Message
+}
+
+func (t *turn) lang() Lang {
+	if t.c.Lang == "" {
+		return Japanese
+	}
+	return t.c.Lang
+}
+
+func (t *turn) say(text Text) {
+	t.out = append(t.out, Message{Kind: MsgText, Text: t.fill(text.In(t.lang()))})
+}
+
+// reset starts the conversation over, keeping its key, language and creation time.
+func (t *turn) reset(in Inbound) {
+	c := t.c
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = t.now
+	}
+	if c.Lang == "" {
+		c.Lang = in.Lang
+	}
+	if c.Lang == "" && in.Kind == InText {
+		c.Lang = detectLang(in.Text)
+	}
+	c.Status = StatusActive
+	c.Node = ""
+	c.Path = nil
+	c.Answers = nil
+	c.Vars = map[string]string{}
+	c.Misses = 0
+	c.FlowVersion = t.e.flow.Version
+	c.UpdatedAt = t.now
+}
+
+// detectLang guesses the language of a customer's first words: any kana or kanji means
+// Japanese, Latin letters alone mean English.
+func detectLang(s string) Lang {
+	latin := false
+	for _, r := range s {
+		if unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han) {
+			return Japanese
+		}
+		if r < 0x80 && unicode.IsLetter(r) {
+			latin = true
+		}
+	}
+	if latin {
+		return English
+	}
+	return Japanese
+}
+
+// answer handles an answer to the current node.
+func (t *turn) answer(in Inbound) ([]Message, error) {
+	c, e := t.c, t.e
+	n := e.nodes[c.Node]
+	if in.Kind == InPostback {
+		switch {
+		case strings.HasPrefix(in.Postback, postbackCommand):
+			return t.command(strings.TrimPrefix(in.Postback, postbackCommand))
+		case strings.HasPrefix(in.Postback, postbackOption):
+			node, opt, _ := strings.Cut(strings.TrimPrefix(in.Postback, postbackOption), ":")
+			if node != c.Node {
+				t.say(e.texts.StaleChoice)
+				t.render(n)
+				return t.out, nil
+			}
+			if o := n.option(opt); o != nil {
+				return t.choose(n, o)
+			}
+		}
+		// Unknown postback data: treat the label the channel showed as typed text.
+		in = Inbound{Kind: InText, Text: in.Text}
+	}
+	m := e.interpret(n, in.Text, t.now)
+	switch m.Kind {
+	case MatchOption:
+		return t.choose(n, n.option(m.Target))
+	case MatchCommand:
+		return t.command(m.Target)
+	case MatchInput:
+		return t.parsed(n, m.vars)
+	case MatchJump:
+		return t.enter(m.Target)
+	}
+	if n.Kind == KindInput {
+		var ie *InputError
+		if errors.As(m.err, &ie) && !ie.Hint.IsZero() {
+			return t.miss(n, ie.Hint)
+		}
+		return t.miss(n, n.Hint)
+	}
+	return t.miss(n, e.texts.NotUnderstood)
+}
+
+// MatchKind says how free text was understood.
+type MatchKind string
+
+// The ways free text can be understood, in the order they are tried.
+const (
+	MatchOption  MatchKind = "option"  // an option of the current node
+	MatchCommand MatchKind = "command" // a global command
+	MatchInput   MatchKind = "input"   // a value the current input node parsed
+	MatchJump    MatchKind = "jump"    // an intent leading to another node
+	MatchNone    MatchKind = "none"    // not understood
+)
+
+// Match is how free text was understood at a node: Target is the option id, the command,
+// or the node jumped to.
+type Match struct {
+	Kind   MatchKind
+	Target string
+	vars   map[string]string
+	err    error // why an input node's parser rejected the text
+}
+
+// Interpret returns how text typed at node would be understood, without changing anything:
+// the node's options first, then global commands, then (at an input node) the value, then
+// jump intents. It is what Step does with free text, exposed for accuracy tests and reports.
+func (e *Engine) Interpret(node, text string) Match {
+	n := e.nodes[node]
+	if n == nil {
+		return Match{Kind: MatchNone}
+	}
+	return e.interpret(n, text, e.now())
+}
+
+func (e *Engine) interpret(n *compiledNode, text string, now time.Time) Match {
+	u := newUtterance(e.normalize, text)
+	// "Thanks, but it still doesn't work": what follows a "but" is what counts.
+	if tail, ok := afterContrast(u); ok {
+		if opt, _ := n.match.best(tail); opt != "" {
+			return Match{Kind: MatchOption, Target: opt}
+		}
+	}
+	if opt, _ := n.match.best(u); opt != "" {
+		return Match{Kind: MatchOption, Target: opt}
+	}
+	if i, ok := optionNumber(u); ok && i <= len(n.options) {
+		return Match{Kind: MatchOption, Target: n.options[i-1].ID}
+	}
+	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
+		return Match{Kind: MatchCommand, Target: cmd}
+	}
+	var inputErr error
+	if n.Kind == KindInput {
+		vars, err := e.funcs.Inputs[n.Input](text, now)
+		if err == nil {
+			return Match{Kind: MatchInput, vars: vars}
+		}
+		inputErr = err
+	}
+	if target, _ := e.intents.best(u); target != "" && target != n.ID {
+		return Match{Kind: MatchJump, Target: target}
+	}
+	return Match{Kind: MatchNone, err: inputErr}
+}
+
+// isCommand reports whether a command phrase that scored score is the point of u rather
+// than a word in passing: "help" alone, or with politeness around it ("help please",
+// 「最初からお願いします」), is a command; "please help me register" is not.
+func (e *Engine) isCommand(u utterance, score int) bool {
+	if score >= 1000 {
+		return true
+	}
+	rest := u.spaced
+	for _, f := range e.fillers {
+		rest = strings.ReplaceAll(rest, f, " ")
+	}
+	return 2*score >= len([]rune(strings.ReplaceAll(rest, " ", "")))
+}
+
+// fillerWords are politeness and framing that do not change what a command asks for.
+var fillerWords = []string{
+	"お願いします", "おねがいします", "お願い", "ください", "下さい", "できますか", "ますか", "したいです",
+	"したい", "です", "ます", "ちょっと", "今すぐ", "すぐ",
+	"please", "pls", "can i", "could i", "can you", "could you", "i want to", "i would like to", "id like to",
+	"i need", "i want", "let me", "me", "to", "a", "the", "now",
+}
+
+func (n *compiledNode) option(id string) *Option {
+	for i := range n.options {
+		if n.options[i].ID == id {
+			return &n.options[i]
+		}
+	}
+	return nil
+}
+
+// miss re-asks the current node after an answer that was not understood, offering a
+// person once the customer has missed MaxMisses times in a row.
+func (t *turn) miss(n *compiledNode, why Text) ([]Message, error) {
+	t.c.Misses++
+	t.c.UpdatedAt = t.now
+	if !why.IsZero() {
+		t.say(why)
+	}
+	t.render(n)
+	if t.c.Misses >= t.e.maxMisses {
+		last := &t.out[len(t.out)-1]
+		last.Text += "\n" + t.e.texts.OfferHuman.In(t.lang())
+		if last.Kind == MsgText {
+			last.Kind = MsgQuestion
+		}
+		if len(last.Choices) < 13 {
+			last.Choices = append(last.Choices, Choice{
+				Label: t.e.texts.TalkToPerson.In(t.lang()), Data: postbackCommand + cmdAgent,
+			})
+		}
+	}
+	return t.out, nil
+}
+
+func (t *turn) choose(n *compiledNode, o *Option) ([]Message, error) {
+	t.c.Answers = append(t.c.Answers, Answer{Node: n.ID, Option: o.ID, At: t.now})
+	return t.fire(n.ID, o.ID)
+}
+
+func (t *turn) parsed(n *compiledNode, vars map[string]string) ([]Message, error) {
+	if t.c.Vars == nil {
+		t.c.Vars = map[string]string{}
+	}
+	for k, v := range vars {
+		key := n.Var
+		if k != "" {
+			key += "." + k
+		}
+		t.c.Vars[key] = v
+	}
+	t.c.Answers = append(t.c.Answers, Answer{Node: n.ID, Value: vars[""], At: t.now})
+	return t.fire(n.ID, "parsed")
+}
+
+// fire builds a state machine at node from and fires event on it, then enters the state
+// it lands in.
+func (t *turn) fire(from, event string) ([]Message, error) {
+	m := fsm.NewFSM(from, t.e.events[from], nil)
+	if err := m.Event(t.ctx, event); err != nil {
+		var noTransition fsm.NoTransitionError
+		if !errors.As(err, &noTransition) {
+			return nil, fmt.Errorf("node %s: event %s: %w", from, event, err)
+		}
+	}
+	return t.enter(m.Current())
+}
+
+// enter moves the conversation to node id, evaluates decisions on the way, and renders the
+// node that waits for the customer (or closes the conversation at a handoff or end).
+func (t *turn) enter(id string) ([]Message, error) {
+	c := t.c
+	for hops := 0; ; hops++ {
+		n := t.e.nodes[id]
+		if n == nil || hops > len(t.e.nodes) {
+			return nil, fmt.Errorf("enter node %q: no such node or a decision loop", id)
+		}
+		c.Node = id
+		c.Misses = 0
+		c.UpdatedAt = t.now
+		c.Path = append(c.Path, id)
+		if n.Kind != KindDecision {
+			t.render(n)
+			return t.out, nil
+		}
+		d := t.e.funcs.Decisions[n.Func]
+		outcome, err := d.Func(c.Vars, t.now)
+		if err != nil {
+			// The answers cannot be judged: a person will look at it.
+			t.say(t.e.texts.Error)
+			id = t.e.handoffNode()
+			continue
+		}
+		m := fsm.NewFSM(id, t.e.events[id], nil)
+		if err := m.Event(t.ctx, outcome); err != nil {
+			return nil, fmt.Errorf("decision %s: outcome %q: %w", id, outcome, err)
+		}
+		id = m.Current()
+	}
+}
+
+// render appends the messages that present node n.
+func (t *turn) render(n *compiledNode) {
+	lang := t.lang()
+	switch n.Kind {
+	case KindQuestion, KindInput:
+		m := Message{Kind: MsgText, Text: t.fill(n.Text.In(lang))}
+		if len(n.options) > 0 {
+			m.Kind = MsgQuestion
+			m.Choices = t.choices(n)
+		}
+		t.out = append(t.out, m)
+	case KindAdvice:
+		steps := make([]string, len(n.Steps))
+		for i, s := range n.Steps {
+			steps[i] = t.fill(s.In(lang))
+		}
+		t.out = append(t.out, Message{
+			Kind: MsgSteps, Title: t.fill(n.Title.In(lang)), Text: t.fill(n.Text.In(lang)),
+			Steps: steps, Note: t.fill(n.Note.In(lang)),
+		}, Message{Kind: MsgQuestion, Text: t.e.texts.SolvedPrompt.In(lang), Choices: t.choices(n)})
+	case KindHandoff:
+		t.c.Status = StatusHandoff
+		t.out = append(t.out, Message{Kind: MsgHandoff, Text: t.fill(n.Text.In(lang)), Reason: n.Reason})
+	case KindEnd:
+		t.c.Status = StatusEnded
+		t.out = append(t.out, Message{Kind: MsgText, Text: t.fill(n.Text.In(lang))})
+	}
+}
+
+func (t *turn) choices(n *compiledNode) []Choice {
+	out := make([]Choice, len(n.options))
+	for i, o := range n.options {
+		out[i] = Choice{Label: o.Label.In(t.lang()), Data: postbackOption + n.ID + ":" + o.ID}
+	}
+	return out
+}
+
+// fill replaces {{name}} with the conversation's variables and the flow's display
+// variables; an unknown name becomes empty.
+func (t *turn) fill(s string) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
+	vars := t.c.Vars
+	var display map[string]string
+	if t.e.funcs.Vars != nil {
+		display = t.e.funcs.Vars(vars, t.lang())
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(s[i:], "}}")
+		if j < 0 {
+			break
+		}
+		name := strings.TrimSpace(s[i+2 : i+j])
+		v, ok := display[name]
+		if !ok {
+			v = vars[name]
+		}
+		b.WriteString(s[:i])
+		b.WriteString(v)
+		s = s[i+j+2:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// command runs a global command.
+func (t *turn) command(cmd string) ([]Message, error) {
+	c, e := t.c, t.e
+	switch cmd {
+	case cmdRestart:
+		t.reset(Inbound{})
+		return t.enter(e.flow.Start)
+	case cmdAgent:
+		c.Answers = append(c.Answers, Answer{Node: c.Node, Option: cmdAgent, At: t.now})
+		return t.enter(e.handoffNode())
+	case cmdHelp:
+		t.say(e.texts.Help)
+	case cmdBack:
+		if !t.back() {
+			t.say(e.texts.CannotGoBack)
+		}
+	case cmdEnglish, cmdJapanese:
+		c.Lang = English
+		if cmd == cmdJapanese {
+			c.Lang = Japanese
+		}
+		t.say(e.texts.LangSwitched)
+	default:
+		return t.miss(e.nodes[c.Node], e.texts.NotUnderstood)
+	}
+	c.UpdatedAt = t.now
+	t.render(e.nodes[c.Node])
+	return t.out, nil
+}
+
+// back returns to the previous node that waited for an answer, forgetting the answers given
+// since. It reports false at the first question.
+func (t *turn) back() bool {
+	c := t.c
+	for j := len(c.Path) - 2; j >= 0; j-- {
+		n := t.e.nodes[c.Path[j]]
+		if n == nil || !n.Kind.waits() {
+			continue
+		}
+		target := c.Path[j]
+		c.Path = c.Path[:j+1]
+		for k := len(c.Answers) - 1; k >= 0; k-- {
+			if c.Answers[k].Node == target {
+				c.Answers = c.Answers[:k]
+				break
+			}
+		}
+		c.Node = target
+		c.Misses = 0
+		return true
+	}
+	return false
+}

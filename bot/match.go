@@ -1,0 +1,138 @@
+package bot
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// utterance is customer text prepared for matching.
+type utterance struct {
+	spaced  string // normalised, padded with spaces: " i cant use it "
+	compact string // normalised without spaces: "icantuseit"
+}
+
+func newUtterance(normalize func(string) string, s string) utterance {
+	n := normalize(s)
+	return utterance{spaced: " " + splitScripts(n) + " ", compact: strings.ReplaceAll(n, " ", "")}
+}
+
+// splitScripts puts a space where Latin letters or digits meet other text, so that English
+// words inside Japanese (「iPhoneです」, 「PCから」) match on word boundaries.
+func splitScripts(s string) string {
+	var b strings.Builder
+	prev := rune(' ')
+	for _, r := range s {
+		if r != ' ' && prev != ' ' && isLatin(r) != isLatin(prev) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+func isLatin(r rune) bool { return r < utf8.RuneSelf }
+
+// phrase is a normalised synonym or label.
+type phrase struct {
+	spaced  string // " cant use "
+	compact string // "cantuse"
+	ascii   bool   // matched on word boundaries rather than as a substring
+	runes   int
+}
+
+func newPhrase(normalize func(string) string, s string) (phrase, bool) {
+	n := normalize(s)
+	if n == "" {
+		return phrase{}, false
+	}
+	c := strings.ReplaceAll(n, " ", "")
+	ascii := true
+	for i := 0; i < len(c); i++ {
+		if c[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	return phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}, true
+}
+
+// score says how well p matches u: 0 for no match; an exact match beats any containment,
+// and a longer contained phrase beats a shorter one ("解決しない" beats "解決").
+func (p phrase) score(u utterance) int {
+	switch {
+	case u.compact == p.compact:
+		return 1000 + p.runes
+	case p.ascii && strings.Contains(u.spaced, p.spaced):
+		return p.runes
+	case !p.ascii && strings.Contains(u.compact, p.compact):
+		return p.runes
+	}
+	return 0
+}
+
+// matcher finds the best target for an utterance among phrases.
+type matcher struct {
+	entries []matchEntry
+}
+
+type matchEntry struct {
+	target string
+	p      phrase
+}
+
+func (m *matcher) add(normalize func(string) string, target string, words ...string) {
+	for _, w := range words {
+		if p, ok := newPhrase(normalize, w); ok {
+			m.entries = append(m.entries, matchEntry{target: target, p: p})
+		}
+	}
+}
+
+// best returns the target with the highest score, or "" when nothing matches. When two
+// targets tie, the utterance is ambiguous and nothing matches.
+func (m *matcher) best(u utterance) (string, int) {
+	bestTarget, bestScore, tie := "", 0, false
+	for _, e := range m.entries {
+		s := e.p.score(u)
+		switch {
+		case s > bestScore:
+			bestTarget, bestScore, tie = e.target, s, false
+		case s == bestScore && s > 0 && e.target != bestTarget:
+			tie = true
+		}
+	}
+	if tie {
+		return "", 0
+	}
+	return bestTarget, bestScore
+}
+
+// optionNumber returns n when the utterance is just the number n (1-based), as typed in a
+// terminal or by a customer reading a numbered list.
+func optionNumber(u utterance) (int, bool) {
+	n, err := strconv.Atoi(u.compact)
+	if err != nil || n < 1 {
+		return 0, false
+	}
+	return n, true
+}
+
+// contrastMarkers introduce the clause that carries what the customer means.
+var contrastMarkers = []string{" but ", " however ", " though ", "でも", "けど", "けれど", "しかし", "ただ "}
+
+// afterContrast returns the part of u after its last contrast marker, if any.
+func afterContrast(u utterance) (utterance, bool) {
+	cut := -1
+	for _, m := range contrastMarkers {
+		if i := strings.LastIndex(u.spaced, m); i >= 0 && i+len(m) > cut {
+			cut = i + len(m)
+		}
+	}
+	if cut < 0 || strings.TrimSpace(u.spaced[cut:]) == "" {
+		return utterance{}, false
+	}
+	tail := strings.TrimSpace(u.spaced[cut:])
+	return utterance{spaced: " " + tail + " ", compact: strings.ReplaceAll(tail, " ", "")}, true
+}

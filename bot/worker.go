@@ -1,0 +1,217 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Stepper decides one turn of a conversation. *Engine is the diagnosis; the hand-off layer
+// wraps it.
+type Stepper interface {
+	Step(ctx context.Context, c *Conversation, in Inbound) ([]Message, error)
+}
+
+// Profile is what a channel knows about a customer.
+type Profile struct {
+	Name string
+	Lang Lang
+}
+
+// Profiler is an optional capability of a channel: looking up a customer's profile. The
+// worker asks once per conversation, when it has no name yet.
+type Profiler interface {
+	Profile(ctx context.Context, e Event) (Profile, error)
+}
+
+// WorkerConfig configures a Worker. A zero field means the default.
+type WorkerConfig struct {
+	Queue   Queue             // required
+	Store   ConversationStore // required: where conversations are loaded from
+	Stepper Stepper           // required
+	Owner   string            // this process's name in leases; default "worker"
+	Lease   time.Duration     // how long a claimed conversation stays leased; default 30s
+	Poll    time.Duration     // how often to look for work without a Notify; default 200ms
+	Workers int               // conversations stepped at once; default 4
+	Logger  *slog.Logger      // default: discard
+	Now     func() time.Time  // default time.Now
+	// Profilers look up customers' profiles, by channel; optional.
+	Profilers map[string]Profiler
+	// Committed is called after a turn with messages is committed (to wake a deliverer).
+	Committed func()
+	// Turned is called after every committed turn with the event, the conversation's new
+	// state and the messages sent (a hook for metrics); optional.
+	Turned func(ev Event, c *Conversation, msgs []Message)
+}
+
+// Worker steps pending inbox events: one conversation at a time per lease, its events in
+// order, each turn's new state and outgoing messages committed together. It is safe for
+// concurrent use; run it with Run.
+type Worker struct {
+	cfg  WorkerConfig
+	log  *slog.Logger
+	wake chan struct{}
+}
+
+// NewWorker returns a Worker.
+func NewWorker(cfg WorkerConfig) (*Worker, error) {
+	if cfg.Queue == nil || cfg.Store == nil || cfg.Stepper == nil {
+		return nil, errors.New("new worker: Queue, Store and Stepper are required")
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = "worker"
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = 200 * time.Millisecond
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{cfg: cfg, log: log.With("component", "worker"), wake: make(chan struct{}, 1)}, nil
+}
+
+// Notify wakes the worker: new events are in the inbox. It never blocks.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes events until ctx is done. A conversation being stepped when ctx ends is
+// finished (its turn committed) and its lease released before Run returns.
+func (w *Worker) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i := 0; i < w.cfg.Workers; i++ {
+		wg.Go(func() { w.loop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (w *Worker) loop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-t.C:
+		}
+		// Work until the queue is empty, then wait for a Notify or the poll.
+		for ctx.Err() == nil {
+			did, err := w.RunOnce(context.WithoutCancel(ctx))
+			if err != nil {
+				w.log.Error("process inbox", "err", err)
+				break
+			}
+			if !did {
+				break
+			}
+			// Others may be waiting too: pass the wake-up on.
+			w.Notify()
+		}
+		t.Reset(w.cfg.Poll)
+	}
+}
+
+// RunOnce claims one conversation with pending events and steps them all. It reports
+// whether there was one.
+func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
+	k, evs, err := w.cfg.Queue.ClaimConversation(ctx, w.cfg.Owner, w.cfg.Lease)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim: %w", err)
+	}
+	defer func() {
+		if err := w.cfg.Queue.ReleaseConversation(ctx, k, w.cfg.Owner); err != nil {
+			w.log.Error("release conversation", "conversation", k.String(), "err", err)
+		}
+	}()
+	for _, ev := range evs {
+		if err := w.process(ctx, ev); err != nil {
+			// The event stays pending; it is retried after the lease.
+			return true, fmt.Errorf("event %s: %w", ev.ID, err)
+		}
+	}
+	return true, nil
+}
+
+// process steps one event and commits the turn, retrying on a concurrent change.
+func (w *Worker) process(ctx context.Context, ev Event) error {
+	for attempt := 1; ; attempt++ {
+		start := w.cfg.Now()
+		c, err := w.cfg.Store.Conversation(ctx, ev.Key)
+		if errors.Is(err, ErrNotFound) {
+			c, err = &Conversation{Key: ev.Key}, nil
+		}
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		in := ev.In
+		w.profile(ctx, c, ev, &in)
+		node := c.Node
+		msgs, err := w.cfg.Stepper.Step(ctx, c, in)
+		outcome := "ok"
+		if err != nil {
+			// A bug in a flow or a stepper must not wedge the conversation's queue: the
+			// customer gets an apology and the event is done.
+			w.log.Error("step", "conversation", ev.Key.String(), "event", ev.ID, "node", node, "err", err)
+			msgs = []Message{{Kind: MsgText, Text: defaultTexts.Error.In(c.Lang)}}
+			outcome = "error"
+		}
+		out := &Outgoing{Key: ev.Key, EventID: ev.ID, Address: ev.Address, ReplyToken: ev.ReplyToken,
+			EventAt: ev.At, Messages: msgs, CreatedAt: w.cfg.Now()}
+		err = w.cfg.Queue.CommitTurn(ctx, c, ev.ID, out)
+		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		w.log.Info("event processed", "conversation", ev.Key.String(), "event", ev.ID, "kind", string(ev.In.Kind),
+			"from", node, "node", c.Node, "status", string(c.Status), "messages", len(msgs), "outcome", outcome,
+			"duration_ms", float64(w.cfg.Now().Sub(start).Microseconds())/1000)
+		if w.cfg.Turned != nil {
+			w.cfg.Turned(ev, c, msgs)
+		}
+		if len(msgs) > 0 && w.cfg.Committed != nil {
+			w.cfg.Committed()
+		}
+		return nil
+	}
+}
+
+// profile fills in the customer's name and language once per conversation, when the
+// channel can tell.
+func (w *Worker) profile(ctx context.Context, c *Conversation, ev Event, in *Inbound) {
+	p, ok := w.cfg.Profilers[ev.Key.Channel]
+	if !ok || c.Name != "" || ev.In.Kind == InUnfollow {
+		return
+	}
+	prof, err := p.Profile(ctx, ev)
+	if err != nil {
+		w.log.Warn("profile lookup", "conversation", ev.Key.String(), "err", err)
+		return
+	}
+	c.Name = prof.Name
+	if in.Lang == "" {
+		in.Lang = prof.Lang
+	}
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/flows"
+	"github.com/giftdesk/giftdesk/internal/line"
+	"github.com/giftdesk/giftdesk/internal/metrics"
+	"github.com/giftdesk/giftdesk/internal/redact"
+	"github.com/giftdesk/giftdesk/internal/server"
+	"github.com/giftdesk/giftdesk/internal/slack"
+	"github.com/giftdesk/giftdesk/internal/store/sqlite"
+)
+
+// serveConfig is giftdesk serve's configuration, read from the environment.
+type serveConfig struct {
+	Addr        string
+	DB          string
+	IdleTimeout time.Duration
+	Grace       time.Duration
+	Workers     int
+	LogFormat   string
+	LogLevel    slog.Level
+
+	LineSecret, LineToken, LineAPI string
+
+	// Slack: a bot token, and a signing secret (HTTP mode), an app token (Socket Mode) or
+	// both.
+	SlackBotToken, SlackSigningSecret, SlackAppToken, SlackAPI string
+}
+
+// loadServeConfig reads and validates the environment. A missing or malformed setting is
+// an error naming the variable.
+func loadServeConfig(getenv func(string) string) (serveConfig, error) {
+	c := serveConfig{
+		Addr:      orEnv(getenv, "GIFTDESK_ADDR", ":8080"),
+		DB:        orEnv(getenv, "GIFTDESK_DB", "giftdesk.db"),
+		LogFormat: orEnv(getenv, "GIFTDESK_LOG_FORMAT", "json"),
+		LineAPI:   orEnv(getenv, "LINE_API_BASE_URL", "https://api.line.me"),
+		SlackAPI:  orEnv(getenv, "SLACK_API_URL", slack.DefaultAPIURL),
+	}
+	var errs []error
+	dur := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 30m", name, v))
+		}
+		return d
+	}
+	c.IdleTimeout = dur("GIFTDESK_IDLE_TIMEOUT", 30*time.Minute)
+	c.Grace = dur("GIFTDESK_SHUTDOWN_GRACE", 10*time.Second)
+	c.Workers = 4
+	if v := getenv("GIFTDESK_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_WORKERS=%q: want a number from 1 to 256", v))
+		}
+		c.Workers = n
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("GIFTDESK_ADDR=%q: want host:port such as :8080", c.Addr))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("GIFTDESK_LOG_FORMAT=%q: want json or text", c.LogFormat))
+	}
+	if v := getenv("GIFTDESK_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("GIFTDESK_LOG_LEVEL=%q: want debug, info, warn or error", v))
+		}
+	}
+	c.LineSecret, c.LineToken = getenv("LINE_CHANNEL_SECRET"), getenv("LINE_CHANNEL_ACCESS_TOKEN")
+	c.SlackBotToken, c.SlackSigningSecret, c.SlackAppToken =
+		getenv("SLACK_BOT_TOKEN"), getenv("SLACK_SIGNING_SECRET"), getenv("SLACK_APP_TOKEN")
+	slackSet := c.SlackBotToken != "" || c.SlackSigningSecret != "" || c.SlackAppToken != ""
+	switch {
+	case c.LineSecret == "" && c.LineToken == "" && !slackSet:
+		errs = append(errs, errors.New("no channel configured: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN, "+
+			"or SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"))
+	case c.LineSecret == "" && c.LineToken == "":
+		// Slack only.
+	case c.LineSecret == "":
+		errs = append(errs, errors.New("LINE_CHANNEL_SECRET is not set (LINE_CHANNEL_ACCESS_TOKEN is)"))
+	case c.LineToken == "":
+		errs = append(errs, errors.New("LINE_CHANNEL_ACCESS_TOKEN is not set (LINE_CHANNEL_SECRET is)"))
+	}
+	if u, err := url.Parse(c.LineAPI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("LINE_API_BASE_URL=%q: want an http(s) URL", c.LineAPI))
+	}
+	if slackSet {
+		errs = append(errs, c.checkSlack()...)
+	}
+	if strings.Contains(c.DB, "://") {
+		errs = append(errs, fmt.Errorf("GIFTDESK_DB=%q: only a SQLite file path is supported", redactURL(c.DB)))
+	}
+	return c, errors.Join(errs...)
+}
+
+// checkSlack validates the Slack settings. Tokens are never quoted in errors.
+func (c serveConfig) checkSlack() []error {
+	var errs []error
+	switch {
+	case c.SlackBotToken == "":
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN is not set (SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is)"))
+	case !strings.HasPrefix(c.SlackBotToken, "xoxb-"):
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN: want the bot token (xoxb-…) from OAuth & Permissions"))
+	case c.SlackSigningSecret == "" && c.SlackAppToken == "":
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP) is"))
+	}
+	if c.SlackAppToken != "" && !strings.HasPrefix(c.SlackAppToken, "xapp-") {
+		errs = append(errs, errors.New("SLACK_APP_TOKEN: want an app-level token (xapp-…) with the connections:write scope"))
+	}
+	u, err := url.Parse(c.SlackAPI)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(u.Path, "/") {
+		errs = append(errs, fmt.Errorf("SLACK_API_URL=%q: want an http(s) URL ending in /, such as %s", c.SlackAPI, slack.DefaultAPIURL))
+	}
+	return errs
+}
+
+func orEnv(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// newLogger returns the serve logger: JSON (or text) lines on w, with gift-card codes
+// masked and the configured secrets replaced in every message and attribute.
+func newLogger(w io.Writer, format string, level slog.Level, secrets ...string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if format == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	r := redact.New(flows.RedactCodes, secrets...).WithIDs("conversation", "event", "outgoing", "db", "owner", "addr")
+	return slog.New(r.Handler(h))
+}
+
+// runServe runs the bot's HTTP server, worker and deliverer until ctx is done. listener, if
+// not nil, is used instead of listening on GIFTDESK_ADDR (tests).
+func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer, listener net.Listener) error {
+	cfg, err := loadServeConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, cfg.LineSecret, cfg.LineToken,
+		cfg.SlackBotToken, cfg.SlackSigningSecret, cfg.SlackAppToken)
+	store, err := sqlite.New(ctx, sqlite.Config{Path: cfg.DB})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	engine, err := newEngine(cfg.IdleTimeout)
+	if err != nil {
+		return err
+	}
+	owner := instanceName()
+	m := metrics.New(store, log)
+
+	// Background work stops only after the HTTP server has drained, so that everything
+	// acknowledged is in the inbox; in-flight turns and deliveries finish first.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var wg sync.WaitGroup
+	batcher := bot.NewBatcher(store, 0)
+	wg.Go(func() { batcher.Run(bg) })
+
+	// The channels wake the worker, the worker wakes the deliverer.
+	var (
+		worker    *bot.Worker
+		deliverer *bot.Deliverer
+		channels  []string
+	)
+	routes := map[string]http.Handler{}
+	senders := map[string]bot.Sender{}
+	profilers := map[string]bot.Profiler{}
+	if cfg.LineSecret != "" {
+		lineCh, err := line.New(line.Config{
+			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI,
+			Inbox: batcher, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log,
+			Observe: func(outcome string, fresh, dup int, d time.Duration) {
+				m.Webhook(line.Name, outcome, fresh, dup, d)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		routes["POST /line/webhook"] = lineCh
+		senders[line.Name], profilers[line.Name] = lineCh, lineCh
+		channels = append(channels, line.Name)
+	}
+	if cfg.SlackBotToken != "" {
+		slackCh, err := slack.New(slack.Config{
+			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
+			APIURL: cfg.SlackAPI, Inbox: batcher, Conversations: store, Received: func() { worker.Notify() },
+			Redact: flows.RedactCodes, Logger: log,
+			Observe: func(outcome string, fresh, dup int, d time.Duration) {
+				m.Webhook(slack.Name, outcome, fresh, dup, d)
+			},
+		})
+		if err != nil {
+			return err
+		}
+		senders[slack.Name], profilers[slack.Name] = slackCh, slackCh
+		channels = append(channels, slack.Name)
+		if cfg.SlackSigningSecret != "" {
+			routes["POST /slack/events"] = slackCh.Events()
+			routes["POST /slack/interactivity"] = slackCh.Interactions()
+			routes["POST /slack/commands"] = slackCh.Commands()
+		}
+		if cfg.SlackAppToken != "" {
+			// Socket Mode stops receiving when ctx ends, as the HTTP server stops accepting;
+			// Slack sends again what was not acknowledged.
+			wg.Go(func() {
+				if err := slackCh.RunSocketMode(ctx); err != nil {
+					log.Error("Slack Socket Mode stopped", "err", err)
+				}
+			})
+		}
+	}
+	worker, err = bot.NewWorker(bot.WorkerConfig{
+		Queue: store, Store: store, Stepper: engine, Owner: owner, Workers: cfg.Workers, Logger: log,
+		Profilers: profilers,
+		Committed: func() { deliverer.Notify() },
+		Turned:    m.Turn,
+	})
+	if err != nil {
+		return err
+	}
+	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
+		Outbox: store, Senders: senders, Owner: owner, Logger: log,
+		Delivered: m.Delivered,
+	})
+	if err != nil {
+		return err
+	}
+	wg.Go(func() { worker.Run(bg) })
+	wg.Go(func() { deliverer.Run(bg) })
+
+	srv := server.New(server.Config{
+		Addr:    cfg.Addr,
+		Routes:  routes,
+		Ready:   store,
+		Metrics: m.Handler(),
+		Logger:  log,
+	})
+	log.Info("giftdesk serving", "addr", cfg.Addr, "db", cfg.DB, "channels", strings.Join(channels, ","), "owner", owner)
+	err = srv.Serve(ctx, listener, cfg.Grace)
+	stopBG()
+	wg.Wait()
+	log.Info("giftdesk stopped")
+	return err
+}
+
+// instanceName names this process in leases: host and pid.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return host + "/" + strconv.Itoa(os.Getpid())
+}

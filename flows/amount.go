@@ -1,0 +1,175 @@
+package flows
+
+import (
+	"errors"
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// maxYen is the largest amount ParseYen accepts: ten billion yen, far above any gift-card
+// balance or order, yet small enough that a typo is caught.
+const maxYen = 10_000_000_000
+
+// maxAmountLen bounds the text ParseYen looks at, so a pasted essay costs nothing.
+const maxAmountLen = 64
+
+// yenNumber is one number of an amount: digits with optional comma grouping by threes and
+// an optional decimal part.
+var yenNumber = regexp.MustCompile(`^(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?$`)
+
+// ParseYen parses an amount of yen as a customer types it: 3000, 3,000円, ¥3000, ￥3,000,
+// \3000 (the yen key on a Japanese keyboard), ３０００円, 3000 yen, JPY 3,000, 3000えん, and
+// Japanese units with Arabic digits: 3千円, 1万2千円, 1.5万円, 2千5百円, 1500万円, 3千万円.
+// White space is ignored. It rejects empty and negative amounts, text that is not an
+// amount, amounts above 10,000,000,000 yen, and fractions of a yen (3000.5, 1.23456万).
+// Error texts never repeat s. ParseYen is safe for concurrent use.
+func ParseYen(s string) (int64, error) {
+	s = strings.ToLower(norm.NFKC.String(s))
+	s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), "")
+	if s == "" {
+		return 0, errors.New("parse amount: empty")
+	}
+	if len(s) > maxAmountLen {
+		return 0, errors.New("parse amount: too long")
+	}
+	for _, p := range []string{"jpy", "¥", `\`} {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			s = rest
+			break
+		}
+	}
+	for _, suf := range []string{"円", "えん", "エン", "yen", "jpy"} {
+		if rest, ok := strings.CutSuffix(s, suf); ok {
+			s = rest
+			break
+		}
+	}
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "−") || strings.HasPrefix(s, "▲") {
+		return 0, errors.New("parse amount: negative")
+	}
+	v, err := parseYenUnits(s)
+	if err != nil {
+		return 0, err
+	}
+	if !v.IsInt() {
+		return 0, errors.New("parse amount: fraction of a yen")
+	}
+	if v.Cmp(big.NewRat(maxYen, 1)) > 0 {
+		return 0, errors.New("parse amount: more than 10,000,000,000 yen")
+	}
+	return v.Num().Int64(), nil
+}
+
+// yenUnit returns the value of a Japanese number unit and whether it is a large unit (万,
+// 億), which may follow a group of small ones (千, 百, 十) as in 3千万.
+func yenUnit(r rune) (value int64, large, ok bool) {
+	switch r {
+	case '億':
+		return 100_000_000, true, true
+	case '万':
+		return 10_000, true, true
+	case '千':
+		return 1_000, false, true
+	case '百':
+		return 100, false, true
+	case '十':
+		return 10, false, true
+	}
+	return 0, false, false
+}
+
+// parseYenUnits evaluates a number with optional Japanese units: a sequence of numbers each
+// followed by a unit, where small units decrease within a group, large units decrease
+// overall, and a bare number may come last. A unit without a number counts once (千円).
+func parseYenUnits(s string) (*big.Rat, error) {
+	if s == "" {
+		return nil, errors.New("parse amount: no number")
+	}
+	total, group := new(big.Rat), new(big.Rat)
+	lastLarge, lastSmall := int64(0), int64(0) // 0: none yet
+	groupUsed := false
+	for s != "" {
+		end := strings.IndexFunc(s, func(r rune) bool { _, _, ok := yenUnit(r); return ok })
+		num, rest := s, ""
+		if end >= 0 {
+			num, rest = s[:end], s[end:]
+		}
+		n := big.NewRat(1, 1)
+		if num != "" {
+			if !yenNumber.MatchString(num) {
+				return nil, errors.New("parse amount: not a number")
+			}
+			if _, ok := n.SetString(strings.ReplaceAll(num, ",", "")); !ok {
+				return nil, errors.New("parse amount: not a number")
+			}
+		}
+		if rest == "" { // a bare number ends the amount
+			if lastSmall != 0 && n.Cmp(big.NewRat(lastSmall, 1)) >= 0 ||
+				lastLarge != 0 && !groupUsed && n.Cmp(big.NewRat(lastLarge, 1)) >= 0 {
+				return nil, errors.New("parse amount: units out of order")
+			}
+			group.Add(group, n)
+			groupUsed = true
+			break
+		}
+		r, size := utf8.DecodeRuneInString(rest)
+		unit, large, _ := yenUnit(r)
+		s = rest[size:]
+		if large {
+			if lastLarge != 0 && unit >= lastLarge {
+				return nil, errors.New("parse amount: units out of order")
+			}
+			if num != "" || !groupUsed {
+				group.Add(group, n)
+			}
+			total.Add(total, group.Mul(group, big.NewRat(unit, 1)))
+			group, groupUsed = new(big.Rat), false
+			lastLarge, lastSmall = unit, 0
+			continue
+		}
+		if lastSmall != 0 && unit >= lastSmall {
+			return nil, errors.New("parse amount: units out of order")
+		}
+		group.Add(group, n.Mul(n, big.NewRat(unit, 1)))
+		groupUsed = true
+		lastSmall = unit
+	}
+	return total.Add(total, group), nil
+}
+
+// Shortfall returns how much total exceeds balance, or 0 when the balance covers it.
+func Shortfall(balance, total int64) int64 {
+	if balance >= total {
+		return 0
+	}
+	return total - balance
+}
+
+// FormatYen returns n with thousands separators in lang's usual form: "1,200円" in Japanese,
+// "¥1,200" in English.
+func FormatYen(n int64, lang bot.Lang) string {
+	digits := strconv.FormatInt(n, 10)
+	sign := ""
+	if n < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	var b strings.Builder
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if lang == bot.English {
+		return sign + "¥" + b.String()
+	}
+	return sign + b.String() + "円"
+}

@@ -1,0 +1,107 @@
+// Package line is giftdesk's LINE channel, built on github.com/line/line-bot-sdk-go/v8: the
+// webhook handler that verifies, parses and stores events in the inbox, the sender that
+// answers with the reply API and falls back to push, and the profile lookup.
+package line
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// Name is the channel name in conversation keys.
+const Name = "line"
+
+// Config configures a Channel. A zero field means the default.
+type Config struct {
+	ChannelSecret string // required: verifies webhook signatures
+	AccessToken   string // required: calls the Messaging API
+	// APIBaseURL is the Messaging API's base URL; default https://api.line.me.
+	APIBaseURL string
+	// HTTPClient calls the Messaging API; default a client with a 10s timeout.
+	HTTPClient *http.Client
+	// Inbox stores webhook events before they are acknowledged; required.
+	Inbox bot.Inbox
+	// Received is called after events were stored (to wake the worker); optional.
+	Received func()
+	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
+	Redact func(string) string
+	// MaxBody is the largest webhook body accepted; default 1 MiB.
+	MaxBody int64
+	// ReplyWindow is how long after an event its reply token is still tried; default 50s
+	// (LINE accepts a reply token for about a minute).
+	ReplyWindow time.Duration
+	// Observe is called once per webhook request with its outcome ("accepted",
+	// "bad_signature", "too_large", "malformed", "store_error", "method", "unreadable"), how
+	// many events were new and how many duplicates, and how long it took; optional.
+	Observe func(outcome string, fresh, duplicate int, d time.Duration)
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Channel is the LINE channel. It is safe for concurrent use.
+type Channel struct {
+	cfg  Config
+	log  *slog.Logger
+	opts []messaging_api.MessagingApiAPIOption
+}
+
+var (
+	_ http.Handler = (*Channel)(nil)
+	_ bot.Sender   = (*Channel)(nil)
+	_ bot.Profiler = (*Channel)(nil)
+)
+
+// New returns a Channel.
+func New(cfg Config) (*Channel, error) {
+	if cfg.ChannelSecret == "" || cfg.AccessToken == "" {
+		return nil, errors.New("line: channel secret and access token are required")
+	}
+	if cfg.Inbox == nil {
+		return nil, errors.New("line: inbox is required")
+	}
+	if cfg.APIBaseURL == "" {
+		cfg.APIBaseURL = "https://api.line.me"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Redact == nil {
+		cfg.Redact = func(string) string { return "(redacted)" }
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.ReplyWindow == 0 {
+		cfg.ReplyWindow = 50 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Channel{cfg: cfg, log: log.With("component", "line")}
+	c.opts = []messaging_api.MessagingApiAPIOption{
+		messaging_api.WithEndpoint(cfg.APIBaseURL), messaging_api.WithHTTPClient(cfg.HTTPClient),
+	}
+	// Check the options once, so a bad base URL stops start-up rather than every send.
+	if _, err := messaging_api.NewMessagingApiAPI(cfg.AccessToken, c.opts...); err != nil {
+		return nil, errors.New("line: invalid API base URL")
+	}
+	return c, nil
+}
+
+// api returns a Messaging API client bound to ctx. The SDK keeps the context in the client,
+// so each call gets its own client rather than sharing one across goroutines.
+func (c *Channel) api(ctx context.Context) *messaging_api.MessagingApiAPI {
+	api, _ := messaging_api.NewMessagingApiAPI(c.cfg.AccessToken, c.opts...) // options checked in New
+	return api.WithContext(ctx)
+}

@@ -1,0 +1,127 @@
+package line
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// Send delivers one turn's messages. It answers with the event's reply token while that is
+// fresh and the turn fits one reply (5 messages); when the token is stale or LINE rejects
+// it, or on a retry, it pushes instead, with an X-Line-Retry-Key derived from the event so
+// that a retried push is never shown twice (409: already accepted, counts as delivered).
+// Failures are *bot.DeliveryError: 429, 5xx and network errors are temporary; other 4xx
+// are permanent.
+func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
+	msgs := render(out.Messages)
+	if len(msgs) == 0 {
+		return "none", nil
+	}
+	api := c.api(ctx)
+	fresh := c.cfg.Now().Sub(out.EventAt) < c.cfg.ReplyWindow
+	if out.ReplyToken != "" && out.Attempts == 0 && fresh && len(msgs) <= maxMessagesPerReq {
+		res, _, err := api.ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{
+			ReplyToken: out.ReplyToken, Messages: msgs,
+		})
+		if err == nil {
+			return "reply", nil
+		}
+		if status(res) != http.StatusBadRequest {
+			return "", deliveryError("reply", res, err)
+		}
+		// 400: the token expired or was used ("Invalid reply token"). Push instead.
+		c.log.Info("reply token rejected, pushing", "conversation", out.Key.String(), "outgoing", out.ID)
+	}
+	if out.Address == "" {
+		return "", &bot.DeliveryError{Permanent: true, Err: errors.New("no address to push to")}
+	}
+	for i := 0; i < len(msgs); i += maxMessagesPerReq {
+		chunk := msgs[i:min(i+maxMessagesPerReq, len(msgs))]
+		res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
+			To: out.Address, Messages: chunk,
+		}, retryKey(out.EventID, i/maxMessagesPerReq))
+		if err != nil && status(res) != http.StatusConflict {
+			return "", deliveryError("push", res, err)
+		}
+	}
+	return "push", nil
+}
+
+func status(res *http.Response) int {
+	if res == nil {
+		return 0
+	}
+	return res.StatusCode
+}
+
+// deliveryError classifies a failed call. The SDK's error text quotes LINE's response,
+// which holds no secret of ours, but only the status is kept to be safe.
+func deliveryError(call string, res *http.Response, err error) error {
+	code := status(res)
+	if code == 0 {
+		return &bot.DeliveryError{Err: fmt.Errorf("%s: %w", call, err)}
+	}
+	de := &bot.DeliveryError{
+		Permanent: code/100 == 4 && code != http.StatusTooManyRequests,
+		Err:       fmt.Errorf("%s: LINE answered %d", call, code),
+	}
+	if s, perr := strconv.Atoi(res.Header.Get("Retry-After")); perr == nil && s > 0 {
+		de.RetryAfter = time.Duration(s) * time.Second
+	}
+	return de
+}
+
+// retryKey derives the X-Line-Retry-Key (a UUID) of the n-th push of the answer to event:
+// the same on every retry, different for every answer.
+func retryKey(eventID string, n int) string {
+	sum := sha256.Sum256([]byte("giftdesk push " + eventID + " " + strconv.Itoa(n)))
+	sum[6] = sum[6]&0x0f | 0x50 // version 5 (name-based, SHA)
+	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+}
+
+// Profile returns the customer's display name and language (LINE tells the language only
+// for a one-to-one chat). For a member of a group or room it asks for the member profile.
+func (c *Channel) Profile(ctx context.Context, ev bot.Event) (bot.Profile, error) {
+	api := c.api(ctx)
+	var (
+		prof bot.Profile
+		res  *http.Response
+		err  error
+	)
+	kind, rest, _ := strings.Cut(ev.Key.User, ":")
+	switch kind {
+	case "group", "room":
+		where, user, _ := strings.Cut(rest, ":")
+		if kind == "group" {
+			var p *messaging_api.GroupUserProfileResponse
+			if res, p, err = api.GetGroupMemberProfileWithHttpInfo(where, user); p != nil {
+				prof.Name = p.DisplayName
+			}
+		} else {
+			var p *messaging_api.RoomUserProfileResponse
+			if res, p, err = api.GetRoomMemberProfileWithHttpInfo(where, user); p != nil {
+				prof.Name = p.DisplayName
+			}
+		}
+	default:
+		var p *messaging_api.UserProfileResponse
+		if res, p, err = api.GetProfileWithHttpInfo(ev.Key.User); p != nil {
+			prof.Name = p.DisplayName
+			prof.Lang, _ = bot.ParseLang(p.Language)
+		}
+	}
+	if err != nil {
+		return bot.Profile{}, deliveryError("profile", res, err)
+	}
+	return prof, nil
+}

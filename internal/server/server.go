@@ -1,0 +1,143 @@
+// Package server is giftdesk's HTTP front: it routes the channels' webhooks, answers
+// health and readiness checks, guards every request with limits and panic recovery, and
+// shuts down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Pinger reports whether a dependency (the store) is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config configures a Server. A zero field means the default.
+type Config struct {
+	Addr string // default ":8080"
+	// Routes maps patterns ("POST /line/webhook") to handlers.
+	Routes map[string]http.Handler
+	// Ready is checked by GET /readyz; optional.
+	Ready Pinger
+	// Metrics serves GET /metrics; optional.
+	Metrics http.Handler
+	Logger  *slog.Logger
+	// ReadTimeout bounds reading a request, headers and body; default 10s.
+	ReadTimeout time.Duration
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	srv      *http.Server
+	draining atomic.Bool
+}
+
+// New returns a Server.
+func New(cfg Config) *Server {
+	if cfg.Addr == "" {
+		cfg.Addr = ":8080"
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log.With("component", "http")}
+	mux := http.NewServeMux()
+	for pattern, h := range cfg.Routes {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	s.srv = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           s.recover(mux),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the server's root handler (for tests).
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready.Ping(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// recover turns a panicking handler into a 500 without the panic's text, and logs it
+// without the request body.
+func (s *Server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Serve listens on l (or Config.Addr when l is nil) until ctx is done, then drains:
+// readiness turns false first, in-flight requests finish within grace, and Serve returns.
+func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+		}
+	}
+	s.log.Info("listening", "addr", l.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}

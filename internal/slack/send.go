@@ -1,0 +1,170 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// handle is what Event.ReplyToken carries for the sender and the profile lookup: who wrote
+// or clicked and, for a click, the message to update. It travels through the inbox and the
+// outbox as JSON; nothing outside this package reads it.
+type handle struct {
+	User string `json:"u,omitempty"`
+	// Set for a button press: the clicked message, its blocks without the buttons, its
+	// notification text and the label of the button.
+	Channel string            `json:"c,omitempty"`
+	TS      string            `json:"ts,omitempty"`
+	Blocks  []json.RawMessage `json:"b,omitempty"`
+	Text    string            `json:"t,omitempty"`
+	Label   string            `json:"l,omitempty"`
+}
+
+func (h handle) encode() string {
+	b, _ := json.Marshal(h) // strings and raw JSON only: cannot fail
+	return string(b)
+}
+
+func decodeHandle(s string) handle {
+	var h handle
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &h) // a foreign token is treated as none
+	}
+	return h
+}
+
+// Send delivers one turn's messages to the conversation's thread. When the turn answers a
+// button press it first updates the pressed message: the buttons give way to the choice
+// and who made it, so the question cannot be answered twice. A turn is usually one Slack
+// message, so a retry after a partial failure rarely posts anything twice.
+//
+// It returns "reply" when it updated a pressed message and "push" otherwise. Failures are
+// *bot.DeliveryError: 429 (with Slack's Retry-After), 5xx, Slack's internal errors and
+// network errors are temporary; other Slack errors (channel_not_found, not_in_channel,
+// invalid_auth, …) are permanent. A pressed message that can no longer be updated (it was
+// deleted) is logged and the answer posted anyway.
+func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
+	channel, thread, ok := splitAddress(out.Address)
+	if !ok {
+		return "", &bot.DeliveryError{Permanent: true, Err: errors.New("no Slack thread to post to")}
+	}
+	outcome := "push"
+	if h := decodeHandle(out.ReplyToken); h.TS != "" && h.Channel != "" {
+		err := c.update(ctx, h)
+		switch {
+		case err == nil:
+			outcome = "reply"
+		case isPermanent(err):
+			c.log.Warn("update pressed message", "conversation", out.Key.String(), "outgoing", out.ID, "err", err)
+		default:
+			return "", err
+		}
+	}
+	posts := render(out.Messages)
+	if len(posts) == 0 && outcome == "push" {
+		return "none", nil
+	}
+	for _, p := range posts {
+		_, _, err := c.api.PostMessageContext(ctx, channel,
+			slackapi.MsgOptionTS(thread),
+			slackapi.MsgOptionText(p.text, false),
+			slackapi.MsgOptionBlocks(p.blocks...),
+			slackapi.MsgOptionDisableLinkUnfurl(),
+		)
+		if err != nil {
+			return "", apiError("chat.postMessage", err)
+		}
+	}
+	return outcome, nil
+}
+
+// update replaces the pressed message's buttons with the choice.
+func (c *Channel) update(ctx context.Context, h handle) error {
+	var blocks slackapi.Blocks
+	raw, _ := json.Marshal(h.Blocks) // raw JSON only: cannot fail
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		blocks = slackapi.Blocks{} // keep the choice at least
+	}
+	set := blocks.BlockSet[:min(len(blocks.BlockSet), maxBlocks-1)]
+	set = append(set, answered(h.Label, h.User))
+	_, _, _, err := c.api.UpdateMessageContext(ctx, h.Channel, h.TS,
+		slackapi.MsgOptionText(h.Text, false),
+		slackapi.MsgOptionBlocks(set...),
+	)
+	if err != nil {
+		return apiError("chat.update", err)
+	}
+	return nil
+}
+
+// Profile returns the name and language (from the Slack locale) of the person who wrote
+// the event, with users.info. It returns an empty Profile for an event without one.
+func (c *Channel) Profile(ctx context.Context, ev bot.Event) (bot.Profile, error) {
+	user := decodeHandle(ev.ReplyToken).User
+	if user == "" {
+		return bot.Profile{}, nil
+	}
+	return c.profile(ctx, user)
+}
+
+func (c *Channel) profile(ctx context.Context, user string) (bot.Profile, error) {
+	u, err := c.api.GetUserInfoContext(ctx, user) // include_locale is on by default
+	if err != nil {
+		return bot.Profile{}, apiError("users.info", err)
+	}
+	p := bot.Profile{Name: u.Profile.DisplayName}
+	if p.Name == "" {
+		p.Name = u.Profile.RealName
+	}
+	if p.Name == "" {
+		p.Name = u.RealName
+	}
+	if p.Name == "" {
+		p.Name = u.Name
+	}
+	p.Lang, _ = bot.ParseLang(u.Locale)
+	return p, nil
+}
+
+// temporarySlackErrors are Slack error codes that a later attempt may not get.
+var temporarySlackErrors = map[string]bool{
+	"ratelimited": true, "internal_error": true, "fatal_error": true, "service_unavailable": true,
+	"request_timeout": true, "team_added_to_org": true,
+}
+
+// apiError classifies a failed Web API call as a *bot.DeliveryError. Its message names the
+// call and Slack's error code or status, never a token or a message's content.
+func apiError(call string, err error) *bot.DeliveryError {
+	var (
+		rate   *slackapi.RateLimitedError
+		status slackapi.StatusCodeError
+		resp   slackapi.SlackErrorResponse
+	)
+	switch {
+	case errors.As(err, &rate):
+		return &bot.DeliveryError{RetryAfter: rate.RetryAfter, Err: fmt.Errorf("%s: rate limited", call)}
+	case errors.As(err, &status):
+		return &bot.DeliveryError{
+			Permanent: status.Code/100 == 4 && status.Code != http.StatusTooManyRequests,
+			Err:       fmt.Errorf("%s: Slack answered %d", call, status.Code),
+		}
+	case errors.As(err, &resp):
+		return &bot.DeliveryError{
+			Permanent: !temporarySlackErrors[resp.Err],
+			Err:       fmt.Errorf("%s: %s", call, resp.Err),
+		}
+	}
+	// Network errors, timeouts, a body that is not JSON: try again.
+	return &bot.DeliveryError{Err: fmt.Errorf("%s: %w", call, err)}
+}
+
+func isPermanent(err error) bool {
+	var de *bot.DeliveryError
+	return errors.As(err, &de) && de.Permanent
+}

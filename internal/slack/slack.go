@@ -1,0 +1,165 @@
+// Package slack is giftdesk's Slack channel, built on github.com/slack-go/slack: the
+// Events API, interactivity and slash-command handlers that verify, parse and store
+// requests in the inbox, a Socket Mode runner that feeds the same path, the sender that
+// posts Block Kit messages in the conversation's thread, and the profile lookup.
+//
+// # Conversations
+//
+// A conversation is a Slack thread: its key is {Channel: "slack", User: "<channel
+// id>:<thread ts>"}, and Event.Address is the same "<channel id>:<thread ts>". A staff
+// member starts one by writing to the bot in a direct message (the thread is rooted at
+// that message), by mentioning the bot in a channel (rooted at the mention, or in the
+// thread the mention is in), or with the slash command, for which the channel posts a root
+// message at once. Later messages in the thread continue it; in a channel, only threads the
+// bot runs are read (and any message that mentions the bot).
+//
+// # Deduplication
+//
+// Event.ID is "slack:msg:<channel>:<ts>" for a message, whichever event carried it
+// (message.channels and app_mention both report a mention, and a retry repeats either),
+// "slack:action:<channel>:<message ts>" for a button press (a double click, or a second
+// button on the same question, has one effect) and "slack:cmd:<trigger id>" for a slash
+// command.
+package slack
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// Name is the channel name in conversation keys.
+const Name = "slack"
+
+// DefaultAPIURL is Slack's Web API.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// Config configures a Channel. A zero field means the default.
+type Config struct {
+	// BotToken (xoxb-…) calls the Web API; required.
+	BotToken string
+	// SigningSecret verifies HTTP requests. Without it every HTTP request is refused
+	// (401); Socket Mode does not need it.
+	SigningSecret string
+	// AppToken (xapp-…) opens Socket Mode connections; needed by RunSocketMode only.
+	AppToken string
+	// APIURL is the Web API's base URL, ending in a slash; default DefaultAPIURL.
+	APIURL string
+	// HTTPClient calls the Web API; default a client with a 10s timeout.
+	HTTPClient *http.Client
+	// Inbox stores events before they are acknowledged; required.
+	Inbox bot.Inbox
+	// Conversations tells whether a thread is one the bot runs; required.
+	Conversations bot.ConversationStore
+	// Received is called after new events were stored (to wake the worker); optional.
+	Received func()
+	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
+	Redact func(string) string
+	// MaxBody is the largest request body accepted; default 1 MiB.
+	MaxBody int64
+	// CommandTimeout bounds the Web API calls a slash command makes before it is
+	// acknowledged (Slack waits 3 seconds); default 2s.
+	CommandTimeout time.Duration
+	// Observe is called once per request, over HTTP or Socket Mode, with its outcome
+	// ("accepted", "ignored", "url_verification", "not_started", "malformed",
+	// "store_error", "error", "bad_signature", "bad_timestamp", "no_signing_secret",
+	// "too_large", "unreadable", "method"), how many events were new and how many
+	// duplicates, and how long it took; optional.
+	Observe func(outcome string, fresh, duplicate int, d time.Duration)
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Channel is the Slack channel. It is safe for concurrent use.
+type Channel struct {
+	cfg Config
+	log *slog.Logger
+	api *slackapi.Client
+
+	mu      sync.Mutex
+	botUser string // the bot's user id, from auth.test; empty until known
+}
+
+var (
+	_ bot.Sender   = (*Channel)(nil)
+	_ bot.Profiler = (*Channel)(nil)
+)
+
+// New returns a Channel. It does no I/O.
+func New(cfg Config) (*Channel, error) {
+	if cfg.BotToken == "" {
+		return nil, errors.New("slack: bot token is required")
+	}
+	if cfg.Inbox == nil || cfg.Conversations == nil {
+		return nil, errors.New("slack: inbox and conversation store are required")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("slack: API URL must be an http(s) URL")
+	}
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/" // slack-go appends method names to it
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Redact == nil {
+		cfg.Redact = func(string) string { return "(redacted)" }
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.CommandTimeout == 0 {
+		cfg.CommandTimeout = 2 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := []slackapi.Option{
+		slackapi.OptionAPIURL(cfg.APIURL),
+		slackapi.OptionHTTPClient(cfg.HTTPClient),
+	}
+	if cfg.AppToken != "" {
+		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
+	}
+	return &Channel{cfg: cfg, log: log.With("component", "slack"), api: slackapi.New(cfg.BotToken, opts...)}, nil
+}
+
+// botUserID returns the bot's own user id, asking auth.test the first time.
+func (c *Channel) botUserID(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.botUser != "" {
+		return c.botUser, nil
+	}
+	res, err := c.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", apiError("auth.test", err)
+	}
+	c.botUser = res.UserID
+	return c.botUser, nil
+}
+
+// address is "<channel id>:<thread ts>", the key of a conversation and where it is
+// answered.
+func address(channel, threadTS string) string { return channel + ":" + threadTS }
+
+func splitAddress(a string) (channel, threadTS string, ok bool) {
+	channel, threadTS, ok = strings.Cut(a, ":")
+	return channel, threadTS, ok && channel != "" && threadTS != ""
+}

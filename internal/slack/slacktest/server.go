@@ -1,0 +1,444 @@
+// Package slacktest is a fake Slack for tests: the Web API methods giftdesk calls
+// (auth.test, chat.postMessage, chat.update, users.info, apps.connections.open), a Socket
+// Mode WebSocket, and builders for the signed requests and payloads Slack sends.
+//
+// It is a plain httptest server rather than slack-go's slacktest: that one is built for the
+// RTM API (its WebSocket speaks RTM, not Socket Mode envelopes and acks), keeps its servers
+// in a package-level hub, lacks chat.update, gives every message of the same second the same
+// ts and cannot inject failures. Every method giftdesk uses would have to be overridden,
+// leaving nothing of it but httptest.
+//
+// The fake checks what Slack would refuse: a wrong token (invalid_auth), a channel the bot
+// is not in (not_in_channel), a reply to a thread that does not exist (thread_not_found),
+// and Block Kit beyond Slack's limits or text with unescaped &, < or > (invalid_blocks).
+// Messages get distinct, increasing ts values.
+package slacktest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Identities of the fake workspace and its bot.
+const (
+	TeamID    = "T0GIFTDESK"
+	AppID     = "A0GIFTDESK"
+	BotUserID = "U0GIFTBOT"
+	BotID     = "B0GIFTBOT"
+	BotToken  = "xoxb-test-bot-token"
+	AppToken  = "xapp-test-app-token"
+)
+
+// User is a member of the fake workspace.
+type User struct {
+	ID          string
+	Name        string
+	RealName    string
+	DisplayName string
+	Locale      string // "ja-JP", "en-US"; returned when users.info asks include_locale
+}
+
+// Message is a message in the fake workspace.
+type Message struct {
+	Channel  string
+	TS       string
+	ThreadTS string // empty for a message at the top of a channel
+	User     string
+	BotID    string // set for the bot's messages
+	Text     string
+	Blocks   json.RawMessage // as posted; nil for none
+	Updates  int             // how many times chat.update changed it
+}
+
+// Fault is a failure to answer a Web API call with, instead of handling it.
+type Fault struct {
+	Status     int    // HTTP status; 0 means 200 with ok=false and Error
+	RetryAfter int    // seconds, sent as Retry-After (with Status 429)
+	Error      string // Slack's error code, with Status 0
+}
+
+// Server is a fake Slack. It is safe for concurrent use.
+type Server struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced on every change
+	users    map[string]User
+	members  map[string]bool // channels the bot is in (DMs, "D…", always)
+	messages []*Message
+	faults   map[string][]Fault
+	calls    []string
+	lastTS   time.Time
+	seq      int
+
+	// Socket Mode.
+	conn    *websocket.Conn
+	connMu  sync.Mutex // serialises writes to conn
+	acks    map[string]json.RawMessage
+	pingsTo time.Duration
+}
+
+// NewServer starts a fake Slack; Close stops it.
+func NewServer() *Server {
+	s := &Server{
+		changed: make(chan struct{}),
+		users:   map[string]User{},
+		members: map[string]bool{},
+		faults:  map[string][]Fault{},
+		acks:    map[string]json.RawMessage{},
+		pingsTo: 5 * time.Second,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/{method}", s.api)
+	mux.HandleFunc("GET /socket", s.socket)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close() // ends the Socket Mode handler, which httptest does not track
+	}
+	s.srv.Close()
+}
+
+// URL is the Web API's base URL, ending in a slash (slack-go's APIURL).
+func (s *Server) URL() string { return s.srv.URL + "/api/" }
+
+// AddUser adds u to the workspace.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.ID] = u
+}
+
+// Join makes the bot a member of channel, so that it may post there.
+func (s *Server) Join(channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[channel] = true
+}
+
+// FailNext makes the next call of method (such as "chat.postMessage") fail with f; calls
+// queue up in order.
+func (s *Server) FailNext(method string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[method] = append(s.faults[method], f)
+}
+
+// Calls returns the Web API methods called so far, in order.
+func (s *Server) Calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// Post adds a message written by user, as if they wrote it in Slack, and returns it.
+// threadTS is empty for a message at the top of the channel.
+func (s *Server) Post(channel, user, text, threadTS string) Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := &Message{Channel: channel, TS: s.nextTS(), ThreadTS: threadTS, User: user, Text: text}
+	s.messages = append(s.messages, m)
+	s.notify()
+	return *m
+}
+
+// Message returns the message of channel with ts as it is now.
+func (s *Server) Message(channel, ts string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.find(channel, ts); m != nil {
+		return *m, true
+	}
+	return Message{}, false
+}
+
+// Replies returns the bot's messages in the thread rooted at threadTS, oldest first.
+func (s *Server) Replies(channel, threadTS string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replies(channel, threadTS)
+}
+
+func (s *Server) replies(channel, threadTS string) []Message {
+	var out []Message
+	for _, m := range s.messages {
+		if m.Channel == channel && m.ThreadTS == threadTS && m.TS != threadTS && m.BotID != "" {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// Messages returns every message of channel, oldest first.
+func (s *Server) Messages(channel string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages {
+		if m.Channel == channel {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// WaitReplies waits until the bot has posted at least n messages in the thread and returns
+// them all.
+func (s *Server) WaitReplies(ctx context.Context, channel, threadTS string, n int) ([]Message, error) {
+	var out []Message
+	err := s.wait(ctx, func() bool {
+		out = s.replies(channel, threadTS)
+		return len(out) >= n
+	})
+	return out, err
+}
+
+// WaitUpdated waits until the message of channel with ts has been updated at least n times.
+func (s *Server) WaitUpdated(ctx context.Context, channel, ts string, n int) (Message, error) {
+	var out Message
+	err := s.wait(ctx, func() bool {
+		m := s.find(channel, ts)
+		if m != nil {
+			out = *m
+		}
+		return m != nil && m.Updates >= n
+	})
+	return out, err
+}
+
+// wait calls done under the lock whenever something changes, until it returns true.
+func (s *Server) wait(ctx context.Context, done func() bool) error {
+	for {
+		s.mu.Lock()
+		ok := done()
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// notify wakes the waiters; s.mu is held.
+func (s *Server) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// nextTS returns a new Slack timestamp, distinct from and later than every earlier one;
+// s.mu is held.
+func (s *Server) nextTS() string {
+	t := time.Now().Truncate(time.Microsecond)
+	if !t.After(s.lastTS) {
+		t = s.lastTS.Add(time.Microsecond)
+	}
+	s.lastTS = t
+	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
+}
+
+// NextTS returns a new timestamp, as Slack's action_ts.
+func (s *Server) NextTS() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextTS()
+}
+
+// id returns a new id with prefix; s.mu is held.
+func (s *Server) id(prefix string) string {
+	s.seq++
+	return prefix + strconv.Itoa(1000000+s.seq)
+}
+
+func (s *Server) find(channel, ts string) *Message {
+	for _, m := range s.messages {
+		if m.Channel == channel && m.TS == ts {
+			return m
+		}
+	}
+	return nil
+}
+
+// api answers one Web API call.
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	method := r.PathValue("method")
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	token := r.PostForm.Get("token")
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		token = bearer
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, method)
+	if fs := s.faults[method]; len(fs) > 0 {
+		f := fs[0]
+		s.faults[method] = fs[1:]
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		if f.Status != 0 {
+			http.Error(w, http.StatusText(f.Status), f.Status)
+			return
+		}
+		reply(w, map[string]any{"ok": false, "error": f.Error})
+		return
+	}
+	want := BotToken
+	if method == "apps.connections.open" {
+		want = AppToken
+	}
+	if token != want {
+		reply(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	var res map[string]any
+	switch method {
+	case "auth.test":
+		res = map[string]any{"url": "https://giftdesk-test.slack.com/", "team": "giftdesk test", "user": "giftdesk",
+			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID}
+	case "users.info":
+		res = s.usersInfo(r.PostForm)
+	case "chat.postMessage":
+		res = s.postMessage(r.PostForm)
+	case "chat.update":
+		res = s.update(r.PostForm)
+	case "apps.connections.open":
+		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
+	default:
+		res = map[string]any{"error": "unknown_method"}
+	}
+	if _, failed := res["error"]; !failed {
+		res["ok"] = true
+	}
+	reply(w, res)
+}
+
+func reply(w http.ResponseWriter, v map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) usersInfo(form map[string][]string) map[string]any {
+	u, ok := s.users[first(form, "user")]
+	if !ok {
+		return map[string]any{"error": "user_not_found"}
+	}
+	user := map[string]any{
+		"id": u.ID, "name": u.Name, "real_name": u.RealName,
+		"profile": map[string]any{"real_name": u.RealName, "display_name": u.DisplayName},
+	}
+	if first(form, "include_locale") == "true" && u.Locale != "" {
+		user["locale"] = u.Locale
+	}
+	return map[string]any{"user": user}
+}
+
+func (s *Server) postMessage(form map[string][]string) map[string]any {
+	channel, thread := first(form, "channel"), first(form, "thread_ts")
+	if p := s.checkMessage(form, channel); p != nil {
+		return p
+	}
+	if thread != "" && s.find(channel, thread) == nil {
+		return map[string]any{"error": "thread_not_found"}
+	}
+	m := &Message{Channel: channel, TS: s.nextTS(), ThreadTS: thread, User: BotUserID, BotID: BotID,
+		Text: first(form, "text")}
+	if b := first(form, "blocks"); b != "" {
+		m.Blocks = s.withBlockIDs(b)
+	}
+	s.messages = append(s.messages, m)
+	s.notify()
+	return map[string]any{"channel": channel, "ts": m.TS, "message": map[string]any{
+		"type": "message", "ts": m.TS, "thread_ts": thread, "text": m.Text, "user": m.User, "bot_id": m.BotID,
+	}}
+}
+
+func (s *Server) update(form map[string][]string) map[string]any {
+	channel, ts := first(form, "channel"), first(form, "ts")
+	if p := s.checkMessage(form, channel); p != nil {
+		return p
+	}
+	m := s.find(channel, ts)
+	switch {
+	case m == nil:
+		return map[string]any{"error": "message_not_found"}
+	case m.BotID != BotID:
+		return map[string]any{"error": "cant_update_message"}
+	}
+	if _, ok := form["text"]; ok {
+		m.Text = first(form, "text")
+	}
+	if b, ok := form["blocks"]; ok && len(b) > 0 {
+		m.Blocks = s.withBlockIDs(b[0])
+	}
+	m.Updates++
+	s.notify()
+	return map[string]any{"channel": channel, "ts": ts, "text": m.Text}
+}
+
+// checkMessage returns the error Slack would answer a message with, or nil.
+func (s *Server) checkMessage(form map[string][]string, channel string) map[string]any {
+	switch {
+	case channel == "":
+		return map[string]any{"error": "channel_not_found"}
+	case !strings.HasPrefix(channel, "D") && !s.members[channel]:
+		return map[string]any{"error": "not_in_channel"}
+	case first(form, "text") == "" && first(form, "blocks") == "":
+		return map[string]any{"error": "no_text"}
+	}
+	if probs := CheckText(first(form, "text")); len(probs) > 0 {
+		return map[string]any{"error": "invalid_text", "response_metadata": map[string]any{"messages": probs}}
+	}
+	if b := first(form, "blocks"); b != "" {
+		if probs := CheckBlocks([]byte(b)); len(probs) > 0 {
+			return map[string]any{"error": "invalid_blocks", "response_metadata": map[string]any{"messages": probs}}
+		}
+	}
+	return nil
+}
+
+// withBlockIDs gives every block without a block_id one, as Slack does; s.mu is held.
+func (s *Server) withBlockIDs(raw string) json.RawMessage {
+	var blocks []map[string]any
+	if json.Unmarshal([]byte(raw), &blocks) != nil {
+		return json.RawMessage(raw)
+	}
+	for _, b := range blocks {
+		if id, _ := b["block_id"].(string); id == "" {
+			b["block_id"] = s.id("blk")
+		}
+	}
+	out, _ := json.Marshal(blocks)
+	return out
+}
+
+func first(form map[string][]string, k string) string {
+	if v := form[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}

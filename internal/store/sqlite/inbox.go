@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// AddEvents stores evs in one transaction, skipping those whose ID is stored already,
+// including those whose ID comes earlier in evs. fresh[i] reports whether evs[i] was new;
+// len(fresh) == len(evs). On error nothing is stored. An event with an empty ID is an
+// error. The events are stored whole, reply tokens included, as JSON.
+func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, err error) {
+	const insert = `INSERT INTO inbox (id, channel, user_id, event, at, received_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`
+	if len(evs) == 0 {
+		return []bool{}, nil
+	}
+	// Encode before taking the write lock.
+	bodies := make([]string, len(evs))
+	for i, ev := range evs {
+		if ev.ID == "" {
+			return nil, fmt.Errorf("add events: event %d of %d has no ID", i, len(evs))
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("add events: event %s: %w", ev.ID, err)
+		}
+		bodies[i] = string(b) // text, not a BLOB
+	}
+	fresh = make([]bool, len(evs))
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		received := s.now().UnixMilli()
+		stmt, err := tx.PrepareContext(ctx, insert)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, ev := range evs {
+			res, err := stmt.ExecContext(ctx, ev.ID, ev.Key.Channel, ev.Key.User, bodies[i], ev.At.UnixMilli(), received)
+			if err != nil {
+				return fmt.Errorf("event %s: %w", ev.ID, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("event %s: %w", ev.ID, err)
+			}
+			fresh[i] = n == 1
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add %d events: %w", len(evs), err)
+	}
+	return fresh, nil
+}
+
+// AddDeadLetter stores d. A zero d.At means now. Dead letters are not deduplicated.
+func (s *Store) AddDeadLetter(ctx context.Context, d bot.DeadLetter) error {
+	const insert = `INSERT INTO dead_letters (channel, reason, body, at) VALUES (?, ?, ?, ?)`
+	at := d.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	body := d.Body
+	if body == nil {
+		body = []byte{} // the column is NOT NULL
+	}
+	if _, err := s.write.ExecContext(ctx, insert, d.Channel, d.Reason, body, at.UnixMilli()); err != nil {
+		return fmt.Errorf("add dead letter from %s: %w", d.Channel, err)
+	}
+	return nil
+}
+
+// inTx runs f in a write transaction, which begins IMMEDIATE, and commits it if f returns
+// nil; otherwise it rolls it back and returns f's error.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// countPending counts the pending events and finds the earliest arrival among them.
+const countPending = `SELECT count(*), min(received_at) FROM inbox WHERE processed_at IS NULL`
+
+// PendingEvents returns how many stored events wait to be processed and when the one that
+// has waited longest arrived, by the store's clock; oldest is zero when none waits. It
+// reads the partial index of pending events only.
+func (s *Store) PendingEvents(ctx context.Context) (n int, oldest time.Time, err error) {
+	var received sql.NullInt64
+	if err := s.read.QueryRowContext(ctx, countPending).Scan(&n, &received); err != nil {
+		return 0, time.Time{}, fmt.Errorf("count pending events: %w", err)
+	}
+	if received.Valid {
+		oldest = time.UnixMilli(received.Int64).UTC()
+	}
+	return n, oldest, nil
+}

@@ -1,0 +1,355 @@
+package sqlite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// TestQueryPlans checks that the queries workers and deliverers poll with read pending
+// rows only, through the partial indexes, however many processed rows there are.
+func TestQueryPlans(t *testing.T) {
+	partial := []string{"inbox_pending", "inbox_pending_conversation", "outbox_unfinished"}
+	tests := []struct {
+		name  string
+		query string
+		args  int
+		want  string // an index the plan must use
+	}{
+		{name: "pick conversation", query: pickConversation, args: 1, want: "inbox_pending"},
+		{name: "pending events", query: pendingEvents, args: 2, want: "inbox_pending_conversation"},
+		{name: "count pending", query: countPending, args: 0, want: "inbox_pending"},
+		{name: "due outgoing", query: dueOutgoing, args: 3, want: "outbox_unfinished"},
+		{name: "claim outgoing", query: claimOutgoing, args: 5, want: "outbox_unfinished"},
+	}
+	s := open(t, filepath.Join(t.TempDir(), "giftdesk.db"))
+	for _, ix := range partial {
+		var isPartial bool
+		err := s.read.QueryRow(`SELECT partial FROM pragma_index_list('inbox') WHERE name = ?1
+			UNION ALL SELECT partial FROM pragma_index_list('outbox') WHERE name = ?1`, ix).Scan(&isPartial)
+		if err != nil {
+			t.Fatalf("index %s: %v", ix, err)
+		}
+		if !isPartial {
+			t.Errorf("index %s is not partial", ix)
+		}
+	}
+	check := func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) { checkPlan(t, s, tt.query, tt.args, tt.want, partial) })
+		}
+	}
+	// Without statistics, as in production; then with the statistics of a database that
+	// holds nothing but processed rows, which could make a full scan look cheap.
+	t.Run("empty", check)
+	fillBacklog(t, s, 10_000)
+	if _, err := s.write.Exec(`ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("analyzed", check)
+}
+
+// checkPlan checks that query's plan uses index want, and scans no table except through
+// one of the partial indexes.
+func checkPlan(t *testing.T, s *Store, query string, args int, want string, partial []string) {
+	t.Helper()
+	rows, err := s.write.Query("EXPLAIN QUERY PLAN "+query, make([]any, args)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	uses := func(step, ix string) bool {
+		return strings.HasSuffix(step, "INDEX "+ix) || strings.Contains(step, "INDEX "+ix+" ")
+	}
+	if !slices.ContainsFunc(plan, func(step string) bool { return uses(step, want) }) {
+		t.Errorf("plan does not use index %s:\n%s", want, text)
+	}
+	for _, step := range plan {
+		if !strings.HasPrefix(step, "SCAN ") || step == "SCAN CONSTANT ROW" {
+			continue
+		}
+		if !slices.ContainsFunc(partial, func(ix string) bool { return uses(step, ix) }) {
+			t.Errorf("plan scans more than pending rows: %q\n%s", step, text)
+		}
+	}
+}
+
+// TestDeadLetters checks what AddDeadLetter stores, which the conformance suite cannot see.
+func TestDeadLetters(t *testing.T) {
+	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
+	s := openConfig(t, Config{Path: Memory, Now: func() time.Time { return now }})
+	letters := []bot.DeadLetter{
+		{Channel: "line", Reason: "event 0: no source", Body: []byte{'{', 0, 0xff, '}'}, At: now.Add(-time.Minute)},
+		{Channel: "slack", Reason: "empty"}, // nil body, zero time
+	}
+	for _, d := range letters {
+		if err := s.AddDeadLetter(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.read.Query(`SELECT channel, reason, body, typeof(body), at FROM dead_letters ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	i := 0
+	for ; rows.Next(); i++ {
+		var (
+			got  bot.DeadLetter
+			kind string
+			at   int64
+		)
+		if err := rows.Scan(&got.Channel, &got.Reason, &got.Body, &kind, &at); err != nil {
+			t.Fatal(err)
+		}
+		want := letters[i]
+		wantAt := want.At
+		if wantAt.IsZero() {
+			wantAt = now
+		}
+		if got.Channel != want.Channel || got.Reason != want.Reason || !bytes.Equal(got.Body, want.Body) || at != wantAt.UnixMilli() {
+			t.Errorf("dead letter %d = %q %q %q at %d, want %q %q %q at %d",
+				i, got.Channel, got.Reason, got.Body, at, want.Channel, want.Reason, want.Body, wantAt.UnixMilli())
+		}
+		if kind != "blob" {
+			t.Errorf("dead letter %d: body stored as %s, want blob", i, kind)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(letters) {
+		t.Errorf("%d dead letters stored, want %d", i, len(letters))
+	}
+}
+
+// TestAddEventsWithoutID checks that an event without an ID fails the whole call.
+func TestAddEventsWithoutID(t *testing.T) {
+	s := open(t, Memory)
+	k := bot.Key{Channel: "line", User: "U1"}
+	evs := []bot.Event{{ID: "line:e1", Key: k, In: bot.Inbound{Kind: bot.InFollow}}, {Key: k}}
+	if _, err := s.AddEvents(t.Context(), evs); err == nil || !strings.Contains(err.Error(), "no ID") {
+		t.Errorf("AddEvents with an event without ID: err = %v, want one saying so", err)
+	}
+	if _, _, err := s.ClaimConversation(t.Context(), "w1", time.Minute); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("after a failed AddEvents: ClaimConversation err = %v, want bot.ErrNotFound", err)
+	}
+}
+
+func TestPendingEvents(t *testing.T) {
+	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
+	s := openConfig(t, Config{Path: Memory, Now: func() time.Time { return now }})
+	ctx := t.Context()
+	check := func(wantN int, wantOldest time.Time) {
+		t.Helper()
+		n, oldest, err := s.PendingEvents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != wantN || !oldest.Equal(wantOldest) {
+			t.Errorf("PendingEvents = %d, %s; want %d, %s", n, oldest, wantN, wantOldest)
+		}
+	}
+	check(0, time.Time{})
+
+	k := bot.Key{Channel: "line", User: "U1"}
+	first := now
+	// Events arrive out of order: the oldest arrival is not the oldest event.
+	e1 := bot.Event{ID: "e1", Key: k, In: bot.Inbound{Kind: bot.InText}, At: now.Add(-time.Second)}
+	e2 := bot.Event{ID: "e2", Key: k, In: bot.Inbound{Kind: bot.InText}, At: now.Add(-time.Minute)}
+	for _, ev := range []bot.Event{e1, e2} {
+		if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+	}
+	check(2, first)
+
+	if err := s.CommitTurn(ctx, conversation(k), e1.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	check(1, first.Add(time.Second))
+}
+
+// TestPipelineTimes checks the times the store records from its clock.
+func TestPipelineTimes(t *testing.T) {
+	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
+	s := openConfig(t, Config{Path: Memory, Now: func() time.Time { return now }})
+	ctx := t.Context()
+	k := bot.Key{Channel: "line", User: "U1"}
+	ev := bot.Event{ID: "line:e1", Key: k, In: bot.Inbound{Kind: bot.InText, Text: "hi"}, At: now.Add(-time.Second)}
+	if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Second)
+	c := conversation(k)
+	out := &bot.Outgoing{Key: k, EventID: ev.ID, EventAt: ev.At, Messages: []bot.Message{{Kind: bot.MsgText, Text: "hello"}}}
+	if err := s.CommitTurn(ctx, c, ev.ID, out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.CreatedAt.Equal(now) {
+		t.Errorf("out.CreatedAt = %s, want now, %s", out.CreatedAt, now)
+	}
+	now = now.Add(time.Second)
+	if err := s.FinishOutgoing(ctx, out.ID, "reply"); err != nil {
+		t.Fatal(err)
+	}
+
+	var at, received, processed, created, finished int64
+	var outcome string
+	err := s.read.QueryRow(`SELECT i.at, i.received_at, i.processed_at, o.created_at, o.finished_at, o.outcome
+		FROM inbox AS i JOIN outbox AS o ON o.event_id = i.id`).Scan(&at, &received, &processed, &created, &finished, &outcome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(at, received, processed, created, finished, outcome)
+	start := now.Add(-2 * time.Second).UnixMilli()
+	want := fmt.Sprint(start-1000, start, start+1000, start+1000, start+2000, "reply")
+	if got != want {
+		t.Errorf("at, received_at, processed_at, created_at, finished_at, outcome = %s, want %s", got, want)
+	}
+}
+
+func BenchmarkAddEvents(b *testing.B) {
+	for _, batch := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
+			ctx := b.Context()
+			at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
+			evs := make([]bot.Event, batch)
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range evs {
+					n++
+					evs[i] = benchEvent(n, at)
+				}
+				if _, err := s.AddEvents(ctx, evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+		})
+	}
+}
+
+// BenchmarkClaimCommit measures a worker's turn: claim the conversation of a new event,
+// load the conversation, commit the turn with one message, release. Storing the event is
+// not measured. "backlog" runs on a database that already holds 100k processed events and
+// 100k delivered rows.
+func BenchmarkClaimCommit(b *testing.B) {
+	for _, backlog := range []int{0, 100_000} {
+		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) {
+			s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
+			fillBacklog(b, s, backlog)
+			ctx := b.Context()
+			at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
+			c := benchConversation()
+			msgs := []bot.Message{{Kind: bot.MsgQuestion, Text: "Which card?", Choices: []bot.Choice{
+				{Label: "Amazon", Data: "amazon"}, {Label: "Apple", Data: "apple"}, {Label: "Google Play", Data: "google"},
+			}}}
+			if err := s.SaveConversation(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				n++
+				ev := benchEvent(n, at)
+				ev.Key = c.Key
+				if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+
+				k, evs, err := s.ClaimConversation(ctx, "worker", 30*time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c, err := s.Conversation(ctx, k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Node = fmt.Sprintf("node_%d", n%10)
+				out := &bot.Outgoing{Key: k, EventID: evs[0].ID, Address: evs[0].Address, ReplyToken: evs[0].ReplyToken,
+					EventAt: evs[0].At, Messages: msgs}
+				if err := s.CommitTurn(ctx, c, evs[0].ID, out); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.ReleaseConversation(ctx, k, "worker"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIdlePoll measures what idle workers and deliverers do between Notifies: find
+// nothing to claim, on a database with 100k processed events and delivered rows.
+func BenchmarkIdlePoll(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
+	fillBacklog(b, s, 100_000)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := s.ClaimConversation(ctx, "worker", 30*time.Second); !errors.Is(err, bot.ErrNotFound) {
+			b.Fatal(err)
+		}
+		if outs, err := s.ClaimOutgoing(ctx, "deliverer", 16, 30*time.Second); err != nil || len(outs) != 0 {
+			b.Fatal(outs, err)
+		}
+	}
+}
+
+// benchEvent returns the nth event of a typical size: a LINE text message.
+func benchEvent(n int, at time.Time) bot.Event {
+	return bot.Event{
+		ID:         fmt.Sprintf("line:01JQ%022d", n),
+		Key:        bot.Key{Channel: "line", User: fmt.Sprintf("U4af4980629f9f2e3b0cd1a3c8e%05d", n%1000)},
+		In:         bot.Inbound{Kind: bot.InText, Text: "ギフトカードが使えません"},
+		At:         at.Add(time.Duration(n) * time.Millisecond),
+		Address:    fmt.Sprintf("U4af4980629f9f2e3b0cd1a3c8e%05d", n%1000),
+		ReplyToken: "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
+	}
+}
+
+// fillBacklog adds n processed inbox events and n delivered outbox rows, over 1000
+// conversations.
+func fillBacklog(tb testing.TB, s *Store, n int) {
+	tb.Helper()
+	if n == 0 {
+		return
+	}
+	const fill = `WITH RECURSIVE seq (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+		INSERT INTO %s SELECT %s FROM seq`
+	inbox := fmt.Sprintf(fill, "inbox (id, channel, user_id, event, at, received_at, processed_at)",
+		"'old:' || i, 'line', 'U' || (i % 1000), '{}', i, i, i + 1")
+	outbox := fmt.Sprintf(fill, "outbox (channel, user_id, event_id, payload, created_at, next_attempt_at, finished_at, outcome)",
+		"'line', 'U' || (i % 1000), 'old:' || i, '{}', i, i, i + 1, 'reply'")
+	for _, q := range []string{inbox, outbox} {
+		if _, err := s.write.Exec(q, n); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}

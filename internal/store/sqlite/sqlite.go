@@ -1,0 +1,259 @@
+// Package sqlite stores the bot's state in a SQLite database file through the pure-Go
+// driver modernc.org/sqlite, so giftdesk runs locally, and in small deployments, with no
+// outside service.
+//
+// # Connections
+//
+// SQLite lets many connections read a database at once but only one write at a time, and a
+// writer that finds the lock taken fails with SQLITE_BUSY once busy_timeout runs out. A
+// Store therefore keeps two connection pools on the same file:
+//
+//   - The writer: a *sql.DB limited to one connection. Every write goes through it, so the
+//     writes of this process queue inside database/sql, where waiting honours the context,
+//     instead of racing for SQLite's lock. Its transactions begin IMMEDIATE, taking the
+//     write lock up front, so a transaction that reads and then writes cannot fail midway
+//     when it tries to upgrade its lock.
+//   - The readers: a pool of several query_only connections. In WAL mode readers neither
+//     wait for the writer nor hold it up, and each read sees every write committed before
+//     it started.
+//
+// busy_timeout covers what remains: another process on the same file (a second giftdesk
+// while a deploy overlaps, the sqlite3 shell) and WAL checkpoints. The one lock SQLite
+// does not wait for, the exclusive lock that switches a new file to WAL, New retries.
+// SaveConversation is a single compare-and-swap statement, so it needs no transaction and
+// no retry loop.
+//
+// Every connection of both pools gets its pragmas from the DSN's _pragma parameters
+// (busy_timeout, foreign_keys=ON, journal_mode=WAL, synchronous=NORMAL) because
+// database/sql opens connections lazily and replaces them at will: a PRAGMA run once with
+// Exec would configure only whichever connection happened to run it. synchronous=NORMAL in
+// WAL mode keeps the database consistent after a crash; a power loss may lose the last
+// few commits.
+//
+// # Pipeline
+//
+// The Store is also the bot's message pipeline (bot.Inbox, bot.Queue, bot.Outbox), so that
+// a turn's new state, its event marked processed and its outgoing messages are committed in
+// one transaction (CommitTurn) and none can be had without the others. Webhook events go
+// into the inbox table, deduplicated by event id; a worker leases a conversation with
+// pending events (a row in leases, expiring so that a crashed worker's conversations are
+// taken over); deliverers lease outbox rows, the oldest unfinished one of each
+// conversation. Claims run in one IMMEDIATE transaction or one UPDATE ... RETURNING
+// statement, so two processes on the same file cannot claim the same thing. Idle polls
+// look on a reader first and take the write lock only when there is something to claim.
+// The queries that poll read the pending rows only, through partial indexes, so they stay
+// fast however many processed rows accumulate. Leases and due times are compared with
+// Config.Now.
+//
+// The path ":memory:" is a private in-memory database. It lives in one connection, which
+// then serves both reads and writes, and disappears on Close; it is for tests and trials.
+//
+// # Schema
+//
+// The schema lives in schema/NNNN_name.sql, embedded in the binary. New applies the files
+// not yet recorded in the schema_migrations table in order of NNNN, each in its own
+// IMMEDIATE transaction together with its record, so processes opening the same file at
+// once apply each file exactly once. A file must not contain BEGIN or COMMIT. Files are
+// never edited once released; a change is a new file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+	driver "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Memory is the Config.Path of a private in-memory database.
+const Memory = ":memory:"
+
+//go:embed schema/*.sql
+var schemaFS embed.FS
+
+// Config configures a Store. A zero field means the default.
+type Config struct {
+	// Path is the database file, created if it does not exist, or Memory.
+	Path string
+	// BusyTimeout is how long a statement waits for a lock held by another process before
+	// failing. The default is 5s.
+	BusyTimeout time.Duration
+	// Now is the clock for leases, due times and the times the store records itself (when
+	// an event arrived, when a row was finished). The default is time.Now.
+	Now func() time.Time
+}
+
+// Store is a SQLite-backed store. It is safe for concurrent use.
+type Store struct {
+	read  *sql.DB // query_only connections; the same as write for Memory
+	write *sql.DB // at most one connection
+	now   func() time.Time
+}
+
+var (
+	_ bot.ConversationStore = (*Store)(nil)
+	_ bot.Inbox             = (*Store)(nil)
+	_ bot.Queue             = (*Store)(nil)
+	_ bot.Outbox            = (*Store)(nil)
+)
+
+// New opens the database at cfg.Path, creating it if needed, and brings its schema up to
+// date. It returns an error if the file cannot be opened or a migration fails, and if the
+// database has a migration newer than this program knows, which means a newer giftdesk
+// has used it. The caller must Close the Store.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("sqlite: empty path (use sqlite.Memory for an in-memory database)")
+	}
+	busy := cfg.BusyTimeout
+	if busy == 0 {
+		busy = 5 * time.Second
+	}
+	if busy < 0 {
+		return nil, fmt.Errorf("sqlite: negative busy timeout %s", busy)
+	}
+	schema, err := fs.Sub(schemaFS, "schema")
+	if err != nil {
+		return nil, fmt.Errorf("read schema: %w", err)
+	}
+	migrations, err := loadMigrations(schema)
+	if err != nil {
+		return nil, err
+	}
+
+	s := &Store{now: cfg.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if cfg.Path == Memory {
+		db, err := sql.Open("sqlite", dsn(cfg.Path, busy, "_txlock", "immediate"))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+		}
+		// The connection is the database: never let database/sql close it while idle.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		s.read, s.write = db, db
+	} else {
+		// database/sql opens connections lazily: a relative path would move with the
+		// working directory.
+		path, err := filepath.Abs(cfg.Path)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+		}
+		// The writer migrates before any reader connects, so readers find the file in WAL
+		// mode with its schema complete.
+		s.write, err = sql.Open("sqlite", dsn(path, busy, "_txlock", "immediate"))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+		}
+		s.write.SetMaxOpenConns(1)
+		s.write.SetMaxIdleConns(1)
+		if err := connect(ctx, s.write, busy); err != nil {
+			s.write.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+		}
+
+		s.read, err = sql.Open("sqlite", dsn(path, busy, "_query_only", "1"))
+		if err != nil {
+			s.write.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		s.read.SetMaxOpenConns(n)
+		s.read.SetMaxIdleConns(n)
+	}
+
+	if err := migrate(ctx, s.write, migrations); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate sqlite %s: %w", cfg.Path, err)
+	}
+	return s, nil
+}
+
+// connect opens db's first connection, retrying for up to timeout while SQLite reports the
+// database busy. Switching a new file to WAL takes an exclusive lock that SQLite does not
+// wait for under busy_timeout, so processes that open a new file at once can see
+// SQLITE_BUSY; once the file is in WAL mode, connections no longer need that lock.
+func connect(ctx context.Context, db *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout) // real time, as for busy_timeout itself
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY or one of its extended codes.
+func isBusy(err error) bool {
+	var e *driver.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// dsn returns the driver's data source name for path: the pragmas every connection needs,
+// then the extra key/value pairs.
+func dsn(path string, busy time.Duration, extra ...string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	if path != Memory {
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
+	q.Add("_pragma", "synchronous(NORMAL)")
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Add(extra[i], extra[i+1])
+	}
+	if path == Memory {
+		return path + "?" + q.Encode()
+	}
+	// A "file:" URI, with the path escaped, so that a '?' or '#' in a file name is not
+	// taken for the start of the parameters. SQLite ignores the driver's _ parameters.
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Ping checks that a reader and the writer connection answer, for a readiness probe. It
+// waits for a write in progress to finish, or for ctx to be done.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	if s.write != s.read {
+		if err := s.write.PingContext(ctx); err != nil {
+			return fmt.Errorf("ping sqlite writer: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database. Calls in progress finish first; later calls fail.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil && s.write != s.read {
+		errs = append(errs, s.write.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite: %w", err)
+	}
+	return nil
+}

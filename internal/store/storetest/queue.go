@@ -1,0 +1,355 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+var queueTests = []test{
+	{"ClaimEmpty", testQueueClaimEmpty},
+	{"EventOrder", testQueueEventOrder},
+	{"OldestConversationFirst", testQueueOldestConversationFirst},
+	{"Exclusive", testQueueExclusive},
+	{"LeaseExpiry", testQueueLeaseExpiry},
+	{"ConcurrentClaims", testQueueConcurrentClaims},
+	{"EventWhileLeased", testQueueEventWhileLeased},
+	{"CommitTurn", testQueueCommitTurn},
+	{"CommitTurnConflict", testQueueCommitTurnConflict},
+	{"CommitTurnNotPending", testQueueCommitTurnNotPending},
+	{"CancelledContext", testQueueCancelledContext},
+}
+
+func testQueueClaimEmpty(t *testing.T, s Store, _ *clock) {
+	claimNone(t, s, "w1")
+
+	// Nor once every event is processed.
+	k := bot.Key{Channel: "line", User: "U1"}
+	turn(t, s, k, "line:e1", t0, "hello")
+	turn(t, s, k, "line:e2", t0.Add(time.Second))
+	claimNone(t, s, "w1")
+}
+
+// testQueueEventOrder checks that a conversation's events come in the order they happened,
+// and in the order they arrived when they happened in the same millisecond, whatever the
+// order of arrival otherwise.
+func testQueueEventOrder(t *testing.T, s Store, _ *clock) {
+	k := bot.Key{Channel: "line", User: "U1"}
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	addEvents(t, s, event(k, "e3", at(5000)), event(k, "e2a", at(2000)))
+	addEvents(t, s, event(k, "e1", at(1000)), event(k, "e2b", at(2000)), event(k, "e2c", at(2000)))
+	addEvents(t, s, event(k, "e0", at(0)), event(k, "e4", at(5001)))
+	claimWant(t, s, "w1", k, "e0", "e1", "e2a", "e2b", "e2c", "e3", "e4")
+}
+
+// testQueueOldestConversationFirst checks that the conversation claimed is the one whose
+// oldest pending event is the oldest, by event time, then arrival.
+func testQueueOldestConversationFirst(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	c := bot.Key{Channel: "slack", User: "C"}
+	d := bot.Key{Channel: "line", User: "D"}
+	addEvents(t, s, event(a, "a2", t0.Add(2*time.Second)), event(c, "c3", t0.Add(3*time.Second)))
+	addEvents(t, s, event(a, "a10", t0.Add(10*time.Second)), event(d, "d2", t0.Add(2*time.Second)))
+	addEvents(t, s, event(b, "b1", t0.Add(1*time.Second)))
+
+	claimWant(t, s, "w1", b, "b1")
+	claimWant(t, s, "w2", a, "a2", "a10")
+	claimWant(t, s, "w3", d, "d2") // as old as a2, but arrived later
+	claimWant(t, s, "w4", c, "c3")
+	claimNone(t, s, "w5")
+}
+
+// testQueueExclusive checks that a leased conversation cannot be claimed until its owner
+// releases it, and that only the owner can.
+func testQueueExclusive(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	addEvents(t, s, event(a, "a1", t0), event(b, "b1", t0.Add(time.Second)))
+
+	claimWant(t, s, "w1", a, "a1")
+	claimWant(t, s, "w2", b, "b1") // not a: w1 has it
+	claimNone(t, s, "w3")
+	claimNone(t, s, "w1") // not even for its owner: a lease is not re-entrant
+
+	release(t, s, a, "w2") // w2 does not hold a: no effect
+	claimNone(t, s, "w3")
+
+	release(t, s, a, "w1")
+	claimWant(t, s, "w3", a, "a1") // still pending: it was not committed
+	release(t, s, a, "w1")         // w1's lease is over; w3's stays
+	claimNone(t, s, "w4")
+}
+
+// testQueueLeaseExpiry checks that a lease ends at its expiry, when another owner may take
+// the conversation over, as when a worker crashes while it holds one.
+func testQueueLeaseExpiry(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	addEvents(t, s, event(a, "a1", t0))
+	claimWant(t, s, "w1", a, "a1")
+
+	clk.Advance(lease - time.Millisecond)
+	claimNone(t, s, "w2")
+
+	clk.Advance(time.Millisecond)
+	claimWant(t, s, "w2", a, "a1")
+	release(t, s, a, "w1") // the crashed owner comes back: w2's lease stays
+	claimNone(t, s, "w3")
+
+	// The lease is w2's now, and so is the commit.
+	commit(t, s, event(a, "a1", t0), "hello")
+	release(t, s, a, "w2")
+	claimNone(t, s, "w3")
+}
+
+// testQueueConcurrentClaims has owners claim concurrently until nothing is left: each
+// conversation must go to exactly one of them.
+func testQueueConcurrentClaims(t *testing.T, s Store, _ *clock) {
+	const (
+		owners        = 8
+		conversations = 40
+	)
+	ks := keys(conversations)
+	var evs []bot.Event
+	for i, k := range ks {
+		evs = append(evs,
+			event(k, k.User+"-1", t0.Add(time.Duration(i)*time.Millisecond)),
+			event(k, k.User+"-2", t0.Add(time.Hour+time.Duration(i)*time.Millisecond)))
+	}
+	addEvents(t, s, evs...)
+
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		claimed = make(map[bot.Key][]string) // owners
+		start   = make(chan struct{})
+	)
+	for o := range owners {
+		owner := fmt.Sprintf("w%d", o)
+		wg.Go(func() {
+			<-start
+			for range conversations + 1 {
+				k, got, err := s.ClaimConversation(t.Context(), owner, lease)
+				if errors.Is(err, bot.ErrNotFound) {
+					return
+				}
+				if err != nil {
+					t.Errorf("ClaimConversation by %s: %v", owner, err)
+					return
+				}
+				if want := k.User + "-1," + k.User + "-2"; eventIDs(got) != want {
+					t.Errorf("ClaimConversation by %s of %s: events %s, want %s", owner, k.User, eventIDs(got), want)
+				}
+				mu.Lock()
+				claimed[k] = append(claimed[k], owner)
+				mu.Unlock()
+			}
+			t.Errorf("%s claimed more than the %d conversations there are", owner, conversations)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, k := range ks {
+		if len(claimed[k]) != 1 {
+			t.Errorf("conversation %s claimed by %v, want exactly one owner", k.User, claimed[k])
+		}
+	}
+	if len(claimed) != len(ks) {
+		t.Errorf("%d conversations claimed, want %d", len(claimed), len(ks))
+	}
+}
+
+// testQueueEventWhileLeased checks that an event arriving for a leased conversation waits
+// for the lease, and then comes alone.
+func testQueueEventWhileLeased(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	e1, e2 := event(a, "a1", t0), event(a, "a2", t0.Add(time.Second))
+	addEvents(t, s, e1)
+	claimWant(t, s, "w1", a, "a1")
+
+	addEvents(t, s, e2)
+	claimNone(t, s, "w2")
+	commit(t, s, e1, "hello")
+	claimNone(t, s, "w2")
+	release(t, s, a, "w1")
+	claimWant(t, s, "w2", a, "a2")
+}
+
+// testQueueCommitTurn follows two turns of a conversation: the state saved, the events no
+// longer pending, an outbox row only for the turn with messages.
+func testQueueCommitTurn(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	e1, e2 := event(a, "a1", t0), event(a, "a2", t0.Add(time.Second))
+	addEvents(t, s, e1, e2)
+	claimWant(t, s, "w1", a, "a1", "a2")
+
+	c := sample(a)
+	c.Node = "card_type"
+	out := outgoing(e1, "hello", "which card?")
+	if err := s.CommitTurn(t.Context(), c, e1.ID, out); err != nil {
+		t.Fatalf("CommitTurn of a new conversation: %v", err)
+	}
+	if c.Revision != 1 {
+		t.Errorf("CommitTurn left Revision %d, want 1", c.Revision)
+	}
+	if out.ID <= 0 {
+		t.Errorf("CommitTurn set out.ID = %d, want a positive ID", out.ID)
+	}
+	if d := diff(load(t, s, a), c); d != "" {
+		t.Errorf("conversation after CommitTurn:\n%s", d)
+	}
+
+	c.Node = "ask_code"
+	empty := outgoing(e2)
+	if err := s.CommitTurn(t.Context(), c, e2.ID, empty); err != nil {
+		t.Fatalf("CommitTurn without messages: %v", err)
+	}
+	if c.Revision != 2 {
+		t.Errorf("CommitTurn left Revision %d, want 2", c.Revision)
+	}
+	if empty.ID != 0 {
+		t.Errorf("CommitTurn without messages set out.ID = %d, want 0", empty.ID)
+	}
+	if d := diff(load(t, s, a), c); d != "" {
+		t.Errorf("conversation after CommitTurn:\n%s", d)
+	}
+
+	release(t, s, a, "w1")
+	claimNone(t, s, "w2")
+	claimOut(t, s, "d1", 10, out)
+}
+
+// testQueueCommitTurnConflict checks that a turn whose conversation changed meanwhile
+// commits nothing: the event stays pending and no message goes out.
+func testQueueCommitTurnConflict(t *testing.T, s Store, _ *clock) {
+	tests := []struct {
+		name     string
+		revision int64 // of the turn's conversation; the stored one is at 2
+	}{
+		{name: "new", revision: 0},
+		{name: "stale", revision: 1},
+		{name: "ahead", revision: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := bot.Key{Channel: "line", User: tt.name}
+			save(t, s, sample(k))
+			stored := load(t, s, k)
+			stored.Node = "moved"
+			save(t, s, stored)
+
+			ev := event(k, tt.name+"-e1", t0)
+			addEvents(t, s, ev)
+			c := sample(k)
+			c.Node = "lost"
+			c.Revision = tt.revision
+			out := outgoing(ev, "lost")
+			err := s.CommitTurn(t.Context(), c, ev.ID, out)
+			if !errors.Is(err, bot.ErrConflict) {
+				t.Fatalf("CommitTurn at revision %d of a conversation at 2: err = %v, want bot.ErrConflict", tt.revision, err)
+			}
+			if c.Revision != tt.revision || out.ID != 0 {
+				t.Errorf("failed CommitTurn changed Revision %d -> %d and out.ID 0 -> %d", tt.revision, c.Revision, out.ID)
+			}
+			if d := diff(load(t, s, k), stored); d != "" {
+				t.Errorf("failed CommitTurn changed the conversation:\n%s", d)
+			}
+			claimOut(t, s, "d1", 10) // none
+			claimWant(t, s, "w1", k, ev.ID)
+
+			// The worker reloads and steps again.
+			out = commit(t, s, ev, "hello")
+			release(t, s, k, "w1")
+			claimNone(t, s, "w1")
+			if rows := claimOut(t, s, "d1", 10, out); rows[0].Messages[0].Text != "hello" {
+				t.Errorf("outbox after the retried turn: %+v, want the retried turn's messages", rows[0].Messages)
+			}
+		})
+	}
+}
+
+// testQueueCommitTurnNotPending checks that a turn answering an event that is not pending
+// commits nothing: a second worker that took over an expired lease must not answer twice.
+func testQueueCommitTurnNotPending(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	ea, eb := event(a, "a1", t0), event(b, "b1", t0)
+	addEvents(t, s, ea, eb)
+	first := commit(t, s, ea, "first")
+
+	tests := []struct {
+		name    string
+		k       bot.Key
+		eventID string
+	}{
+		{name: "committed already", k: a, eventID: ea.ID},
+		{name: "never stored", k: a, eventID: "a-unknown"},
+		{name: "of another conversation", k: a, eventID: eb.ID},
+		{name: "never stored, new conversation", k: bot.Key{Channel: "line", User: "C"}, eventID: "c1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := current(t, s, tt.k)
+			stored := clone(c)
+			c.Node = "twice"
+			out := outgoing(bot.Event{ID: tt.eventID, Key: tt.k, At: t0}, "twice")
+			err := s.CommitTurn(t.Context(), c, tt.eventID, out)
+			if !errors.Is(err, bot.ErrNotFound) {
+				t.Fatalf("CommitTurn of event %s: err = %v, want bot.ErrNotFound", tt.eventID, err)
+			}
+			if c.Revision != stored.Revision || out.ID != 0 {
+				t.Errorf("failed CommitTurn changed Revision %d -> %d and out.ID 0 -> %d", stored.Revision, c.Revision, out.ID)
+			}
+			got, err := s.Conversation(t.Context(), tt.k)
+			switch {
+			case stored.Revision == 0 && !errors.Is(err, bot.ErrNotFound):
+				t.Errorf("failed CommitTurn of a new conversation: Conversation err = %v, want bot.ErrNotFound", err)
+			case stored.Revision != 0 && err != nil:
+				t.Fatal(err)
+			case stored.Revision != 0:
+				if d := diff(got, stored); d != "" {
+					t.Errorf("failed CommitTurn changed the conversation:\n%s", d)
+				}
+			}
+		})
+	}
+	claimOut(t, s, "d1", 10, first)
+	claimWant(t, s, "w1", b, eb.ID) // untouched
+}
+
+func testQueueCancelledContext(t *testing.T, s Store, _ *clock) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	a := bot.Key{Channel: "line", User: "A"}
+	ev := event(a, "a1", t0)
+	addEvents(t, s, ev)
+
+	if _, _, err := s.ClaimConversation(ctx, "w1", lease); !errors.Is(err, context.Canceled) {
+		t.Errorf("ClaimConversation with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	claimWant(t, s, "w2", a, ev.ID) // w1 got no lease
+	if err := s.ReleaseConversation(ctx, a, "w2"); !errors.Is(err, context.Canceled) {
+		t.Errorf("ReleaseConversation with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	claimNone(t, s, "w3") // w2 still holds it
+
+	c := current(t, s, a)
+	out := outgoing(ev, "hello")
+	if err := s.CommitTurn(ctx, c, ev.ID, out); !errors.Is(err, context.Canceled) {
+		t.Errorf("CommitTurn with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	if c.Revision != 0 || out.ID != 0 {
+		t.Errorf("cancelled CommitTurn changed Revision 0 -> %d and out.ID 0 -> %d", c.Revision, out.ID)
+	}
+	if _, err := s.Conversation(t.Context(), a); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("after a cancelled CommitTurn of a new conversation: err = %v, want bot.ErrNotFound", err)
+	}
+	claimOut(t, s, "d1", 10) // none
+	release(t, s, a, "w2")
+	claimWant(t, s, "w3", a, ev.ID)
+}
