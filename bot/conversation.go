@@ -48,7 +48,9 @@ type Conversation struct {
 	Key  Key  `json:"key"`
 	Lang Lang `json:"lang"`
 	// Name is the customer's display name on the channel, when known (for agents).
-	Name   string `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Address is where the channel pushes to the customer (the last event's Address).
+	Address string `json:"address,omitempty"`
 	Status Status `json:"status"`
 	// Node is the current node: the one waiting for the customer's answer.
 	Node string `json:"node"`
@@ -58,6 +60,9 @@ type Conversation struct {
 	Vars    map[string]string `json:"vars"`
 	// Misses counts answers in a row that were not understood at the current node.
 	Misses int `json:"misses"`
+	// Ticket is the open hand-off to a person, if any: while it is open, the flow does
+	// not answer the customer.
+	Ticket *Ticket `json:"ticket,omitempty"`
 	// FlowVersion is the version of the flow the state belongs to.
 	FlowVersion string `json:"flow_version"`
 	// Revision increases by one with every save; stores use it for compare-and-swap.

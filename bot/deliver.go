@@ -128,12 +128,13 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 
 func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	start := d.cfg.Now()
-	log := d.log.With("conversation", o.Key.String(), "outgoing", o.ID, "attempt", o.Attempts+1)
-	sender, ok := d.cfg.Senders[o.Key.Channel]
+	log := d.log.With("conversation", o.Key.String(), "outgoing", o.ID, "via", o.Via(), "attempt", o.Attempts+1)
+	via := o.Via()
+	sender, ok := d.cfg.Senders[via]
 	var outcome string
 	var err error
 	if !ok {
-		err = &DeliveryError{Permanent: true, Err: fmt.Errorf("no sender for channel %q", o.Key.Channel)}
+		err = &DeliveryError{Permanent: true, Err: fmt.Errorf("no sender for channel %q", via)}
 	} else {
 		outcome, err = sender.Send(ctx, o)
 	}
@@ -146,16 +147,16 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	default:
 		wait := max(retryAfter(err), d.cfg.Backoff(o.Attempts))
 		log.Warn("delivery will be retried", "err", err, "in", wait.String())
-		if rerr := d.cfg.Outbox.RetryOutgoing(ctx, o.ID, d.cfg.Now().Add(wait)); rerr != nil {
+		if rerr := d.cfg.Outbox.RetryOutgoing(ctx, o.ID, d.cfg.Owner, d.cfg.Now().Add(wait)); rerr != nil {
 			log.Error("schedule retry", "err", rerr)
 		}
-		d.observe(o.Key.Channel, "retry", start)
+		d.observe(via, "retry", start)
 		return
 	}
-	if ferr := d.cfg.Outbox.FinishOutgoing(ctx, o.ID, outcome); ferr != nil {
+	if ferr := d.cfg.Outbox.FinishOutgoing(ctx, o.ID, d.cfg.Owner, outcome); ferr != nil {
 		log.Error("finish outgoing", "err", ferr)
 	}
-	d.observe(o.Key.Channel, outcome, start)
+	d.observe(via, outcome, start)
 }
 
 func (d *Deliverer) observe(channel, outcome string, start time.Time) {

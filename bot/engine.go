@@ -306,6 +306,46 @@ func (e *Engine) Prompt(c *Conversation) []Message {
 	return t.out
 }
 
+// Restart starts c over at the flow's first question and returns the messages that ask it.
+func (e *Engine) Restart(c *Conversation) []Message {
+	t := &turn{e: e, c: c, now: e.now(), ctx: context.Background()}
+	t.reset(Inbound{})
+	out, err := t.enter(e.flow.Start)
+	if err != nil { // the start node is a validated question: cannot happen
+		return nil
+	}
+	return out
+}
+
+// Explain describes c's diagnosis for a person, in lang: one line per answer given
+// ("question → answer") and the last advice shown, if any.
+func (e *Engine) Explain(c *Conversation, lang Lang) (path []string, advice string) {
+	for _, a := range c.Answers {
+		n := e.nodes[a.Node]
+		if n == nil {
+			continue
+		}
+		q := shorten(n.Text.In(lang), 60)
+		if n.Kind == KindAdvice {
+			q = n.Title.In(lang)
+		}
+		ans := a.Value
+		if o := n.option(a.Option); o != nil {
+			ans = o.Label.In(lang)
+		} else if a.Option != "" {
+			ans = a.Option
+		}
+		path = append(path, q+" → "+ans)
+	}
+	for i := len(c.Path) - 1; i >= 0; i-- {
+		if n := e.nodes[c.Path[i]]; n != nil && n.Kind == KindAdvice {
+			advice = n.Title.In(lang)
+			break
+		}
+	}
+	return path, advice
+}
+
 // turn is the work of one Step.
 type turn struct {
 	e   *Engine

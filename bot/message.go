@@ -1,5 +1,7 @@
 package bot
 
+import "time"
+
 // MessageKind says what an outgoing message is, so that each channel can render it natively.
 type MessageKind string
 
@@ -13,6 +15,11 @@ const (
 	MsgSteps MessageKind = "steps"
 	// MsgHandoff tells the customer that a person will take over.
 	MsgHandoff MessageKind = "handoff"
+	// MsgTicket posts a hand-off ticket for agents (Ticket is set); it starts the ticket's
+	// thread.
+	MsgTicket MessageKind = "ticket"
+	// MsgTicketUpdate updates the posted ticket (claimed, resolved, closed).
+	MsgTicketUpdate MessageKind = "ticket_update"
 )
 
 // Message is one channel-neutral outgoing message. Channels render it natively: a LINE
@@ -26,6 +33,37 @@ type Message struct {
 	Choices []Choice    `json:"choices,omitempty"`
 	// Reason is set on MsgHandoff: why the conversation is handed off.
 	Reason string `json:"reason,omitempty"`
+	// From names who said a relayed message (the customer in a ticket thread).
+	From string `json:"from,omitempty"`
+	// Ticket is set on MsgTicket and MsgTicketUpdate.
+	Ticket *TicketCard `json:"ticket,omitempty"`
+}
+
+// TicketCard is what agents see of a hand-off: who, why, and what happened so far. Gift-card
+// codes in it are masked.
+type TicketCard struct {
+	ID       string      `json:"id"`
+	State    TicketState `json:"state"`
+	Customer string      `json:"customer"` // display name, or the channel's id when unknown
+	Channel  string      `json:"channel"`  // where the customer is ("line", "slack")
+	Lang     Lang        `json:"lang"`
+	Reason   string      `json:"reason"`
+	Since    time.Time   `json:"since"`
+	Agent    string      `json:"agent,omitempty"` // who has it (a Slack user id)
+	// Staff means the diagnosis was run by a staff member in Slack: nothing is relayed.
+	Staff bool `json:"staff,omitempty"`
+	// Path is the diagnosis so far, one line per question answered: "question → answer".
+	Path []string `json:"path,omitempty"`
+	// Diagnosis names what the bot concluded (the last advice shown, the hand-off reason).
+	Diagnosis string `json:"diagnosis,omitempty"`
+	// Recent are the last transcript lines before the hand-off.
+	Recent []Line `json:"recent,omitempty"`
+	// OutOfHours says the ticket came in outside business hours, with the next opening.
+	OutOfHours string `json:"out_of_hours,omitempty"`
+	// Note is a closing remark: cancelled by the customer, the customer blocked us, …
+	Note string `json:"note,omitempty"`
+	// Rating is the customer's 1–5 rating, once given.
+	Rating int `json:"rating,omitempty"`
 }
 
 // Choice is a tappable answer. Data is what the channel sends back as Inbound.Postback
@@ -48,7 +86,27 @@ const (
 	InFollow InboundKind = "follow"
 	// InUnfollow is a customer blocking the bot: close the conversation.
 	InUnfollow InboundKind = "unfollow"
+	// InAgentText is an agent's message in a ticket's thread, for the customer (or an
+	// internal note when it starts with "note:").
+	InAgentText InboundKind = "agent_text"
+	// InAgentClaim, InAgentResolve and InAgentReturn are an agent pressing the ticket's
+	// Claim, Resolve and Return-to-bot buttons.
+	InAgentClaim   InboundKind = "agent_claim"
+	InAgentResolve InboundKind = "agent_resolve"
+	InAgentReturn  InboundKind = "agent_return"
+	// InTicketWait is the hand-off sweeper noticing that a ticket has waited too long.
+	InTicketWait InboundKind = "ticket_wait"
 )
+
+// fromCustomer reports whether events of kind k come from the customer (rather than from
+// an agent or the bot's own timers).
+func (k InboundKind) fromCustomer() bool {
+	switch k {
+	case InText, InPostback, InFollow, InUnfollow:
+		return true
+	}
+	return false
+}
 
 // Inbound is one channel-neutral incoming event of a conversation.
 type Inbound struct {
@@ -60,4 +118,9 @@ type Inbound struct {
 	// Lang is the customer's language as the channel knows it (LINE profile, Slack locale);
 	// empty when unknown.
 	Lang Lang `json:"lang,omitempty"`
+	// Agent and AgentName identify the agent of an InAgent… event (a Slack user id and
+	// name); Ticket is the ticket the agent acted on.
+	Agent     string `json:"agent,omitempty"`
+	AgentName string `json:"agent_name,omitempty"`
+	Ticket    string `json:"ticket,omitempty"`
 }

@@ -24,18 +24,33 @@ type Event struct {
 	ReplyToken string `json:"reply_token,omitempty"`
 }
 
-// Outgoing is one turn's messages in the outbox, committed with the conversation's new
-// state and then delivered.
+// Outgoing is a batch of messages in the outbox, committed with the conversation's new
+// state and then delivered. A turn has one Outgoing to the customer and may have more to
+// other channels (a hand-off ticket in Slack, an agent's answer relayed to LINE).
 type Outgoing struct {
-	ID         int64     `json:"id"`
-	Key        Key       `json:"key"`
-	EventID    string    `json:"event_id"`
+	ID      int64  `json:"id"`
+	Key     Key    `json:"key"` // the conversation it belongs to
+	EventID string `json:"event_id"`
+	// Seq numbers the Outgoings of one event from 0, so (EventID, Seq) is unique: channels
+	// derive idempotency keys from it (LINE's X-Line-Retry-Key).
+	Seq int `json:"seq"`
+	// Channel is the channel that delivers it; empty means Key.Channel. Outgoings of one
+	// conversation are delivered in order per channel.
+	Channel    string    `json:"channel,omitempty"`
 	Address    string    `json:"address,omitempty"`
 	ReplyToken string    `json:"reply_token,omitempty"`
 	EventAt    time.Time `json:"event_at"` // when the answered event happened: reply tokens expire
 	Messages   []Message `json:"messages"`
 	Attempts   int       `json:"attempts"`
 	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Via returns the channel that delivers o.
+func (o *Outgoing) Via() string {
+	if o.Channel != "" {
+		return o.Channel
+	}
+	return o.Key.Channel
 }
 
 // DeadLetter is an inbound request that was authentic but could not be understood, kept for
@@ -67,22 +82,66 @@ type Queue interface {
 	ClaimConversation(ctx context.Context, owner string, lease time.Duration) (Key, []Event, error)
 	// ReleaseConversation ends owner's lease on k.
 	ReleaseConversation(ctx context.Context, k Key, owner string) error
-	// CommitTurn atomically saves c (compare-and-swap on its revision, as
-	// ConversationStore.SaveConversation), marks event eventID processed, and adds out to
-	// the outbox unless it has no messages. out.ID is set.
-	CommitTurn(ctx context.Context, c *Conversation, eventID string, out *Outgoing) error
+	// CommitTurn atomically saves t.Conversation (compare-and-swap on its revision, as
+	// ConversationStore.SaveConversation), marks event t.EventID processed (ErrNotFound if
+	// it is no longer pending: another worker did it), adds t.Out to the outbox (those
+	// with messages; their IDs are set) and appends t.Transcript.
+	CommitTurn(ctx context.Context, t *Turn) error
 }
+
+// Turn is everything one processed event changes, committed together.
+type Turn struct {
+	Conversation *Conversation
+	EventID      string
+	Out          []*Outgoing
+	Transcript   []Line
+	// Closed is a ticket this turn closed, archived with its conversation's key for
+	// reports and review (its rating, outcome, agent).
+	Closed *Ticket
+}
+
+// Purger deletes what is past its retention. Implementations are safe for concurrent use.
+type Purger interface {
+	// Purge deletes transcript lines, processed inbox events (their ids are the dedup
+	// keys: callers keep them at least a day), finished outbox rows, dead letters and
+	// archived tickets older than before, and returns how many rows went.
+	Purge(ctx context.Context, before time.Time) (int, error)
+}
+
+// Line is one entry of a conversation's transcript: who said what, codes masked.
+type Line struct {
+	At   time.Time `json:"at"`
+	Role Role      `json:"role"`
+	Name string    `json:"name,omitempty"` // the agent's or customer's name, when known
+	Text string    `json:"text"`
+}
+
+// Role says who wrote a transcript line.
+type Role string
+
+// Transcript roles.
+const (
+	RoleCustomer Role = "customer"
+	RoleBot      Role = "bot"
+	RoleAgent    Role = "agent"
+	RoleNote     Role = "note"   // an agent's internal note, never shown to the customer
+	RoleSystem   Role = "system" // hand-off lifecycle: claimed, resolved, …
+)
 
 // Outbox hands committed outgoing messages to deliverers. Implementations are safe for
 // concurrent use, also across processes.
 type Outbox interface {
 	// ClaimOutgoing leases to owner up to n rows that are due, at most one per
-	// conversation (the oldest undelivered, so a conversation's messages keep their order).
+	// conversation and delivering channel (the oldest undelivered, so messages keep their
+	// order). Each claim counts as an attempt: Attempts is the number of earlier claims,
+	// so a row whose deliverer died is not retried forever.
 	ClaimOutgoing(ctx context.Context, owner string, n int, lease time.Duration) ([]Outgoing, error)
-	// FinishOutgoing records the final outcome of row id ("reply", "push", "failed").
-	FinishOutgoing(ctx context.Context, id int64, outcome string) error
-	// RetryOutgoing releases row id for another attempt at or after at.
-	RetryOutgoing(ctx context.Context, id int64, at time.Time) error
+	// FinishOutgoing records the final outcome of row id ("reply", "push", "failed") if
+	// owner still holds its lease (ErrConflict otherwise).
+	FinishOutgoing(ctx context.Context, id int64, owner, outcome string) error
+	// RetryOutgoing releases row id for another attempt at or after at, if owner still
+	// holds its lease (ErrConflict otherwise).
+	RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error
 }
 
 // Sender delivers outgoing messages on one channel.

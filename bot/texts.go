@@ -19,6 +19,26 @@ type Texts struct {
 	Error         Text `yaml:"error"`
 	// HandoffWaiting answers a customer who writes while waiting for a person.
 	HandoffWaiting Text `yaml:"handoff_waiting"`
+
+	// The hand-off's texts for the customer.
+	OutOfHours       Text `yaml:"out_of_hours"` // %s is the next opening time
+	TicketPosted     Text `yaml:"ticket_posted"`
+	KeepWaiting      Text `yaml:"keep_waiting"`
+	CannotCancel     Text `yaml:"cannot_cancel"`
+	LongWait         Text `yaml:"long_wait"`
+	KeepWaitingLabel Text `yaml:"keep_waiting_label"`
+	SelfHelpLabel    Text `yaml:"self_help_label"`
+	ResolvedThanks   Text `yaml:"resolved_thanks"`
+	RatingPrompt     Text `yaml:"rating_prompt"`
+	RatingThanks     Text `yaml:"rating_thanks"`
+	BackToBot        Text `yaml:"back_to_bot"`
+	// The hand-off's texts for agents (shown in Japanese in the team's workspace).
+	Customer       Text `yaml:"customer"`
+	NoteCancelled  Text `yaml:"note_cancelled"`
+	NoteUnfollowed Text `yaml:"note_unfollowed"`
+	NoteReturned   Text `yaml:"note_returned"`
+	AlreadyClaimed Text `yaml:"already_claimed"` // %s is who has it
+	TicketGone     Text `yaml:"ticket_gone"`
 }
 
 // defaultTexts are used for every text a flow leaves empty.
@@ -66,6 +86,50 @@ var defaultTexts = Texts{
 		JA: "担当者におつなぎしています。返信まで少しお待ちください。最初からやり直す場合は「最初から」と送ってください。",
 		EN: "You're in line for a person, who will reply here shortly. To start over instead, send \"start over\".",
 	},
+	OutOfHours: Text{
+		JA: "ただいま営業時間外のため、担当者からのご返信は %s 以降になります。",
+		EN: "We're outside business hours right now, so a person will reply from %s (Japan time).",
+	},
+	TicketPosted: Text{
+		JA: "担当チャンネルにチケットを投稿しました。",
+		EN: "I've posted a ticket for the team.",
+	},
+	KeepWaiting: Text{
+		JA: "承知しました。担当者が対応するまでこのままお待ちください。",
+		EN: "All right — please keep this chat open; a person will reply here.",
+	},
+	CannotCancel: Text{
+		JA: "担当者が対応中です。このままメッセージをお送りください。",
+		EN: "A person is already looking after you: just keep writing here.",
+	},
+	LongWait: Text{
+		JA: "お待たせしてしまい申し訳ありません。担当者が対応できるまで、もう少しお時間をいただいています。このままお待ちになりますか?それとも、もう一度ご自身で確認できる手順をご覧になりますか?",
+		EN: "Sorry for the wait — it's taking a little longer for a person to be free. Would you like to keep waiting, or go through the self-help steps again?",
+	},
+	KeepWaitingLabel: Text{JA: "このまま待つ", EN: "Keep waiting"},
+	SelfHelpLabel:    Text{JA: "手順をもう一度見る", EN: "Self-help steps"},
+	ResolvedThanks: Text{
+		JA: "担当者の対応が完了しました。お問い合わせありがとうございました。",
+		EN: "Our team has marked this as resolved. Thank you for contacting us.",
+	},
+	RatingPrompt: Text{
+		JA: "今回の対応はいかがでしたか?5段階で評価してください(★5が最高です)。",
+		EN: "How did we do? Please rate us from 1 to 5 stars (5 is best).",
+	},
+	RatingThanks: Text{
+		JA: "ご評価ありがとうございました。またいつでもご相談ください。",
+		EN: "Thanks for your rating! Write to us anytime.",
+	},
+	BackToBot: Text{
+		JA: "担当者との対応は終了しました。ここからは自動案内でお手伝いします。",
+		EN: "Our team has handed you back to the automatic assistant.",
+	},
+	Customer:       Text{JA: "お客様", EN: "Customer"},
+	NoteCancelled:  Text{JA: "お客様が待つのをやめ、自動案内に戻りました。", EN: "The customer stopped waiting and went back to the bot."},
+	NoteUnfollowed: Text{JA: "お客様がアカウントをブロックしました。チケットを終了します。", EN: "The customer blocked the account; the ticket is closed."},
+	NoteReturned:   Text{JA: "自動案内に戻しました。", EN: "Returned to the bot."},
+	AlreadyClaimed: Text{JA: "このチケットは %s が対応中です。", EN: "%s already has this ticket."},
+	TicketGone:     Text{JA: "このチケットは終了しています(お客様には届きません)。", EN: "This ticket is closed; nothing reaches the customer."},
 }
 
 // fields lists every text, in declaration order.
@@ -74,6 +138,9 @@ func (t *Texts) fields() []*Text {
 		&t.Greeting, &t.SolvedPrompt, &t.SolvedYes, &t.SolvedNo, &t.NotUnderstood,
 		&t.OfferHuman, &t.TalkToPerson, &t.StartOver, &t.IdleRestart, &t.FlowChanged,
 		&t.Help, &t.CannotGoBack, &t.StaleChoice, &t.LangSwitched, &t.Error, &t.HandoffWaiting,
+		&t.OutOfHours, &t.TicketPosted, &t.KeepWaiting, &t.CannotCancel, &t.LongWait, &t.KeepWaitingLabel,
+		&t.SelfHelpLabel, &t.ResolvedThanks, &t.RatingPrompt, &t.RatingThanks, &t.BackToBot,
+		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteReturned, &t.AlreadyClaimed, &t.TicketGone,
 	}
 }
 

@@ -9,10 +9,22 @@ import (
 	"time"
 )
 
-// Stepper decides one turn of a conversation. *Engine is the diagnosis; the hand-off layer
-// wraps it.
+// Stepper decides one turn of a conversation: *Desk, the hand-off layer around the Engine.
+// It mutates c and returns what to send and record.
 type Stepper interface {
-	Step(ctx context.Context, c *Conversation, in Inbound) ([]Message, error)
+	Step(ctx context.Context, c *Conversation, ev Event) (Result, error)
+}
+
+// Result is what a turn produces besides the conversation's new state.
+type Result struct {
+	// Messages answer the event on its own channel (with its reply token, if any).
+	Messages []Message
+	// Out are further deliveries: a ticket to Slack, a relay, an agent's answer to the
+	// customer. The worker fills in Key, EventID and Seq.
+	Out []*Outgoing
+	// Transcript lines to append; Closed is a ticket the turn closed.
+	Transcript []Line
+	Closed     *Ticket
 }
 
 // Profile is what a channel knows about a customer.
@@ -139,16 +151,15 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("claim: %w", err)
 	}
-	defer func() {
-		if err := w.cfg.Queue.ReleaseConversation(ctx, k, w.cfg.Owner); err != nil {
-			w.log.Error("release conversation", "conversation", k.String(), "err", err)
-		}
-	}()
 	for _, ev := range evs {
 		if err := w.process(ctx, ev); err != nil {
-			// The event stays pending; it is retried after the lease.
+			// The event stays pending and the lease is kept: the conversation is tried
+			// again when the lease expires, not in a tight loop.
 			return true, fmt.Errorf("event %s: %w", ev.ID, err)
 		}
+	}
+	if err := w.cfg.Queue.ReleaseConversation(ctx, k, w.cfg.Owner); err != nil {
+		w.log.Error("release conversation", "conversation", k.String(), "err", err)
 	}
 	return true, nil
 }
@@ -164,34 +175,49 @@ func (w *Worker) process(ctx context.Context, ev Event) error {
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
-		in := ev.In
-		w.profile(ctx, c, ev, &in)
+		w.profile(ctx, c, &ev)
 		node := c.Node
-		msgs, err := w.cfg.Stepper.Step(ctx, c, in)
+		res, err := w.cfg.Stepper.Step(ctx, c, ev)
 		outcome := "ok"
 		if err != nil {
 			// A bug in a flow or a stepper must not wedge the conversation's queue: the
 			// customer gets an apology and the event is done.
 			w.log.Error("step", "conversation", ev.Key.String(), "event", ev.ID, "node", node, "err", err)
-			msgs = []Message{{Kind: MsgText, Text: defaultTexts.Error.In(c.Lang)}}
+			res = Result{Messages: []Message{{Kind: MsgText, Text: defaultTexts.Error.In(c.Lang)}}}
 			outcome = "error"
 		}
-		out := &Outgoing{Key: ev.Key, EventID: ev.ID, Address: ev.Address, ReplyToken: ev.ReplyToken,
-			EventAt: ev.At, Messages: msgs, CreatedAt: w.cfg.Now()}
-		err = w.cfg.Queue.CommitTurn(ctx, c, ev.ID, out)
+		turn := &Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed}
+		if len(res.Messages) > 0 {
+			turn.Out = append(turn.Out, &Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, EventAt: ev.At,
+				Messages: res.Messages})
+		}
+		turn.Out = append(turn.Out, res.Out...)
+		for i, o := range turn.Out {
+			o.Key, o.EventID, o.Seq, o.CreatedAt = ev.Key, ev.ID, i, w.cfg.Now()
+			if o.EventAt.IsZero() {
+				o.EventAt = ev.At
+			}
+		}
+		err = w.cfg.Queue.CommitTurn(ctx, turn)
 		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
 			continue
+		}
+		if errors.Is(err, ErrNotFound) {
+			// Another worker processed it after our lease lapsed: done.
+			w.log.Warn("event already processed", "conversation", ev.Key.String(), "event", ev.ID)
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
+		msgs := res.Messages
 		w.log.Info("event processed", "conversation", ev.Key.String(), "event", ev.ID, "kind", string(ev.In.Kind),
 			"from", node, "node", c.Node, "status", string(c.Status), "messages", len(msgs), "outcome", outcome,
 			"duration_ms", float64(w.cfg.Now().Sub(start).Microseconds())/1000)
 		if w.cfg.Turned != nil {
 			w.cfg.Turned(ev, c, msgs)
 		}
-		if len(msgs) > 0 && w.cfg.Committed != nil {
+		if len(turn.Out) > 0 && w.cfg.Committed != nil {
 			w.cfg.Committed()
 		}
 		return nil
@@ -199,19 +225,22 @@ func (w *Worker) process(ctx context.Context, ev Event) error {
 }
 
 // profile fills in the customer's name and language once per conversation, when the
-// channel can tell.
-func (w *Worker) profile(ctx context.Context, c *Conversation, ev Event, in *Inbound) {
+// channel can tell. Agent events carry no customer.
+func (w *Worker) profile(ctx context.Context, c *Conversation, ev *Event) {
 	p, ok := w.cfg.Profilers[ev.Key.Channel]
-	if !ok || c.Name != "" || ev.In.Kind == InUnfollow {
+	if !ok || c.Name != "" || !ev.In.Kind.fromCustomer() || ev.In.Kind == InUnfollow {
 		return
 	}
-	prof, err := p.Profile(ctx, ev)
+	prof, err := p.Profile(ctx, *ev)
 	if err != nil {
 		w.log.Warn("profile lookup", "conversation", ev.Key.String(), "err", err)
 		return
 	}
 	c.Name = prof.Name
-	if in.Lang == "" {
-		in.Lang = prof.Lang
+	if c.Name == "" {
+		c.Name = "-" // asked once: do not ask again every turn
+	}
+	if ev.In.Lang == "" {
+		ev.In.Lang = prof.Lang
 	}
 }

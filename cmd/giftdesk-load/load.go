@@ -12,9 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
@@ -422,22 +422,26 @@ func selfCPU() time.Duration {
 func printReport(w io.Writer, r *loadReport) {
 	fmt.Fprintf(w, "giftdesk-load run: %s per target, %d connections, %d users, %.0f%% redelivered, %s, %d CPUs, loopback\n\n",
 		r.Duration, r.Conns, r.Users, 100*r.Redeliver, r.DB, r.CPUs)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tacked/s\tprocessed/s\tp50 ms\tp99 ms\tCPU µs/event\tpeak RSS MB\tacked\tredelivered\tprocessed\tdriver CPU s\t")
+	const row = "%-14s %9s %12s %7s %7s %13s %12s %8s %12s %10s %13s\n"
+	fmt.Fprintf(w, row, "target", "acked/s", "processed/s", "p50 ms", "p99 ms", "CPU µs/event", "peak RSS MB",
+		"acked", "redelivered", "processed", "driver CPU s")
 	for _, t := range []*targetResult{r.Bare, r.Giftdesk} {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f\t%.1f\t%d\t%d\t%d\t%.1f\t\n",
-			t.Target, t.AckedPerSec, t.ProcessedPerSec, t.P50Ms, t.P99Ms, t.CPUPerEventUs, t.PeakRSSMB,
-			t.Acked, t.Redelivered, t.Processed, t.DriverCPUSeconds)
+		fmt.Fprintf(w, row, t.Target, f0(t.AckedPerSec), f0(t.ProcessedPerSec), f2(t.P50Ms), f2(t.P99Ms),
+			f0(t.CPUPerEventUs), f1(t.PeakRSSMB), d(t.Acked), d(t.Redelivered), d(t.Processed), f1(t.DriverCPUSeconds))
 	}
-	fmt.Fprintf(tw, "giftdesk/bare\t%.2f\t%.2f\t\t%.2f\t%.2f\t%.2f\t\t\t\t\t\n",
-		r.Ratios.Acked, r.Ratios.Processed, r.Ratios.P99, r.Ratios.CPU, r.Ratios.RSS)
-	tw.Flush()
+	fmt.Fprintf(w, row, "giftdesk/bare", f2(r.Ratios.Acked), f2(r.Ratios.Processed), "", f2(r.Ratios.P99),
+		f2(r.Ratios.CPU), f2(r.Ratios.RSS), "", "", "", "")
 	g := r.Giftdesk
 	fmt.Fprintf(w, "\ngiftdesk answers: %d replies, %d pushes, %d refused; %d unanswered; %d validation errors; drained %.1fs after sending stopped\n",
 		g.Replies, g.Pushes, g.Refused, g.Unanswered, g.ValidationErrors, (g.processedWindow - g.window).Seconds())
 	fmt.Fprintf(w, "issue 7 targets: acked/s ≥ 0.7×bare %s (%.2f), p99 < 25 ms %s (%.2f ms), processed/s ≥ 0.3×bare %s (%.2f)\n",
 		verdict(r.Targets.Acked), r.Ratios.Acked, verdict(r.Targets.P99), g.P99Ms, verdict(r.Targets.Processed), r.Ratios.Processed)
 }
+
+func f0(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
+func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+func d(n int) string      { return strconv.Itoa(n) }
 
 func verdict(ok bool) string {
 	if ok {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // business hours name a time zone; do not depend on the host's zoneinfo
 )
 
 const usage = `usage:

@@ -31,6 +31,7 @@ type serveConfig struct {
 	DB          string
 	IdleTimeout time.Duration
 	Grace       time.Duration
+	Lease       time.Duration
 	Workers     int
 	LogFormat   string
 	LogLevel    slog.Level
@@ -40,6 +41,13 @@ type serveConfig struct {
 	// Slack: a bot token, and a signing secret (HTTP mode), an app token (Socket Mode) or
 	// both.
 	SlackBotToken, SlackSigningSecret, SlackAppToken, SlackAPI string
+
+	// Hand-off: the Slack channel where tickets are posted, business hours, how long a
+	// ticket may wait before the customer is told, and how long transcripts are kept.
+	HandoffChannel string
+	Hours          bot.Hours
+	HandoffWait    time.Duration
+	Retention      time.Duration
 }
 
 // loadServeConfig reads and validates the environment. A missing or malformed setting is
@@ -65,7 +73,20 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		return d
 	}
 	c.IdleTimeout = dur("GIFTDESK_IDLE_TIMEOUT", 30*time.Minute)
+	c.HandoffWait = dur("GIFTDESK_HANDOFF_WAIT", 15*time.Minute)
+	c.Retention = dur("GIFTDESK_RETENTION", 30*24*time.Hour)
+	if c.Retention < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("GIFTDESK_RETENTION=%s: keep at least 24h (deduplication keys must outlive redeliveries)", c.Retention))
+	}
+	hours := orEnv(getenv, "GIFTDESK_BUSINESS_HOURS", "Mon-Fri 10:00-19:00 Asia/Tokyo")
+	if h, err := bot.ParseHours(hours); err != nil {
+		errs = append(errs, fmt.Errorf("GIFTDESK_BUSINESS_HOURS: %w", err))
+	} else {
+		c.Hours = h
+	}
+	c.HandoffChannel = getenv("SLACK_HANDOFF_CHANNEL")
 	c.Grace = dur("GIFTDESK_SHUTDOWN_GRACE", 10*time.Second)
+	c.Lease = dur("GIFTDESK_LEASE", 30*time.Second)
 	c.Workers = 4
 	if v := getenv("GIFTDESK_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -105,6 +126,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	if slackSet {
 		errs = append(errs, c.checkSlack()...)
+	}
+	if c.HandoffChannel != "" && c.SlackBotToken == "" {
+		errs = append(errs, errors.New("SLACK_HANDOFF_CHANNEL is set but Slack is not (set SLACK_BOT_TOKEN and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)"))
 	}
 	if strings.Contains(c.DB, "://") {
 		errs = append(errs, fmt.Errorf("GIFTDESK_DB=%q: only a SQLite file path is supported", redactURL(c.DB)))
@@ -243,8 +267,19 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			})
 		}
 	}
+	deskCfg := bot.DeskConfig{
+		Engine: engine, Hours: cfg.Hours, Wait: cfg.HandoffWait, Redact: flows.RedactCodes,
+		Transcripts: store, Observe: m.Handoff, Logger: log,
+	}
+	if cfg.HandoffChannel != "" {
+		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, cfg.HandoffChannel
+	}
+	desk, err := bot.NewDesk(deskCfg)
+	if err != nil {
+		return err
+	}
 	worker, err = bot.NewWorker(bot.WorkerConfig{
-		Queue: store, Store: store, Stepper: engine, Owner: owner, Workers: cfg.Workers, Logger: log,
+		Queue: store, Store: store, Stepper: desk, Owner: owner, Workers: cfg.Workers, Logger: log, Lease: cfg.Lease,
 		Profilers: profilers,
 		Committed: func() { deliverer.Notify() },
 		Turned:    m.Turn,
@@ -253,7 +288,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		return err
 	}
 	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
-		Outbox: store, Senders: senders, Owner: owner, Logger: log,
+		Outbox: store, Senders: senders, Owner: owner, Logger: log, Lease: cfg.Lease,
 		Delivered: m.Delivered,
 	})
 	if err != nil {
@@ -261,6 +296,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	wg.Go(func() { worker.Run(bg) })
 	wg.Go(func() { deliverer.Run(bg) })
+	wg.Go(func() { housekeeping(bg, log, desk, store, batcher, worker, cfg.Retention) })
 
 	srv := server.New(server.Config{
 		Addr:    cfg.Addr,
@@ -275,6 +311,38 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	wg.Wait()
 	log.Info("giftdesk stopped")
 	return err
+}
+
+// housekeeping tells customers whose ticket waits too long (every 30 seconds) and purges
+// what is past retention (every hour), until ctx is done.
+func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store *sqlite.Store, inbox bot.Inbox,
+	worker *bot.Worker, retention time.Duration) {
+	sweep := time.NewTicker(30 * time.Second)
+	defer sweep.Stop()
+	purge := time.NewTimer(time.Minute)
+	defer purge.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			n, err := desk.Sweep(ctx, store, store, inbox)
+			if err != nil {
+				log.Error("sweep waiting tickets", "err", err)
+			}
+			if n > 0 {
+				worker.Notify()
+			}
+		case <-purge.C:
+			n, err := store.Purge(ctx, time.Now().Add(-retention))
+			if err != nil {
+				log.Error("purge", "err", err)
+			} else if n > 0 {
+				log.Info("purged", "rows", n, "older_than", retention.String())
+			}
+			purge.Reset(time.Hour)
+		}
+	}
 }
 
 // instanceName names this process in leases: host and pid.

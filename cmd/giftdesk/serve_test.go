@@ -280,7 +280,7 @@ func TestServeLineRedeliveredOnce(t *testing.T) {
 	}
 	// Give a wrongly duplicated answer the time to show up.
 	time.Sleep(300 * time.Millisecond)
-	if n := len(fake.Replies()) + len(fake.Pushes()); n != 2 {
+	if n := accepted(fake); n != 2 {
 		t.Errorf("%d answers to 2 distinct events delivered 5 times each, want 2", n)
 	}
 }
@@ -328,7 +328,7 @@ func TestServeLineRejects(t *testing.T) {
 		})
 	}
 	time.Sleep(300 * time.Millisecond)
-	if n := len(fake.Replies()) + len(fake.Pushes()); n != 0 {
+	if n := accepted(fake); n != 0 {
 		t.Errorf("%d messages sent for rejected or ignored webhooks", n)
 	}
 	// The channel still works afterwards.

@@ -48,7 +48,7 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		chunk := msgs[i:min(i+maxMessagesPerReq, len(msgs))]
 		res, _, err := api.PushMessageWithHttpInfo(&messaging_api.PushMessageRequest{
 			To: out.Address, Messages: chunk,
-		}, retryKey(out.EventID, i/maxMessagesPerReq))
+		}, retryKey(out.EventID, out.Seq, i/maxMessagesPerReq))
 		if err != nil && status(res) != http.StatusConflict {
 			return "", deliveryError("push", res, err)
 		}
@@ -80,10 +80,12 @@ func deliveryError(call string, res *http.Response, err error) error {
 	return de
 }
 
-// retryKey derives the X-Line-Retry-Key (a UUID) of the n-th push of the answer to event:
-// the same on every retry, different for every answer.
-func retryKey(eventID string, n int) string {
-	sum := sha256.Sum256([]byte("giftdesk push " + eventID + " " + strconv.Itoa(n)))
+// retryKey derives the X-Line-Retry-Key (a UUID) of the n-th push of the seq-th delivery
+// caused by event: the same on every retry, different for every delivery. For an agent's
+// answer relayed from Slack the event is the Slack event, so a Slack retry (deduplicated
+// by the inbox anyway) could never send it twice either.
+func retryKey(eventID string, seq, n int) string {
+	sum := sha256.Sum256([]byte("giftdesk push " + eventID + " " + strconv.Itoa(seq) + " " + strconv.Itoa(n)))
 	sum[6] = sum[6]&0x0f | 0x50 // version 5 (name-based, SHA)
 	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
 	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])

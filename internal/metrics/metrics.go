@@ -113,24 +113,26 @@ func (m *Metrics) Webhook(channel, outcome string, fresh, duplicate int, d time.
 	}
 }
 
-// Turn records a processed turn: the node it ended at, advice shown, a hand-off started.
+// Turn records a processed turn: the node it ended at and the advice shown.
 func (m *Metrics) Turn(ev bot.Event, c *bot.Conversation, msgs []bot.Message) {
 	m.turns.WithLabelValues(ev.Key.Channel, c.Node).Inc()
 	for _, msg := range msgs {
 		switch msg.Kind {
 		case bot.MsgSteps:
 			m.advice.WithLabelValues(c.Node).Inc()
-		case bot.MsgHandoff:
-			m.handoffs.WithLabelValues("started").Inc()
 		}
 	}
 }
 
-// Handoff records a hand-off stage other than its start (claimed, resolved, cancelled).
-func (m *Metrics) Handoff(stage string) { m.handoffs.WithLabelValues(stage).Inc() }
-
-// Rating records a customer's rating.
-func (m *Metrics) Rating(n int) { m.ratings.WithLabelValues(strconv.Itoa(n)).Inc() }
+// Handoff records a hand-off stage (started, claimed, resolved, returned, cancelled,
+// closed) or, for stage "rated", a customer's rating.
+func (m *Metrics) Handoff(stage string, rating int) {
+	if stage == "rated" {
+		m.ratings.WithLabelValues(strconv.Itoa(rating)).Inc()
+		return
+	}
+	m.handoffs.WithLabelValues(stage).Inc()
+}
 
 // Delivered records a delivery attempt.
 func (m *Metrics) Delivered(channel, outcome string, d time.Duration) {

@@ -115,9 +115,10 @@ func parseMessage(raw json.RawMessage) (message, bool, error) {
 	return message{}, false, nil
 }
 
-// message turns a message into an inbox event when it is for the bot: any message in a
-// direct message with the bot, a message that mentions the bot, or a reply in a thread
-// the bot runs. ok is false for the rest, and for messages of bots (the bot's own
+// message turns a message into an inbox event when it is for the bot: a reply in a
+// hand-off ticket's thread (an agent's, see ticketMessage), any message in a direct
+// message with the bot, a message that mentions the bot, or a reply in a thread the bot
+// runs. ok is false for the rest, and for messages of bots (the bot's own
 // included), edits and deletions. A malformed error means the event cannot be understood;
 // other errors are temporary.
 func (c *Channel) message(ctx context.Context, m message) (ev bot.Event, ok bool, err error) {
@@ -141,6 +142,15 @@ func (c *Channel) message(ctx context.Context, m message) (ev bot.Event, ok bool
 		var found bool
 		text, found = withoutMention(text, self)
 		mentioned = mentioned || found
+	}
+	if m.threadTS != "" && m.threadTS != m.ts && m.channelType != "im" && c.cfg.Threads != nil {
+		// A reply in a hand-off ticket's thread is an agent's, for the ticket's customer;
+		// never a staff member's diagnosis. (Tickets are posted in channels, so replies in
+		// direct messages are not looked up.)
+		ev, ok, isTicket, err := c.ticketMessage(ctx, m, text, at)
+		if err != nil || isTicket {
+			return ev, ok, err
+		}
 	}
 	root := m.threadTS
 	if root == "" {

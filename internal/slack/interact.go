@@ -14,7 +14,9 @@ import (
 type interaction struct {
 	Type string `json:"type"`
 	User struct {
-		ID string `json:"id"`
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Username string `json:"username"`
 	} `json:"user"`
 	Channel struct {
 		ID string `json:"id"`
@@ -45,7 +47,8 @@ type interaction struct {
 // interaction handles one interactivity payload. A press of one of the channel's buttons
 // becomes an InPostback of the button's value, with its label as text; its ID is the
 // pressed message, so that a double click, or a second button of the same question, has
-// no second effect. Anything else is acknowledged and ignored.
+// no second effect. A press of a hand-off ticket's button becomes an agent event of the
+// ticket's conversation (see ticketAction). Anything else is acknowledged and ignored.
 func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 	var p interaction
 	if err := json.Unmarshal(payload, &p); err != nil {
@@ -55,7 +58,8 @@ func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 		return ignored("interaction " + p.Type)
 	}
 	a := p.Actions[0]
-	if a.Type != "button" || !strings.HasPrefix(a.ActionID, actionPrefix) {
+	ticket := strings.HasPrefix(a.ActionID, ticketActionPrefix)
+	if a.Type != "button" || (!ticket && !strings.HasPrefix(a.ActionID, actionPrefix)) {
 		return ignored("action")
 	}
 	channel := p.Channel.ID
@@ -76,6 +80,9 @@ func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 	at, ok := parseTS(a.ActionTS)
 	if !ok || channel == "" || !validTS(msgTS) || !validTS(thread) || p.User.ID == "" {
 		return c.deadLetter(ctx, "interactivity: block_actions without channel, message ts, action_ts or user", payload)
+	}
+	if ticket {
+		return c.ticketAction(ctx, &p, channel, msgTS, at)
 	}
 	// Keep the message as it is but for its buttons.
 	var keep []json.RawMessage

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -49,7 +51,19 @@ func decodeHandle(s string) handle {
 // network errors are temporary; other Slack errors (channel_not_found, not_in_channel,
 // invalid_auth, …) are permanent. A pressed message that can no longer be updated (it was
 // deleted) is logged and the answer posted anyway.
+//
+// Hand-off tickets are delivered differently (see the package documentation): an
+// Outgoing with a bot.MsgTicket posts the ticket's root in the channel out.Address names
+// and links it, and one addressed "ticket:<id>" goes to that ticket's thread. A ticket
+// not linked to a thread yet, or a failure to link one, is a temporary error; without
+// Config.Threads, tickets fail permanently.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
+	if id, ok := strings.CutPrefix(out.Address, ticketAddrPrefix); ok {
+		return c.sendTicketThread(ctx, id, out)
+	}
+	if slices.ContainsFunc(out.Messages, func(m bot.Message) bool { return m.Kind == bot.MsgTicket }) {
+		return c.postTickets(ctx, out)
+	}
 	channel, thread, ok := splitAddress(out.Address)
 	if !ok {
 		return "", &bot.DeliveryError{Permanent: true, Err: errors.New("no Slack thread to post to")}

@@ -20,6 +20,27 @@
 // "slack:action:<channel>:<message ts>" for a button press (a double click, or a second
 // button on the same question, has one effect) and "slack:cmd:<trigger id>" for a slash
 // command.
+//
+// # Hand-off tickets
+//
+// When a conversation (on any channel, usually LINE) is handed off to a person, the desk
+// sends a bot.MsgTicket to a Slack channel id: the channel posts it as the root of a new
+// thread — who, when, why, the path through the flow, the last lines, and the buttons
+// Claim, Resolve and Return to bot — and links the ticket to the thread in Config.Threads
+// before the delivery counts as done. Later deliveries to "ticket:<id>" go to that
+// thread: customer messages relayed as "👤 *name*: text", the desk's notices, and
+// bot.MsgTicketUpdate, which rewrites the root to show the new state (and posts the
+// update's note in the thread).
+//
+// Agents work in the thread. A press of a ticket button becomes InAgentClaim,
+// InAgentResolve or InAgentReturn, and a reply in the thread InAgentText (Slack markup
+// turned into plain text), both as events of the customer's conversation, found with one
+// read of Config.Threads for thread replies outside direct messages. A press's id is
+// "slack:ticket:<channel>:<root ts>:<action>:<user>:<action_ts>": two agents pressing
+// Claim are two events, which the queue serialises (the first wins), while a repeated
+// delivery of one press has no second effect. A reply's id is the message's, as above.
+// Replies in the ticket thread of a staff member's own diagnosis relay nothing and are
+// ignored.
 package slack
 
 import (
@@ -60,6 +81,11 @@ type Config struct {
 	Inbox bot.Inbox
 	// Conversations tells whether a thread is one the bot runs; required.
 	Conversations bot.ConversationStore
+	// Threads links hand-off tickets to their threads: it is needed to post tickets
+	// (a ticket Outgoing fails permanently without it) and to read agents' replies and
+	// button presses in them (without it, ticket threads are read as any thread);
+	// optional.
+	Threads bot.Threads
 	// Received is called after new events were stored (to wake the worker); optional.
 	Received func()
 	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
@@ -87,6 +113,10 @@ type Channel struct {
 
 	mu      sync.Mutex
 	botUser string // the bot's user id, from auth.test; empty until known
+
+	handoffMu sync.Mutex
+	orphans   map[string]string     // ticket id → a root posted but not linked yet
+	names     map[string]cachedName // agents' names, by user id
 }
 
 var (

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -35,8 +36,8 @@ const (
 )
 
 // harness is a Slack channel wired as in production — a SQLite store behind a batcher, the
-// real worker, deliverer and gift-card engine — in front of a fake Slack, with the
-// channel's HTTP routes served by an httptest server.
+// real worker, deliverer and gift-card engine behind the desk — in front of a fake Slack,
+// with the channel's HTTP routes served by an httptest server.
 type harness struct {
 	t     *testing.T
 	fake  *slacktest.Server
@@ -48,7 +49,23 @@ type harness struct {
 	logs  *syncBuffer
 }
 
+// setup varies the harness.
+type setup struct {
+	// tickets is the Slack channel where hand-off tickets are posted; empty for none.
+	tickets string
+	// threads wraps the store's bot.Threads given to the channel, to inject failures.
+	threads func(bot.Threads) bot.Threads
+	// senders and profilers are further channels' (a recording "line").
+	senders   map[string]bot.Sender
+	profilers map[string]bot.Profiler
+}
+
 func start(t *testing.T) *harness {
+	t.Helper()
+	return startWith(t, setup{})
+}
+
+func startWith(t *testing.T, su setup) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	store, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "x.db")})
@@ -75,23 +92,39 @@ func start(t *testing.T) *harness {
 		worker    *bot.Worker
 		deliverer *bot.Deliverer
 	)
+	var threads bot.Threads = store
+	if su.threads != nil {
+		threads = su.threads(store)
+	}
 	ch, err := slack.New(slack.Config{
 		BotToken: slacktest.BotToken, SigningSecret: secret, AppToken: slacktest.AppToken, APIURL: fake.URL(),
-		Inbox: inbox, Conversations: store, Received: func() { worker.Notify() }, Redact: flows.RedactCodes,
-		Logger: log,
+		Inbox: inbox, Conversations: store, Threads: threads, Received: func() { worker.Notify() },
+		Redact: flows.RedactCodes, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	deskCfg := bot.DeskConfig{Engine: engine, Redact: flows.RedactCodes, Transcripts: store, Logger: log}
+	if su.tickets != "" {
+		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, su.tickets
+	}
+	desk, err := bot.NewDesk(deskCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	profilers := map[string]bot.Profiler{slack.Name: ch}
+	maps.Copy(profilers, su.profilers)
 	worker, err = bot.NewWorker(bot.WorkerConfig{
-		Queue: store, Store: store, Stepper: engine, Poll: 20 * time.Millisecond, Logger: log,
-		Profilers: map[string]bot.Profiler{slack.Name: ch}, Committed: func() { deliverer.Notify() },
+		Queue: store, Store: store, Stepper: desk, Poll: 20 * time.Millisecond, Logger: log,
+		Profilers: profilers, Committed: func() { deliverer.Notify() },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	senders := map[string]bot.Sender{slack.Name: ch}
+	maps.Copy(senders, su.senders)
 	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
-		Outbox: store, Senders: map[string]bot.Sender{slack.Name: ch}, Poll: 20 * time.Millisecond, Logger: log,
+		Outbox: store, Senders: senders, Poll: 20 * time.Millisecond, Logger: log,
 		Backoff: func(int) time.Duration { return 20 * time.Millisecond },
 	})
 	if err != nil {

@@ -18,6 +18,11 @@
 // leaves out. A request that fails is answered 400 with LINE's error body and recorded;
 // unless the test takes it with TakeErrors, the test fails when it ends.
 //
+// Outside a test (a load generator, a demo), pass a nil testing.TB to New, call Close when
+// done, and read validation failures with Errors. For load, Config.SkipValidation turns
+// the per-request schema walk off, Config.NoHistory keeps the fake from growing with every
+// call, and Config.OnCall counts the calls instead.
+//
 // Things the SDK (v8.14.0) does that an adapter author must know, each pinned by a test
 // in this package:
 //

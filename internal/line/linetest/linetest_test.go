@@ -932,3 +932,60 @@ func TestWithoutSpec(t *testing.T) {
 		})
 	}
 }
+
+// TestOutsideATest covers the fake as a load generator uses it: no testing.TB, Close
+// instead of a cleanup, failures only through Errors, and the load options.
+func TestOutsideATest(t *testing.T) {
+	quickNoType := &messaging_api.TextMessage{Text: "Pick", QuickReply: &messaging_api.QuickReply{
+		Items: []messaging_api.QuickReplyItem{{Action: &messaging_api.PostbackAction{Label: "a", Data: "a"}}},
+	}}
+	tests := []struct {
+		name       string
+		cfg        linetest.Config
+		msg        messaging_api.MessageInterface
+		wantStatus int
+		wantErrors int
+		wantRecord bool
+	}{
+		{name: "validating, valid", cfg: linetest.Config{Spec: sharedSpec(t)}, msg: text("hi"), wantStatus: http.StatusOK, wantRecord: true},
+		{name: "validating, invalid", cfg: linetest.Config{Spec: sharedSpec(t)}, msg: quickNoType, wantStatus: http.StatusBadRequest, wantErrors: 1, wantRecord: true},
+		{name: "SkipValidation accepts what LINE would not", cfg: linetest.Config{SkipValidation: true}, msg: quickNoType, wantStatus: http.StatusOK, wantRecord: true},
+		{name: "NoHistory", cfg: linetest.Config{SkipValidation: true, NoHistory: true}, msg: text("hi"), wantStatus: http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []linetest.Call
+			tc.cfg.OnCall = func(c linetest.Call) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, c)
+			}
+			s := linetest.New(nil, tc.cfg)
+			defer s.Close()
+			token := s.IssueReplyToken(user)
+			resp, _, _ := s.API().ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{
+				ReplyToken: token, Messages: []messaging_api.MessageInterface{tc.msg}})
+			if resp == nil || resp.StatusCode != tc.wantStatus {
+				t.Fatalf("reply answered %v, want %d", resp, tc.wantStatus)
+			}
+			resp.Body.Close()
+			mu.Lock()
+			if len(seen) != 1 || seen[0].Route != linetest.PathReply || seen[0].Status != tc.wantStatus {
+				t.Errorf("OnCall saw %+v, want one reply call answered %d", seen, tc.wantStatus)
+			}
+			mu.Unlock()
+			if n := len(s.Errors()); n != tc.wantErrors {
+				t.Errorf("%d validation errors, want %d", n, tc.wantErrors)
+			}
+			if got := len(s.Calls()) > 0; got != tc.wantRecord {
+				t.Errorf("calls recorded: %v, want %v", got, tc.wantRecord)
+			}
+			if tc.wantStatus == http.StatusOK && (len(s.Delivered(user)) > 0) != tc.wantRecord {
+				t.Errorf("delivered %d messages, want them recorded: %v", len(s.Delivered(user)), tc.wantRecord)
+			}
+			s.Close()
+			s.Close() // idempotent
+		})
+	}
+}

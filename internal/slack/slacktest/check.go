@@ -11,6 +11,8 @@ import (
 const (
 	maxBlocks        = 50
 	maxSectionText   = 3000
+	maxFields        = 10
+	maxFieldText     = 2000
 	maxHeaderText    = 150
 	maxButtonText    = 75
 	maxButtonValue   = 2000
@@ -72,6 +74,12 @@ func CheckBlocks(raw []byte) []string {
 			}
 			if b.Text != nil {
 				probs = append(probs, checkTextObject(fmt.Sprintf("block %d", i), *b.Text, maxSectionText)...)
+			}
+			if len(b.Fields) > maxFields {
+				add("block %d: %d fields, more than %d", i, len(b.Fields), maxFields)
+			}
+			for j, f := range b.Fields {
+				probs = append(probs, checkTextObject(fmt.Sprintf("block %d field %d", i, j), f, maxFieldText)...)
 			}
 		case "header":
 			if b.Text == nil || b.Text.Type != "plain_text" {

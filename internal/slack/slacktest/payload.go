@@ -100,7 +100,8 @@ func JSON(v url.Values) json.RawMessage {
 }
 
 // BlockActions returns the interactivity payload Slack sends when user presses the
-// button of message m (one of the bot's) whose label or value is button.
+// button of message m (one of the bot's) whose label or value is button. The user's name
+// is their Name in the workspace, if they were added, as Slack sends it.
 func (s *Server) BlockActions(m Message, user, button string) (json.RawMessage, error) {
 	var btn *Button
 	for _, b := range m.Buttons() {
@@ -114,6 +115,10 @@ func (s *Server) BlockActions(m Message, user, button string) (json.RawMessage, 
 	}
 	s.mu.Lock()
 	actionTS, trigger := s.nextTS(), s.id("trigger.")
+	name := strings.ToLower(user)
+	if u, ok := s.users[user]; ok && u.Name != "" {
+		name = u.Name
+	}
 	s.mu.Unlock()
 	var blocks any = []any{}
 	if m.Blocks != nil {
@@ -121,7 +126,7 @@ func (s *Server) BlockActions(m Message, user, button string) (json.RawMessage, 
 	}
 	b, err := json.Marshal(map[string]any{
 		"type": "block_actions", "api_app_id": AppID, "token": "unused", "trigger_id": trigger,
-		"user":      map[string]any{"id": user, "username": strings.ToLower(user), "team_id": TeamID},
+		"user":      map[string]any{"id": user, "username": name, "name": name, "team_id": TeamID},
 		"team":      map[string]any{"id": TeamID, "domain": "giftdesk-test"},
 		"container": map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel, "is_ephemeral": false, "thread_ts": m.ThreadTS},
 		"channel":   map[string]any{"id": m.Channel, "name": "support"},
@@ -197,6 +202,9 @@ func (m Message) Plain() string {
 		case "section":
 			if b.Text != nil {
 				lines = append(lines, unescaper.Replace(b.Text.Text))
+			}
+			for _, f := range b.Fields {
+				lines = append(lines, unescaper.Replace(f.Text))
 			}
 		case "context":
 			for _, e := range b.Elements {

@@ -1,5 +1,6 @@
 // Package slacktest is a fake Slack for tests: the Web API methods giftdesk calls
-// (auth.test, chat.postMessage, chat.update, users.info, apps.connections.open), a Socket
+// (auth.test, chat.postMessage, chat.update, chat.delete, conversations.history,
+// users.info, apps.connections.open), a Socket
 // Mode WebSocket, and builders for the signed requests and payloads Slack sends.
 //
 // It is a plain httptest server rather than slack-go's slacktest: that one is built for the
@@ -210,6 +211,22 @@ func (s *Server) WaitReplies(ctx context.Context, channel, threadTS string, n in
 	return out, err
 }
 
+// WaitMessages waits until channel has at least n messages at its top (thread replies
+// not counted) and returns them, oldest first.
+func (s *Server) WaitMessages(ctx context.Context, channel string, n int) ([]Message, error) {
+	var out []Message
+	err := s.wait(ctx, func() bool {
+		out = out[:0]
+		for _, m := range s.messages {
+			if m.Channel == channel && (m.ThreadTS == "" || m.ThreadTS == m.TS) {
+				out = append(out, *m)
+			}
+		}
+		return len(out) >= n
+	})
+	return out, err
+}
+
 // WaitUpdated waits until the message of channel with ts has been updated at least n times.
 func (s *Server) WaitUpdated(ctx context.Context, channel, ts string, n int) (Message, error) {
 	var out Message
@@ -326,6 +343,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		res = s.postMessage(r.PostForm)
 	case "chat.update":
 		res = s.update(r.PostForm)
+	case "chat.delete":
+		res = s.deleteMessage(r.PostForm)
+	case "conversations.history":
+		res = s.history(r.PostForm)
 	case "apps.connections.open":
 		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
 	default:
@@ -398,6 +419,68 @@ func (s *Server) update(form map[string][]string) map[string]any {
 	m.Updates++
 	s.notify()
 	return map[string]any{"channel": channel, "ts": ts, "text": m.Text}
+}
+
+func (s *Server) deleteMessage(form map[string][]string) map[string]any {
+	channel, ts := first(form, "channel"), first(form, "ts")
+	i := slices.IndexFunc(s.messages, func(m *Message) bool { return m.Channel == channel && m.TS == ts })
+	switch {
+	case i < 0:
+		return map[string]any{"error": "message_not_found"}
+	case s.messages[i].BotID != BotID:
+		return map[string]any{"error": "cant_delete_message"}
+	}
+	s.messages = slices.Delete(s.messages, i, i+1)
+	s.notify()
+	return map[string]any{"channel": channel, "ts": ts}
+}
+
+// history answers conversations.history: the messages at the top of the channel (thread
+// replies are not listed), newest first, at or before latest (before it unless
+// inclusive), at most limit (default 100).
+func (s *Server) history(form map[string][]string) map[string]any {
+	channel := first(form, "channel")
+	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
+		return map[string]any{"error": "not_in_channel"}
+	}
+	latest := first(form, "latest")
+	inclusive := first(form, "inclusive") == "1" || first(form, "inclusive") == "true"
+	limit, err := strconv.Atoi(first(form, "limit"))
+	if err != nil || limit <= 0 {
+		limit = 100
+	}
+	msgs := []map[string]any{}
+	for i := len(s.messages) - 1; i >= 0 && len(msgs) < limit; i-- {
+		m := s.messages[i]
+		if m.Channel != channel || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
+			continue
+		}
+		if latest != "" && (tsAfter(m.TS, latest) || (!inclusive && m.TS == latest)) {
+			continue
+		}
+		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "user": m.User}
+		if m.BotID != "" {
+			msg["bot_id"] = m.BotID
+		}
+		if m.Blocks != nil {
+			msg["blocks"] = m.Blocks
+		}
+		msgs = append(msgs, msg)
+	}
+	return map[string]any{"messages": msgs, "has_more": false}
+}
+
+// tsAfter reports whether Slack timestamp a is later than b.
+func tsAfter(a, b string) bool {
+	as, af, _ := strings.Cut(a, ".")
+	bs, bf, _ := strings.Cut(b, ".")
+	if len(as) != len(bs) {
+		return len(as) > len(bs)
+	}
+	if as != bs {
+		return as > bs
+	}
+	return (af + "000000")[:6] > (bf + "000000")[:6]
 }
 
 // checkMessage returns the error Slack would answer a message with, or nil.

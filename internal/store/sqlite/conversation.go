@@ -13,18 +13,19 @@ import (
 
 // Conversation returns the conversation with key k. It returns an error matching
 // bot.ErrNotFound if there is none. The caller owns the result; its Vars is never nil and
-// its times are in UTC.
+// its times, the Ticket's included, are in UTC.
 func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation, error) {
-	const q = `SELECT name, lang, status, node, path, answers, vars, misses, flow_version, revision, created_at, updated_at
+	const q = `SELECT name, address, lang, status, node, path, answers, vars, misses, ticket, flow_version, revision,
+		created_at, updated_at
 		FROM conversations WHERE channel = ? AND user_id = ?`
 	c := &bot.Conversation{Key: k}
 	var (
-		path, answers, vars []byte
-		created, updated    int64
+		path, answers, vars, ticket []byte
+		created, updated            int64
 	)
 	err := s.read.QueryRowContext(ctx, q, k.Channel, k.User).Scan(
-		&c.Name, &c.Lang, &c.Status, &c.Node, &path, &answers, &vars,
-		&c.Misses, &c.FlowVersion, &c.Revision, &created, &updated)
+		&c.Name, &c.Address, &c.Lang, &c.Status, &c.Node, &path, &answers, &vars,
+		&c.Misses, &ticket, &c.FlowVersion, &c.Revision, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("load conversation %s: %w", k, bot.ErrNotFound)
 	}
@@ -46,6 +47,11 @@ func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation,
 	for i := range c.Answers {
 		c.Answers[i].At = c.Answers[i].At.UTC()
 	}
+	if ticket != nil { // NULL: no ticket
+		if c.Ticket, err = decodeTicket(ticket); err != nil {
+			return nil, fmt.Errorf("load conversation %s: ticket: %w", k, err)
+		}
+	}
 	c.CreatedAt = time.UnixMilli(created).UTC()
 	c.UpdatedAt = time.UnixMilli(updated).UTC()
 	return c, nil
@@ -54,7 +60,8 @@ func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation,
 // SaveConversation stores c if c.Revision is 0 and there is no conversation with c.Key
 // yet, or if the stored conversation's revision equals c.Revision. On success it
 // increments c.Revision; otherwise it leaves c alone and returns an error, matching
-// bot.ErrConflict if the revision did not match. It stores times to the millisecond.
+// bot.ErrConflict if the revision did not match. It stores times to the millisecond,
+// except those of Answers and Ticket, which keep their precision.
 //
 // The check and the write are one statement, so no other write can come between them.
 func (s *Store) SaveConversation(ctx context.Context, c *bot.Conversation) error {
@@ -76,11 +83,14 @@ type execer interface {
 func saveConversation(ctx context.Context, db execer, c *bot.Conversation) error {
 	const (
 		insert = `INSERT INTO conversations
-			(name, lang, status, node, path, answers, vars, misses, flow_version, created_at, updated_at, channel, user_id, revision)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+			(name, address, lang, status, node, path, answers, vars, misses,
+			 ticket, ticket_state, ticket_since, ticket_waited, flow_version, created_at, updated_at,
+			 channel, user_id, revision)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 			ON CONFLICT (channel, user_id) DO NOTHING`
 		update = `UPDATE conversations SET
-			name = ?, lang = ?, status = ?, node = ?, path = ?, answers = ?, vars = ?, misses = ?, flow_version = ?,
+			name = ?, address = ?, lang = ?, status = ?, node = ?, path = ?, answers = ?, vars = ?, misses = ?,
+			ticket = ?, ticket_state = ?, ticket_since = ?, ticket_waited = ?, flow_version = ?,
 			created_at = ?, updated_at = ?, revision = revision + 1
 			WHERE channel = ? AND user_id = ? AND revision = ?`
 	)
@@ -96,8 +106,18 @@ func saveConversation(ctx context.Context, db execer, c *bot.Conversation) error
 	if err != nil {
 		return fmt.Errorf("save conversation %s: vars: %w", c.Key, err)
 	}
+	// The ticket and the columns derived from it, all NULL when there is none.
+	var ticket, state, since, waited any
+	if t := c.Ticket; t != nil {
+		b, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("save conversation %s: ticket: %w", c.Key, err)
+		}
+		ticket, state, since, waited = string(b), string(t.State), t.CreatedAt.UnixMilli(), t.Waited
+	}
 	args := []any{
-		c.Name, string(c.Lang), string(c.Status), c.Node, path, answers, vars, c.Misses, c.FlowVersion,
+		c.Name, c.Address, string(c.Lang), string(c.Status), c.Node, path, answers, vars, c.Misses,
+		ticket, state, since, waited, c.FlowVersion,
 		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.Key.Channel, c.Key.User,
 	}
 	q := insert
@@ -117,6 +137,18 @@ func saveConversation(ctx context.Context, db execer, c *bot.Conversation) error
 		return fmt.Errorf("save conversation %s at revision %d: %w", c.Key, c.Revision, bot.ErrConflict)
 	}
 	return nil
+}
+
+// decodeTicket decodes a ticket stored as JSON, with its times in UTC.
+func decodeTicket(b []byte) (*bot.Ticket, error) {
+	var t bot.Ticket
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, err
+	}
+	for _, at := range []*time.Time{&t.CreatedAt, &t.ClaimedAt, &t.ResolvedAt, &t.ClosedAt} {
+		*at = at.UTC()
+	}
+	return &t, nil
 }
 
 // jsonText returns v as JSON text, or empty if isEmpty, so that nil and empty values are

@@ -14,28 +14,30 @@ import (
 )
 
 // dueOutgoing selects, oldest first, the ids of the outbox rows that may be claimed: each
-// the oldest unfinished row of its conversation (so a conversation's messages go out in
-// order, even while its oldest waits for a retry), due, and not under a live lease. The
-// inner query reads only the partial index outbox_unfinished. Its parameters are now
-// (twice) and the limit.
+// the oldest unfinished row of its conversation and delivering channel (so that the
+// messages a channel delivers for a conversation go out in order, even while the oldest
+// waits for a retry, and a channel that fails holds up no other), due, and not under a
+// live lease. The inner query reads only the partial index outbox_unfinished. Its
+// parameters are now (twice) and the limit.
 const dueOutgoing = `SELECT o.id FROM outbox AS o
-	WHERE o.id IN (SELECT min(id) FROM outbox WHERE finished_at IS NULL GROUP BY channel, user_id)
+	WHERE o.id IN (SELECT min(id) FROM outbox WHERE finished_at IS NULL GROUP BY channel, user_id, via)
 	  AND o.next_attempt_at <= ?
 	  AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ?)
 	ORDER BY o.id
 	LIMIT ?`
 
-// claimOutgoing leases the rows dueOutgoing selects. Its parameters are the owner, the
-// lease's expiry, and dueOutgoing's.
-const claimOutgoing = `UPDATE outbox SET lease_owner = ?, lease_expires_at = ?
+// claimOutgoing leases the rows dueOutgoing selects and counts the claim as an attempt.
+// Its parameters are the owner, the lease's expiry, and dueOutgoing's.
+const claimOutgoing = `UPDATE outbox SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
 	WHERE id IN (` + dueOutgoing + `)
-	RETURNING id, channel, user_id, event_id, payload, attempts, created_at`
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, created_at`
 
 // ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
-// at most one per conversation: its oldest unfinished row. It returns them oldest first,
-// with Attempts the number of RetryOutgoing calls so far, and an empty slice when none is
-// due. A row whose lease expired without FinishOutgoing or RetryOutgoing is claimable again
-// and its Attempts unchanged. The caller owns the result.
+// at most one per conversation and delivering channel: the oldest unfinished one. Each
+// claim counts as an attempt; Attempts is the number of claims before this one, 0 at the
+// first. A row whose lease expired without FinishOutgoing or RetryOutgoing is claimable
+// again. It returns the rows oldest first, each with Channel set to the channel that
+// delivers it, and an empty slice when none is due. The caller owns the result.
 func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease time.Duration) ([]bot.Outgoing, error) {
 	if owner == "" || n <= 0 || lease <= 0 {
 		return nil, fmt.Errorf("claim outgoing: need an owner, a positive count and a positive lease, have %q, %d and %s", owner, n, lease)
@@ -65,12 +67,13 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			created int64
 			p       outgoingPayload
 		)
-		if err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.EventID, &payload, &o.Attempts, &created); err != nil {
+		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &created)
+		if err != nil {
 			return nil, fmt.Errorf("claim outgoing: %w", err)
 		}
 		if err := json.Unmarshal(payload, &p); err != nil {
-			// The lease lapses and the row is retried; a row that never decodes needs a
-			// person, and the error says which.
+			// The lease lapses and the row is retried, and given up once its attempts are
+			// spent; a row that never decodes needs a person, and the error says which.
 			return nil, fmt.Errorf("claim outgoing: row %d: decode: %w", o.ID, err)
 		}
 		o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
@@ -85,33 +88,36 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 	return outs, nil
 }
 
-// FinishOutgoing records the final outcome of row id and ends its lease; the
-// conversation's next row becomes claimable. It returns an error matching bot.ErrNotFound
-// if there is no row id, and bot.ErrConflict if it is finished already.
-func (s *Store) FinishOutgoing(ctx context.Context, id int64, outcome string) error {
+// FinishOutgoing records the final outcome of row id and ends owner's lease on it; the
+// next row of its conversation and channel becomes claimable. owner must hold the lease:
+// it is the last to have claimed the row, even if the lease has expired since. It returns
+// an error matching bot.ErrNotFound if there is no row id, and bot.ErrConflict if the row
+// is finished already or owner does not hold its lease; then nothing changes.
+func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome string) error {
 	const finish = `UPDATE outbox SET finished_at = ?, outcome = ?, lease_owner = NULL, lease_expires_at = NULL
-		WHERE id = ? AND finished_at IS NULL`
-	if err := s.updateOutgoing(ctx, id, finish, s.now().UnixMilli(), outcome, id); err != nil {
+		WHERE id = ? AND finished_at IS NULL AND lease_owner = ?`
+	if err := s.updateOutgoing(ctx, id, owner, finish, s.now().UnixMilli(), outcome, id, owner); err != nil {
 		return fmt.Errorf("finish outgoing %d: %w", id, err)
 	}
 	return nil
 }
 
-// RetryOutgoing counts a failed attempt of row id, ends its lease and makes it due again
-// at at. The conversation's later rows wait for it. It returns an error matching
-// bot.ErrNotFound if there is no row id, and bot.ErrConflict if it is finished already.
-func (s *Store) RetryOutgoing(ctx context.Context, id int64, at time.Time) error {
-	const retry = `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
-		WHERE id = ? AND finished_at IS NULL`
-	if err := s.updateOutgoing(ctx, id, retry, at.UnixMilli(), id); err != nil {
+// RetryOutgoing ends owner's lease on row id and makes the row due again at at; the
+// conversation's later rows on the same channel wait for it. The attempt was counted when
+// the row was claimed. owner must hold the lease, as for FinishOutgoing, and the errors
+// are FinishOutgoing's.
+func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
+	const retry = `UPDATE outbox SET next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+		WHERE id = ? AND finished_at IS NULL AND lease_owner = ?`
+	if err := s.updateOutgoing(ctx, id, owner, retry, at.UnixMilli(), id, owner); err != nil {
 		return fmt.Errorf("retry outgoing %d: %w", id, err)
 	}
 	return nil
 }
 
-// updateOutgoing runs update, which changes unfinished row id, and tells why nothing
-// changed if nothing did.
-func (s *Store) updateOutgoing(ctx context.Context, id int64, update string, args ...any) error {
+// updateOutgoing runs update, which changes row id if it is unfinished and leased by
+// owner, and tells why nothing changed if nothing did.
+func (s *Store) updateOutgoing(ctx context.Context, id int64, owner, update string, args ...any) error {
 	res, err := s.write.ExecContext(ctx, update, args...)
 	if err != nil {
 		return err
@@ -133,7 +139,6 @@ func (s *Store) updateOutgoing(ctx context.Context, id int64, update string, arg
 	case finished:
 		return fmt.Errorf("finished already: %w", bot.ErrConflict)
 	default:
-		// Not reachable while rows are never unfinished again.
-		return fmt.Errorf("row unchanged: %w", bot.ErrConflict)
+		return fmt.Errorf("not leased by %s: %w", owner, bot.ErrConflict)
 	}
 }

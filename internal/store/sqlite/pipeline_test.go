@@ -16,7 +16,7 @@ import (
 // TestQueryPlans checks that the queries workers and deliverers poll with read pending
 // rows only, through the partial indexes, however many processed rows there are.
 func TestQueryPlans(t *testing.T) {
-	partial := []string{"inbox_pending", "inbox_pending_conversation", "outbox_unfinished"}
+	partial := []string{"inbox_pending", "inbox_pending_conversation", "outbox_unfinished", "conversations_waiting"}
 	tests := []struct {
 		name  string
 		query string
@@ -28,12 +28,19 @@ func TestQueryPlans(t *testing.T) {
 		{name: "count pending", query: countPending, args: 0, want: "inbox_pending"},
 		{name: "due outgoing", query: dueOutgoing, args: 3, want: "outbox_unfinished"},
 		{name: "claim outgoing", query: claimOutgoing, args: 5, want: "outbox_unfinished"},
+		{name: "waiting tickets", query: waitingTickets, args: 2, want: "conversations_waiting"},
+		{name: "transcript", query: lastLines, args: 3, want: "transcripts_conversation"},
+		{name: "purge transcripts", query: purges[0].stmt, args: 2, want: "transcripts_at"},
+		{name: "purge events", query: purges[1].stmt, args: 2, want: "inbox_processed"},
+		{name: "purge outgoing", query: purges[2].stmt, args: 2, want: "outbox_finished"},
+		{name: "purge dead letters", query: purges[3].stmt, args: 2, want: "dead_letters_at"},
+		{name: "purge tickets", query: oldTickets, args: 2, want: "tickets_closed_at"},
 	}
 	s := open(t, filepath.Join(t.TempDir(), "giftdesk.db"))
 	for _, ix := range partial {
 		var isPartial bool
-		err := s.read.QueryRow(`SELECT partial FROM pragma_index_list('inbox') WHERE name = ?1
-			UNION ALL SELECT partial FROM pragma_index_list('outbox') WHERE name = ?1`, ix).Scan(&isPartial)
+		err := s.read.QueryRow(`SELECT l.partial FROM sqlite_schema AS t, pragma_index_list(t.name) AS l
+			WHERE t.type = 'table' AND l.name = ?`, ix).Scan(&isPartial)
 		if err != nil {
 			t.Fatalf("index %s: %v", ix, err)
 		}
@@ -156,41 +163,6 @@ func TestAddEventsWithoutID(t *testing.T) {
 	}
 }
 
-func TestPendingEvents(t *testing.T) {
-	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
-	s := openConfig(t, Config{Path: Memory, Now: func() time.Time { return now }})
-	ctx := t.Context()
-	check := func(wantN int, wantOldest time.Time) {
-		t.Helper()
-		n, oldest, err := s.PendingEvents(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != wantN || !oldest.Equal(wantOldest) {
-			t.Errorf("PendingEvents = %d, %s; want %d, %s", n, oldest, wantN, wantOldest)
-		}
-	}
-	check(0, time.Time{})
-
-	k := bot.Key{Channel: "line", User: "U1"}
-	first := now
-	// Events arrive out of order: the oldest arrival is not the oldest event.
-	e1 := bot.Event{ID: "e1", Key: k, In: bot.Inbound{Kind: bot.InText}, At: now.Add(-time.Second)}
-	e2 := bot.Event{ID: "e2", Key: k, In: bot.Inbound{Kind: bot.InText}, At: now.Add(-time.Minute)}
-	for _, ev := range []bot.Event{e1, e2} {
-		if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
-			t.Fatal(err)
-		}
-		now = now.Add(time.Second)
-	}
-	check(2, first)
-
-	if err := s.CommitTurn(ctx, conversation(k), e1.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	check(1, first.Add(time.Second))
-}
-
 // TestPipelineTimes checks the times the store records from its clock.
 func TestPipelineTimes(t *testing.T) {
 	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
@@ -204,14 +176,17 @@ func TestPipelineTimes(t *testing.T) {
 	now = now.Add(time.Second)
 	c := conversation(k)
 	out := &bot.Outgoing{Key: k, EventID: ev.ID, EventAt: ev.At, Messages: []bot.Message{{Kind: bot.MsgText, Text: "hello"}}}
-	if err := s.CommitTurn(ctx, c, ev.ID, out); err != nil {
+	if err := s.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{out}}); err != nil {
 		t.Fatal(err)
 	}
 	if !out.CreatedAt.Equal(now) {
 		t.Errorf("out.CreatedAt = %s, want now, %s", out.CreatedAt, now)
 	}
+	if _, err := s.ClaimOutgoing(ctx, "d1", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	now = now.Add(time.Second)
-	if err := s.FinishOutgoing(ctx, out.ID, "reply"); err != nil {
+	if err := s.FinishOutgoing(ctx, out.ID, "d1", "reply"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -254,7 +229,8 @@ func BenchmarkAddEvents(b *testing.B) {
 }
 
 // BenchmarkClaimCommit measures a worker's turn: claim the conversation of a new event,
-// load the conversation, commit the turn with one message, release. Storing the event is
+// load the conversation, commit the turn with one message and two transcript lines,
+// release. Storing the event is
 // not measured. "backlog" runs on a database that already holds 100k processed events and
 // 100k delivered rows.
 func BenchmarkClaimCommit(b *testing.B) {
@@ -294,7 +270,12 @@ func BenchmarkClaimCommit(b *testing.B) {
 				c.Node = fmt.Sprintf("node_%d", n%10)
 				out := &bot.Outgoing{Key: k, EventID: evs[0].ID, Address: evs[0].Address, ReplyToken: evs[0].ReplyToken,
 					EventAt: evs[0].At, Messages: msgs}
-				if err := s.CommitTurn(ctx, c, evs[0].ID, out); err != nil {
+				lines := []bot.Line{
+					{At: evs[0].At, Role: bot.RoleCustomer, Text: evs[0].In.Text},
+					{At: evs[0].At, Role: bot.RoleBot, Text: msgs[0].Text},
+				}
+				tn := &bot.Turn{Conversation: c, EventID: evs[0].ID, Out: []*bot.Outgoing{out}, Transcript: lines}
+				if err := s.CommitTurn(ctx, tn); err != nil {
 					b.Fatal(err)
 				}
 				if err := s.ReleaseConversation(ctx, k, "worker"); err != nil {
@@ -334,8 +315,9 @@ func benchEvent(n int, at time.Time) bot.Event {
 	}
 }
 
-// fillBacklog adds n processed inbox events and n delivered outbox rows, over 1000
-// conversations.
+// fillBacklog adds n processed inbox events, n delivered outbox rows, n transcript lines,
+// n waiting tickets whose customers were told, and n archived tickets, over 1000
+// conversations, all at times 1 to n.
 func fillBacklog(tb testing.TB, s *Store, n int) {
 	tb.Helper()
 	if n == 0 {
@@ -344,12 +326,146 @@ func fillBacklog(tb testing.TB, s *Store, n int) {
 	const fill = `WITH RECURSIVE seq (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
 		INSERT INTO %s SELECT %s FROM seq`
 	inbox := fmt.Sprintf(fill, "inbox (id, channel, user_id, event, at, received_at, processed_at)",
-		"'old:' || i, 'line', 'U' || (i % 1000), '{}', i, i, i + 1")
-	outbox := fmt.Sprintf(fill, "outbox (channel, user_id, event_id, payload, created_at, next_attempt_at, finished_at, outcome)",
-		"'line', 'U' || (i % 1000), 'old:' || i, '{}', i, i, i + 1, 'reply'")
-	for _, q := range []string{inbox, outbox} {
+		"'old:' || i, 'line', 'U' || (i % 1000), NULL, i, i, i + 1")
+	outbox := fmt.Sprintf(fill, "outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at, finished_at, outcome)",
+		"'line', 'U' || (i % 1000), 'line', 'old:' || i, 0, '{}', i, i, i + 1, 'reply'")
+	transcripts := fmt.Sprintf(fill, "transcripts (channel, user_id, at, role, text)",
+		"'line', 'U' || (i % 1000), i, 'bot', 'hello'")
+	conversations := fmt.Sprintf(fill, "conversations (channel, user_id, lang, status, node, ticket, ticket_state, ticket_since, ticket_waited, flow_version, revision, created_at, updated_at)",
+		"'old', 'U' || i, 'ja', 'handoff', 'handoff', '{}', 'waiting', i, 1, '1', 1, i, i")
+	tickets := fmt.Sprintf(fill, "tickets (id, channel, user_id, state, created_at, closed_at, ticket)",
+		"'T' || i, 'line', 'U' || (i % 1000), 'closed', i, i, '{}'")
+	for _, q := range []string{inbox, outbox, transcripts, conversations, tickets} {
 		if _, err := s.write.Exec(q, n); err != nil {
 			tb.Fatal(err)
 		}
+	}
+}
+
+// TestPurgeBatches checks that Purge deletes tables larger than a batch whole, and only
+// the old rows.
+func TestPurgeBatches(t *testing.T) {
+	s := open(t, Memory)
+	const n = 2*purgeBatch + 1
+	fillBacklog(t, s, n) // rows at times 1 to n, processed and finished at 2 to n+1
+	if _, err := s.write.Exec(`INSERT INTO threads (ticket_id, address, channel, user_id)
+		SELECT id, 'C0/' || id, channel, user_id FROM tickets`); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (total int) {
+		t.Helper()
+		for _, table := range []string{"inbox", "outbox", "transcripts", "tickets", "threads", "conversations"} {
+			var c int
+			if err := s.read.QueryRow(`SELECT count(*) FROM ` + table).Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			total += c
+		}
+		return total
+	}
+	before := count()
+
+	// Rows at times below n+1: all transcript lines, tickets and threads, all inbox and
+	// outbox rows but the last (processed and finished at n+1).
+	got, err := s.Purge(t.Context(), time.UnixMilli(n+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 5*n - 2; got != want {
+		t.Errorf("Purge = %d, want %d", got, want)
+	}
+	if after := count(); after != before-got {
+		t.Errorf("%d rows left of %d after purging %d", after, before, got)
+	}
+	if got, err := s.Purge(t.Context(), time.UnixMilli(n+2)); err != nil || got != 2 {
+		t.Errorf("second Purge = %d, %v; want 2", got, err)
+	}
+	if left := count(); left != n { // the conversations
+		t.Errorf("%d rows left, want the %d conversations", left, n)
+	}
+}
+
+// TestTicketColumns checks the columns the store derives from tickets, for indexes and
+// reports, which the conformance suite cannot see.
+func TestTicketColumns(t *testing.T) {
+	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
+	s := openConfig(t, Config{Path: Memory, Now: func() time.Time { return now }})
+	ctx := t.Context()
+	k := bot.Key{Channel: "line", User: "U1"}
+	at := now.Add(-time.Hour)
+
+	c := conversation(k)
+	c.Ticket = &bot.Ticket{ID: "T1", State: bot.TicketWaiting, CreatedAt: at, Waited: true}
+	if err := s.SaveConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	var state, since, waited any
+	row := `SELECT ticket_state, ticket_since, ticket_waited FROM conversations`
+	if err := s.read.QueryRow(row).Scan(&state, &since, &waited); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(state, since, waited), fmt.Sprint("waiting", at.UnixMilli(), 1); got != want {
+		t.Errorf("ticket_state, ticket_since, ticket_waited = %s, want %s", got, want)
+	}
+	c.Ticket = nil
+	if err := s.SaveConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.read.QueryRow(row).Scan(&state, &since, &waited); err != nil {
+		t.Fatal(err)
+	}
+	if state != nil || since != nil || waited != nil {
+		t.Errorf("without a ticket: ticket_state, ticket_since, ticket_waited = %v, %v, %v; want NULLs", state, since, waited)
+	}
+
+	tests := []struct {
+		name   string
+		ticket bot.Ticket
+		want   []any // the columns
+	}{
+		{
+			name: "full",
+			ticket: bot.Ticket{ID: "T-full", State: bot.TicketClosed, Reason: "asked", Staff: true, Agent: "U0A", AgentName: "Sato",
+				CreatedAt: at, ClaimedAt: at.Add(time.Minute), ResolvedAt: at.Add(2 * time.Minute), ClosedAt: at.Add(3 * time.Minute),
+				Outcome: "resolved", Waited: true, Rating: 5},
+			want: []any{"line", "U1", "closed", "resolved", "asked", "U0A", "Sato", at.UnixMilli(), at.Add(time.Minute).UnixMilli(),
+				at.Add(2 * time.Minute).UnixMilli(), at.Add(3 * time.Minute).UnixMilli(), 5, 1, 1},
+		},
+		{
+			name:   "minimal, closed at commit",
+			ticket: bot.Ticket{ID: "T-minimal", State: bot.TicketClosed, CreatedAt: at},
+			want:   []any{"line", "U1", "closed", "", "", "", "", at.UnixMilli(), nil, nil, now.UnixMilli(), nil, 0, 0},
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := bot.Event{ID: fmt.Sprintf("e%d", i), Key: k, In: bot.Inbound{Kind: bot.InText}, At: at}
+			if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.Conversation(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: ev.ID, Closed: &tt.ticket}); err != nil {
+				t.Fatal(err)
+			}
+			cols := make([]any, 15)
+			ptrs := make([]any, len(cols))
+			for i := range cols {
+				ptrs[i] = &cols[i]
+			}
+			err = s.read.QueryRow(`SELECT channel, user_id, state, outcome, reason, agent, agent_name, created_at,
+				claimed_at, resolved_at, closed_at, rating, staff, waited, typeof(ticket) FROM tickets WHERE id = ?`, tt.ticket.ID).Scan(ptrs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cols[14] != "text" {
+				t.Errorf("ticket stored as %v, want text", cols[14])
+			}
+			if got, want := fmt.Sprintf("%#v", cols[:14]), fmt.Sprintf("%#v", tt.want); got != want {
+				t.Errorf("columns = %s\nwant      %s", got, want)
+			}
+		})
 	}
 }

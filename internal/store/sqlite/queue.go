@@ -103,8 +103,8 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 	return nil
 }
 
-// outgoingPayload is what an outbox row keeps of a bot.Outgoing besides its key, ids,
-// attempts and times.
+// outgoingPayload is what an outbox row keeps of a bot.Outgoing besides its key, channel,
+// ids, attempts and times.
 type outgoingPayload struct {
 	Address    string        `json:"address,omitempty"`
 	ReplyToken string        `json:"reply_token,omitempty"`
@@ -112,49 +112,54 @@ type outgoingPayload struct {
 	Messages   []bot.Message `json:"messages"`
 }
 
-// CommitTurn does in one transaction what a turn of a conversation changes: it saves c
-// with a compare-and-swap on its revision exactly as SaveConversation does, marks event
-// eventID of c's conversation processed, and adds out to the outbox if it has messages
-// (out may be nil when it has none). On success it increments c.Revision, sets out.ID,
-// and sets out.CreatedAt to now if it was zero.
+// CommitTurn does in one transaction everything turn t changes: it saves t.Conversation
+// with a compare-and-swap on its revision exactly as SaveConversation does; marks event
+// t.EventID of that conversation processed and blanks the stored event, keeping its id
+// (to drop redeliveries) and times; adds each Outgoing of t.Out that has messages to the
+// outbox, in order, with its Seq and delivering channel (Via); appends t.Transcript to the
+// conversation's transcript; and archives t.Closed, if set, replacing an archived ticket
+// of the same ID. On success it increments t.Conversation.Revision and sets the ID of each
+// Outgoing added, and its CreatedAt to now if it was zero.
 //
-// On any error nothing is stored and c and out are left alone. The error matches
-// bot.ErrConflict if c's revision is stale, and bot.ErrNotFound if eventID is not a
-// pending event of c's conversation: another worker committed it (its lease on the
-// conversation lapsed), or it was never stored. An out whose Key differs from c.Key is an
-// error.
-func (s *Store) CommitTurn(ctx context.Context, c *bot.Conversation, eventID string, out *bot.Outgoing) error {
+// On any error nothing is stored and t is left alone. The error matches bot.ErrConflict if
+// the conversation's revision is stale, and bot.ErrNotFound if t.EventID is not a pending
+// event of the conversation: another worker committed it (its lease on the conversation
+// lapsed), or it was never stored. An Outgoing whose Key differs from the conversation's,
+// whose EventID is neither empty nor t.EventID, or whose Seq another one of t.Out has, is
+// an error, as is a Closed ticket without ID. Outgoings without messages are skipped; nil
+// ones too.
+func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	const (
-		processed = `UPDATE inbox SET processed_at = ?
+		processed = `UPDATE inbox SET processed_at = ?, event = NULL
 			WHERE id = ? AND channel = ? AND user_id = ? AND processed_at IS NULL`
-		insert = `INSERT INTO outbox (channel, user_id, event_id, payload, created_at, next_attempt_at)
-			VALUES (?, ?, ?, ?, ?, ?)
+		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id`
+		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text) VALUES (?, ?, ?, ?, ?, ?)`
 	)
-	send := out != nil && len(out.Messages) > 0
-	var payload string
-	if send {
-		if out.Key != c.Key {
-			return fmt.Errorf("commit turn %s of %s: outgoing is for %s", eventID, c.Key, out.Key)
-		}
-		b, err := json.Marshal(outgoingPayload{
-			Address: out.Address, ReplyToken: out.ReplyToken, EventAt: out.EventAt, Messages: out.Messages,
-		})
-		if err != nil {
-			return fmt.Errorf("commit turn %s of %s: %w", eventID, c.Key, err)
-		}
-		payload = string(b)
+	if t == nil || t.Conversation == nil {
+		return errors.New("commit turn: no conversation")
 	}
-	var (
-		id      int64
-		created time.Time
-	)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	c := t.Conversation
+	// Check and encode before taking the write lock.
+	outs, payloads, err := outgoings(t)
+	if err != nil {
+		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+	}
+	var closed *archived
+	if t.Closed != nil {
+		if closed, err = archive(t.Closed); err != nil {
+			return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+		}
+	}
+	ids := make([]int64, len(outs))
+	created := make([]time.Time, len(outs))
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := saveConversation(ctx, tx, c); err != nil {
 			return err
 		}
 		now := s.now()
-		res, err := tx.ExecContext(ctx, processed, now.UnixMilli(), eventID, c.Key.Channel, c.Key.User)
+		res, err := tx.ExecContext(ctx, processed, now.UnixMilli(), t.EventID, c.Key.Channel, c.Key.User)
 		if err != nil {
 			return fmt.Errorf("mark event processed: %w", err)
 		}
@@ -165,28 +170,70 @@ func (s *Store) CommitTurn(ctx context.Context, c *bot.Conversation, eventID str
 		if n == 0 {
 			return fmt.Errorf("no pending event: %w", bot.ErrNotFound)
 		}
-		if !send {
-			return nil
+		for i, o := range outs {
+			created[i] = o.CreatedAt
+			if created[i].IsZero() {
+				created[i] = now
+			}
+			// Due at once by the store's clock, whatever the caller's says.
+			err := tx.QueryRowContext(ctx, insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
+				payloads[i], created[i].UnixMilli(), now.UnixMilli()).Scan(&ids[i])
+			if err != nil {
+				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
+			}
 		}
-		created = out.CreatedAt
-		if created.IsZero() {
-			created = now
+		for i, l := range t.Transcript {
+			_, err := tx.ExecContext(ctx, insertLine, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text)
+			if err != nil {
+				return fmt.Errorf("append transcript line %d: %w", i, err)
+			}
 		}
-		// Due at once by the store's clock, whatever the caller's says.
-		err = tx.QueryRowContext(ctx, insert,
-			c.Key.Channel, c.Key.User, eventID, payload, created.UnixMilli(), now.UnixMilli()).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("add outgoing: %w", err)
+		if closed != nil {
+			if err := closed.insert(ctx, tx, c.Key, now); err != nil {
+				return fmt.Errorf("archive ticket %s: %w", t.Closed.ID, err)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("commit turn %s of %s: %w", eventID, c.Key, err)
+		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
 	}
 	c.Revision++
-	if send {
-		out.ID = id
-		out.CreatedAt = created
+	for i, o := range outs {
+		o.ID, o.CreatedAt = ids[i], created[i]
 	}
 	return nil
+}
+
+// outgoings returns the Outgoings of t that go into the outbox, those with messages, and
+// their payloads. It checks that they belong to t.
+func outgoings(t *bot.Turn) ([]*bot.Outgoing, []string, error) {
+	var (
+		outs     []*bot.Outgoing
+		payloads []string
+		seqs     = make(map[int]bool)
+	)
+	for _, o := range t.Out {
+		if o == nil || len(o.Messages) == 0 {
+			continue
+		}
+		switch {
+		case o.Key != t.Conversation.Key:
+			return nil, nil, fmt.Errorf("outgoing %d is for %s", o.Seq, o.Key)
+		case o.EventID != "" && o.EventID != t.EventID:
+			return nil, nil, fmt.Errorf("outgoing %d answers event %s", o.Seq, o.EventID)
+		case seqs[o.Seq]:
+			return nil, nil, fmt.Errorf("two outgoings with seq %d", o.Seq)
+		}
+		seqs[o.Seq] = true
+		b, err := json.Marshal(outgoingPayload{
+			Address: o.Address, ReplyToken: o.ReplyToken, EventAt: o.EventAt, Messages: o.Messages,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("outgoing %d: %w", o.Seq, err)
+		}
+		outs = append(outs, o)
+		payloads = append(payloads, string(b)) // text, not a BLOB
+	}
+	return outs, payloads, nil
 }

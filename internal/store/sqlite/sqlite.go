@@ -24,26 +24,50 @@
 // no retry loop.
 //
 // Every connection of both pools gets its pragmas from the DSN's _pragma parameters
-// (busy_timeout, foreign_keys=ON, journal_mode=WAL, synchronous=NORMAL) because
-// database/sql opens connections lazily and replaces them at will: a PRAGMA run once with
-// Exec would configure only whichever connection happened to run it. synchronous=NORMAL in
-// WAL mode keeps the database consistent after a crash; a power loss may lose the last
-// few commits.
+// (busy_timeout, foreign_keys=ON, journal_mode=WAL, synchronous=NORMAL, secure_delete=ON,
+// journal_size_limit=0) because database/sql opens connections lazily and replaces them at
+// will: a PRAGMA run once with Exec would configure only whichever connection happened to
+// run it. synchronous=NORMAL in WAL mode keeps the database consistent after a crash; a
+// power loss may lose the last few commits.
 //
 // # Pipeline
 //
 // The Store is also the bot's message pipeline (bot.Inbox, bot.Queue, bot.Outbox), so that
-// a turn's new state, its event marked processed and its outgoing messages are committed in
-// one transaction (CommitTurn) and none can be had without the others. Webhook events go
-// into the inbox table, deduplicated by event id; a worker leases a conversation with
-// pending events (a row in leases, expiring so that a crashed worker's conversations are
-// taken over); deliverers lease outbox rows, the oldest unfinished one of each
-// conversation. Claims run in one IMMEDIATE transaction or one UPDATE ... RETURNING
-// statement, so two processes on the same file cannot claim the same thing. Idle polls
-// look on a reader first and take the write lock only when there is something to claim.
-// The queries that poll read the pending rows only, through partial indexes, so they stay
-// fast however many processed rows accumulate. Leases and due times are compared with
-// Config.Now.
+// everything a turn changes is committed in one transaction (CommitTurn): the
+// conversation's new state, its event marked processed, its outgoing messages, its
+// transcript lines and the ticket it closed; none can be had without the others. Webhook
+// events go into the inbox table, deduplicated by event id; a worker leases a conversation
+// with pending events (a row in leases, expiring so that a crashed worker's conversations
+// are taken over). A turn adds an outbox row per bot.Outgoing, for the customer and for
+// other channels (a ticket posted to agents in Slack), each with the channel that delivers
+// it (via). Deliverers lease outbox rows, the oldest unfinished one of each conversation
+// and channel, so that a channel that fails holds up no other; each claim counts as an
+// attempt, so that a row whose deliverer keeps dying is given up; only the deliverer that
+// claimed a row last may finish or retry it. Claims run in one IMMEDIATE transaction or
+// one UPDATE ... RETURNING statement, so two processes on the same file cannot claim the
+// same thing. Idle polls look on a reader first and take the write lock only when there is
+// something to claim. The queries that poll read the pending rows only, through partial
+// indexes, so they stay fast however many processed rows accumulate. Leases and due times
+// are compared with Config.Now.
+//
+// # Hand-off and retention
+//
+// The Store also keeps what the hand-off to agents needs (bot.Tickets, bot.Threads): a
+// conversation's open ticket is stored with it as JSON, and its state, creation time and
+// Waited flag are copied into columns that a partial index on the waiting tickets covers;
+// transcripts are a table of lines; closed tickets go into an archive table, the fields
+// that reports select as columns and the whole ticket as JSON; threads link tickets to
+// the threads where agents handle them.
+//
+// A processed event is blanked in the same transaction that marks it processed: the
+// customer's text may hold a gift-card code, and only the event id (which drops
+// redeliveries) and its times stay. secure_delete overwrites the freed bytes in the
+// database file, and journal_size_limit=0 truncates the WAL whenever SQLite starts it over
+// after a checkpoint, so that old page images there do not outlive the next checkpoint
+// either. Copies outside the database's files (backups, the file system's own) are beyond
+// the store's reach. Purge (bot.Purger) deletes what is past its retention in batches of
+// purgeBatch rows, each batch its own write, so that a large purge does not keep other
+// writers waiting.
 //
 // The path ":memory:" is a private in-memory database. It lives in one connection, which
 // then serves both reads and writes, and disappears on Close; it is for tests and trials.
@@ -104,6 +128,9 @@ var (
 	_ bot.Inbox             = (*Store)(nil)
 	_ bot.Queue             = (*Store)(nil)
 	_ bot.Outbox            = (*Store)(nil)
+	_ bot.Tickets           = (*Store)(nil)
+	_ bot.Threads           = (*Store)(nil)
+	_ bot.Purger            = (*Store)(nil)
 )
 
 // New opens the database at cfg.Path, creating it if needed, and brings its schema up to
@@ -217,6 +244,10 @@ func dsn(path string, busy time.Duration, extra ...string) string {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Processed events may have held gift-card codes: overwrite freed bytes, and drop the
+	// WAL's old page images when it starts over (see the package documentation).
+	q.Add("_pragma", "secure_delete(1)")
+	q.Add("_pragma", "journal_size_limit(0)")
 	for i := 0; i+1 < len(extra); i += 2 {
 		q.Add(extra[i], extra[i+1])
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -18,14 +19,46 @@ import (
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
-		return openConfig(t, Config{Path: filepath.Join(t.TempDir(), "giftdesk.db"), Now: now})
+		return inspected{openConfig(t, Config{Path: filepath.Join(t.TempDir(), "giftdesk.db"), Now: now})}
 	})
 }
 
 func TestStoreMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
-		return openConfig(t, Config{Path: Memory, Now: now})
+		return inspected{openConfig(t, Config{Path: Memory, Now: now})}
 	})
+}
+
+// inspected is a Store with what the conformance suite needs to see beyond the bot's
+// interfaces (storetest.Inspector), read from the tables.
+type inspected struct{ *Store }
+
+func (s inspected) EventPayload(ctx context.Context, id string) ([]byte, error) {
+	var event sql.NullString
+	err := s.read.QueryRowContext(ctx, `SELECT event FROM inbox WHERE id = ?`, id).Scan(&event)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bot.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []byte(event.String), nil
+}
+
+func (s inspected) ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error) {
+	var (
+		k      bot.Key
+		ticket []byte
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT channel, user_id, ticket FROM tickets WHERE id = ?`, id).Scan(&k.Channel, &k.User, &ticket)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bot.Key{}, nil, bot.ErrNotFound
+	}
+	if err != nil {
+		return bot.Key{}, nil, err
+	}
+	t, err := decodeTicket(ticket)
+	return k, t, err
 }
 
 // open opens a Store at path, closed when the test ends.
@@ -250,10 +283,12 @@ func TestPragmas(t *testing.T) {
 	ctx := t.Context()
 
 	want := map[string]string{
-		"journal_mode": "wal",
-		"busy_timeout": "5000",
-		"foreign_keys": "1",
-		"synchronous":  "1", // NORMAL
+		"journal_mode":       "wal",
+		"busy_timeout":       "5000",
+		"foreign_keys":       "1",
+		"synchronous":        "1", // NORMAL
+		"secure_delete":      "1",
+		"journal_size_limit": "0",
 	}
 	check := func(t *testing.T, conn interface {
 		QueryRowContext(context.Context, string, ...any) *sql.Row

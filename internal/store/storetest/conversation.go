@@ -27,6 +27,7 @@ var conversationTests = []test{
 	{"EmptyValues", withoutClock(testConversationEmptyValues)},
 	{"TimePrecision", withoutClock(testConversationTimePrecision)},
 	{"CallerOwnsValues", withoutClock(testConversationCallerOwnsValues)},
+	{"Ticket", withoutClock(testConversationTicket)},
 	{"CancelledContext", withoutClock(testConversationCancelledContext)},
 }
 
@@ -52,8 +53,15 @@ func sample(k bot.Key) *bot.Conversation {
 			{Node: "card_type", Option: "amazon", At: t0.Add(2*time.Second + 5*time.Millisecond)},
 			{Node: "describe", Value: "ギフト券が使えません 🎁 \"quoted\" \\ 'single'\n改行", At: t0.Add(3 * time.Second)},
 		},
-		Vars:        map[string]string{"store": "アマゾン", "amount": "5000", "note": `{"not":"json"}`},
-		Misses:      2,
+		Vars:    map[string]string{"store": "アマゾン", "amount": "5000", "note": `{"not":"json"}`},
+		Misses:  2,
+		Address: "U4af4980629f9f2e3b0cd1a3c8e2f5b71",
+		Ticket: &bot.Ticket{
+			ID: "T0a1b2c3d4e5f", State: bot.TicketResolved, Reason: "code_rejected 'コード' \"🎁\"", Staff: true,
+			Agent: "U0AGENT", AgentName: "佐藤 'Sato'", CreatedAt: t0.Add(4 * time.Second),
+			ClaimedAt: t0.Add(5 * time.Second), ResolvedAt: t0.Add(6 * time.Second), ClosedAt: t0.Add(7 * time.Second),
+			Outcome: "resolved", Waited: true, Rating: 4,
+		},
 		FlowVersion: "2025-04-01.1",
 		CreatedAt:   t0,
 		UpdatedAt:   t0.Add(3 * time.Second),
@@ -99,6 +107,9 @@ func testConversationUpdate(t *testing.T, s Store) {
 		c.Vars["rev"] = strconv.FormatInt(rev, 10)
 		delete(c.Vars, "amount")
 		c.Misses = int(rev)
+		c.Address = fmt.Sprintf("C%d", rev)
+		c.Ticket.State = bot.TicketClaimed
+		c.Ticket.Rating = int(rev)
 		c.FlowVersion = "v" + strconv.FormatInt(rev, 10)
 		c.UpdatedAt = t0.Add(time.Duration(rev) * time.Minute)
 		want := clone(c)
@@ -351,6 +362,7 @@ func testConversationTimePrecision(t *testing.T, s Store) {
 	c.CreatedAt = at
 	c.UpdatedAt = at.Add(time.Hour + 999_999*time.Nanosecond)
 	c.Answers = []bot.Answer{{Node: "start", Option: "o", At: at.Add(time.Minute)}}
+	c.Ticket = &bot.Ticket{ID: "T1", State: bot.TicketClaimed, CreatedAt: at.Add(2 * time.Minute), ClaimedAt: at.Add(3 * time.Minute)}
 	save(t, s, c)
 
 	got := load(t, s, c.Key)
@@ -369,6 +381,14 @@ func testConversationTimePrecision(t *testing.T, s Store) {
 		t.Fatalf("len(Answers) = %d, want 1", len(got.Answers))
 	}
 	check("Answers[0].At", got.Answers[0].At, c.Answers[0].At)
+	if got.Ticket == nil {
+		t.Fatalf("Ticket = nil, want one")
+	}
+	check("Ticket.CreatedAt", got.Ticket.CreatedAt, c.Ticket.CreatedAt)
+	check("Ticket.ClaimedAt", got.Ticket.ClaimedAt, c.Ticket.ClaimedAt)
+	if !got.Ticket.ResolvedAt.IsZero() || !got.Ticket.ClosedAt.IsZero() {
+		t.Errorf("Ticket.ResolvedAt, ClosedAt = %s, %s; want zero times", got.Ticket.ResolvedAt, got.Ticket.ClosedAt)
+	}
 }
 
 func testConversationCallerOwnsValues(t *testing.T, s Store) {
@@ -380,6 +400,7 @@ func testConversationCallerOwnsValues(t *testing.T, s Store) {
 	c.Path[0] = "changed"
 	c.Answers[0].Value = "changed"
 	c.Vars["store"] = "changed"
+	c.Ticket.State = "changed"
 	got := load(t, s, c.Key)
 	if d := diff(got, want); d != "" {
 		t.Errorf("changing a saved conversation changed the store:\n%s", d)
@@ -389,6 +410,7 @@ func testConversationCallerOwnsValues(t *testing.T, s Store) {
 	got.Path[0] = "changed"
 	got.Answers[0].Value = "changed"
 	got.Vars["store"] = "changed"
+	got.Ticket.State = "changed"
 	if d := diff(load(t, s, c.Key), want); d != "" {
 		t.Errorf("changing a loaded conversation changed the store:\n%s", d)
 	}
@@ -499,6 +521,10 @@ func clone(c *bot.Conversation) *bot.Conversation {
 	cp.Path = slices.Clone(c.Path)
 	cp.Answers = slices.Clone(c.Answers)
 	cp.Vars = maps.Clone(c.Vars)
+	if c.Ticket != nil {
+		t := *c.Ticket
+		cp.Ticket = &t
+	}
 	return &cp
 }
 
@@ -514,6 +540,9 @@ func diff(got, want *bot.Conversation) string {
 	}
 	if got.Name != want.Name {
 		add("Name", got.Name, want.Name)
+	}
+	if got.Address != want.Address {
+		add("Address", got.Address, want.Address)
 	}
 	if got.Lang != want.Lang {
 		add("Lang", got.Lang, want.Lang)
@@ -543,6 +572,9 @@ func diff(got, want *bot.Conversation) string {
 	if got.Misses != want.Misses {
 		add("Misses", got.Misses, want.Misses)
 	}
+	if d := diffTicket(got.Ticket, want.Ticket); d != "" {
+		add("Ticket", d, "")
+	}
 	if got.FlowVersion != want.FlowVersion {
 		add("FlowVersion", got.FlowVersion, want.FlowVersion)
 	}
@@ -556,4 +588,62 @@ func diff(got, want *bot.Conversation) string {
 		add("UpdatedAt", got.UpdatedAt.Format(time.RFC3339Nano), want.UpdatedAt.Format(time.RFC3339Nano))
 	}
 	return strings.Join(d, "\n")
+}
+
+// diffTicket describes how got differs from want, or returns "" if they are the same.
+// Times are compared with Equal.
+func diffTicket(got, want *bot.Ticket) string {
+	switch {
+	case got == nil && want == nil:
+		return ""
+	case got == nil:
+		return fmt.Sprintf("nil, want %+v", *want)
+	case want == nil:
+		return fmt.Sprintf("%+v, want nil", *got)
+	}
+	g, w := *got, *want
+	times := func(t *bot.Ticket) []time.Time {
+		return []time.Time{t.CreatedAt, t.ClaimedAt, t.ResolvedAt, t.ClosedAt}
+	}
+	if !slices.EqualFunc(times(&g), times(&w), time.Time.Equal) {
+		return fmt.Sprintf("times %v, want %v", times(&g), times(&w))
+	}
+	g.CreatedAt, g.ClaimedAt, g.ResolvedAt, g.ClosedAt = w.CreatedAt, w.ClaimedAt, w.ResolvedAt, w.ClosedAt
+	if g != w {
+		return fmt.Sprintf("%+v, want %+v", g, w)
+	}
+	return ""
+}
+
+// testConversationTicket follows a conversation's ticket from none to waiting, claimed,
+// and none again.
+func testConversationTicket(t *testing.T, s Store) {
+	k := bot.Key{Channel: "line", User: "U1"}
+	c := sample(k)
+	c.Ticket = nil
+	save(t, s, c)
+	if got := load(t, s, k); got.Ticket != nil {
+		t.Fatalf("Ticket = %+v, want nil", *got.Ticket)
+	}
+
+	steps := []struct {
+		name   string
+		ticket *bot.Ticket
+	}{
+		{name: "opened", ticket: &bot.Ticket{ID: "T1", State: bot.TicketWaiting, Reason: "asked", CreatedAt: t0}},
+		{name: "told to wait", ticket: &bot.Ticket{ID: "T1", State: bot.TicketWaiting, Reason: "asked", CreatedAt: t0, Waited: true}},
+		{name: "claimed", ticket: &bot.Ticket{ID: "T1", State: bot.TicketClaimed, Reason: "asked", CreatedAt: t0, Waited: true,
+			Agent: "U0AGENT", AgentName: "Sato", ClaimedAt: t0.Add(time.Minute)}},
+		{name: "closed", ticket: nil},
+		{name: "another", ticket: &bot.Ticket{ID: "T2", State: bot.TicketWaiting, CreatedAt: t0.Add(time.Hour)}},
+	}
+	for _, st := range steps {
+		c.Ticket = st.ticket
+		want := clone(c)
+		want.Revision++
+		save(t, s, c)
+		if d := diff(load(t, s, k), want); d != "" {
+			t.Fatalf("%s: loaded conversation differs from the saved one:\n%s", st.name, d)
+		}
+	}
 }

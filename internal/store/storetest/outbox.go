@@ -16,8 +16,10 @@ var outboxTests = []test{
 	{"Empty", testOutboxEmpty},
 	{"RoundTrip", testOutboxRoundTrip},
 	{"OrderPerConversation", testOutboxOrderPerConversation},
+	{"OrderPerChannel", testOutboxOrderPerChannel},
 	{"Retry", testOutboxRetry},
 	{"LeaseExpiry", testOutboxLeaseExpiry},
+	{"StaleOwner", testOutboxStaleOwner},
 	{"Limit", testOutboxLimit},
 	{"ConcurrentClaims", testOutboxConcurrentClaims},
 	{"FinishedOrMissing", testOutboxFinishedOrMissing},
@@ -39,7 +41,7 @@ func testOutboxRoundTrip(t *testing.T, s Store, _ *clock) {
 	ev := event(k, "line:01HZX", time.Date(2025, time.April, 1, 18, 30, 15, 123_456_789, tokyo))
 	addEvents(t, s, ev)
 	want := &bot.Outgoing{
-		Key: k, EventID: ev.ID, Address: "C0123456789abcdef", ReplyToken: "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
+		Key: k, EventID: ev.ID, Seq: 3, Channel: "line", Address: "C0123456789abcdef", ReplyToken: "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
 		EventAt: ev.At,
 		Messages: []bot.Message{
 			{Kind: bot.MsgText, Text: "こんにちは 🎁 \"quoted\" \\ 'single'\n改行"},
@@ -48,17 +50,21 @@ func testOutboxRoundTrip(t *testing.T, s Store, _ *clock) {
 			}},
 			{Kind: bot.MsgSteps, Title: "Try this", Steps: []string{"one", "two"}, Note: "note"},
 			{Kind: bot.MsgHandoff, Text: "A person will answer.", Reason: "asked"},
+			{Kind: bot.MsgText, Text: "relayed", From: "山田"},
+			{Kind: bot.MsgTicketUpdate, Ticket: &bot.TicketCard{ID: "T1", State: bot.TicketClaimed, Customer: "U1",
+				Channel: "line", Lang: bot.English, Reason: "asked", Since: t0, Agent: "U0AGENT", Staff: true,
+				Path: []string{"start → cannot use"}, Diagnosis: "rejected",
+				Recent:     []bot.Line{{At: t0, Role: bot.RoleCustomer, Name: "山田", Text: "help"}},
+				OutOfHours: "2025-04-02 09:00 JST", Note: "cancelled", Rating: 4}},
 		},
 		CreatedAt: time.Date(2025, time.April, 1, 18, 30, 16, 987_654_321, tokyo),
 	}
 	out := *want
-	c := current(t, s, k)
-	if err := s.CommitTurn(t.Context(), c, ev.ID, &out); err != nil {
-		t.Fatalf("CommitTurn: %v", err)
-	}
+	out.Attempts = 7 // ignored
+	commitTurn(t, s, ev, &bot.Turn{Out: []*bot.Outgoing{&out}})
 	got := claimOut(t, s, "d1", 10, &out)[0]
-	if got.ID != out.ID || got.Key != want.Key || got.EventID != want.EventID || got.Address != want.Address ||
-		got.ReplyToken != want.ReplyToken || got.Attempts != 0 {
+	if got.ID != out.ID || got.Key != want.Key || got.EventID != want.EventID || got.Seq != want.Seq ||
+		got.Channel != want.Channel || got.Address != want.Address || got.ReplyToken != want.ReplyToken || got.Attempts != 0 {
 		t.Errorf("claimed row = %+v\nwant          %+v", got, out)
 	}
 	if !reflect.DeepEqual(got.Messages, want.Messages) {
@@ -83,14 +89,68 @@ func testOutboxOrderPerConversation(t *testing.T, s Store, _ *clock) {
 
 	claimOut(t, s, "d1", 10, a1, b1)
 	claimOut(t, s, "d2", 10) // a2 and b2 wait for a1 and b1
-	finishOut(t, s, b1.ID, "reply")
+	finishOut(t, s, b1.ID, "d1", "reply")
 	claimOut(t, s, "d2", 10, b2)
 	claimOut(t, s, "d2", 10) // a2 still waits for a1
-	finishOut(t, s, a1.ID, "push")
+	finishOut(t, s, a1.ID, "d1", "push")
 	claimOut(t, s, "d2", 10, a2)
-	finishOut(t, s, a2.ID, "failed") // a failure also lets the next row go
-	finishOut(t, s, b2.ID, "reply")
+	finishOut(t, s, a2.ID, "d2", "failed") // a failure also lets the next row go
+	finishOut(t, s, b2.ID, "d2", "reply")
 	claimOut(t, s, "d2", 10)
+}
+
+// testOutboxOrderPerChannel checks that a conversation's rows are ordered per delivering
+// channel: a row stuck on one channel holds up the conversation's later rows on that
+// channel only.
+func testOutboxOrderPerChannel(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	// Turn 1: an answer to the customer and a ticket for agents in Slack.
+	e1 := event(a, "a1", t0)
+	addEvents(t, s, e1)
+	line1, slack1 := outgoing(e1, "we will answer"), relay(e1, 1, "slack", "C0TICKETS", "ticket")
+	commitTurn(t, s, e1, &bot.Turn{Out: []*bot.Outgoing{line1, slack1}})
+	// Turn 2: the customer writes again; relayed to the thread, acknowledged on LINE.
+	e2 := event(a, "a2", t0.Add(time.Second))
+	addEvents(t, s, e2)
+	line2, slack2 := outgoing(e2, "noted"), relay(e2, 1, "slack", "C0TICKETS/1.2", "relay")
+	commitTurn(t, s, e2, &bot.Turn{Out: []*bot.Outgoing{slack2, line2}})
+	// Another conversation's Slack row is not held up either.
+	e3 := event(b, "b1", t0.Add(2*time.Second))
+	addEvents(t, s, e3)
+	slack3 := relay(e3, 0, "slack", "C0TICKETS", "ticket of B")
+	commitTurn(t, s, e3, &bot.Turn{Out: []*bot.Outgoing{slack3}})
+
+	claimOut(t, s, "d1", 10, line1, slack1, slack3)
+	// Slack fails: its row waits for a retry, the LINE rows go on.
+	retryOut(t, s, slack1.ID, "d1", clk.Now().Add(time.Hour))
+	finishOut(t, s, line1.ID, "d1", "reply")
+	claimOut(t, s, "d2", 10, line2) // not slack2: slack1 is first on Slack
+	finishOut(t, s, line2.ID, "d2", "push")
+	finishOut(t, s, slack3.ID, "d1", "push")
+	claimOut(t, s, "d2", 10)
+
+	clk.Advance(time.Hour)
+	claimOut(t, s, "d3", 10, slack1)
+	finishOut(t, s, slack1.ID, "d3", "push")
+	claimOut(t, s, "d3", 10, slack2)
+
+	// And the other way round: a LINE row stuck holds up LINE only.
+	e4 := event(a, "a4", t0.Add(3*time.Second))
+	addEvents(t, s, e4)
+	line4, slack4 := outgoing(e4, "answer"), relay(e4, 1, "slack", "C0TICKETS/1.2", "relay")
+	e5 := event(a, "a5", t0.Add(4*time.Second))
+	addEvents(t, s, e5)
+	commitTurn(t, s, e4, &bot.Turn{Out: []*bot.Outgoing{line4, slack4}})
+	line5 := outgoing(e5, "answer 2")
+	commitTurn(t, s, e5, &bot.Turn{Out: []*bot.Outgoing{line5}})
+	claimOut(t, s, "d4", 10, line4) // slack4 waits for slack2, still d3's
+	finishOut(t, s, slack2.ID, "d3", "push")
+	claimOut(t, s, "d4", 10, slack4)
+	retryOut(t, s, line4.ID, "d4", clk.Now().Add(time.Hour))
+	claimOut(t, s, "d4", 10) // line5 waits for line4
+	finishOut(t, s, slack4.ID, "d4", "push")
+	claimOut(t, s, "d4", 10)
 }
 
 // testOutboxRetry checks that a retried row waits for its next attempt time, holds up its
@@ -104,29 +164,29 @@ func testOutboxRetry(t *testing.T, s Store, clk *clock) {
 	if got := claimOut(t, s, "d1", 10, a1); got[0].Attempts != 0 {
 		t.Errorf("first claim: Attempts = %d, want 0", got[0].Attempts)
 	}
-	retryOut(t, s, a1.ID, clk.Now().Add(10*time.Second))
+	retryOut(t, s, a1.ID, "d1", clk.Now().Add(10*time.Second))
 	b1 := turn(t, s, b, "b1", t0.Add(2*time.Second), "b1")
 	claimOut(t, s, "d1", 10, b1) // neither a1, not due, nor a2 behind it
 	clk.Advance(10*time.Second - time.Millisecond)
 	claimOut(t, s, "d1", 10)
 	clk.Advance(time.Millisecond)
 	if got := claimOut(t, s, "d1", 10, a1); got[0].Attempts != 1 {
-		t.Errorf("after one retry: Attempts = %d, want 1", got[0].Attempts)
+		t.Errorf("second claim: Attempts = %d, want 1", got[0].Attempts)
 	}
 
 	// A retry time already past is due at once.
-	retryOut(t, s, a1.ID, clk.Now().Add(-time.Minute))
+	retryOut(t, s, a1.ID, "d1", clk.Now().Add(-time.Minute))
 	if got := claimOut(t, s, "d2", 10, a1); got[0].Attempts != 2 {
-		t.Errorf("after two retries: Attempts = %d, want 2", got[0].Attempts)
+		t.Errorf("third claim: Attempts = %d, want 2", got[0].Attempts)
 	}
-	finishOut(t, s, a1.ID, "push")
+	finishOut(t, s, a1.ID, "d2", "push")
 	if got := claimOut(t, s, "d2", 10, a2); got[0].Attempts != 0 {
 		t.Errorf("next row: Attempts = %d, want 0", got[0].Attempts)
 	}
 }
 
 // testOutboxLeaseExpiry checks that a claimed row is claimable again once its lease
-// expires, as when a deliverer crashes, without that counting as an attempt.
+// expires, as when a deliverer crashes, and that the lost claim counts as an attempt.
 func testOutboxLeaseExpiry(t *testing.T, s Store, clk *clock) {
 	a := bot.Key{Channel: "line", User: "A"}
 	a1 := turn(t, s, a, "a1", t0, "a1")
@@ -135,12 +195,70 @@ func testOutboxLeaseExpiry(t *testing.T, s Store, clk *clock) {
 	clk.Advance(lease - time.Millisecond)
 	claimOut(t, s, "d2", 10)
 	clk.Advance(time.Millisecond)
-	if got := claimOut(t, s, "d2", 10, a1); got[0].Attempts != 0 {
-		t.Errorf("after an expired lease: Attempts = %d, want 0", got[0].Attempts)
+	if got := claimOut(t, s, "d2", 10, a1); got[0].Attempts != 1 {
+		t.Errorf("after an expired lease: Attempts = %d, want 1", got[0].Attempts)
 	}
 	claimOut(t, s, "d3", 10) // d2's lease now
-	finishOut(t, s, a1.ID, "reply")
-	claimOut(t, s, "d3", 10, a2)
+	clk.Advance(lease)
+	if got := claimOut(t, s, "d3", 10, a1); got[0].Attempts != 2 {
+		t.Errorf("after two expired leases: Attempts = %d, want 2", got[0].Attempts)
+	}
+	finishOut(t, s, a1.ID, "d3", "reply")
+	if got := claimOut(t, s, "d3", 10, a2); got[0].Attempts != 0 {
+		t.Errorf("next row: Attempts = %d, want 0", got[0].Attempts)
+	}
+}
+
+// testOutboxStaleOwner checks that only the deliverer that last claimed a row may finish
+// or retry it: one whose lease expired and was taken over must not, as it may have
+// stalled while the new owner delivers.
+func testOutboxStaleOwner(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	a1 := turn(t, s, a, "a1", t0, "a1")
+	b1 := turn(t, s, b, "b1", t0.Add(time.Second), "b1")
+	claimOut(t, s, "d1", 10, a1, b1)
+	clk.Advance(lease)
+	claimOut(t, s, "d2", 1, a1) // b1's lease expired too, but d1 still has it by name
+
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{name: "finish by the old owner", call: func(ctx context.Context) error { return s.FinishOutgoing(ctx, a1.ID, "d1", "reply") }},
+		{name: "retry by the old owner", call: func(ctx context.Context) error { return s.RetryOutgoing(ctx, a1.ID, "d1", t0) }},
+		{name: "finish by a stranger", call: func(ctx context.Context) error { return s.FinishOutgoing(ctx, a1.ID, "d9", "reply") }},
+		{name: "finish without owner", call: func(ctx context.Context) error { return s.FinishOutgoing(ctx, a1.ID, "", "reply") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(t.Context()); !errors.Is(err, bot.ErrConflict) {
+				t.Fatalf("err = %v, want bot.ErrConflict", err)
+			}
+		})
+	}
+	claimOut(t, s, "d3", 10, b1) // not a1: d2's lease on it is live; b1's lapsed
+
+	// The leases expire, but nobody takes them over: their owners may still finish.
+	clk.Advance(lease)
+	finishOut(t, s, a1.ID, "d2", "reply")
+	if err := s.FinishOutgoing(t.Context(), a1.ID, "d2", "reply"); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("second FinishOutgoing: err = %v, want bot.ErrConflict", err)
+	}
+	// A retry releases the row: the owner's lease is over.
+	retryOut(t, s, b1.ID, "d3", clk.Now())
+	if err := s.RetryOutgoing(t.Context(), b1.ID, "d3", clk.Now()); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("second RetryOutgoing: err = %v, want bot.ErrConflict", err)
+	}
+	if err := s.FinishOutgoing(t.Context(), b1.ID, "d3", "reply"); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("FinishOutgoing after RetryOutgoing: err = %v, want bot.ErrConflict", err)
+	}
+	// A row never claimed has no owner.
+	a2 := turn(t, s, a, "a2", t0.Add(2*time.Second), "a2")
+	if err := s.FinishOutgoing(t.Context(), a2.ID, "d2", "reply"); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("FinishOutgoing of an unclaimed row: err = %v, want bot.ErrConflict", err)
+	}
+	claimOut(t, s, "d4", 10, b1, a2)
 }
 
 // testOutboxLimit checks that ClaimOutgoing returns at most n rows, oldest first.
@@ -215,7 +333,7 @@ func testOutboxFinishedOrMissing(t *testing.T, s Store, _ *clock) {
 	a := bot.Key{Channel: "line", User: "A"}
 	a1 := turn(t, s, a, "a1", t0, "a1")
 	claimOut(t, s, "d1", 10, a1)
-	finishOut(t, s, a1.ID, "reply")
+	finishOut(t, s, a1.ID, "d1", "reply")
 	missing := a1.ID + 1000
 
 	tests := []struct {
@@ -223,10 +341,10 @@ func testOutboxFinishedOrMissing(t *testing.T, s Store, _ *clock) {
 		call func(ctx context.Context) error
 		want error
 	}{
-		{name: "finish finished", call: func(ctx context.Context) error { return s.FinishOutgoing(ctx, a1.ID, "push") }, want: bot.ErrConflict},
-		{name: "retry finished", call: func(ctx context.Context) error { return s.RetryOutgoing(ctx, a1.ID, t0) }, want: bot.ErrConflict},
-		{name: "finish missing", call: func(ctx context.Context) error { return s.FinishOutgoing(ctx, missing, "push") }, want: bot.ErrNotFound},
-		{name: "retry missing", call: func(ctx context.Context) error { return s.RetryOutgoing(ctx, missing, t0) }, want: bot.ErrNotFound},
+		{name: "finish finished", call: func(ctx context.Context) error { return s.FinishOutgoing(ctx, a1.ID, "d1", "push") }, want: bot.ErrConflict},
+		{name: "retry finished", call: func(ctx context.Context) error { return s.RetryOutgoing(ctx, a1.ID, "d1", t0) }, want: bot.ErrConflict},
+		{name: "finish missing", call: func(ctx context.Context) error { return s.FinishOutgoing(ctx, missing, "d1", "push") }, want: bot.ErrNotFound},
+		{name: "retry missing", call: func(ctx context.Context) error { return s.RetryOutgoing(ctx, missing, "d1", t0) }, want: bot.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,12 +366,12 @@ func testOutboxCancelledContext(t *testing.T, s Store, _ *clock) {
 		t.Errorf("ClaimOutgoing with a cancelled context: err = %v, want context.Canceled", err)
 	}
 	claimOut(t, s, "d2", 10, a1) // d1 got no lease
-	if err := s.RetryOutgoing(ctx, a1.ID, t0); !errors.Is(err, context.Canceled) {
+	if err := s.RetryOutgoing(ctx, a1.ID, "d2", t0); !errors.Is(err, context.Canceled) {
 		t.Errorf("RetryOutgoing with a cancelled context: err = %v, want context.Canceled", err)
 	}
-	if err := s.FinishOutgoing(ctx, a1.ID, "reply"); !errors.Is(err, context.Canceled) {
+	if err := s.FinishOutgoing(ctx, a1.ID, "d2", "reply"); !errors.Is(err, context.Canceled) {
 		t.Errorf("FinishOutgoing with a cancelled context: err = %v, want context.Canceled", err)
 	}
 	claimOut(t, s, "d3", 10) // still d2's
-	finishOut(t, s, a1.ID, "reply")
+	finishOut(t, s, a1.ID, "d2", "reply")
 }

@@ -95,6 +95,7 @@ func current(t *testing.T, s Store, k bot.Key) *bot.Conversation {
 	if errors.Is(err, bot.ErrNotFound) {
 		c = sample(k)
 		c.Node = "start"
+		c.Ticket = nil
 		return c
 	}
 	if err != nil {
@@ -115,27 +116,48 @@ func outgoing(ev bot.Event, texts ...string) *bot.Outgoing {
 	return out
 }
 
+// relay returns an outgoing message of a turn answering ev, delivered by channel via to
+// address, with one text per text.
+func relay(ev bot.Event, seq int, via, address string, texts ...string) *bot.Outgoing {
+	out := outgoing(ev, texts...)
+	out.Seq, out.Channel, out.Address, out.ReplyToken = seq, via, address, ""
+	return out
+}
+
 // commit commits the turn answering pending event ev with texts, and returns its outgoing
 // row (ID 0 without texts).
 func commit(t *testing.T, s Store, ev bot.Event, texts ...string) *bot.Outgoing {
 	t.Helper()
-	c := current(t, s, ev.Key)
-	c.Node = "after_" + ev.ID
 	out := outgoing(ev, texts...)
-	rev := c.Revision
-	if err := s.CommitTurn(t.Context(), c, ev.ID, out); err != nil {
+	commitTurn(t, s, ev, &bot.Turn{Out: []*bot.Outgoing{out}})
+	return out
+}
+
+// commitTurn commits tn, the turn answering pending event ev, with the conversation's
+// node moved on (unless tn has a conversation already) and tn.EventID set, and checks
+// that every Outgoing with messages got an ID, and only those.
+func commitTurn(t *testing.T, s Store, ev bot.Event, tn *bot.Turn) {
+	t.Helper()
+	if tn.Conversation == nil {
+		tn.Conversation = current(t, s, ev.Key)
+		tn.Conversation.Node = "after_" + ev.ID
+	}
+	tn.EventID = ev.ID
+	rev := tn.Conversation.Revision
+	if err := s.CommitTurn(t.Context(), tn); err != nil {
 		t.Fatalf("CommitTurn of %s at revision %d: %v", ev.ID, rev, err)
 	}
-	if c.Revision != rev+1 {
-		t.Fatalf("CommitTurn at revision %d left Revision %d, want %d", rev, c.Revision, rev+1)
+	if tn.Conversation.Revision != rev+1 {
+		t.Fatalf("CommitTurn at revision %d left Revision %d, want %d", rev, tn.Conversation.Revision, rev+1)
 	}
-	switch {
-	case len(texts) > 0 && out.ID <= 0:
-		t.Fatalf("CommitTurn of %s with messages set out.ID = %d, want a positive ID", ev.ID, out.ID)
-	case len(texts) == 0 && out.ID != 0:
-		t.Fatalf("CommitTurn of %s without messages set out.ID = %d", ev.ID, out.ID)
+	for _, out := range tn.Out {
+		switch {
+		case len(out.Messages) > 0 && out.ID <= 0:
+			t.Fatalf("CommitTurn of %s with messages set out.ID = %d, want a positive ID", ev.ID, out.ID)
+		case len(out.Messages) == 0 && out.ID != 0:
+			t.Fatalf("CommitTurn of %s without messages set out.ID = %d", ev.ID, out.ID)
+		}
 	}
-	return out
 }
 
 // turn stores event id of conversation k, happening at at, and commits its turn with
@@ -161,17 +183,17 @@ func claimOut(t *testing.T, s Store, owner string, n int, want ...*bot.Outgoing)
 	return got
 }
 
-func retryOut(t *testing.T, s Store, id int64, at time.Time) {
+func retryOut(t *testing.T, s Store, id int64, owner string, at time.Time) {
 	t.Helper()
-	if err := s.RetryOutgoing(t.Context(), id, at); err != nil {
-		t.Fatalf("RetryOutgoing %d: %v", id, err)
+	if err := s.RetryOutgoing(t.Context(), id, owner, at); err != nil {
+		t.Fatalf("RetryOutgoing %d by %s: %v", id, owner, err)
 	}
 }
 
-func finishOut(t *testing.T, s Store, id int64, outcome string) {
+func finishOut(t *testing.T, s Store, id int64, owner, outcome string) {
 	t.Helper()
-	if err := s.FinishOutgoing(t.Context(), id, outcome); err != nil {
-		t.Fatalf("FinishOutgoing %d: %v", id, err)
+	if err := s.FinishOutgoing(t.Context(), id, owner, outcome); err != nil {
+		t.Fatalf("FinishOutgoing %d by %s: %v", id, owner, err)
 	}
 }
 
@@ -192,11 +214,12 @@ func eventIDs(evs []bot.Event) string {
 	return strings.Join(ids, ",")
 }
 
-// outIDs lists the rows as "id(event)", which says more in a failure than the ID alone.
+// outIDs lists the rows as "id(event#seq via)", which says more in a failure than the ID
+// alone.
 func outIDs(outs []bot.Outgoing) string {
 	ids := make([]string, len(outs))
 	for i, o := range outs {
-		ids[i] = fmt.Sprintf("%d(%s)", o.ID, o.EventID)
+		ids[i] = fmt.Sprintf("%d(%s#%d %s)", o.ID, o.EventID, o.Seq, o.Via())
 	}
 	return "[" + strings.Join(ids, " ") + "]"
 }

@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +24,9 @@ var queueTests = []test{
 	{"CommitTurn", testQueueCommitTurn},
 	{"CommitTurnConflict", testQueueCommitTurnConflict},
 	{"CommitTurnNotPending", testQueueCommitTurnNotPending},
+	{"CommitTurnMany", testQueueCommitTurnMany},
+	{"CommitTurnBadOutgoing", testQueueCommitTurnBadOutgoing},
+	{"CommitTurnBlanksEvent", testQueueCommitTurnBlanksEvent},
 	{"CancelledContext", testQueueCancelledContext},
 }
 
@@ -191,7 +196,7 @@ func testQueueCommitTurn(t *testing.T, s Store, _ *clock) {
 	c := sample(a)
 	c.Node = "card_type"
 	out := outgoing(e1, "hello", "which card?")
-	if err := s.CommitTurn(t.Context(), c, e1.ID, out); err != nil {
+	if err := s.CommitTurn(t.Context(), &bot.Turn{Conversation: c, EventID: e1.ID, Out: []*bot.Outgoing{out}}); err != nil {
 		t.Fatalf("CommitTurn of a new conversation: %v", err)
 	}
 	if c.Revision != 1 {
@@ -206,8 +211,12 @@ func testQueueCommitTurn(t *testing.T, s Store, _ *clock) {
 
 	c.Node = "ask_code"
 	empty := outgoing(e2)
-	if err := s.CommitTurn(t.Context(), c, e2.ID, empty); err != nil {
-		t.Fatalf("CommitTurn without messages: %v", err)
+	for _, tn := range []*bot.Turn{
+		{Conversation: c, EventID: e2.ID, Out: []*bot.Outgoing{empty, nil}}, // nothing to send
+	} {
+		if err := s.CommitTurn(t.Context(), tn); err != nil {
+			t.Fatalf("CommitTurn without messages: %v", err)
+		}
 	}
 	if c.Revision != 2 {
 		t.Errorf("CommitTurn left Revision %d, want 2", c.Revision)
@@ -222,6 +231,135 @@ func testQueueCommitTurn(t *testing.T, s Store, _ *clock) {
 	release(t, s, a, "w1")
 	claimNone(t, s, "w2")
 	claimOut(t, s, "d1", 10, out)
+}
+
+// testQueueCommitTurnMany commits a turn with everything a turn can change: outgoing
+// messages to the customer and to agents, transcript lines and a closed ticket.
+func testQueueCommitTurnMany(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	ev := event(a, "a1", t0)
+	addEvents(t, s, ev)
+	customer := outgoing(ev, "we will answer soon")
+	customer.CreatedAt = time.Time{} // the store's now
+	ticket := relay(ev, 1, "slack", "C0TICKETS", "new ticket")
+	ticket.Messages[0] = bot.Message{Kind: bot.MsgTicket, Ticket: &bot.TicketCard{
+		ID: "T1", State: bot.TicketWaiting, Customer: "山田", Channel: "line", Lang: bot.Japanese, Reason: "asked",
+		Since: t0, Path: []string{"start → cannot use"}, Recent: []bot.Line{{At: t0, Role: bot.RoleCustomer, Text: "help"}},
+	}}
+	nothing := relay(ev, 2, "slack", "C0TICKETS") // no messages: not stored
+	thread := relay(ev, 3, "slack", "ticket:T0", "closed")
+	thread.EventID = "" // empty means the turn's event
+	lines := []bot.Line{
+		{At: t0, Role: bot.RoleCustomer, Name: "山田", Text: "使えない 🎁 ****-****"},
+		{At: t0, Role: bot.RoleBot, Text: "we will answer soon"},
+		{At: t0.Add(time.Millisecond), Role: bot.RoleSystem, Text: "ticket T1 opened: asked"},
+	}
+	closed := &bot.Ticket{ID: "T0", State: bot.TicketClosed, Reason: "asked", CreatedAt: t0.Add(-time.Hour),
+		ClosedAt: t0, Outcome: "cancelled", Rating: 2}
+	c := current(t, s, a)
+	c.Ticket = &bot.Ticket{ID: "T1", State: bot.TicketWaiting, Reason: "asked", CreatedAt: t0}
+	tn := &bot.Turn{Conversation: c, Out: []*bot.Outgoing{customer, ticket, nothing, thread}, Transcript: lines, Closed: closed}
+	commitTurn(t, s, ev, tn)
+	thread.EventID = ev.ID // as claimed, for claimOut to compare
+
+	if customer.ID == ticket.ID || ticket.ID == thread.ID || customer.ID == thread.ID {
+		t.Errorf("outgoing IDs %d, %d, %d are not distinct", customer.ID, ticket.ID, thread.ID)
+	}
+	if !(customer.ID < ticket.ID && ticket.ID < thread.ID) {
+		t.Errorf("outgoing IDs %d, %d, %d do not grow in the order of Turn.Out", customer.ID, ticket.ID, thread.ID)
+	}
+	checkTime(t, "CreatedAt of an outgoing without one", customer.CreatedAt, clk.Now())
+	checkTime(t, "CreatedAt of an outgoing with one", ticket.CreatedAt, ev.At.Add(time.Second))
+	if d := diff(load(t, s, a), c); d != "" {
+		t.Errorf("conversation after CommitTurn:\n%s", d)
+	}
+
+	// The customer's row and the first Slack row go at once; the second Slack row waits.
+	got := claimOut(t, s, "d1", 10, customer, ticket)
+	if got[1].Seq != 1 || got[1].Channel != "slack" || got[1].Address != "C0TICKETS" || got[1].EventID != ev.ID {
+		t.Errorf("claimed ticket row = %+v", got[1])
+	}
+	if !reflect.DeepEqual(got[1].Messages, ticket.Messages) {
+		t.Errorf("ticket row Messages = %#v\nwant %#v", got[1].Messages, ticket.Messages)
+	}
+	if got[0].Seq != 0 || got[0].Channel != "line" {
+		t.Errorf("claimed customer row: Seq %d, Channel %q; want 0, \"line\" (Channel is set to Via())", got[0].Seq, got[0].Channel)
+	}
+	finishOut(t, s, ticket.ID, "d1", "push")
+	got = claimOut(t, s, "d2", 10, thread)
+	if got[0].EventID != ev.ID || got[0].Seq != 3 {
+		t.Errorf("claimed thread row: EventID %q, Seq %d; want %q, 3", got[0].EventID, got[0].Seq, ev.ID)
+	}
+
+	checkTranscript(t, s, a, 10, lines...)
+	checkArchived(t, s, "T0", a, closed)
+}
+
+// testQueueCommitTurnBadOutgoing checks that a turn with an outgoing message that does not
+// belong to it commits nothing.
+func testQueueCommitTurnBadOutgoing(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	ev := event(a, "a1", t0)
+	addEvents(t, s, ev)
+	other := outgoing(ev, "to B")
+	other.Key = bot.Key{Channel: "line", User: "B"}
+	otherEvent := outgoing(ev, "answering another event")
+	otherEvent.EventID = "a0"
+	dup := relay(ev, 0, "slack", "C0", "same seq as the customer's")
+
+	tests := []struct {
+		name string
+		out  *bot.Outgoing
+	}{
+		{name: "another conversation", out: other},
+		{name: "another event", out: otherEvent},
+		{name: "duplicate seq", out: dup},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := current(t, s, a)
+			c.Node = "lost"
+			first := outgoing(ev, "hello")
+			tn := &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{first, tt.out},
+				Transcript: []bot.Line{{At: t0, Role: bot.RoleBot, Text: "lost"}},
+				Closed:     &bot.Ticket{ID: "T-lost", State: bot.TicketClosed, CreatedAt: t0, ClosedAt: t0}}
+			if err := s.CommitTurn(t.Context(), tn); err == nil {
+				t.Fatal("CommitTurn succeeded")
+			}
+			if c.Revision != 0 || first.ID != 0 || tt.out.ID != 0 {
+				t.Errorf("failed CommitTurn changed Revision 0 -> %d and IDs to %d, %d", c.Revision, first.ID, tt.out.ID)
+			}
+			checkUncommitted(t, s, ev, nil, "T-lost")
+		})
+	}
+}
+
+// testQueueCommitTurnBlanksEvent checks that a processed event's content is gone from the
+// store, as it may hold a gift-card code, while its ID still drops redeliveries.
+func testQueueCommitTurnBlanksEvent(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	ev := event(a, "a1", t0)
+	ev.In.Text = "my code is GIFT-7K3Q-PX9M-2ZLW"
+	other := event(a, "a2", t0.Add(time.Second))
+	addEvents(t, s, ev, other)
+	if p := payload(t, s, ev.ID); !bytes.Contains(p, []byte("GIFT-7K3Q-PX9M-2ZLW")) {
+		t.Fatalf("pending event payload %q does not hold the event's text", p)
+	}
+
+	commit(t, s, ev, "thanks")
+	if p := payload(t, s, ev.ID); len(p) != 0 {
+		t.Errorf("processed event payload = %q, want none", p)
+	}
+	if p := payload(t, s, other.ID); !bytes.Contains(p, []byte(other.In.Text)) {
+		t.Errorf("pending event payload %q does not hold the event's text", p)
+	}
+	if fresh := addEvents(t, s, ev); fresh[0] {
+		t.Errorf("redelivered processed event is fresh")
+	}
+	if _, err := s.EventPayload(t.Context(), "a-unknown"); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("EventPayload of an unknown event: err = %v, want bot.ErrNotFound", err)
+	}
+	claimWant(t, s, "w1", a, other.ID)
 }
 
 // testQueueCommitTurnConflict checks that a turn whose conversation changed meanwhile
@@ -249,17 +387,17 @@ func testQueueCommitTurnConflict(t *testing.T, s Store, _ *clock) {
 			c.Node = "lost"
 			c.Revision = tt.revision
 			out := outgoing(ev, "lost")
-			err := s.CommitTurn(t.Context(), c, ev.ID, out)
+			tn := &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{out},
+				Transcript: []bot.Line{{At: t0, Role: bot.RoleBot, Text: "lost"}},
+				Closed:     &bot.Ticket{ID: "T-" + tt.name, State: bot.TicketClosed, CreatedAt: t0, ClosedAt: t0}}
+			err := s.CommitTurn(t.Context(), tn)
 			if !errors.Is(err, bot.ErrConflict) {
 				t.Fatalf("CommitTurn at revision %d of a conversation at 2: err = %v, want bot.ErrConflict", tt.revision, err)
 			}
 			if c.Revision != tt.revision || out.ID != 0 {
 				t.Errorf("failed CommitTurn changed Revision %d -> %d and out.ID 0 -> %d", tt.revision, c.Revision, out.ID)
 			}
-			if d := diff(load(t, s, k), stored); d != "" {
-				t.Errorf("failed CommitTurn changed the conversation:\n%s", d)
-			}
-			claimOut(t, s, "d1", 10) // none
+			checkUncommitted(t, s, ev, stored, "T-"+tt.name)
 			claimWant(t, s, "w1", k, ev.ID)
 
 			// The worker reloads and steps again.
@@ -298,7 +436,10 @@ func testQueueCommitTurnNotPending(t *testing.T, s Store, _ *clock) {
 			stored := clone(c)
 			c.Node = "twice"
 			out := outgoing(bot.Event{ID: tt.eventID, Key: tt.k, At: t0}, "twice")
-			err := s.CommitTurn(t.Context(), c, tt.eventID, out)
+			tn := &bot.Turn{Conversation: c, EventID: tt.eventID, Out: []*bot.Outgoing{out},
+				Transcript: []bot.Line{{At: t0, Role: bot.RoleBot, Text: "twice"}},
+				Closed:     &bot.Ticket{ID: "T-twice", State: bot.TicketClosed, CreatedAt: t0, ClosedAt: t0}}
+			err := s.CommitTurn(t.Context(), tn)
 			if !errors.Is(err, bot.ErrNotFound) {
 				t.Fatalf("CommitTurn of event %s: err = %v, want bot.ErrNotFound", tt.eventID, err)
 			}
@@ -316,6 +457,12 @@ func testQueueCommitTurnNotPending(t *testing.T, s Store, _ *clock) {
 					t.Errorf("failed CommitTurn changed the conversation:\n%s", d)
 				}
 			}
+			if tt.k == a {
+				checkTranscript(t, s, a, 10) // the helper's turn appended none
+			} else {
+				checkTranscript(t, s, tt.k, 10)
+			}
+			checkNotArchived(t, s, "T-twice")
 		})
 	}
 	claimOut(t, s, "d1", 10, first)
@@ -340,16 +487,40 @@ func testQueueCancelledContext(t *testing.T, s Store, _ *clock) {
 
 	c := current(t, s, a)
 	out := outgoing(ev, "hello")
-	if err := s.CommitTurn(ctx, c, ev.ID, out); !errors.Is(err, context.Canceled) {
+	tn := &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{out},
+		Transcript: []bot.Line{{At: t0, Role: bot.RoleBot, Text: "hello"}},
+		Closed:     &bot.Ticket{ID: "T-cancelled", State: bot.TicketClosed, CreatedAt: t0, ClosedAt: t0}}
+	if err := s.CommitTurn(ctx, tn); !errors.Is(err, context.Canceled) {
 		t.Errorf("CommitTurn with a cancelled context: err = %v, want context.Canceled", err)
 	}
 	if c.Revision != 0 || out.ID != 0 {
 		t.Errorf("cancelled CommitTurn changed Revision 0 -> %d and out.ID 0 -> %d", c.Revision, out.ID)
 	}
-	if _, err := s.Conversation(t.Context(), a); !errors.Is(err, bot.ErrNotFound) {
-		t.Errorf("after a cancelled CommitTurn of a new conversation: err = %v, want bot.ErrNotFound", err)
-	}
-	claimOut(t, s, "d1", 10) // none
+	checkUncommitted(t, s, ev, nil, "T-cancelled")
 	release(t, s, a, "w2")
 	claimWant(t, s, "w3", a, ev.ID)
+}
+
+// checkUncommitted checks that the turn answering ev was not committed: ev is pending with
+// its content, the conversation is stored (nil: not stored), the conversation has no
+// transcript nor outgoing rows, and ticket closed is not archived.
+func checkUncommitted(t *testing.T, s Store, ev bot.Event, stored *bot.Conversation, closed string) {
+	t.Helper()
+	got, err := s.Conversation(t.Context(), ev.Key)
+	switch {
+	case stored == nil && !errors.Is(err, bot.ErrNotFound):
+		t.Errorf("after a failed CommitTurn of a new conversation: Conversation err = %v, want bot.ErrNotFound", err)
+	case stored != nil && err != nil:
+		t.Errorf("after a failed CommitTurn: %v", err)
+	case stored != nil:
+		if d := diff(got, stored); d != "" {
+			t.Errorf("failed CommitTurn changed the conversation:\n%s", d)
+		}
+	}
+	if p := payload(t, s, ev.ID); !bytes.Contains(p, []byte(ev.In.Text)) {
+		t.Errorf("after a failed CommitTurn, event %s payload %q no longer holds its text", ev.ID, p)
+	}
+	checkTranscript(t, s, ev.Key, 10)
+	checkNotArchived(t, s, closed)
+	claimOut(t, s, "d-check", 10) // none
 }

@@ -3,7 +3,9 @@
 // same tests, so they agree on the contract the bot relies on.
 //
 // An implementation's test calls Run with a function that opens a new, empty store on the
-// clock it is given:
+// clock it is given. Besides the bot's interfaces the store must provide Stats, as every
+// store does for the metrics package, and Inspector, which only tests need: the test
+// wraps the store in a type that reads the store's tables.
 //
 //	func TestStore(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
@@ -12,7 +14,7 @@
 //				t.Fatal(err)
 //			}
 //			t.Cleanup(func() { s.Close() })
-//			return s
+//			return inspected{s} // a *sqlite.Store with EventPayload and ArchivedTicket
 //		})
 //	}
 //
@@ -20,18 +22,20 @@
 //
 //   - Errors are matched with errors.Is against bot.ErrNotFound and bot.ErrConflict, so
 //     implementations may wrap them with context.
-//   - SaveConversation persists every field of the Conversation as given and changes only
-//     c.Revision, which it increments on success and leaves alone on any error. Saving with
-//     a non-zero Revision a conversation that does not exist is a conflict.
+//   - SaveConversation persists every field of the Conversation as given, its Ticket
+//     included, and changes only c.Revision, which it increments on success and leaves
+//     alone on any error. Saving with a non-zero Revision a conversation that does not
+//     exist is a conflict.
 //   - Times come back in UTC with at least millisecond precision (finer precision may be
 //     truncated, never rounded into the future by a millisecond or more).
 //   - Slices and maps that were nil or empty come back with length zero, and Vars comes back
-//     non-nil so the caller can assign to it.
+//     non-nil so the caller can assign to it. Methods that return lists return an empty
+//     slice, not nil, when there is nothing.
 //   - The caller owns a returned Conversation: changing it does not change the store.
 //   - A cancelled context makes a call return an error matching context.Canceled promptly,
 //     and a write it interrupts stores nothing.
 //
-// and for the message pipeline (bot.Inbox, bot.Queue, bot.Outbox):
+// for the message pipeline (bot.Inbox, bot.Queue, bot.Outbox):
 //
 //   - The store reads the time from the now function it was opened with, never from the
 //     database server: leases and due times are compared with it, to the millisecond. A
@@ -44,17 +48,52 @@
 //     Event comes back with every field as stored.
 //   - ReleaseConversation by an owner that does not hold the lease does nothing and
 //     succeeds.
-//   - CommitTurn applies nothing, and leaves c.Revision and out.ID alone, when it fails: with
+//   - CommitTurn applies nothing (no state, no outgoing row, no transcript line, no
+//     archived ticket, the event still pending with its content), and leaves the
+//     conversation's Revision and the Outgoings' IDs alone, when it fails: with
 //     bot.ErrConflict for a stale revision, with bot.ErrNotFound when the event is not
-//     pending (committed already, or never stored).
+//     pending (committed already, or never stored), with another error for an Outgoing
+//     that does not belong to the turn (another Key; an EventID neither empty nor the
+//     turn's; a Seq twice).
+//   - CommitTurn keeps nothing of a processed event but its ID (which still drops
+//     redeliveries), key and times: Inspector.EventPayload is empty.
+//   - CommitTurn gives each Outgoing with messages its own ID, growing in the order of
+//     Turn.Out, and sets CreatedAt to the store's now if it was zero; Outgoings without
+//     messages are not stored and keep ID 0. A claimed Outgoing has EventID set to the
+//     turn's event and Channel to Via() as committed, whatever the Channel given was.
+//   - Archiving a ticket whose ID is archived already replaces it: the latest close wins.
 //   - ClaimOutgoing returns an empty slice and no error when nothing is due, and rows oldest
-//     first (by ID, which grows with each commit). Attempts counts RetryOutgoing calls; a
-//     lease that merely expires is not an attempt.
+//     first (by ID). It claims a row only if it is the oldest unfinished one of its
+//     conversation and delivering channel. Every claim counts: Attempts is the number of
+//     claims before, whether they ended in RetryOutgoing or in an expired lease.
 //   - FinishOutgoing and RetryOutgoing of an unknown row fail with bot.ErrNotFound, of a
-//     finished row with bot.ErrConflict.
+//     finished row with bot.ErrConflict, and by anyone but the owner of the last claim
+//     with bot.ErrConflict, changing nothing. The owner of an expired lease that nobody
+//     took over may still finish or retry; RetryOutgoing ends the lease.
+//
+// and for tickets (bot.Tickets, bot.Threads, bot.Purger, Stats):
+//
+//   - WaitingTickets compares Ticket.CreatedAt with since to the millisecond, strictly;
+//     tickets created in the same millisecond come in the order of their conversations'
+//     keys (channel, then user).
+//   - Transcript returns lines in the order they were appended, whatever their times, and
+//     an empty slice for a conversation without lines, existing or not.
+//   - LinkThread of a ticket already linked to the same address and conversation succeeds;
+//     of a ticket linked elsewhere, or to an address linked to another ticket, it fails
+//     with bot.ErrConflict. Of concurrent links of one ticket to different addresses,
+//     exactly one succeeds.
+//   - Purge compares with before strictly: transcript lines by Line.At, events by when
+//     they were processed, outgoing rows by when they were finished, dead letters by
+//     DeadLetter.At (the store's now when zero), archived tickets by Ticket.ClosedAt (the
+//     commit's now when zero). It deletes the thread links of the archived tickets it
+//     deletes, and counts them. It never deletes pending events, unfinished outgoing rows,
+//     or the thread links of tickets not archived.
+//   - PendingEvents counts the pending events and reports when the longest waiting one
+//     arrived, by the store's clock.
 package storetest
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -63,12 +102,38 @@ import (
 )
 
 // Store is everything a store must implement to pass Run. It grows as the bot gains
-// stores (tickets); each interface gets its own group of subtests.
+// stores; each interface gets its own group of subtests.
 type Store interface {
 	bot.ConversationStore
 	bot.Inbox
 	bot.Queue
 	bot.Outbox
+	bot.Tickets
+	bot.Threads
+	bot.Purger
+	Stats
+	Inspector
+}
+
+// Stats is what the metrics package reads from every store.
+type Stats interface {
+	// PendingEvents returns how many stored events wait to be processed and when the one
+	// that has waited longest arrived, by the store's clock; oldest is zero when none
+	// waits.
+	PendingEvents(ctx context.Context) (n int, oldest time.Time, err error)
+}
+
+// Inspector lets the suite see what the bot's interfaces do not show. It is for tests
+// only: an implementation's test provides it, typically by wrapping the store in a type
+// that reads its tables, so that it need not be part of the store's API.
+type Inspector interface {
+	// EventPayload returns what the store keeps of event id beyond its ID, key and times:
+	// the whole event while it is pending, nothing (an empty or nil slice) once it is
+	// processed. It returns an error matching bot.ErrNotFound if id is not stored.
+	EventPayload(ctx context.Context, id string) ([]byte, error)
+	// ArchivedTicket returns the ticket archived with ID id and its conversation's key,
+	// or an error matching bot.ErrNotFound.
+	ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error)
 }
 
 // test is one conformance test. It gets a fresh, empty store and the clock the store was
@@ -94,6 +159,10 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 		{"Inbox", inboxTests},
 		{"Queue", queueTests},
 		{"Outbox", outboxTests},
+		{"Tickets", ticketTests},
+		{"Threads", threadTests},
+		{"Purge", purgeTests},
+		{"Stats", statsTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/giftdesk/giftdesk/internal/line/linetest"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// giftdeskBinary builds this command once per test run.
+func giftdeskBinary(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go command not found: cannot build giftdesk for the crash test")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "giftdesk-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "giftdesk")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// process is a giftdesk serve child process.
+type process struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	url  string
+}
+
+func startProcess(t *testing.T, env map[string]string) *process {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(giftdeskBinary(t), "serve")
+	cmd.Env = append(os.Environ(), "GIFTDESK_ADDR="+addr, "GIFTDESK_LOG_FORMAT=text")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	p := &process{cmd: cmd, logs: &syncBuffer{}, url: "http://" + addr}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("giftdesk log:\n%s", p.logs.String())
+		}
+	})
+	waitReady(t, p.url)
+	return p
+}
+
+// TestCrashAfterAcknowledging kills giftdesk with SIGKILL after it acknowledged a batch of
+// events but before it could answer them (LINE fails every call meanwhile), restarts it on
+// the same database, and checks that every acknowledged event is answered exactly once — by
+// push, since the reply tokens are stale by then.
+func TestCrashAfterAcknowledging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	fake := linetest.New(t, linetest.Config{ReplyTokenTTL: 300 * time.Millisecond})
+	env := map[string]string{
+		"GIFTDESK_DB":               filepath.Join(t.TempDir(), "giftdesk.db"),
+		"LINE_CHANNEL_SECRET":       testSecret,
+		"LINE_CHANNEL_ACCESS_TOKEN": fake.Token(),
+		"LINE_API_BASE_URL":         fake.URL(),
+		"GIFTDESK_LEASE":            "1s",
+	}
+	fake.FailNext(linetest.PathReply, http.StatusInternalServerError, 1000)
+	fake.FailNext(linetest.PathPush, http.StatusInternalServerError, 1000)
+	first := startProcess(t, env)
+
+	const n = 20
+	s := &lineServer{t: t, fake: fake, url: first.url}
+	users := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range users {
+		users[i] = fmt.Sprintf("U%032x", i+1)
+		ev := s.textEvent(users[i], "ギフト券が使えません")
+		wg.Go(func() {
+			if code := s.post(ev); code != http.StatusOK {
+				t.Errorf("webhook answered %d", code)
+			}
+		})
+	}
+	wg.Wait()
+	// Let it try (and fail) to answer some, then kill it mid-way.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fake.WaitFor(ctx, func() bool { return fake.Attempts(linetest.PathReply) >= 3 }); err != nil {
+		t.Fatalf("no delivery attempted: %v", err)
+	}
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	first.cmd.Wait()
+	if got := accepted(fake); got != 0 {
+		t.Fatalf("%d answers delivered before the crash, want 0", got)
+	}
+
+	time.Sleep(400 * time.Millisecond) // the reply tokens expire
+	fake.ClearFaults()
+	second := startProcess(t, env)
+	_ = second
+	for _, u := range users {
+		if _, err := fake.WaitDelivered(ctx, u, 2); err != nil {
+			t.Fatalf("user %s: %v (delivered %d)", u, err, len(fake.Delivered(u)))
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // room for a wrong second answer to show up
+	for _, u := range users {
+		msgs := fake.Delivered(u)
+		if len(msgs) != 2 || !strings.Contains(texts(msgs), "どのような状況ですか") {
+			t.Errorf("user %s saw %d messages, want the greeting and the first question once:\n%s", u, len(msgs), texts(msgs))
+		}
+	}
+	for _, r := range fake.Replies() {
+		if r.Status == http.StatusOK {
+			t.Errorf("a reply with a stale token was accepted")
+		}
+	}
+	pushed := 0
+	for _, p := range fake.Pushes() {
+		if p.RetryKey == "" {
+			t.Errorf("push to %s without a retry key", p.To)
+		}
+		if p.Status == http.StatusOK {
+			pushed++
+		}
+	}
+	if pushed != n {
+		t.Errorf("%d pushes accepted, want %d (one per event)", pushed, n)
+	}
+}
+
+// accepted counts the replies and pushes the fake accepted.
+func accepted(fake *linetest.Server) int {
+	n := 0
+	for _, r := range fake.Replies() {
+		if r.Status == http.StatusOK {
+			n++
+		}
+	}
+	for _, p := range fake.Pushes() {
+		if p.Status == http.StatusOK {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,355 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// How agents' names are looked up for their thread replies (the events carry only ids).
+const (
+	nameTimeout = time.Second // users.info in the webhook path: Slack waits 3s in all
+	nameTTL     = time.Hour
+	maxNames    = 1000 // names cached; the cache starts over beyond
+	maxOrphans  = 1000 // unlinked roots remembered; likewise
+)
+
+var errNoThreads = &bot.DeliveryError{Permanent: true, Err: errors.New("no thread store: hand-off tickets cannot be posted")}
+
+// postTickets posts each MsgTicket of out as the root of a new thread in the channel
+// out.Address names, and links the ticket to it. Other messages of out, if any, follow in
+// the last ticket's thread.
+func (c *Channel) postTickets(ctx context.Context, out bot.Outgoing) (string, error) {
+	if c.cfg.Threads == nil {
+		return "", errNoThreads
+	}
+	channel, _, _ := strings.Cut(out.Address, ":")
+	if channel == "" {
+		return "", &bot.DeliveryError{Permanent: true, Err: errors.New("no Slack channel to post the ticket to")}
+	}
+	var (
+		thread string
+		rest   []bot.Message
+	)
+	for _, m := range out.Messages {
+		if m.Kind != bot.MsgTicket {
+			rest = append(rest, m)
+			continue
+		}
+		if m.Ticket == nil || m.Ticket.ID == "" {
+			c.log.Warn("ticket without a card", "conversation", out.Key.String(), "outgoing", out.ID)
+			continue
+		}
+		addr, err := c.postTicket(ctx, channel, out.Key, m.Ticket)
+		if err != nil {
+			return "", err
+		}
+		thread = addr
+	}
+	if len(rest) > 0 && thread != "" {
+		var posts []post
+		for _, m := range rest {
+			posts = append(posts, threadPosts(m)...)
+		}
+		ch, root, _ := splitAddress(thread)
+		if err := c.postThread(ctx, ch, root, posts); err != nil {
+			return "", err
+		}
+	}
+	return "push", nil
+}
+
+// postTicket posts the ticket's root in channel and links the ticket to its thread, before
+// it returns; it returns the thread's address. A ticket that is linked already was posted
+// by an earlier attempt and is not posted again. A root that was posted but could not be
+// linked is remembered by this process, so that the retry links it rather than posting a
+// second one (a crash between the two, or a retry by another process, may still post
+// twice).
+func (c *Channel) postTicket(ctx context.Context, channel string, k bot.Key, card *bot.TicketCard) (string, error) {
+	addr, err := c.cfg.Threads.TicketThread(ctx, card.ID)
+	switch {
+	case err == nil:
+		return addr, nil
+	case !errors.Is(err, bot.ErrNotFound):
+		return "", &bot.DeliveryError{Err: fmt.Errorf("look up the thread of ticket %s: %w", card.ID, err)}
+	}
+	addr, posted := c.orphan(card.ID)
+	if !posted {
+		p := renderTicket(card)
+		_, ts, err := c.api.PostMessageContext(ctx, channel,
+			slackapi.MsgOptionText(p.text, false),
+			slackapi.MsgOptionBlocks(p.blocks...),
+			slackapi.MsgOptionDisableLinkUnfurl(),
+		)
+		if err != nil {
+			return "", apiError("chat.postMessage", err)
+		}
+		addr = address(channel, ts)
+	}
+	err = c.cfg.Threads.LinkThread(ctx, card.ID, k, addr)
+	switch {
+	case err == nil:
+		c.setOrphan(card.ID, "")
+		return addr, nil
+	case errors.Is(err, bot.ErrConflict):
+		// Another attempt posted and linked a root meanwhile: ours is a duplicate.
+		c.setOrphan(card.ID, "")
+		ch, ts, _ := splitAddress(addr)
+		if _, _, err := c.api.DeleteMessageContext(ctx, ch, ts); err != nil {
+			c.log.Warn("delete duplicate ticket root", "ticket", card.ID, "err", apiError("chat.delete", err))
+		}
+		linked, err := c.cfg.Threads.TicketThread(ctx, card.ID)
+		if err != nil {
+			return "", &bot.DeliveryError{Err: fmt.Errorf("look up the thread of ticket %s: %w", card.ID, err)}
+		}
+		return linked, nil
+	}
+	c.setOrphan(card.ID, addr)
+	return "", &bot.DeliveryError{Err: fmt.Errorf("link ticket %s to its thread: %w", card.ID, err)}
+}
+
+// orphan returns the root this process posted for ticket id without linking it.
+func (c *Channel) orphan(id string) (string, bool) {
+	c.handoffMu.Lock()
+	defer c.handoffMu.Unlock()
+	addr, ok := c.orphans[id]
+	return addr, ok
+}
+
+// setOrphan remembers (or, with an empty addr, forgets) the unlinked root of ticket id.
+func (c *Channel) setOrphan(id, addr string) {
+	c.handoffMu.Lock()
+	defer c.handoffMu.Unlock()
+	if addr == "" {
+		delete(c.orphans, id)
+		return
+	}
+	if c.orphans == nil || len(c.orphans) >= maxOrphans {
+		c.orphans = map[string]string{}
+	}
+	c.orphans[id] = addr
+}
+
+// sendTicketThread delivers out to the thread of ticket id: updates of the ticket change
+// its root (and post their note in the thread), other messages are posted in the thread.
+// A ticket not linked to a thread yet is a temporary error: its root is delivered before
+// anything else of the conversation, so it is linked by the time of a retry.
+func (c *Channel) sendTicketThread(ctx context.Context, id string, out bot.Outgoing) (string, error) {
+	if c.cfg.Threads == nil {
+		return "", errNoThreads
+	}
+	addr, err := c.cfg.Threads.TicketThread(ctx, id)
+	if errors.Is(err, bot.ErrNotFound) {
+		return "", &bot.DeliveryError{Err: fmt.Errorf("ticket %s has no thread yet", id)}
+	}
+	if err != nil {
+		return "", &bot.DeliveryError{Err: fmt.Errorf("look up the thread of ticket %s: %w", id, err)}
+	}
+	channel, root, ok := splitAddress(addr)
+	if !ok {
+		return "", &bot.DeliveryError{Permanent: true, Err: fmt.Errorf("ticket %s is linked to no Slack thread", id)}
+	}
+	var pending []post
+	for _, m := range out.Messages {
+		switch {
+		case m.Kind == bot.MsgTicketUpdate && m.Ticket != nil:
+			if err := c.postThread(ctx, channel, root, pending); err != nil {
+				return "", err
+			}
+			pending = nil
+			if err := c.updateTicket(ctx, channel, root, m.Ticket); err != nil {
+				return "", err
+			}
+			if m.Ticket.Note != "" {
+				pending = append(pending, noticePost("📝", m.Ticket.Note))
+			}
+		case m.Kind == bot.MsgTicket || m.Kind == bot.MsgTicketUpdate:
+			c.log.Warn("ticket message to a ticket's thread ignored", "ticket", id, "kind", string(m.Kind))
+		default:
+			pending = append(pending, threadPosts(m)...)
+		}
+	}
+	if err := c.postThread(ctx, channel, root, pending); err != nil {
+		return "", err
+	}
+	return "push", nil
+}
+
+// threadPosts renders a message for a ticket's thread: a relayed customer message as
+// "👤 *name*: text", the desk's notices with the agents they name mentioned, anything else
+// as in a conversation.
+func threadPosts(m bot.Message) []post {
+	switch {
+	case m.Kind == bot.MsgText && m.From != "":
+		return []post{relay(m.From, m.Text)}
+	case m.Kind == bot.MsgText:
+		return []post{noticePost("", m.Text)}
+	}
+	return render([]bot.Message{m})
+}
+
+// postThread posts each of posts in the thread at root.
+func (c *Channel) postThread(ctx context.Context, channel, root string, posts []post) error {
+	for _, p := range posts {
+		if len(p.blocks) == 0 {
+			continue
+		}
+		_, _, err := c.api.PostMessageContext(ctx, channel,
+			slackapi.MsgOptionTS(root),
+			slackapi.MsgOptionText(p.text, false),
+			slackapi.MsgOptionBlocks(p.blocks...),
+			slackapi.MsgOptionDisableLinkUnfurl(),
+		)
+		if err != nil {
+			return apiError("chat.postMessage", err)
+		}
+	}
+	return nil
+}
+
+// updateTicket shows the ticket's new state on its root. The root is read back
+// (conversations.history) to keep what the update does not carry: the path and the
+// transcript. A root that cannot be read is rendered from the update alone; one that can
+// no longer be updated (deleted) is logged and skipped.
+func (c *Channel) updateTicket(ctx context.Context, channel, root string, card *bot.TicketCard) error {
+	old, err := c.rootBlocks(ctx, channel, root)
+	if err != nil {
+		if !isPermanent(err) {
+			return err
+		}
+		c.log.Warn("read ticket root", "ticket", card.ID, "err", err)
+	}
+	p := updatedTicket(old, card)
+	_, _, _, err = c.api.UpdateMessageContext(ctx, channel, root,
+		slackapi.MsgOptionText(p.text, false),
+		slackapi.MsgOptionBlocks(p.blocks...),
+	)
+	if err != nil {
+		de := apiError("chat.update", err)
+		if !de.Permanent {
+			return de
+		}
+		c.log.Warn("update ticket root", "ticket", card.ID, "err", de)
+	}
+	return nil
+}
+
+// rootBlocks returns the blocks of the message at ts, a message at the top of channel.
+func (c *Channel) rootBlocks(ctx context.Context, channel, ts string) ([]slackapi.Block, error) {
+	res, err := c.api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{
+		ChannelID: channel, Latest: ts, Inclusive: true, Limit: 1,
+	})
+	if err != nil {
+		return nil, apiError("conversations.history", err)
+	}
+	for _, m := range res.Messages {
+		if m.Timestamp == ts {
+			return m.Blocks.BlockSet, nil
+		}
+	}
+	return nil, &bot.DeliveryError{Permanent: true, Err: errors.New("conversations.history: ticket root not found")}
+}
+
+// ticketAction turns a press of a ticket's button into an agent event of the ticket's
+// conversation (the customer's). The id lets the presses of different agents through
+// (the queue serialises them, so exactly one claim wins) but not a repeated delivery of
+// the same press.
+func (c *Channel) ticketAction(ctx context.Context, p *interaction, channel, msgTS string, at time.Time) result {
+	a := p.Actions[0]
+	action, id, ok := parseTicketValue(a.Value)
+	kind, known := ticketActions[action]
+	if !ok || !known {
+		return ignored("ticket action")
+	}
+	if c.cfg.Threads == nil {
+		return ignored("ticket action without a thread store")
+	}
+	linked, key, err := c.cfg.Threads.ThreadTicket(ctx, address(channel, msgTS))
+	switch {
+	case errors.Is(err, bot.ErrNotFound):
+		c.log.Warn("ticket button on a message that is no linked ticket", "ticket", id)
+		return ignored("ticket action on an unlinked message")
+	case err != nil:
+		c.log.Error("look up ticket", "err", err)
+		return result{status: http.StatusInternalServerError, outcome: "error"}
+	case linked != id:
+		return ignored("ticket action of another ticket")
+	}
+	name := p.User.Name
+	if name == "" {
+		name = p.User.Username
+	}
+	if name == "" {
+		name = p.User.ID
+	}
+	return c.store(ctx, []bot.Event{{
+		ID:      Name + ":ticket:" + channel + ":" + msgTS + ":" + action + ":" + p.User.ID + ":" + a.ActionTS,
+		Key:     key,
+		In:      bot.Inbound{Kind: kind, Agent: p.User.ID, AgentName: name, Ticket: id},
+		At:      at,
+		Address: address(channel, msgTS),
+	}})
+}
+
+// ticketMessage turns a reply in a ticket's thread into an agent event of the ticket's
+// conversation, with one store read. isTicket is false when the thread is no ticket's;
+// ok is false for a reply that relays nothing (no text; a ticket of a staff member's own
+// diagnosis, which has no customer waiting).
+func (c *Channel) ticketMessage(ctx context.Context, m message, text string, at time.Time) (ev bot.Event, ok, isTicket bool, err error) {
+	id, key, err := c.cfg.Threads.ThreadTicket(ctx, address(m.channel, m.threadTS))
+	switch {
+	case errors.Is(err, bot.ErrNotFound):
+		return bot.Event{}, false, false, nil
+	case err != nil:
+		return bot.Event{}, false, false, err
+	}
+	plain := strings.TrimSpace(PlainText(text))
+	if plain == "" || key.Channel == Name {
+		return bot.Event{}, false, true, nil
+	}
+	return bot.Event{
+		ID:      Name + ":msg:" + m.channel + ":" + m.ts,
+		Key:     key,
+		In:      bot.Inbound{Kind: bot.InAgentText, Text: plain, Agent: m.user, AgentName: c.agentName(ctx, m.user), Ticket: id},
+		At:      at,
+		Address: address(m.channel, m.threadTS),
+	}, true, true, nil
+}
+
+// agentName returns the agent's Slack name, cached for an hour; the user id when it cannot
+// be found out within a second.
+func (c *Channel) agentName(ctx context.Context, user string) string {
+	now := c.cfg.Now()
+	c.handoffMu.Lock()
+	e, ok := c.names[user]
+	c.handoffMu.Unlock()
+	if ok && now.Sub(e.at) < nameTTL {
+		return e.name
+	}
+	ctx, cancel := context.WithTimeout(ctx, nameTimeout)
+	defer cancel()
+	p, err := c.profile(ctx, user)
+	if err != nil || p.Name == "" {
+		c.log.Warn("agent's name", "err", err)
+		return user
+	}
+	c.handoffMu.Lock()
+	defer c.handoffMu.Unlock()
+	if c.names == nil || len(c.names) >= maxNames {
+		c.names = map[string]cachedName{}
+	}
+	c.names[user] = cachedName{name: p.Name, at: now}
+	return p.Name
+}
+
+type cachedName struct {
+	name string
+	at   time.Time
+}
