@@ -51,7 +51,7 @@ type Conversation struct {
 	Name string `json:"name,omitempty"`
 	// Address is where the channel pushes to the customer (the last event's Address).
 	Address string `json:"address,omitempty"`
-	Status Status `json:"status"`
+	Status  Status `json:"status"`
 	// Node is the current node: the one waiting for the customer's answer.
 	Node string `json:"node"`
 	// Path lists the nodes taken since the start, decisions included.
