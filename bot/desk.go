@@ -180,7 +180,7 @@ func choiceLabel(in Inbound) string {
 // customer, otherwise pushed to the customer's address.
 func (s *step) tell(msgs ...Message) {
 	for _, m := range msgs {
-		s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleBot, Text: summary(m)})
+		s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleBot, Text: summary(m), Node: s.c.Node})
 	}
 	if s.ev.In.Kind.fromCustomer() {
 		s.res.Messages = append(s.res.Messages, msgs...)
@@ -254,9 +254,13 @@ func (s *step) observe(stage string, rating int) {
 
 // diagnose lets the engine answer; a hand-off it reaches opens a ticket.
 func (s *step) diagnose(in Inbound) error {
+	misses := s.c.Misses
 	msgs, err := s.d.e.Step(s.ctx, s.c, in)
 	if err != nil {
 		return err
+	}
+	if s.c.Misses > misses && len(s.res.Transcript) > 0 && s.res.Transcript[0].Role == RoleCustomer {
+		s.res.Transcript[0].Miss = true
 	}
 	if s.c.Status == StatusHandoff && s.d.tickets() && s.fire(evHandoff) {
 		msgs = s.open(msgs)

@@ -114,6 +114,10 @@ type Line struct {
 	Role Role      `json:"role"`
 	Name string    `json:"name,omitempty"` // the agent's or customer's name, when known
 	Text string    `json:"text"`
+	// Node is the flow node the conversation was at after the line (bot lines), for the
+	// funnel report; Miss marks a customer line the bot did not understand.
+	Node string `json:"node,omitempty"`
+	Miss bool   `json:"miss,omitempty"`
 }
 
 // Role says who wrote a transcript line.

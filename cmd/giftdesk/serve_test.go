@@ -24,10 +24,12 @@ const testSecret = "test-channel-secret"
 
 // lineServer is a giftdesk serve running in-process against a fake LINE API.
 type lineServer struct {
-	t    *testing.T
-	fake *linetest.Server
-	url  string
-	seq  atomic.Int64
+	t      *testing.T
+	fake   *linetest.Server
+	url    string
+	secret string
+	seq    atomic.Int64
+	stop   func() // stops the server and waits for it; also run at cleanup
 }
 
 func startServe(t *testing.T, fake *linetest.Server, db string, extra map[string]string) *lineServer {
@@ -37,10 +39,25 @@ func startServe(t *testing.T, fake *linetest.Server, db string, extra map[string
 		"LINE_CHANNEL_SECRET":       testSecret,
 		"LINE_CHANNEL_ACCESS_TOKEN": fake.Token(),
 		"LINE_API_BASE_URL":         fake.URL(),
-		"GIFTDESK_LOG_FORMAT":       "text",
 	}
 	for k, v := range extra {
 		env[k] = v
+	}
+	var logs syncBuffer
+	s := startServeWith(t, fake, env, &logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	return s
+}
+
+// startServeWith runs giftdesk serve with env, logging to logs.
+func startServeWith(t *testing.T, fake *linetest.Server, env map[string]string, logs *syncBuffer) *lineServer {
+	t.Helper()
+	if env["GIFTDESK_LOG_FORMAT"] == "" {
+		env["GIFTDESK_LOG_FORMAT"] = "text"
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,18 +65,18 @@ func startServe(t *testing.T, fake *linetest.Server, db string, extra map[string
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var logs syncBuffer
-	go func() { done <- runServe(ctx, func(k string) string { return env[k] }, &logs, l) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	s := &lineServer{t: t, fake: fake, url: "http://" + l.Addr().String()}
+	go func() { done <- runServe(ctx, func(k string) string { return env[k] }, logs, l) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	s := &lineServer{t: t, fake: fake, url: "http://" + l.Addr().String(), secret: env["LINE_CHANNEL_SECRET"], stop: stop}
 	waitReady(t, s.url)
 	return s
 }
@@ -125,8 +142,8 @@ func (s *lineServer) userEvent(user, typ string, extra map[string]any) event {
 	return e
 }
 
-func sign(body []byte) string {
-	mac := hmac.New(sha256.New, []byte(testSecret))
+func sign(body []byte, secret string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
@@ -138,7 +155,7 @@ func (s *lineServer) post(evs ...event) int {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return s.postRaw(body, sign(body))
+	return s.postRaw(body, sign(body, s.secret))
 }
 
 func (s *lineServer) postRaw(body []byte, signature string) int {
@@ -312,13 +329,13 @@ func TestServeLineRejects(t *testing.T) {
 		want int
 	}{
 		{name: "missing signature", body: good, sig: "", want: http.StatusUnauthorized},
-		{name: "wrong signature", body: good, sig: sign([]byte("other")), want: http.StatusUnauthorized},
+		{name: "wrong signature", body: good, sig: sign([]byte("other"), testSecret), want: http.StatusUnauthorized},
 		{name: "garbage signature", body: good, sig: "!!!", want: http.StatusUnauthorized},
-		{name: "2 MB body", body: big, sig: sign(big), want: http.StatusRequestEntityTooLarge},
-		{name: "malformed JSON", body: []byte(`{"events": [`), sig: sign([]byte(`{"events": [`)), want: http.StatusOK},
-		{name: "empty events", body: []byte(`{"events": []}`), sig: sign([]byte(`{"events": []}`)), want: http.StatusOK},
-		{name: "unknown event type", body: unknownEvent(), sig: sign(unknownEvent()), want: http.StatusOK},
-		{name: "standby mode", body: standbyEvent(user), sig: sign(standbyEvent(user)), want: http.StatusOK},
+		{name: "2 MB body", body: big, sig: sign(big, testSecret), want: http.StatusRequestEntityTooLarge},
+		{name: "malformed JSON", body: []byte(`{"events": [`), sig: sign([]byte(`{"events": [`), testSecret), want: http.StatusOK},
+		{name: "empty events", body: []byte(`{"events": []}`), sig: sign([]byte(`{"events": []}`), testSecret), want: http.StatusOK},
+		{name: "unknown event type", body: unknownEvent(), sig: sign(unknownEvent(), testSecret), want: http.StatusOK},
+		{name: "standby mode", body: standbyEvent(user), sig: sign(standbyEvent(user), testSecret), want: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,8 +28,8 @@ func TestManifest(t *testing.T) {
 	// Each scope and why the channel needs it.
 	scopes := map[string]string{
 		"app_mentions:read": "app_mention events",
-		"channels:history":  "message.channels events",
-		"groups:history":    "message.groups events",
+		"channels:history":  "message.channels events; conversations.history (a ticket's root, to update it)",
+		"groups:history":    "message.groups events; conversations.history in a private tickets channel",
 		"im:history":        "message.im events",
 		"chat:write":        "chat.postMessage and chat.update",
 		"commands":          "the slash command",

@@ -142,7 +142,9 @@ func TestTicketStates(t *testing.T) {
 			buttons: []string{"t:resolve:T0a1b2c3d4e5f", "t:return:T0a1b2c3d4e5f"}, want: []string{"対応中", "<@U0ALICE>"}},
 		{name: "resolved", edit: func(c *bot.TicketCard) { c.State, c.Agent = bot.TicketResolved, "U0ALICE" },
 			want: []string{"解決済み", "<@U0ALICE>"}},
-		{name: "closed with a note", edit: func(c *bot.TicketCard) { c.State, c.Note = bot.TicketClosed, "お客様がアカウントをブロックしました。" },
+		{name: "closed with a note", edit: func(c *bot.TicketCard) {
+			c.State, c.Note = bot.TicketClosed, "お客様がアカウントをブロックしました。"
+		},
 			want: []string{"終了", "ブロックしました"}},
 		{name: "rated", edit: func(c *bot.TicketCard) { c.State, c.Rating = bot.TicketClosed, 3 }, want: []string{"★★★☆☆"}},
 		{name: "staff", edit: func(c *bot.TicketCard) { c.Staff, c.Channel = true, "slack" },

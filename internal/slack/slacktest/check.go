@@ -42,6 +42,12 @@ type buttonJSON struct {
 	ActionID string      `json:"action_id"`
 	Value    string      `json:"value"`
 	Text     *textObject `json:"text"`
+	Confirm  *struct {
+		Title   *textObject `json:"title"`
+		Text    *textObject `json:"text"`
+		Confirm *textObject `json:"confirm"`
+		Deny    *textObject `json:"deny"`
+	} `json:"confirm"`
 }
 
 // CheckBlocks returns what Slack would refuse in a message's blocks (beyond its limits,
@@ -118,6 +124,20 @@ func CheckBlocks(raw []byte) []string {
 				}
 				if len(btn.Value) > maxButtonValue {
 					add("%s: value of %d bytes", where, len(btn.Value))
+				}
+				if c := btn.Confirm; c != nil {
+					parts := []struct {
+						name  string
+						t     *textObject
+						limit int
+					}{{"title", c.Title, 100}, {"text", c.Text, 300}, {"confirm", c.Confirm, 30}, {"deny", c.Deny, 30}}
+					for _, p := range parts {
+						if p.t == nil || p.t.Type != "plain_text" {
+							add("%s: confirm %s must be plain_text", where, p.name)
+							continue
+						}
+						probs = append(probs, checkTextObject(where+" confirm "+p.name, *p.t, p.limit)...)
+					}
 				}
 				if btn.ActionID == "" || len(btn.ActionID) > maxActionID || actionIDs[btn.ActionID] {
 					add("%s: missing, long or duplicate action_id %q", where, btn.ActionID)

@@ -53,6 +53,11 @@ func TestCheckBlocks(t *testing.T) {
 		{"long value", `[{"type":"actions","elements":[{"type":"button","action_id":"a","value":"` + strings.Repeat("v", 2001) + `","text":{"type":"plain_text","text":"x"}}]}]`, false},
 		{"51 blocks", "[" + strings.TrimSuffix(strings.Repeat(`{"type":"divider"},`, 51), ",") + "]", false},
 		{"unknown block", `[{"type":"marquee"}]`, false},
+		{"fields", `[{"type":"section","fields":[{"type":"mrkdwn","text":"*a*\nb","verbatim":true}]}]`, true},
+		{"unescaped field", `[{"type":"section","fields":[{"type":"mrkdwn","text":"a < b","verbatim":true}]}]`, false},
+		{"11 fields", `[{"type":"section","fields":[` + strings.TrimSuffix(strings.Repeat(`{"type":"plain_text","text":"x"},`, 11), ",") + `]}]`, false},
+		{"confirm", `[{"type":"actions","elements":[{"type":"button","action_id":"a","text":{"type":"plain_text","text":"x"},"confirm":{"title":{"type":"plain_text","text":"Sure?"},"text":{"type":"plain_text","text":"Really"},"confirm":{"type":"plain_text","text":"Yes"},"deny":{"type":"plain_text","text":"No"}}}]}]`, true},
+		{"confirm without deny", `[{"type":"actions","elements":[{"type":"button","action_id":"a","text":{"type":"plain_text","text":"x"},"confirm":{"title":{"type":"plain_text","text":"Sure?"},"text":{"type":"plain_text","text":"Really"},"confirm":{"type":"plain_text","text":"Yes"}}}]}]`, false},
 		{"not JSON", `[`, false},
 	}
 	for _, tt := range tests {
@@ -98,6 +103,28 @@ func TestServer(t *testing.T) {
 		t.Errorf("users.info = %+v, %v", u, err)
 	}
 
+	// conversations.history lists the top of the channel, newest first, blocks included.
+	_, ts3, err := api.PostMessageContext(ctx, "C1", slackapi.MsgOptionText("three", false),
+		slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(slackapi.NewTextBlockObject("mrkdwn", "three", false, true), nil, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{ChannelID: "C1", Latest: ts3, Inclusive: true, Limit: 1})
+	if err != nil || len(hist.Messages) != 1 || hist.Messages[0].Timestamp != ts3 || len(hist.Messages[0].Blocks.BlockSet) != 1 ||
+		hist.Messages[0].Blocks.BlockSet[0].ID() == "" {
+		t.Errorf("conversations.history up to %s = %+v, %v", ts3, hist, err)
+	}
+	hist, err = api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{ChannelID: "C1", Latest: ts3})
+	if err != nil || len(hist.Messages) != 1 || hist.Messages[0].Timestamp != ts1 {
+		t.Errorf("conversations.history before %s = %+v, %v; want only %s (not the reply)", ts3, hist, err, ts1)
+	}
+	if _, _, err := api.DeleteMessageContext(ctx, "C1", ts3); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Message("C1", ts3); ok {
+		t.Errorf("deleted message still there")
+	}
+
 	refusals := []struct {
 		name string
 		call func() error
@@ -119,6 +146,15 @@ func TestServer(t *testing.T) {
 			_, err := slackapi.New("xoxb-wrong", slackapi.OptionAPIURL(s.URL())).AuthTestContext(ctx)
 			return err
 		}, "invalid_auth"},
+		{"history of a channel the bot is not in", func() error {
+			_, err := api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{ChannelID: "C2"})
+			return err
+		}, "not_in_channel"},
+		{"delete of someone else's message", func() error {
+			m := s.Post("C1", "U1", "mine", "")
+			_, _, err := api.DeleteMessageContext(ctx, "C1", m.TS)
+			return err
+		}, "cant_delete_message"},
 		{"update of someone else's message", func() error {
 			m := s.Post("C1", "U1", "mine", "")
 			_, _, _, err := api.UpdateMessageContext(ctx, "C1", m.TS, slackapi.MsgOptionText("x", false))

@@ -135,7 +135,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id`
-		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text) VALUES (?, ?, ?, ?, ?, ?)`
+		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text, node, miss) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	)
 	if t == nil || t.Conversation == nil {
 		return errors.New("commit turn: no conversation")
@@ -183,7 +183,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			}
 		}
 		for i, l := range t.Transcript {
-			_, err := tx.ExecContext(ctx, insertLine, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text)
+			_, err := tx.ExecContext(ctx, insertLine, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text, l.Node, l.Miss)
 			if err != nil {
 				return fmt.Errorf("append transcript line %d: %w", i, err)
 			}

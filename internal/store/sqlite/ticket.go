@@ -50,7 +50,7 @@ func (s *Store) WaitingTickets(ctx context.Context, since time.Time, limit int) 
 
 // lastLines selects a conversation's last lines, newest first, from the index
 // transcripts_conversation. Its parameters are the key and the count.
-const lastLines = `SELECT at, role, name, text FROM transcripts
+const lastLines = `SELECT at, role, name, text, node, miss FROM transcripts
 	WHERE channel = ? AND user_id = ?
 	ORDER BY id DESC
 	LIMIT ?`
@@ -74,7 +74,7 @@ func (s *Store) Transcript(ctx context.Context, k bot.Key, n int) ([]bot.Line, e
 			l  bot.Line
 			at int64
 		)
-		if err := rows.Scan(&at, &l.Role, &l.Name, &l.Text); err != nil {
+		if err := rows.Scan(&at, &l.Role, &l.Name, &l.Text, &l.Node, &l.Miss); err != nil {
 			return nil, fmt.Errorf("transcript of %s: %w", k, err)
 		}
 		l.At = time.UnixMilli(at).UTC()

@@ -211,12 +211,9 @@ func testQueueCommitTurn(t *testing.T, s Store, _ *clock) {
 
 	c.Node = "ask_code"
 	empty := outgoing(e2)
-	for _, tn := range []*bot.Turn{
-		{Conversation: c, EventID: e2.ID, Out: []*bot.Outgoing{empty, nil}}, // nothing to send
-	} {
-		if err := s.CommitTurn(t.Context(), tn); err != nil {
-			t.Fatalf("CommitTurn without messages: %v", err)
-		}
+	tn := &bot.Turn{Conversation: c, EventID: e2.ID, Out: []*bot.Outgoing{empty, nil}} // nothing to send
+	if err := s.CommitTurn(t.Context(), tn); err != nil {
+		t.Fatalf("CommitTurn without messages: %v", err)
 	}
 	if c.Revision != 2 {
 		t.Errorf("CommitTurn left Revision %d, want 2", c.Revision)
@@ -250,8 +247,8 @@ func testQueueCommitTurnMany(t *testing.T, s Store, clk *clock) {
 	thread := relay(ev, 3, "slack", "ticket:T0", "closed")
 	thread.EventID = "" // empty means the turn's event
 	lines := []bot.Line{
-		{At: t0, Role: bot.RoleCustomer, Name: "山田", Text: "使えない 🎁 ****-****"},
-		{At: t0, Role: bot.RoleBot, Text: "we will answer soon"},
+		{At: t0, Role: bot.RoleCustomer, Name: "山田", Text: "使えない 🎁 ****-****", Miss: true},
+		{At: t0, Role: bot.RoleBot, Text: "we will answer soon", Node: "handoff"},
 		{At: t0.Add(time.Millisecond), Role: bot.RoleSystem, Text: "ticket T1 opened: asked"},
 	}
 	closed := &bot.Ticket{ID: "T0", State: bot.TicketClosed, Reason: "asked", CreatedAt: t0.Add(-time.Hour),

@@ -10,7 +10,9 @@ CREATE TABLE transcripts (
     at      INTEGER NOT NULL,
     role    TEXT    NOT NULL,
     name    TEXT    NOT NULL DEFAULT '',
-    text    TEXT    NOT NULL
+    text    TEXT    NOT NULL,
+    node    TEXT    NOT NULL DEFAULT '', -- bot.Line.Node: for the funnel report
+    miss    INTEGER NOT NULL DEFAULT 0   -- bot.Line.Miss: a customer line not understood
 ) STRICT;
 
 -- For Transcript: a conversation's last lines.
