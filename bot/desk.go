@@ -51,9 +51,19 @@ const (
 	postbackRate     = "r:"      // r:1 … r:5
 	postbackKeepWait = "w:wait"  // keep waiting for a person
 	postbackSelfHelp = "w:self"  // go back to the self-help steps
-	notePrefix       = "note:"   // an agent's internal note in the ticket thread
 	ticketAddrPrefix = "ticket:" // the address of a ticket's thread, resolved by the channel
 )
+
+// notePrefixes start an agent's internal note in a ticket's thread (compared after
+// folding full-width forms and case).
+var notePrefixes = []string{"note:", "メモ:"}
+
+// TicketAddress is the address of ticket id's thread in the agents' channel; the channel
+// resolves it to the thread the ticket was posted as.
+func TicketAddress(id string) string { return ticketAddrPrefix + id }
+
+// TicketID returns the ticket of a TicketAddress.
+func TicketID(address string) (string, bool) { return strings.CutPrefix(address, ticketAddrPrefix) }
 
 // DeskConfig configures a Desk. A zero field means the default.
 type DeskConfig struct {
@@ -194,7 +204,7 @@ func (s *step) toThread(t *Ticket, msgs ...Message) {
 	if !s.d.tickets() || t.Staff {
 		return
 	}
-	s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: ticketAddrPrefix + t.ID, Messages: msgs})
+	s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: TicketAddress(t.ID), Messages: msgs})
 }
 
 // summary is a message as one transcript line.
@@ -344,13 +354,14 @@ func (s *step) card(t *Ticket, msgs []Message) *TicketCard {
 
 func (s *step) log() *slog.Logger { return s.d.log }
 
-// update shows agents the ticket's new state.
+// update shows agents the ticket's new state, with the whole card so that the channel can
+// redraw it.
 func (s *step) update(t *Ticket, note string) {
-	card := &TicketCard{ID: t.ID, State: t.State, Customer: s.c.Name, Channel: s.c.Key.Channel, Lang: s.lang(),
-		Reason: t.Reason, Since: t.CreatedAt, Agent: t.Agent, Note: note, Rating: t.Rating}
-	if card.Customer == "" || card.Customer == "-" {
-		card.Customer = s.c.Key.User
+	if !s.d.tickets() || t.Staff {
+		return
 	}
+	card := s.card(t, nil)
+	card.Note = note
 	s.toThread(t, Message{Kind: MsgTicketUpdate, Ticket: card})
 }
 
@@ -433,6 +444,8 @@ func (s *step) cancels(in Inbound) bool {
 func (s *step) afterResolve(in Inbound) error {
 	t := s.c.Ticket
 	if in.Kind == InUnfollow {
+		s.fire(evClose)
+		s.update(t, s.d.e.texts.NoteUnfollowed.In(Japanese))
 		s.close("unfollowed")
 		_, err := s.d.e.Step(s.ctx, s.c, in)
 		return err
@@ -447,7 +460,9 @@ func (s *step) afterResolve(in Inbound) error {
 		s.tell(s.text(s.d.e.texts.RatingThanks))
 		return nil
 	}
+	// Not a rating: the customer moved on; the ticket closes unrated.
 	s.fire(evRate)
+	s.update(t, s.d.e.texts.NoteUnrated.In(Japanese))
 	s.close("resolved")
 	return s.diagnose(in)
 }
@@ -488,7 +503,7 @@ func (s *step) agentOrTimer(in Inbound) error {
 	if t == nil || (in.Ticket != "" && in.Ticket != t.ID) {
 		// The ticket was closed meanwhile (cancelled, returned, rated).
 		if in.Kind != InTicketWait && in.Ticket != "" {
-			s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: ticketAddrPrefix + in.Ticket,
+			s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: TicketAddress(in.Ticket),
 				Messages: []Message{{Kind: MsgText, Text: texts.TicketGone.In(Japanese)}}})
 		}
 		return nil
@@ -508,7 +523,10 @@ func (s *step) agentOrTimer(in Inbound) error {
 		s.claim(in, agent)
 	case InAgentText:
 		text := strings.TrimSpace(in.Text)
-		if note, ok := cutPrefixFold(text, notePrefix); ok {
+		if text == "" {
+			return nil
+		}
+		if note, ok := cutNote(text); ok {
 			s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleNote, Name: in.AgentName, Text: s.d.cfg.Redact(strings.TrimSpace(note))})
 			return nil
 		}
@@ -561,9 +579,20 @@ func (s *step) claim(in Inbound, agent string) {
 	s.observe("claimed", 0)
 }
 
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
-		return s[len(prefix):], true
+// cutNote returns the rest of an agent's message that starts with a note prefix, in any
+// width or case ("note:", "NOTE：", "メモ:").
+func cutNote(s string) (string, bool) {
+	folded := []rune(s)
+	for i, r := range folded {
+		if r >= '！' && r <= '～' { // full-width ASCII
+			folded[i] = r - 0xFEE0
+		}
+	}
+	f := strings.ToLower(string(folded))
+	for _, p := range notePrefixes {
+		if strings.HasPrefix(f, p) {
+			return string([]rune(s)[len([]rune(p)):]), true
+		}
 	}
 	return s, false
 }

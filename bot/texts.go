@@ -37,6 +37,7 @@ type Texts struct {
 	NoteCancelled  Text `yaml:"note_cancelled"`
 	NoteUnfollowed Text `yaml:"note_unfollowed"`
 	NoteReturned   Text `yaml:"note_returned"`
+	NoteUnrated    Text `yaml:"note_unrated"`
 	AlreadyClaimed Text `yaml:"already_claimed"` // %s is who has it
 	TicketGone     Text `yaml:"ticket_gone"`
 }
@@ -128,6 +129,7 @@ var defaultTexts = Texts{
 	NoteCancelled:  Text{JA: "お客様が待つのをやめ、自動案内に戻りました。", EN: "The customer stopped waiting and went back to the bot."},
 	NoteUnfollowed: Text{JA: "お客様がアカウントをブロックしました。チケットを終了します。", EN: "The customer blocked the account; the ticket is closed."},
 	NoteReturned:   Text{JA: "自動案内に戻しました。", EN: "Returned to the bot."},
+	NoteUnrated:    Text{JA: "お客様は評価せずに次のご用件に移りました。", EN: "The customer moved on without rating."},
 	AlreadyClaimed: Text{JA: "このチケットは %s が対応中です。", EN: "%s already has this ticket."},
 	TicketGone:     Text{JA: "このチケットは終了しています(お客様には届きません)。", EN: "This ticket is closed; nothing reaches the customer."},
 }
@@ -140,7 +142,7 @@ func (t *Texts) fields() []*Text {
 		&t.Help, &t.CannotGoBack, &t.StaleChoice, &t.LangSwitched, &t.Error, &t.HandoffWaiting,
 		&t.OutOfHours, &t.TicketPosted, &t.KeepWaiting, &t.CannotCancel, &t.LongWait, &t.KeepWaitingLabel,
 		&t.SelfHelpLabel, &t.ResolvedThanks, &t.RatingPrompt, &t.RatingThanks, &t.BackToBot,
-		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteReturned, &t.AlreadyClaimed, &t.TicketGone,
+		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteReturned, &t.NoteUnrated, &t.AlreadyClaimed, &t.TicketGone,
 	}
 }
 

@@ -181,9 +181,13 @@ func (w *Worker) process(ctx context.Context, ev Event) error {
 		outcome := "ok"
 		if err != nil {
 			// A bug in a flow or a stepper must not wedge the conversation's queue: the
-			// customer gets an apology and the event is done.
+			// customer gets an apology (an agent's action is only logged) and the event is
+			// done.
 			w.log.Error("step", "conversation", ev.Key.String(), "event", ev.ID, "node", node, "err", err)
-			res = Result{Messages: []Message{{Kind: MsgText, Text: defaultTexts.Error.In(c.Lang)}}}
+			res = Result{}
+			if ev.In.Kind.fromCustomer() {
+				res.Messages = []Message{{Kind: MsgText, Text: defaultTexts.Error.In(c.Lang)}}
+			}
 			outcome = "error"
 		}
 		turn := &Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed}

@@ -105,7 +105,7 @@ func TestCrashAfterAcknowledging(t *testing.T) {
 	first := startProcess(t, env)
 
 	const n = 20
-	s := &lineServer{t: t, fake: fake, url: first.url}
+	s := &lineServer{t: t, fake: fake, url: first.url, secret: testSecret}
 	users := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range users {

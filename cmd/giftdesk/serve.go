@@ -22,7 +22,6 @@ import (
 	"github.com/giftdesk/giftdesk/internal/redact"
 	"github.com/giftdesk/giftdesk/internal/server"
 	"github.com/giftdesk/giftdesk/internal/slack"
-	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
 // serveConfig is giftdesk serve's configuration, read from the environment.
@@ -130,8 +129,8 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.HandoffChannel != "" && c.SlackBotToken == "" {
 		errs = append(errs, errors.New("SLACK_HANDOFF_CHANNEL is set but Slack is not (set SLACK_BOT_TOKEN and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)"))
 	}
-	if strings.Contains(c.DB, "://") {
-		errs = append(errs, fmt.Errorf("GIFTDESK_DB=%q: only a SQLite file path is supported", redactURL(c.DB)))
+	if strings.Contains(c.DB, "://") && !isPostgres(c.DB) {
+		errs = append(errs, fmt.Errorf("GIFTDESK_DB=%q: want a SQLite file path or a postgres:// URL", redactURL(c.DB)))
 	}
 	return c, errors.Join(errs...)
 }
@@ -164,8 +163,11 @@ func orEnv(getenv func(string) string, name, def string) string {
 	return def
 }
 
-// redactURL hides a password in a database URL.
+// redactURL hides a password in a database URL; a file path is returned as it is.
 func redactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(unparsable URL)"
@@ -194,7 +196,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, cfg.LineSecret, cfg.LineToken,
 		cfg.SlackBotToken, cfg.SlackSigningSecret, cfg.SlackAppToken)
-	store, err := sqlite.New(ctx, sqlite.Config{Path: cfg.DB})
+	store, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -241,7 +243,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	if cfg.SlackBotToken != "" {
 		slackCh, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
-			APIURL: cfg.SlackAPI, Inbox: batcher, Conversations: store, Received: func() { worker.Notify() },
+			APIURL: cfg.SlackAPI, Inbox: batcher, Conversations: store, Threads: store, Received: func() { worker.Notify() },
 			Redact: flows.RedactCodes, Logger: log,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(slack.Name, outcome, fresh, dup, d)
@@ -305,7 +307,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		Metrics: m.Handler(),
 		Logger:  log,
 	})
-	log.Info("giftdesk serving", "addr", cfg.Addr, "db", cfg.DB, "channels", strings.Join(channels, ","), "owner", owner)
+	log.Info("giftdesk serving", "addr", cfg.Addr, "db", redactURL(cfg.DB), "channels", strings.Join(channels, ","), "owner", owner)
 	err = srv.Serve(ctx, listener, cfg.Grace)
 	stopBG()
 	wg.Wait()
@@ -315,7 +317,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 
 // housekeeping tells customers whose ticket waits too long (every 30 seconds) and purges
 // what is past retention (every hour), until ctx is done.
-func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store *sqlite.Store, inbox bot.Inbox,
+func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store storage, inbox bot.Inbox,
 	worker *bot.Worker, retention time.Duration) {
 	sweep := time.NewTicker(30 * time.Second)
 	defer sweep.Stop()

@@ -21,6 +21,7 @@ const (
 	maxOrphans  = 1000 // unlinked roots remembered; likewise
 )
 
+// errNoThreads fails ticket deliveries of a channel configured without Config.Threads.
 var errNoThreads = &bot.DeliveryError{Permanent: true, Err: errors.New("no thread store: hand-off tickets cannot be posted")}
 
 // postTickets posts each MsgTicket of out as the root of a new thread in the channel
@@ -214,20 +215,12 @@ func (c *Channel) postThread(ctx context.Context, channel, root string, posts []
 	return nil
 }
 
-// updateTicket shows the ticket's new state on its root. The root is read back
-// (conversations.history) to keep what the update does not carry: the path and the
-// transcript. A root that cannot be read is rendered from the update alone; one that can
-// no longer be updated (deleted) is logged and skipped.
+// updateTicket redraws the ticket's root from card, which carries the whole ticket, with
+// the buttons that still apply. A root that cannot be updated any more (deleted) is
+// logged and skipped.
 func (c *Channel) updateTicket(ctx context.Context, channel, root string, card *bot.TicketCard) error {
-	old, err := c.rootBlocks(ctx, channel, root)
-	if err != nil {
-		if !isPermanent(err) {
-			return err
-		}
-		c.log.Warn("read ticket root", "ticket", card.ID, "err", err)
-	}
-	p := updatedTicket(old, card)
-	_, _, _, err = c.api.UpdateMessageContext(ctx, channel, root,
+	p := updatedTicket(nil, card)
+	_, _, _, err := c.api.UpdateMessageContext(ctx, channel, root,
 		slackapi.MsgOptionText(p.text, false),
 		slackapi.MsgOptionBlocks(p.blocks...),
 	)
@@ -239,22 +232,6 @@ func (c *Channel) updateTicket(ctx context.Context, channel, root string, card *
 		c.log.Warn("update ticket root", "ticket", card.ID, "err", de)
 	}
 	return nil
-}
-
-// rootBlocks returns the blocks of the message at ts, a message at the top of channel.
-func (c *Channel) rootBlocks(ctx context.Context, channel, ts string) ([]slackapi.Block, error) {
-	res, err := c.api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{
-		ChannelID: channel, Latest: ts, Inclusive: true, Limit: 1,
-	})
-	if err != nil {
-		return nil, apiError("conversations.history", err)
-	}
-	for _, m := range res.Messages {
-		if m.Timestamp == ts {
-			return m.Blocks.BlockSet, nil
-		}
-	}
-	return nil, &bot.DeliveryError{Permanent: true, Err: errors.New("conversations.history: ticket root not found")}
 }
 
 // ticketAction turns a press of a ticket's button into an agent event of the ticket's
@@ -336,8 +313,10 @@ func (c *Channel) agentName(ctx context.Context, user string) string {
 	ctx, cancel := context.WithTimeout(ctx, nameTimeout)
 	defer cancel()
 	p, err := c.profile(ctx, user)
-	if err != nil || p.Name == "" {
+	if err != nil {
 		c.log.Warn("agent's name", "err", err)
+	}
+	if p.Name == "" {
 		return user
 	}
 	c.handoffMu.Lock()

@@ -618,31 +618,3 @@ func TestTicketThreadReading(t *testing.T) {
 		t.Errorf("%d new events and %d duplicates from three presses, want 2 and 1", fresh-fresh0, dup)
 	}
 }
-
-// TestTicketUpdateRootUnreadable updates a ticket whose root cannot be read back: a
-// temporary failure is retried (and the root keeps its transcript), a permanent one
-// renders the update alone (the state is right; the transcript is gone).
-func TestTicketUpdateRootUnreadable(t *testing.T) {
-	tests := []struct {
-		name     string
-		fault    slacktest.Fault
-		keepBody bool
-	}{
-		{name: "rate limited", fault: slacktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1}, keepBody: true},
-		{name: "server error", fault: slacktest.Fault{Status: http.StatusBadGateway}, keepBody: true},
-		{name: "missing scope", fault: slacktest.Fault{Error: "missing_scope"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := startDesk(t, setup{})
-			root, id := d.handOff()
-			d.fake.FailNext("conversations.history", tt.fault)
-			d.press(root, alice, "t:claim:"+id)
-			root = d.updated(root, 1)
-			mustContain(t, "claimed root", root.Plain(), "対応中", "<@"+alice+">", "[✅ 解決 (Resolve)]")
-			if got := strings.Contains(root.Plain(), "直近のやりとり"); got != tt.keepBody {
-				t.Errorf("root kept its transcript: %v, want %v:\n%s", got, tt.keepBody, root.Plain())
-			}
-		})
-	}
-}

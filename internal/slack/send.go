@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -58,7 +57,7 @@ func decodeHandle(s string) handle {
 // not linked to a thread yet, or a failure to link one, is a temporary error; without
 // Config.Threads, tickets fail permanently.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	if id, ok := strings.CutPrefix(out.Address, ticketAddrPrefix); ok {
+	if id, ok := bot.TicketID(out.Address); ok {
 		return c.sendTicketThread(ctx, id, out)
 	}
 	if slices.ContainsFunc(out.Messages, func(m bot.Message) bool { return m.Kind == bot.MsgTicket }) {

@@ -15,7 +15,6 @@ import (
 // its buttons carry "t:<action>:<ticket id>", and the parts an update changes (the state
 // and the buttons) have fixed block ids so that an update can keep everything else.
 const (
-	ticketAddrPrefix   = "ticket:" // bot's address of a ticket's thread: "ticket:<id>"
 	ticketValuePrefix  = "t:"
 	ticketActionPrefix = "giftdesk-ticket-" // action_id of a ticket button
 	blockTicketStatus  = "giftdesk-ticket-status"
