@@ -46,6 +46,7 @@ type serveConfig struct {
 	HandoffChannel string
 	Hours          bot.Hours
 	HandoffWait    time.Duration
+	SweepEvery     time.Duration
 	Retention      time.Duration
 }
 
@@ -73,6 +74,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	c.IdleTimeout = dur("GIFTDESK_IDLE_TIMEOUT", 30*time.Minute)
 	c.HandoffWait = dur("GIFTDESK_HANDOFF_WAIT", 15*time.Minute)
+	c.SweepEvery = dur("GIFTDESK_SWEEP_EVERY", 30*time.Second)
 	c.Retention = dur("GIFTDESK_RETENTION", 30*24*time.Hour)
 	if c.Retention < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("GIFTDESK_RETENTION=%s: keep at least 24h (deduplication keys must outlive redeliveries)", c.Retention))
@@ -298,7 +300,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	wg.Go(func() { worker.Run(bg) })
 	wg.Go(func() { deliverer.Run(bg) })
-	wg.Go(func() { housekeeping(bg, log, desk, store, batcher, worker, cfg.Retention) })
+	wg.Go(func() { housekeeping(bg, log, desk, store, batcher, worker, cfg.SweepEvery, cfg.Retention) })
 
 	srv := server.New(server.Config{
 		Addr:    cfg.Addr,
@@ -315,11 +317,11 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	return err
 }
 
-// housekeeping tells customers whose ticket waits too long (every 30 seconds) and purges
+// housekeeping tells customers whose ticket waits too long (every sweepEvery) and purges
 // what is past retention (every hour), until ctx is done.
 func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store storage, inbox bot.Inbox,
-	worker *bot.Worker, retention time.Duration) {
-	sweep := time.NewTicker(30 * time.Second)
+	worker *bot.Worker, sweepEvery, retention time.Duration) {
+	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	purge := time.NewTimer(time.Minute)
 	defer purge.Stop()

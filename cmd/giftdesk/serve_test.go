@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -131,7 +132,7 @@ func (s *lineServer) userEvent(user, typ string, extra map[string]any) event {
 	n := s.seq.Add(1)
 	e := event{
 		"type": typ, "mode": "active", "timestamp": time.Now().UnixMilli(),
-		"webhookEventId":  fmt.Sprintf("01HTEST%019d", n),
+		"webhookEventId":  fmt.Sprintf("01HT%016X%06d", rand.Uint64(), n),
 		"deliveryContext": map[string]any{"isRedelivery": false},
 		"source":          map[string]any{"type": "user", "userId": user},
 		"replyToken":      s.fake.IssueReplyToken(user),

@@ -90,6 +90,18 @@
 //     or the thread links of tickets not archived.
 //   - PendingEvents counts the pending events and reports when the longest waiting one
 //     arrived, by the store's clock.
+//
+// and for reports (Reports):
+//
+//   - LinesSince compares Line.At with since to the millisecond (a line of since's
+//     millisecond is in) and returns the lines in the order they were appended, across
+//     conversations, whatever their times, every field as appended.
+//   - TicketsSince returns the archived tickets whose ClosedAt (the commit's now when it
+//     was zero, and then filled in) is at or after since, to the millisecond, ordered by
+//     ClosedAt and then ID; then every open ticket of a conversation, whatever its age,
+//     ordered by CreatedAt and then the conversation's key.
+//   - Both stop at the first error their callback returns and return it, matching
+//     errors.Is.
 package storetest
 
 import (
@@ -112,6 +124,7 @@ type Store interface {
 	bot.Threads
 	bot.Purger
 	Stats
+	Reports
 	Inspector
 }
 
@@ -163,6 +176,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) Store) {
 		{"Threads", threadTests},
 		{"Purge", purgeTests},
 		{"Stats", statsTests},
+		{"Reports", reportTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// claimOutgoing leases rows that may be claimed and counts the claim as an attempt. Its
+// parameters are the owner, the lease's expiry, now and the limit.
+//
+// The inner SELECT chooses, oldest first, each the oldest unfinished row of its
+// conversation and delivering channel (so that the messages a channel delivers for a
+// conversation go out in order, even while the oldest waits for a retry, and a channel
+// that fails holds up no other), due, and not under a live lease; the grouped subquery
+// reads only the partial index outbox_unfinished. It locks the rows it returns and passes
+// over those another claim has locked (SKIP LOCKED). A row that changed after this
+// statement's snapshot is re-checked once locked against the conditions on the row itself
+// (finished, due, leased), which are therefore spelled out even where the subquery implies
+// them; a row finished meanwhile does not make its successor claimable in this statement,
+// which only delays it to the next claim.
+const claimOutgoing = `UPDATE outbox SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
+	WHERE id IN (
+		SELECT o.id FROM outbox AS o
+		WHERE o.id IN (SELECT min(id) FROM outbox WHERE finished_at IS NULL GROUP BY channel, user_id, via)
+		  AND o.finished_at IS NULL
+		  AND o.next_attempt_at <= $3
+		  AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $3)
+		ORDER BY o.id
+		LIMIT $4
+		FOR UPDATE SKIP LOCKED
+	)
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, created_at`
+
+// ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
+// at most one per conversation and delivering channel: the oldest unfinished one. Each
+// claim counts as an attempt; Attempts is the number of claims before this one, 0 at the
+// first. A row whose lease expired without FinishOutgoing or RetryOutgoing is claimable
+// again. It returns the rows oldest first, each with Channel set to the channel that
+// delivers it, and an empty slice when none is due. The caller owns the result.
+//
+// Of processes claiming at once, each gets other rows; none waits for another's claim.
+func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease time.Duration) ([]bot.Outgoing, error) {
+	if owner == "" || n <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("claim outgoing: need an owner, a positive count and a positive lease, have %q, %d and %s", owner, n, lease)
+	}
+	now := s.now()
+	rows, err := s.pool.Query(ctx, claimOutgoing, owner, ms(now.Add(lease)), ms(now), n)
+	if err != nil {
+		return nil, fmt.Errorf("claim outgoing: %w", err)
+	}
+	defer rows.Close()
+	outs := []bot.Outgoing{}
+	for rows.Next() {
+		var (
+			o       bot.Outgoing
+			payload []byte
+			p       outgoingPayload
+		)
+		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.CreatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("claim outgoing: %w", err)
+		}
+		if err := json.Unmarshal(payload, &p); err != nil {
+			// The lease lapses and the row is retried, and given up once its attempts are
+			// spent; a row that never decodes needs a person, and the error says which.
+			return nil, fmt.Errorf("claim outgoing: row %d: decode: %w", o.ID, err)
+		}
+		o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
+		o.CreatedAt = utc(o.CreatedAt)
+		outs = append(outs, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim outgoing: %w", err)
+	}
+	// RETURNING gives rows in no particular order.
+	slices.SortFunc(outs, func(a, b bot.Outgoing) int { return cmp.Compare(a.ID, b.ID) })
+	return outs, nil
+}
+
+// FinishOutgoing records the final outcome of row id and ends owner's lease on it; the
+// next row of its conversation and channel becomes claimable. owner must hold the lease:
+// it is the last to have claimed the row, even if the lease has expired since. It returns
+// an error matching bot.ErrNotFound if there is no row id, and bot.ErrConflict if the row
+// is finished already or owner does not hold its lease; then nothing changes.
+func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome string) error {
+	const finish = `UPDATE outbox SET finished_at = $1, outcome = $2, lease_owner = NULL, lease_expires_at = NULL
+		WHERE id = $3 AND finished_at IS NULL AND lease_owner = $4`
+	if err := s.updateOutgoing(ctx, id, owner, finish, ms(s.now()), clean(outcome), id, owner); err != nil {
+		return fmt.Errorf("finish outgoing %d: %w", id, err)
+	}
+	return nil
+}
+
+// RetryOutgoing ends owner's lease on row id and makes the row due again at at; the
+// conversation's later rows on the same channel wait for it. The attempt was counted when
+// the row was claimed. owner must hold the lease, as for FinishOutgoing, and the errors
+// are FinishOutgoing's.
+func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
+	const retry = `UPDATE outbox SET next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL
+		WHERE id = $2 AND finished_at IS NULL AND lease_owner = $3`
+	if err := s.updateOutgoing(ctx, id, owner, retry, ms(at), id, owner); err != nil {
+		return fmt.Errorf("retry outgoing %d: %w", id, err)
+	}
+	return nil
+}
+
+// updateOutgoing runs update, which changes row id if it is unfinished and leased by
+// owner, and tells why nothing changed if nothing did.
+func (s *Store) updateOutgoing(ctx context.Context, id int64, owner, update string, args ...any) error {
+	tag, err := s.pool.Exec(ctx, update, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var finished bool
+	err = s.pool.QueryRow(ctx, `SELECT finished_at IS NOT NULL FROM outbox WHERE id = $1`, id).Scan(&finished)
+	switch {
+	case err != nil:
+		return translate(err)
+	case finished:
+		return fmt.Errorf("finished already: %w", bot.ErrConflict)
+	default:
+		return fmt.Errorf("not leased by %s: %w", owner, bot.ErrConflict)
+	}
+}

@@ -1,0 +1,279 @@
+// Package postgres stores the bot's state in PostgreSQL through pgx (github.com/jackc/pgx/v5),
+// so that several giftdesk processes can share one database and behave as one. It
+// implements the same interfaces as package sqlite, with the same semantics, and passes the
+// same conformance suite (storetest); this documentation says where PostgreSQL needs
+// something different.
+//
+// # Connections and the clock
+//
+// A Store is a pgxpool.Pool. Every statement is its own transaction unless said otherwise,
+// at PostgreSQL's default isolation, READ COMMITTED: the statements below are written so
+// that what one checks and what it changes cannot be separated by another process (a
+// compare-and-swap in a WHERE clause, a row lock, a unique index), never by relying on
+// SERIALIZABLE and retrying.
+//
+// The store never asks the server for the time: leases, due times and the times it records
+// come from Config.Now and are passed as parameters, so that replicas agree with their own
+// clocks' view and tests can use a fake clock. Times are stored as timestamptz truncated to
+// the millisecond, as in SQLite, so both stores order and compare them alike.
+//
+// # Several processes
+//
+// Inbox: AddEvents is one INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id statement.
+// An insert that meets an id another transaction is inserting waits for it and then
+// counts as a duplicate, so of concurrent batches holding the same event exactly one
+// reports it fresh; duplicates inside a batch are dropped before the statement, the first
+// one kept. The batch is inserted in the order of id, so that batches that overlap lock
+// ids in one order and cannot deadlock; the arrival order (seq) is drawn in the order of
+// the batch before that sort.
+//
+// Queue: every conversation that has received an event has a row in leases, added by
+// AddEvents in the same statement. ClaimConversation is one statement: it walks the
+// pending events oldest first, joins their conversation's lease row, and takes the first
+// row that is free and not locked (FOR UPDATE OF leases SKIP LOCKED), then sets its owner
+// and expiry. A second claimer skips a locked row without waiting, and one that finds the
+// row after the first committed re-checks the new expiry (PostgreSQL re-evaluates the
+// WHERE clause for a row that changed since its snapshot), so two processes never lease
+// one conversation at once. The events are then read with a later snapshot; if another
+// worker processed them all in between, the lease is handed back and the claim tried again.
+//
+// CommitTurn is one transaction, sent as one pipelined batch: the conversation's
+// compare-and-swap (UPDATE ... WHERE revision = $n, or INSERT ... ON CONFLICT DO NOTHING
+// for a new one; a concurrent writer waits for the row lock and then fails the check),
+// marking the event processed (UPDATE ... WHERE processed_at IS NULL), the outbox rows, the
+// transcript lines and the archived ticket. Any check that fails rolls it all back.
+//
+// Outbox: ClaimOutgoing is one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+// RETURNING statement choosing the oldest unfinished row of each conversation and
+// delivering channel that is due and not leased. Row ids come from an identity column, and
+// a conversation's turns commit one after another (its lease and its revision serialize
+// them), so ids grow in commit order per conversation and "oldest unfinished" keeps the
+// messages in order. FinishOutgoing and RetryOutgoing are compare-and-swaps on the lease
+// owner.
+//
+// Threads and tickets: LinkThread uses INSERT ... ON CONFLICT DO NOTHING and then checks
+// what is linked, which PostgreSQL makes wait for a concurrent insert of the same ticket or
+// address, so exactly one of concurrent links wins. The store avoids unique violations
+// rather than catching them, as they abort a transaction and clutter the server's log; one
+// that still happens is returned as bot.ErrConflict.
+//
+// # Text
+//
+// PostgreSQL's text cannot hold a NUL character or invalid UTF-8, which SQLite stores as
+// given. The free text that the store keeps in text columns (names, transcript lines,
+// reasons) has those replaced by U+FFFD, so that a customer's message cannot make a turn
+// fail forever. JSON values (events, outgoing messages, answers, vars, tickets) are
+// encoded by encoding/json, which escapes NUL and replaces invalid UTF-8, and stored as
+// json, which keeps them as encoded. Keys and ids are platform ids and are stored as
+// given.
+//
+// # Retention
+//
+// A processed event is blanked in the transaction that marks it processed, and Purge
+// deletes what is past its retention in batches of purgeBatch rows, each its own
+// statement, skipping rows another purge is deleting (SKIP LOCKED), so that replicas
+// purging at once neither wait for each other nor count a row twice. Unlike SQLite's
+// secure_delete, PostgreSQL keeps a blanked or deleted row's old version on disk until
+// VACUUM reclaims it (autovacuum does so in time), and in its write-ahead log and backups
+// for as long as those are kept.
+//
+// # Schema
+//
+// The schema lives in schema/NNNN_name.sql, embedded in the binary. New applies the files
+// not yet recorded in the schema_migrations table in order of NNNN, each in its own
+// transaction together with its record, holding a transaction-scoped advisory lock on the
+// schema (pg_advisory_xact_lock), so that processes starting together apply each file
+// exactly once. A file must not contain BEGIN or COMMIT. Files are never edited once
+// released; a change is a new file. The tables live in the first schema of the
+// connection's search_path, which a URL can set (postgres://…/giftdesk?search_path=bot).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/giftdesk/giftdesk/bot"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed schema/*.sql
+var schemaFS embed.FS
+
+// Config configures a Store. A zero field means the default.
+type Config struct {
+	// URL is the database to connect to, as a postgres:// URL (or any connection string
+	// pgx accepts). Parameters pgx does not know are sent to the server as settings, so
+	// ?search_path=name selects the schema the store uses. Required.
+	URL string
+	// Now is the clock for leases, due times and the times the store records itself (when
+	// an event arrived, when a row was finished). The default is time.Now.
+	Now func() time.Time
+	// MaxConns is the most connections the store opens. The default is pgxpool's: four,
+	// or the number of CPUs if greater.
+	MaxConns int32
+}
+
+// Store is a PostgreSQL-backed store. It is safe for concurrent use, and several Stores,
+// in one process or many, may share a database.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+var (
+	_ bot.ConversationStore = (*Store)(nil)
+	_ bot.Inbox             = (*Store)(nil)
+	_ bot.Queue             = (*Store)(nil)
+	_ bot.Outbox            = (*Store)(nil)
+	_ bot.Tickets           = (*Store)(nil)
+	_ bot.Threads           = (*Store)(nil)
+	_ bot.Purger            = (*Store)(nil)
+)
+
+// New connects to the database at cfg.URL and brings its schema up to date. It returns an
+// error if the URL is malformed, the server cannot be reached, a migration fails, or the
+// database has a migration newer than this program knows, which means a newer giftdesk has
+// used it. Errors show the URL without its password. The caller must Close the Store.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("postgres: empty URL")
+	}
+	if cfg.MaxConns < 0 {
+		return nil, fmt.Errorf("postgres: negative MaxConns %d", cfg.MaxConns)
+	}
+	name := redact(cfg.URL)
+	schema, err := fs.Sub(schemaFS, "schema")
+	if err != nil {
+		return nil, fmt.Errorf("read schema: %w", err)
+	}
+	migrations, err := loadMigrations(schema)
+	if err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		// pgx's message quotes the connection string, with the password masked only at
+		// best: say what is wrong without it.
+		return nil, fmt.Errorf("open postgres %s: %s", name, parseProblem(err))
+	}
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres %s: %w", name, err)
+	}
+	s := &Store{pool: pool, now: cfg.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	// The pool connects lazily: connect now, so that a wrong URL fails at start-up.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres %s: %w", name, err)
+	}
+	if err := migrate(ctx, pool, migrations); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("migrate postgres %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// parseProblem returns what is wrong with a connection string pgx could not parse, without
+// the connection string itself.
+func parseProblem(err error) string {
+	// Not pgconn.ParseConfigError's own text, nor that of the errors it wraps: both may
+	// quote the string. url.Error's inner error names the part that is wrong.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return "invalid connection string: " + ue.Err.Error()
+	}
+	return "invalid connection string"
+}
+
+// redact returns the connection string s fit for errors and logs: a URL without its
+// password (in the user information or the password parameter), anything else replaced
+// by a placeholder, since a key=value string may hold a password anywhere.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "(connection string)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// Ping checks that the database answers, for a readiness probe.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+// Close closes the store's connections, waiting for those in use to be returned. Later
+// calls fail.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// inTx runs f in a transaction and commits it if f returns nil; otherwise it rolls it back
+// and returns f's error.
+func (s *Store) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	return inTx(ctx, s.pool, f)
+}
+
+// ms returns t in UTC, truncated to the millisecond: the precision the store keeps and
+// compares, as SQLite's does.
+func ms(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// utc returns a time read from the database in UTC (pgx returns local time).
+func utc(t time.Time) time.Time { return t.UTC() }
+
+// nullTime returns t to the millisecond, or nil (NULL) if t is zero.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ms(t)
+}
+
+// clean returns s fit for a text column: NUL characters and invalid UTF-8, which
+// PostgreSQL's text cannot hold, replaced by U+FFFD.
+func clean(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// translate maps the driver's errors to the bot's: no rows to bot.ErrNotFound, a unique
+// violation to bot.ErrConflict. Other errors are returned as they are.
+func translate(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return bot.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == uniqueViolation {
+		return fmt.Errorf("%w: %s", bot.ErrConflict, pe.ConstraintName)
+	}
+	return err
+}
+
+// uniqueViolation is PostgreSQL's SQLSTATE for a unique index violated.
+const uniqueViolation = "23505"

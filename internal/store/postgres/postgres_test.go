@@ -1,0 +1,760 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/storetest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// envURL names the environment variable with the server the tests use. Each test works in
+// a schema of its own, created for it and dropped after it, so tests run in parallel and
+// leave nothing behind; the database must exist and the user may create schemas.
+const envURL = "GIFTDESK_TEST_POSTGRES"
+
+// serverURL returns the test server's URL, or skips the test if there is none.
+func serverURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv(envURL)
+	if u == "" {
+		tb.Skipf("no PostgreSQL server: set %s to run these tests, for example\n\t%s='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' go test ./internal/store/postgres/",
+			envURL, envURL)
+	}
+	return u
+}
+
+// newSchema creates an empty schema on the test server, dropped when the test ends, and
+// returns the server's URL with search_path set to it (pgx sends parameters it does not
+// know to the server as run-time settings, RuntimeParams).
+func newSchema(tb testing.TB) string {
+	tb.Helper()
+	base := serverURL(tb)
+	b := make([]byte, 8)
+	rand.Read(b)
+	name := "giftdesk_test_" + hex.EncodeToString(b)
+	admin(tb, base, "CREATE SCHEMA "+name)
+	tb.Cleanup(func() { admin(tb, base, "DROP SCHEMA "+name+" CASCADE") })
+
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("%s is not a URL: %v", envURL, err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// admin runs stmt on a connection of its own. It does not use the test's context, which is
+// done when cleanups run.
+func admin(tb testing.TB, url, stmt string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("connect to the test server: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		tb.Fatalf("%s: %v", stmt, err)
+	}
+}
+
+// open opens a Store on a new schema, closed when the test ends.
+func open(tb testing.TB, now func() time.Time) *Store {
+	tb.Helper()
+	return openURL(tb, newSchema(tb), now)
+}
+
+// openURL opens a Store at url, closed when the test ends.
+func openURL(tb testing.TB, url string, now func() time.Time) *Store {
+	tb.Helper()
+	s, err := New(tb.Context(), Config{URL: url, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	serverURL(t)
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
+		return inspected{open(t, now)}
+	})
+}
+
+// inspected is a Store with what the conformance suite needs to see beyond the bot's
+// interfaces (storetest.Inspector), read from the tables.
+type inspected struct{ *Store }
+
+func (s inspected) EventPayload(ctx context.Context, id string) ([]byte, error) {
+	var event []byte
+	err := s.pool.QueryRow(ctx, `SELECT event FROM inbox WHERE id = $1`, id).Scan(&event)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return event, nil
+}
+
+func (s inspected) ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error) {
+	var (
+		k      bot.Key
+		ticket []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT channel, user_id, ticket FROM tickets WHERE id = $1`, id).Scan(&k.Channel, &k.User, &ticket)
+	if err != nil {
+		return bot.Key{}, nil, translate(err)
+	}
+	t, err := decodeTicket(ticket)
+	return k, t, err
+}
+
+// TestConcurrentOpen opens stores on one new schema from several goroutines at once, as
+// replicas starting together would: each must succeed, and each migration be applied once
+// (a second application of a file would fail, its tables existing already).
+func TestConcurrentOpen(t *testing.T) {
+	url := newSchema(t)
+	t.Parallel()
+	const n = 4
+	stores := make([]*Store, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			s, err := New(t.Context(), Config{URL: url})
+			if err != nil {
+				t.Errorf("open %d: %v", i, err)
+				return
+			}
+			stores[i] = s
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, s := range stores {
+		if s != nil {
+			t.Cleanup(func() { s.Close() })
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	if got, want := appliedVersions(t, stores[0].pool), schemaVersions(t); got != want {
+		t.Errorf("applied versions %s, want %s", got, want)
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	url := newSchema(t)
+	t.Parallel()
+	for i := range 3 {
+		s, err := New(t.Context(), Config{URL: url})
+		if err != nil {
+			t.Fatalf("open %d: %v", i+1, err)
+		}
+		if got, want := appliedVersions(t, s.pool), schemaVersions(t); got != want {
+			t.Errorf("open %d: applied versions %s, want %s", i+1, got, want)
+		}
+		s.Close()
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	serverURL(t)
+	t.Parallel()
+	// A migration that counts how often it runs; it would succeed twice.
+	counting := fstest.MapFS{
+		"0001_count.sql": {Data: []byte(`CREATE TABLE IF NOT EXISTS runs (n integer); INSERT INTO runs VALUES (1);`)},
+	}
+	tests := []struct {
+		name       string
+		files      fstest.MapFS
+		concurrent int      // how many migrate at once; 1 if zero
+		wantErr    string   // empty for success
+		tables     []string // tables with one column afterwards
+		absent     []string // tables that must not exist afterwards
+		runs       int      // rows in runs afterwards, if the table exists
+	}{
+		{
+			name: "in order",
+			files: fstest.MapFS{
+				"0002_b.sql": {Data: []byte(`CREATE TABLE b (x integer REFERENCES a (x));`)},
+				"0001_a.sql": {Data: []byte(`CREATE TABLE a (x integer PRIMARY KEY); INSERT INTO a VALUES (1);`)},
+				"README":     {Data: []byte(`not a migration`)},
+			},
+			tables: []string{"a", "b"},
+		},
+		{
+			name: "failure rolls back the file",
+			files: fstest.MapFS{
+				"0001_a.sql": {Data: []byte(`CREATE TABLE a (x integer);`)},
+				"0002_b.sql": {Data: []byte(`CREATE TABLE b (x integer); CREATE TABLE a (y integer);`)},
+			},
+			wantErr: "apply 0002_b.sql",
+			tables:  []string{"a"},
+			absent:  []string{"b"},
+		},
+		{
+			name:    "bad name",
+			files:   fstest.MapFS{"a.sql": {Data: []byte(`SELECT 1;`)}},
+			wantErr: "a.sql",
+		},
+		{
+			name: "duplicate version",
+			files: fstest.MapFS{
+				"0001_a.sql": {Data: []byte(`SELECT 1;`)},
+				"1_b.sql":    {Data: []byte(`SELECT 1;`)},
+			},
+			wantErr: "1_b.sql",
+		},
+		{name: "once", files: counting, runs: 1},
+		{name: "once when concurrent", files: counting, concurrent: 4, runs: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := newSchema(t)
+			ms, err := loadMigrations(tt.files)
+			if err == nil {
+				err = migrateConcurrently(t, url, ms, max(tt.concurrent, 1))
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("migrate: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("migrate: err = %v, want one mentioning %q", err, tt.wantErr)
+			}
+			pool := newPool(t, url)
+			for _, name := range tt.tables {
+				var n int
+				err := pool.QueryRow(t.Context(), `SELECT count(*) FROM information_schema.columns
+					WHERE table_schema = current_schema() AND table_name = $1`, name).Scan(&n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != 1 {
+					t.Errorf("table %s has %d columns, want 1", name, n)
+				}
+			}
+			for _, name := range tt.absent {
+				var exists bool
+				if err := pool.QueryRow(t.Context(), `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+					t.Fatal(err)
+				}
+				if exists {
+					t.Errorf("table %s exists after its migration failed", name)
+				}
+			}
+			if tt.runs > 0 {
+				var n int
+				if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM runs`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != tt.runs {
+					t.Errorf("migration ran %d times, want %d", n, tt.runs)
+				}
+			}
+			if tt.wantErr != "" {
+				return
+			}
+			// Again: nothing to do.
+			if err := migrate(t.Context(), pool, ms); err != nil {
+				t.Errorf("second migrate: %v", err)
+			}
+		})
+	}
+}
+
+// migrateConcurrently runs migrate with ms from n pools at once and returns the first
+// error.
+func migrateConcurrently(t *testing.T, url string, ms []migration, n int) error {
+	t.Helper()
+	pools := make([]*pgxpool.Pool, n)
+	for i := range pools {
+		pools[i] = newPool(t, url)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, pool := range pools {
+		wg.Go(func() {
+			<-start
+			errs[i] = migrate(t.Context(), pool, ms)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// newPool returns a pool of connections to url, closed when the test ends.
+func newPool(tb testing.TB, url string) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.New(tb.Context(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
+func TestNewerSchema(t *testing.T) {
+	url := newSchema(t)
+	t.Parallel()
+	s := openURL(t, url, nil)
+	if _, err := s.pool.Exec(t.Context(), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', now())`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err := New(t.Context(), Config{URL: url})
+	if err == nil {
+		s.Close()
+		t.Fatal("New opened a database with a newer schema")
+	}
+	if !strings.Contains(err.Error(), "9999") {
+		t.Errorf("err = %v, want one naming version 9999", err)
+	}
+}
+
+// TestNewErrors checks that New fails with a useful error, which never shows the
+// password.
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	const password = "s3cr3t-pw"
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{name: "empty URL", cfg: Config{}, want: "empty URL"},
+		{name: "negative MaxConns", cfg: Config{URL: "postgres://localhost/test", MaxConns: -1}, want: "MaxConns"},
+		{name: "bad port", cfg: Config{URL: "postgres://giftdesk:" + password + "@localhost:port/test"}, want: "postgres://giftdesk:xxxxx@localhost:port/test"},
+		{name: "bad setting", cfg: Config{URL: "postgres://giftdesk:" + password + "@localhost/test?connect_timeout=soon"}, want: "invalid connection string"},
+		{name: "password parameter", cfg: Config{URL: "postgres://localhost/test?connect_timeout=soon&password=" + password}, want: "password=xxxxx"},
+		{name: "key=value", cfg: Config{URL: "host=localhost password=" + password + " connect_timeout=soon"}, want: "(connection string)"},
+		// Nothing listens on port 1.
+		{name: "unreachable", cfg: Config{URL: "postgres://giftdesk:" + password + "@127.0.0.1:1/test?connect_timeout=5"}, want: "127.0.0.1:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(t.Context(), tt.cfg)
+			if err == nil {
+				s.Close()
+				t.Fatal("New succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one mentioning %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("err = %v shows the password", err)
+			}
+		})
+	}
+}
+
+func TestPing(t *testing.T) {
+	s := open(t, nil)
+	t.Parallel()
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	s.Close()
+	if err := s.Ping(t.Context()); err == nil {
+		t.Errorf("Ping after Close succeeded")
+	}
+}
+
+// TestTwoStores runs workers on two stores sharing one schema, as two replicas: while
+// events keep arriving, each claims conversations, checks that no other worker holds the
+// one it got, commits a turn per event and releases it. Every event must be committed
+// exactly once, and no conversation be held by two workers at once.
+func TestTwoStores(t *testing.T) {
+	url := newSchema(t)
+	t.Parallel()
+	const (
+		workersPerStore = 4
+		conversations   = 12
+		eventsPerConv   = 8
+		lease           = time.Minute
+	)
+	stores := []*Store{openURL(t, url, nil), openURL(t, url, nil)}
+	ctx := t.Context()
+
+	var (
+		mu        sync.Mutex
+		holder    = make(map[bot.Key]string) // who holds a conversation now
+		committed = make(map[string]int)     // commits per event
+		added     = make(chan struct{})      // closed once every event is stored
+		wg        sync.WaitGroup
+	)
+	// Events arrive while the workers run, from both stores, in waves.
+	wg.Go(func() {
+		defer close(added)
+		at := time.Date(2025, time.April, 1, 9, 0, 0, 0, time.UTC)
+		for e := range eventsPerConv {
+			var evs []bot.Event
+			for c := range conversations {
+				k := bot.Key{Channel: "line", User: fmt.Sprintf("U%02d", c)}
+				evs = append(evs, bot.Event{ID: fmt.Sprintf("%s-e%d", k.User, e), Key: k,
+					In: bot.Inbound{Kind: bot.InText, Text: "hello"}, At: at.Add(time.Duration(e) * time.Second)})
+			}
+			if _, err := stores[e%2].AddEvents(ctx, evs); err != nil {
+				t.Errorf("AddEvents: %v", err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	for i := range 2 * workersPerStore {
+		s, owner := stores[i%2], fmt.Sprintf("store%d-worker%d", i%2, i)
+		wg.Go(func() {
+			done := false
+			for {
+				select {
+				case <-added:
+					done = true
+				default:
+				}
+				k, evs, err := s.ClaimConversation(ctx, owner, lease)
+				if errors.Is(err, bot.ErrNotFound) {
+					// Once every event is stored, a worker that finds nothing is done: the
+					// workers holding conversations look again after releasing them.
+					if done {
+						return
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s: ClaimConversation: %v", owner, err)
+					return
+				}
+				mu.Lock()
+				if other, ok := holder[k]; ok {
+					t.Errorf("%s claimed %s while %s held it", owner, k, other)
+				}
+				holder[k] = owner
+				mu.Unlock()
+				for _, ev := range evs {
+					c, err := s.Conversation(ctx, k)
+					if errors.Is(err, bot.ErrNotFound) {
+						c = &bot.Conversation{Key: k, Status: bot.StatusActive, Node: "start", Vars: map[string]string{}}
+					} else if err != nil {
+						t.Errorf("%s: Conversation: %v", owner, err)
+						return
+					}
+					c.Path = append(c.Path, ev.ID)
+					out := &bot.Outgoing{Key: k, EventID: ev.ID, Messages: []bot.Message{{Kind: bot.MsgText, Text: "hi"}}}
+					if err := s.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{out}}); err != nil {
+						t.Errorf("%s: CommitTurn %s: %v", owner, ev.ID, err)
+						return
+					}
+					mu.Lock()
+					committed[ev.ID]++
+					mu.Unlock()
+				}
+				mu.Lock()
+				delete(holder, k)
+				mu.Unlock()
+				if err := s.ReleaseConversation(ctx, k, owner); err != nil {
+					t.Errorf("%s: ReleaseConversation: %v", owner, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for c := range conversations {
+		k := bot.Key{Channel: "line", User: fmt.Sprintf("U%02d", c)}
+		for e := range eventsPerConv {
+			if id := fmt.Sprintf("%s-e%d", k.User, e); committed[id] != 1 {
+				t.Errorf("event %s committed %d times, want once", id, committed[id])
+			}
+		}
+		// Each conversation's turns were committed in the order of its events.
+		conv, err := stores[0].Conversation(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for e, id := range conv.Path {
+			if want := fmt.Sprintf("%s-e%d", k.User, e); id != want {
+				t.Errorf("conversation %s: step %d was %s, want %s", k, e, id, want)
+				break
+			}
+		}
+	}
+}
+
+// TestText checks that text PostgreSQL cannot store (NUL, invalid UTF-8) coming from
+// customers does not make a write fail, so that no conversation gets stuck on it.
+func TestText(t *testing.T) {
+	s := inspected{open(t, nil)}
+	t.Parallel()
+	ctx := t.Context()
+	const bad = "nul\x00 and \xff invalid"
+	const want = "nul\uFFFD and \uFFFD invalid"
+	k := bot.Key{Channel: "line", User: "U1"}
+	ev := bot.Event{ID: "line:e1", Key: k, In: bot.Inbound{Kind: bot.InText, Text: bad}, At: time.Now()}
+	if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
+		t.Fatalf("AddEvents: %v", err)
+	}
+	_, evs, err := s.ClaimConversation(ctx, "w1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evs[0].In.Text; got != "nul\x00 and \uFFFD invalid" { // JSON keeps NUL
+		t.Errorf("event text = %q", got)
+	}
+	c := &bot.Conversation{Key: k, Name: bad, Status: bot.StatusActive, Node: "start"}
+	tn := &bot.Turn{Conversation: c, EventID: ev.ID,
+		Out:        []*bot.Outgoing{{Key: k, Messages: []bot.Message{{Kind: bot.MsgText, Text: bad}}}},
+		Transcript: []bot.Line{{At: ev.At, Role: bot.RoleCustomer, Name: bad, Text: bad}},
+		Closed:     &bot.Ticket{ID: "T1", State: bot.TicketClosed, Reason: bad, AgentName: bad}}
+	if err := s.CommitTurn(ctx, tn); err != nil {
+		t.Fatalf("CommitTurn: %v", err)
+	}
+	lines, err := s.Transcript(ctx, k, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || lines[0].Text != want || lines[0].Name != want {
+		t.Errorf("transcript = %+v, want text and name %q", lines, want)
+	}
+	got, err := s.Conversation(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != want {
+		t.Errorf("Name = %q, want %q", got.Name, want)
+	}
+	if _, tk, err := s.ArchivedTicket(ctx, "T1"); err != nil || tk.Reason != "nul\x00 and \uFFFD invalid" {
+		t.Errorf("archived ticket = %+v, %v", tk, err)
+	}
+	if err := s.AddDeadLetter(ctx, bot.DeadLetter{Channel: "line", Reason: bad, Body: []byte(bad)}); err != nil {
+		t.Errorf("AddDeadLetter: %v", err)
+	}
+}
+
+// TestDeadLetters checks what AddDeadLetter stores, which the conformance suite cannot see.
+func TestDeadLetters(t *testing.T) {
+	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
+	s := open(t, func() time.Time { return now })
+	t.Parallel()
+	letters := []bot.DeadLetter{
+		{Channel: "line", Reason: "event 0: no source", Body: []byte{'{', 0, 0xff, '}'}, At: now.Add(-time.Minute)},
+		{Channel: "slack", Reason: "empty"}, // nil body, zero time
+	}
+	for _, d := range letters {
+		if err := s.AddDeadLetter(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.pool.Query(t.Context(), `SELECT channel, reason, body, at FROM dead_letters ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bot.DeadLetter, error) {
+		var d bot.DeadLetter
+		err := row.Scan(&d.Channel, &d.Reason, &d.Body, &d.At)
+		return d, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(letters) {
+		t.Fatalf("%d dead letters stored, want %d", len(got), len(letters))
+	}
+	for i, want := range letters {
+		if want.At.IsZero() {
+			want.At = now
+		}
+		if want.Body == nil {
+			want.Body = []byte{}
+		}
+		g := got[i]
+		if g.Channel != want.Channel || g.Reason != want.Reason || string(g.Body) != string(want.Body) || !g.At.Equal(want.At) {
+			t.Errorf("dead letter %d = %q %q %q at %s, want %q %q %q at %s",
+				i, g.Channel, g.Reason, g.Body, g.At, want.Channel, want.Reason, want.Body, want.At)
+		}
+	}
+}
+
+// TestPipelineTimes checks the times the store records from its clock.
+func TestPipelineTimes(t *testing.T) {
+	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
+	s := open(t, func() time.Time { return now })
+	t.Parallel()
+	ctx := t.Context()
+	k := bot.Key{Channel: "line", User: "U1"}
+	ev := bot.Event{ID: "line:e1", Key: k, In: bot.Inbound{Kind: bot.InText, Text: "hi"}, At: now.Add(-time.Second)}
+	if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Second)
+	c := &bot.Conversation{Key: k, Status: bot.StatusActive, Node: "start"}
+	out := &bot.Outgoing{Key: k, EventID: ev.ID, EventAt: ev.At, Messages: []bot.Message{{Kind: bot.MsgText, Text: "hello"}}}
+	if err := s.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{out}}); err != nil {
+		t.Fatal(err)
+	}
+	if !out.CreatedAt.Equal(now) {
+		t.Errorf("out.CreatedAt = %s, want now, %s", out.CreatedAt, now)
+	}
+	if _, err := s.ClaimOutgoing(ctx, "d1", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Second)
+	if err := s.FinishOutgoing(ctx, out.ID, "d1", "reply"); err != nil {
+		t.Fatal(err)
+	}
+
+	var at, received, processed, created, finished time.Time
+	var outcome string
+	err := s.pool.QueryRow(ctx, `SELECT i.at, i.received_at, i.processed_at, o.created_at, o.finished_at, o.outcome
+		FROM inbox AS i JOIN outbox AS o ON o.event_id = i.id`).Scan(&at, &received, &processed, &created, &finished, &outcome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := now.Add(-2 * time.Second)
+	got := []time.Time{at, received, processed, created, finished}
+	want := []time.Time{start.Add(-time.Second), start, start.Add(time.Second), start.Add(time.Second), start.Add(2 * time.Second)}
+	for i := range got {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("at, received_at, processed_at, created_at, finished_at = %v, want %v", got, want)
+			break
+		}
+	}
+	if outcome != "reply" {
+		t.Errorf("outcome = %q, want reply", outcome)
+	}
+}
+
+// TestPurgeBatches checks that Purge deletes tables larger than a batch whole, and only
+// the old rows.
+func TestPurgeBatches(t *testing.T) {
+	s := open(t, nil)
+	t.Parallel()
+	ctx := t.Context()
+	const n = 2*purgeBatch + 1
+	fillBacklog(t, s, n) // rows at times 1 to n ms, processed and finished at 2 to n+1
+	if _, err := s.pool.Exec(ctx, `INSERT INTO threads (ticket_id, address, channel, user_id)
+		SELECT id, 'C0/' || id, channel, user_id FROM tickets`); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (total int) {
+		t.Helper()
+		for _, table := range []string{"inbox", "outbox", "transcripts", "tickets", "threads", "conversations"} {
+			var c int
+			if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			total += c
+		}
+		return total
+	}
+	before := count()
+
+	// Rows at times below n+1: all transcript lines, tickets and threads, all inbox and
+	// outbox rows but the last (processed and finished at n+1).
+	got, err := s.Purge(ctx, time.UnixMilli(n+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 5*n - 2; got != want {
+		t.Errorf("Purge = %d, want %d", got, want)
+	}
+	if after := count(); after != before-got {
+		t.Errorf("%d rows left of %d after purging %d", after, before, got)
+	}
+	if got, err := s.Purge(ctx, time.UnixMilli(n+2)); err != nil || got != 2 {
+		t.Errorf("second Purge = %d, %v; want 2", got, err)
+	}
+	if left := count(); left != n { // the conversations
+		t.Errorf("%d rows left, want the %d conversations", left, n)
+	}
+}
+
+// fillBacklog adds n processed inbox events, n delivered outbox rows, n transcript lines,
+// n waiting tickets whose customers were told, and n archived tickets, over 1000
+// conversations, all at times 1 to n milliseconds after the epoch.
+func fillBacklog(tb testing.TB, s *Store, n int) {
+	tb.Helper()
+	if n == 0 {
+		return
+	}
+	const (
+		fill = `INSERT INTO %s SELECT %s FROM generate_series(1, $1) AS i`
+		at   = `to_timestamp(i / 1000.0)`
+		at1  = `to_timestamp((i + 1) / 1000.0)`
+	)
+	stmts := []string{
+		fmt.Sprintf(fill, "inbox (id, channel, user_id, event, at, received_at, processed_at)",
+			"'old:' || i, 'line', 'U' || (i % 1000), NULL, "+at+", "+at+", "+at1),
+		fmt.Sprintf(fill, "outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at, finished_at, outcome)",
+			"'line', 'U' || (i % 1000), 'line', 'old:' || i, 0, '{}', "+at+", "+at+", "+at1+", 'reply'"),
+		fmt.Sprintf(fill, "transcripts (channel, user_id, at, role, text)",
+			"'line', 'U' || (i % 1000), "+at+", 'bot', 'hello'"),
+		fmt.Sprintf(fill, "conversations (channel, user_id, lang, status, node, ticket, ticket_state, ticket_since, ticket_waited, flow_version, revision, created_at, updated_at)",
+			"'old', 'U' || i, 'ja', 'handoff', 'handoff', '{}', 'waiting', "+at+", true, '1', 1, "+at+", "+at),
+		fmt.Sprintf(fill, "tickets (id, channel, user_id, state, created_at, closed_at, ticket)",
+			"'T' || i, 'line', 'U' || (i % 1000), 'closed', "+at+", "+at+", '{}'"),
+		`INSERT INTO leases (channel, user_id) SELECT DISTINCT channel, user_id FROM inbox ON CONFLICT DO NOTHING`,
+		`ANALYZE`,
+	}
+	for _, q := range stmts {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, n)
+		}
+		if _, err := s.pool.Exec(tb.Context(), q, args...); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func appliedVersions(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var got string
+	err := pool.QueryRow(t.Context(), `SELECT coalesce(string_agg(version::text, ',' ORDER BY version), '') FROM schema_migrations`).Scan(&got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func schemaVersions(t *testing.T) string {
+	t.Helper()
+	sub, err := fs.Sub(schemaFS, "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []string
+	for _, m := range ms {
+		vs = append(vs, fmt.Sprint(m.version))
+	}
+	return strings.Join(vs, ",")
+}

@@ -1,0 +1,77 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// purgeBatch is how many rows of a table one statement of Purge deletes at most, so that
+// a large purge is many short transactions instead of one long one.
+const purgeBatch = 1000
+
+// purges are the statements Purge runs, each deleting a batch of a table's rows older than
+// its first parameter, at most its second parameter of them, through the index the
+// statement names, passing over rows that another purge has locked. Only processed inbox
+// rows and finished outbox rows have the time they compare, so pending and unfinished rows
+// are never deleted.
+var purges = []struct{ name, stmt string }{
+	{"transcript lines", `DELETE FROM transcripts WHERE id IN
+		(SELECT id FROM transcripts WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`}, // transcripts_at
+	{"processed events", `DELETE FROM inbox WHERE seq IN
+		(SELECT seq FROM inbox WHERE processed_at < $1 ORDER BY processed_at LIMIT $2 FOR UPDATE SKIP LOCKED)`}, // inbox_processed
+	{"finished outgoing", `DELETE FROM outbox WHERE id IN
+		(SELECT id FROM outbox WHERE finished_at < $1 ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)`}, // outbox_finished
+	{"dead letters", `DELETE FROM dead_letters WHERE id IN
+		(SELECT id FROM dead_letters WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`}, // dead_letters_at
+}
+
+// purgeTickets deletes a batch of archived tickets closed before its first parameter, at
+// most its second parameter of them, and their thread links, in one statement, and
+// returns how many links and tickets went.
+const purgeTickets = `WITH old AS (
+		SELECT id FROM tickets WHERE closed_at < $1 ORDER BY closed_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+	), links AS (
+		DELETE FROM threads WHERE ticket_id IN (SELECT id FROM old) RETURNING 1
+	), gone AS (
+		DELETE FROM tickets WHERE id IN (SELECT id FROM old) RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM gone)`
+
+// Purge deletes what is older than before (to the millisecond) and returns how many rows
+// went: transcript lines by their time, processed inbox events by the time they were
+// processed, finished outbox rows by the time they were finished, dead letters by their
+// time, and archived tickets by the time they closed, together with their thread links.
+// It never deletes pending events or unfinished outbox rows, nor the thread links of
+// tickets that are not archived.
+//
+// Purge deletes in batches, each its own transaction, so other writes go ahead between
+// batches; replicas purging at once share the work. On error, it returns the rows deleted
+// until then with the error. Deleted rows stay on disk until VACUUM reclaims them.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
+	at := ms(before)
+	total := 0
+	for _, p := range purges {
+		for {
+			tag, err := s.pool.Exec(ctx, p.stmt, at, purgeBatch)
+			if err != nil {
+				return total, fmt.Errorf("purge %s: %w", p.name, err)
+			}
+			n := tag.RowsAffected()
+			total += int(n)
+			if n < purgeBatch {
+				break
+			}
+		}
+	}
+	for {
+		var links, tickets int64
+		if err := s.pool.QueryRow(ctx, purgeTickets, at, purgeBatch).Scan(&links, &tickets); err != nil {
+			return total, fmt.Errorf("purge archived tickets: %w", err)
+		}
+		total += int(links + tickets)
+		if tickets < purgeBatch {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+	"github.com/jackc/pgx/v5"
+)
+
+// claimConversation leases the conversation whose oldest pending event is the oldest of
+// all (by event time, then arrival) among those whose lease row is free and not locked by
+// another claim, and returns its key. Its parameters are now, the owner and the lease's
+// expiry. It walks the partial index inbox_pending, so it reads pending rows only.
+//
+// pick locks the lease row it returns (FOR UPDATE OF l SKIP LOCKED: a row another claim
+// has locked is passed over, not waited for; the inbox rows are not locked). A row that
+// another claim leased and committed after this statement's snapshot is re-checked by
+// PostgreSQL against its new expiry once locked, and passed over too. LIMIT applies to the
+// rows locked, so skipped rows do not use it up.
+const claimConversation = `WITH pick AS (
+		SELECT l.channel, l.user_id FROM inbox AS i
+		JOIN leases AS l ON l.channel = i.channel AND l.user_id = i.user_id
+		WHERE i.processed_at IS NULL AND l.expires_at <= $1
+		ORDER BY i.at, i.seq
+		LIMIT 1
+		FOR UPDATE OF l SKIP LOCKED
+	)
+	UPDATE leases AS l SET owner = $2, expires_at = $3
+	FROM pick WHERE l.channel = pick.channel AND l.user_id = pick.user_id
+	RETURNING l.channel, l.user_id`
+
+// pendingEvents selects a conversation's pending events in order, from the partial index
+// inbox_pending_conversation.
+const pendingEvents = `SELECT event FROM inbox
+	WHERE channel = $1 AND user_id = $2 AND processed_at IS NULL
+	ORDER BY at, seq`
+
+// claimTries is how many conversations ClaimConversation leases, at most, before it gives
+// up finding one whose events another worker has not processed meanwhile.
+const claimTries = 3
+
+// ClaimConversation leases to owner, until lease has passed, the conversation whose oldest
+// pending event is the oldest among those with no live lease, and returns its pending
+// events ordered by event time, then arrival. A lease is live until the store's clock
+// reaches its expiry; an expired one is taken over. It returns an error matching
+// bot.ErrNotFound when no conversation can be claimed. The caller owns the events.
+//
+// Of processes claiming at once, each gets another conversation; none waits for another's
+// claim.
+func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.Duration) (bot.Key, []bot.Event, error) {
+	if owner == "" || lease <= 0 {
+		return bot.Key{}, nil, fmt.Errorf("claim conversation: need an owner and a positive lease, have %q and %s", owner, lease)
+	}
+	for range claimTries {
+		now := s.now()
+		var k bot.Key
+		err := s.pool.QueryRow(ctx, claimConversation, ms(now), owner, ms(now.Add(lease))).Scan(&k.Channel, &k.User)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", bot.ErrNotFound)
+		}
+		if err != nil {
+			return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", err)
+		}
+		evs, err := s.pendingEvents(ctx, k)
+		if err != nil {
+			return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", err)
+		}
+		if len(evs) > 0 {
+			return k, evs, nil
+		}
+		// The pending event the claim saw was processed since, by a worker that held the
+		// lease until just before: hand the lease back and look again.
+		if err := s.ReleaseConversation(ctx, k, owner); err != nil {
+			return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", err)
+		}
+	}
+	return bot.Key{}, nil, fmt.Errorf("claim conversation: %d conversations without pending events: %w", claimTries, bot.ErrNotFound)
+}
+
+// pendingEvents returns k's pending events in order.
+func (s *Store) pendingEvents(ctx context.Context, k bot.Key) ([]bot.Event, error) {
+	rows, err := s.pool.Query(ctx, pendingEvents, k.Channel, k.User)
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", k, err)
+	}
+	defer rows.Close()
+	var evs []bot.Event
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("events of %s: %w", k, err)
+		}
+		var ev bot.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("events of %s: decode: %w", k, err)
+		}
+		ev.At = ev.At.UTC()
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events of %s: %w", k, err)
+	}
+	return evs, nil
+}
+
+// ReleaseConversation ends owner's lease on k, so that k's pending events, if any, can be
+// claimed at once. It does nothing if owner does not hold the lease (any more).
+func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string) error {
+	const release = `UPDATE leases SET owner = '', expires_at = '-infinity'
+		WHERE channel = $1 AND user_id = $2 AND owner = $3`
+	if _, err := s.pool.Exec(ctx, release, k.Channel, k.User, owner); err != nil {
+		return fmt.Errorf("release conversation %s: %w", k, err)
+	}
+	return nil
+}
+
+// outgoingPayload is what an outbox row keeps of a bot.Outgoing besides its key, channel,
+// ids, attempts and times.
+type outgoingPayload struct {
+	Address    string        `json:"address,omitempty"`
+	ReplyToken string        `json:"reply_token,omitempty"`
+	EventAt    time.Time     `json:"event_at"`
+	Messages   []bot.Message `json:"messages"`
+}
+
+// CommitTurn does in one transaction everything turn t changes: it saves t.Conversation
+// with a compare-and-swap on its revision exactly as SaveConversation does; marks event
+// t.EventID of that conversation processed and blanks the stored event, keeping its id
+// (to drop redeliveries) and times; adds each Outgoing of t.Out that has messages to the
+// outbox, in order, with its Seq and delivering channel (Via); appends t.Transcript to the
+// conversation's transcript; and archives t.Closed, if set, replacing an archived ticket
+// of the same ID. On success it increments t.Conversation.Revision and sets the ID of each
+// Outgoing added, and its CreatedAt to now if it was zero.
+//
+// On any error nothing is stored and t is left alone. The error matches bot.ErrConflict if
+// the conversation's revision is stale, and bot.ErrNotFound if t.EventID is not a pending
+// event of the conversation: another worker committed it (its lease on the conversation
+// lapsed), or it was never stored. An Outgoing whose Key differs from the conversation's,
+// whose EventID is neither empty nor t.EventID, or whose Seq another one of t.Out has, is
+// an error, as is a Closed ticket without ID. Outgoings without messages are skipped; nil
+// ones too. Transcript lines are stored with NUL characters and invalid UTF-8 replaced.
+//
+// The statements go to the server as one pipelined batch, so a turn costs three round
+// trips (begin, batch, commit) however much it changes.
+func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
+	const (
+		processed = `UPDATE inbox SET processed_at = $1, event = NULL
+			WHERE id = $2 AND channel = $3 AND user_id = $4 AND processed_at IS NULL`
+		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			RETURNING id`
+		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text) VALUES ($1, $2, $3, $4, $5, $6)`
+	)
+	if t == nil || t.Conversation == nil {
+		return errors.New("commit turn: no conversation")
+	}
+	c := t.Conversation
+	outs, payloads, err := outgoings(t)
+	if err != nil {
+		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+	}
+	var closed *archived
+	if t.Closed != nil {
+		if closed, err = archive(t.Closed); err != nil {
+			return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+		}
+	}
+	save, saveArgs, err := saveConversation(c)
+	if err != nil {
+		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+	}
+
+	now := s.now()
+	var b pgx.Batch
+	b.Queue(save, saveArgs...)
+	b.Queue(processed, ms(now), t.EventID, c.Key.Channel, c.Key.User)
+	created := make([]time.Time, len(outs))
+	for i, o := range outs {
+		created[i] = o.CreatedAt
+		if created[i].IsZero() {
+			created[i] = now
+		}
+		// Due at once by the store's clock, whatever the caller's says.
+		b.Queue(insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq, payloads[i], ms(created[i]), ms(now))
+	}
+	for _, l := range t.Transcript {
+		b.Queue(insertLine, c.Key.Channel, c.Key.User, ms(l.At), clean(string(l.Role)), clean(l.Name), clean(l.Text))
+	}
+	if closed != nil {
+		closed.queue(&b, c.Key, now)
+	}
+
+	ids := make([]int64, len(outs))
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		br := tx.SendBatch(ctx, &b)
+		defer br.Close()
+		tag, err := br.Exec()
+		if err != nil {
+			return translate(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("save conversation at revision %d: %w", c.Revision, bot.ErrConflict)
+		}
+		if tag, err = br.Exec(); err != nil {
+			return fmt.Errorf("mark event processed: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("no pending event: %w", bot.ErrNotFound)
+		}
+		for i, o := range outs {
+			if err := br.QueryRow().Scan(&ids[i]); err != nil {
+				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
+			}
+		}
+		for i := range t.Transcript {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("append transcript line %d: %w", i, err)
+			}
+		}
+		if closed != nil {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("archive ticket %s: %w", t.Closed.ID, err)
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+	}
+	c.Revision++
+	for i, o := range outs {
+		o.ID, o.CreatedAt = ids[i], created[i]
+	}
+	return nil
+}
+
+// outgoings returns the Outgoings of t that go into the outbox, those with messages, and
+// their payloads. It checks that they belong to t.
+func outgoings(t *bot.Turn) ([]*bot.Outgoing, []string, error) {
+	var (
+		outs     []*bot.Outgoing
+		payloads []string
+		seqs     = make(map[int]bool)
+	)
+	for _, o := range t.Out {
+		if o == nil || len(o.Messages) == 0 {
+			continue
+		}
+		switch {
+		case o.Key != t.Conversation.Key:
+			return nil, nil, fmt.Errorf("outgoing %d is for %s", o.Seq, o.Key)
+		case o.EventID != "" && o.EventID != t.EventID:
+			return nil, nil, fmt.Errorf("outgoing %d answers event %s", o.Seq, o.EventID)
+		case seqs[o.Seq]:
+			return nil, nil, fmt.Errorf("two outgoings with seq %d", o.Seq)
+		}
+		seqs[o.Seq] = true
+		b, err := json.Marshal(outgoingPayload{
+			Address: o.Address, ReplyToken: o.ReplyToken, EventAt: o.EventAt, Messages: o.Messages,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("outgoing %d: %w", o.Seq, err)
+		}
+		outs = append(outs, o)
+		payloads = append(payloads, string(b))
+	}
+	return outs, payloads, nil
+}
