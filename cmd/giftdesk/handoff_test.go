@@ -15,7 +15,6 @@ import (
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
-
 // desk is giftdesk serve with LINE and Slack, on the fakes of both APIs.
 type desk struct {
 	*lineServer
