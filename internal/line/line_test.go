@@ -1,0 +1,219 @@
+package line
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+const secret = "unit-test-secret"
+
+func signBody(b []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(b)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// recordingInbox keeps the events a webhook stored.
+type recordingInbox struct {
+	events []bot.Event
+	dead   []bot.DeadLetter
+}
+
+func (r *recordingInbox) AddEvents(_ context.Context, evs []bot.Event) ([]bool, error) {
+	r.events = append(r.events, evs...)
+	fresh := make([]bool, len(evs))
+	for i := range fresh {
+		fresh[i] = true
+	}
+	return fresh, nil
+}
+
+func (r *recordingInbox) AddDeadLetter(_ context.Context, d bot.DeadLetter) error {
+	r.dead = append(r.dead, d)
+	return nil
+}
+
+func newTestChannel(t testing.TB, inbox bot.Inbox) *Channel {
+	t.Helper()
+	c, err := New(Config{ChannelSecret: secret, AccessToken: "token", Inbox: inbox, Redact: func(s string) string { return "[redacted]" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func post(t testing.TB, c *Channel, body []byte) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/line/webhook", bytes.NewReader(body))
+	req.Header.Set("X-Line-Signature", signBody(body))
+	rec := httptest.NewRecorder()
+	c.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+func groupMessage(text string, mention string) []byte {
+	m := map[string]any{"type": "text", "id": "1", "text": text, "quoteToken": "q"}
+	if mention != "" {
+		i := strings.Index(text, mention)
+		idx := len(utf16.Encode([]rune(text[:i])))
+		m["mention"] = map[string]any{"mentionees": []any{map[string]any{
+			"type": "user", "index": idx, "length": len(utf16.Encode([]rune(mention))), "userId": "Ubot", "isSelf": true,
+		}}}
+	}
+	b, _ := json.Marshal(map[string]any{"events": []any{map[string]any{
+		"type": "message", "mode": "active", "timestamp": 1, "webhookEventId": "01G" + text,
+		"source": map[string]any{"type": "group", "groupId": "Cgroup", "userId": "Umember"}, "replyToken": "r",
+		"message": m,
+	}}})
+	return b
+}
+
+func TestGroupAnswersOnlyWhenMentioned(t *testing.T) {
+	tests := []struct {
+		name, text, mention string
+		want                []string // texts stored
+	}{
+		{name: "chatter", text: "今日のランチどうする?", want: nil},
+		{name: "mentioned", text: "@giftdesk ギフト券が使えない", mention: "@giftdesk", want: []string{"ギフト券が使えない"}},
+		{name: "mentioned after emoji", text: "😀 @giftdesk 期限切れ", mention: "@giftdesk", want: []string{"😀  期限切れ"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inbox := &recordingInbox{}
+			if code := post(t, newTestChannel(t, inbox), groupMessage(tt.text, tt.mention)); code != http.StatusOK {
+				t.Fatalf("status %d", code)
+			}
+			var got []string
+			for _, e := range inbox.events {
+				got = append(got, e.In.Text)
+				if e.Address != "Cgroup" || e.Key.User != "group:Cgroup:Umember" {
+					t.Errorf("event address %q key %q", e.Address, e.Key.User)
+				}
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("stored %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMalformedEventKeptAsDeadLetter(t *testing.T) {
+	inbox := &recordingInbox{}
+	body := []byte(`{"events":[{"type":"message","mode":"active","webhookEventId":"01A","timestamp":1,"source":{"type":"user","userId":"U1"},"message":{"type":"text","text":"AQ7X-K29PLM-ZR4TW","id":"1","quoteToken":"q"}},{"type":"message","webhookEventId":"01B","message":"not an object","source":{"type":"user","userId":"U1"}}]}`)
+	if code := post(t, newTestChannel(t, inbox), body); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if len(inbox.events) != 1 || len(inbox.dead) != 1 {
+		t.Fatalf("%d events, %d dead letters; want the good event stored and the bad one kept", len(inbox.events), len(inbox.dead))
+	}
+	if strings.Contains(string(inbox.dead[0].Body), "K29PLM") || strings.Contains(inbox.dead[0].Reason, "not an object") {
+		t.Errorf("dead letter holds content: %q %q", inbox.dead[0].Reason, inbox.dead[0].Body)
+	}
+}
+
+func TestRenderRespectsLimits(t *testing.T) {
+	var choices []bot.Choice
+	for i := range 15 {
+		choices = append(choices, bot.Choice{Label: fmt.Sprintf("とても長い選択肢のラベルです番号%d", i), Data: strings.Repeat("d", 400)})
+	}
+	long := strings.Repeat("🎁", 3000) // 6,000 UTF-16 units
+	msgs := render([]bot.Message{
+		{Kind: bot.MsgText, Text: long},
+		{Kind: bot.MsgSteps, Title: strings.Repeat("題", 500), Steps: []string{"一", "二"}},
+		{Kind: bot.MsgQuestion, Text: "どれですか?", Choices: choices},
+	})
+	text := msgs[0].(*messaging_api.TextMessage).Text
+	if n := len(utf16.Encode([]rune(text))); n > maxTextUnits || !utf8.ValidString(text) {
+		t.Errorf("text is %d UTF-16 units (valid UTF-8: %v), want ≤ %d", n, utf8.ValidString(text), maxTextUnits)
+	}
+	flex := msgs[1].(*messaging_api.FlexMessage)
+	if utf8.RuneCountInString(flex.AltText) > maxAltTextRunes {
+		t.Errorf("altText has %d characters", utf8.RuneCountInString(flex.AltText))
+	}
+	q := msgs[2].(*messaging_api.TextMessage).QuickReply
+	if len(q.Items) != maxQuickReplies {
+		t.Fatalf("%d quick replies, want %d", len(q.Items), maxQuickReplies)
+	}
+	for _, it := range q.Items {
+		a := it.Action.(*messaging_api.PostbackAction)
+		if it.Type != "action" || utf8.RuneCountInString(a.Label) > maxLabelRunes || len(a.Data) > maxPostbackBytes {
+			t.Errorf("item %+v / action %q (%d bytes of data)", it.Type, a.Label, len(a.Data))
+		}
+	}
+}
+
+func TestRetryKeyIsStableAndDistinct(t *testing.T) {
+	a, b := retryKey("line:01A", 0, 0), retryKey("line:01A", 0, 0)
+	if a != b {
+		t.Errorf("retry key changed between calls: %s %s", a, b)
+	}
+	seen := map[string]bool{a: true}
+	for _, k := range []string{retryKey("line:01A", 1, 0), retryKey("line:01A", 0, 1), retryKey("line:01B", 0, 0)} {
+		if seen[k] {
+			t.Errorf("retry key %s repeats", k)
+		}
+		seen[k] = true
+	}
+	if len(a) != 36 || a[14] != '5' {
+		t.Errorf("retry key %s is not a version-5 UUID", a)
+	}
+}
+
+// BenchmarkWebhook measures the acknowledgement path: read, verify the signature, parse,
+// convert (the inbox write is not included).
+func BenchmarkWebhook(b *testing.B) {
+	c := newTestChannel(b, nopInbox{})
+	body, _ := json.Marshal(map[string]any{"destination": "Ubot", "events": []any{map[string]any{
+		"type": "message", "mode": "active", "timestamp": 1, "webhookEventId": "01HBENCH",
+		"source": map[string]any{"type": "user", "userId": "U" + strings.Repeat("a", 32)}, "replyToken": strings.Repeat("f", 32),
+		"deliveryContext": map[string]any{"isRedelivery": false},
+		"message":         map[string]any{"type": "text", "id": "1", "text": "ギフト券が使えません", "quoteToken": "q"},
+	}}})
+	sig := signBody(body)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/line/webhook", bytes.NewReader(body))
+		req.Header.Set("X-Line-Signature", sig)
+		rec := httptest.NewRecorder()
+		c.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
+
+// BenchmarkRender measures turning a turn's messages into LINE messages and JSON.
+func BenchmarkRender(b *testing.B) {
+	msgs := []bot.Message{
+		{Kind: bot.MsgSteps, Title: "ギフト券の登録方法(スマホ)", Steps: []string{"サインインします", "メニューを開きます", "番号を入力します"}},
+		{Kind: bot.MsgQuestion, Text: "解決しましたか?", Choices: []bot.Choice{{Label: "はい", Data: "o:a:solved"}, {Label: "いいえ", Data: "o:a:not_solved"}}},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(&messaging_api.ReplyMessageRequest{ReplyToken: "t", Messages: render(msgs)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type nopInbox struct{}
+
+func (nopInbox) AddEvents(_ context.Context, evs []bot.Event) ([]bool, error) {
+	return make([]bool, len(evs)), nil
+}
+func (nopInbox) AddDeadLetter(context.Context, bot.DeadLetter) error { return nil }
