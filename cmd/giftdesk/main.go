@@ -4,6 +4,8 @@
 //	giftdesk chat [--lang ja|en] [--db PATH] [--user ID]   chat in the terminal
 //	giftdesk flow lint [FILE ...]                           check flow files
 //	giftdesk flow graph [--lang ja|en] [FILE]               print a Mermaid diagram
+//	giftdesk report [--since 7d] [--format text|html] [--db PATH] [--lang ja|en]
+//	                                                        funnel, containment, hand-offs, ratings
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // business hours name a time zone; do not depend on the host's zoneinfo
 )
 
@@ -22,6 +25,9 @@ const usage = `usage:
   giftdesk chat [--lang ja|en] [--db PATH] [--user ID]   diagnose in the terminal
   giftdesk flow lint [FILE ...]                           check flows (default: the embedded ones)
   giftdesk flow graph [--lang ja|en] [FILE]               print a Mermaid state diagram
+  giftdesk report [--since 7d] [--format text|html] [--db PATH] [--lang ja|en]
+                                                          report the funnel through the flow, containment,
+                                                          hand-offs, ratings and what was not understood
 `
 
 // errUsage means the command line was wrong; usage has been printed.
@@ -74,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case "graph":
 			return runGraph(args[2:], stdout, stderr)
 		}
+	case "report":
+		return runReport(ctx, args[1:], stdout, stderr, time.Now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

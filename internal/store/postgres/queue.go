@@ -153,7 +153,8 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			RETURNING id`
-		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text) VALUES ($1, $2, $3, $4, $5, $6)`
+		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text, node, miss)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	)
 	if t == nil || t.Conversation == nil {
 		return errors.New("commit turn: no conversation")
@@ -188,7 +189,8 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		b.Queue(insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq, payloads[i], ms(created[i]), ms(now))
 	}
 	for _, l := range t.Transcript {
-		b.Queue(insertLine, c.Key.Channel, c.Key.User, ms(l.At), clean(string(l.Role)), clean(l.Name), clean(l.Text))
+		b.Queue(insertLine, c.Key.Channel, c.Key.User, ms(l.At), clean(string(l.Role)), clean(l.Name), clean(l.Text),
+			clean(l.Node), l.Miss)
 	}
 	if closed != nil {
 		closed.queue(&b, c.Key, now)

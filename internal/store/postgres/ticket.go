@@ -49,7 +49,7 @@ func (s *Store) WaitingTickets(ctx context.Context, since time.Time, limit int) 
 
 // lastLines selects a conversation's last lines, newest first, from the index
 // transcripts_conversation. Its parameters are the key and the count.
-const lastLines = `SELECT at, role, name, text FROM transcripts
+const lastLines = `SELECT at, role, name, text, node, miss FROM transcripts
 	WHERE channel = $1 AND user_id = $2
 	ORDER BY id DESC
 	LIMIT $3`
@@ -68,7 +68,7 @@ func (s *Store) Transcript(ctx context.Context, k bot.Key, n int) ([]bot.Line, e
 	}
 	lines, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (bot.Line, error) {
 		var l bot.Line
-		err := row.Scan(&l.At, &l.Role, &l.Name, &l.Text)
+		err := row.Scan(&l.At, &l.Role, &l.Name, &l.Text, &l.Node, &l.Miss)
 		l.At = utc(l.At)
 		return l, err
 	})

@@ -11,10 +11,14 @@ import (
 // Reads for reports (internal/report.Source). They stream rows to a callback instead of
 // returning slices, so that a report over many conversations holds one row at a time.
 
-// linesSince selects the transcript lines at or after a time (unix milliseconds), in the
-// order they were appended.
+// linesSince selects the transcript lines at or after a time (unix milliseconds, both
+// parameters), in the order they were appended. The id bound is implied by the time bound;
+// it lets SQLite read the period's lines in id order, from the first line of the period,
+// instead of reading every line or sorting. The first line's id comes from the index
+// transcripts_at: "+ 0" keeps SQLite from finding min(id) by walking the table from its
+// oldest line instead.
 const linesSince = `SELECT channel, user_id, at, role, name, text, node, miss FROM transcripts
-	WHERE at >= ?
+	WHERE id >= (SELECT min(id + 0) FROM transcripts WHERE at >= ?) AND at >= ?
 	ORDER BY id`
 
 // LinesSince calls fn with every transcript line whose At, to the millisecond, is at or
@@ -23,7 +27,8 @@ const linesSince = `SELECT channel, user_id, at, role, name, text, node, miss FR
 // returns it wrapped. fn must not call the Store: with Memory, the Store's one connection
 // is busy reading until LinesSince returns.
 func (s *Store) LinesSince(ctx context.Context, since time.Time, fn func(bot.Key, bot.Line) error) error {
-	rows, err := s.read.QueryContext(ctx, linesSince, since.UnixMilli())
+	ms := since.UnixMilli()
+	rows, err := s.read.QueryContext(ctx, linesSince, ms, ms)
 	if err != nil {
 		return fmt.Errorf("transcript lines since %s: %w", since.Format(time.RFC3339), err)
 	}

@@ -10,12 +10,14 @@ CREATE TABLE transcripts (
     at      timestamptz NOT NULL,
     role    text        NOT NULL,
     name    text        NOT NULL DEFAULT '',
-    text    text        NOT NULL
+    text    text        NOT NULL,
+    node    text        NOT NULL DEFAULT '',   -- bot.Line.Node: for the funnel report
+    miss    boolean     NOT NULL DEFAULT false -- bot.Line.Miss: a customer line not understood
 );
 
 -- For Transcript: a conversation's last lines.
 CREATE INDEX transcripts_conversation ON transcripts (channel, user_id, id);
--- For Purge.
+-- For Purge and LinesSince.
 CREATE INDEX transcripts_at ON transcripts (at);
 
 -- tickets archives the closed bot.Tickets, for reports and review. The columns repeat what
