@@ -14,6 +14,7 @@ import (
 // with bars, tickets, the utterances not understood, and the flow diagram with each
 // node's traffic as Mermaid source. The page loads Mermaid from a CDN to draw the diagram;
 // everything else, the numbers included, reads without any fetch. Every text is escaped.
+// It returns w's errors wrapped.
 func (r *Report) WriteHTML(w io.Writer) error {
 	v := htmlView{R: r, Diagram: r.Mermaid(), Solved: solvedNode(r)}
 	v.Title = fmt.Sprintf("giftdesk report %s – %s", r.Since.Format(timeLayout), r.Until.Format(timeLayout))
@@ -38,7 +39,10 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 		v.Nodes = append(v.Nodes, row)
 	}
-	return page.Execute(w, v)
+	if err := page.Execute(w, v); err != nil {
+		return fmt.Errorf("write html report: %w", err)
+	}
+	return nil
 }
 
 // htmlView is what the page template shows.
@@ -171,7 +175,7 @@ pre.mermaid { background: #fafafa; border: 1px solid #eee; padding: 1em; overflo
 </table>
 
 <h2>Not understood</h2>
-<p class="note">The {{len .R.Unclear}} most frequent of {{.R.Distinct}}, grouped regardless of case and width; codes are masked.</p>
+<p class="note">The {{len .R.Unclear}} most frequent of {{.R.Distinct}} distinct utterances, grouped regardless of case and width; codes are masked.</p>
 <table>
 <thead><tr><th class="n">Times</th><th>Utterance</th></tr></thead>
 <tbody>

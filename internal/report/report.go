@@ -56,8 +56,9 @@ type Config struct {
 	Normalize func(string) string
 }
 
-// Report is what happened in conversations over a period. Its fields are plain data:
-// the caller owns them.
+// Report is what happened in conversations over a period. Build returns it; the caller
+// owns it (Flow is the one Config gave). Its methods only read it, so they are safe for
+// concurrent use as long as nobody changes it.
 type Report struct {
 	Since, Until time.Time
 	Flow         *bot.Flow
@@ -143,12 +144,19 @@ type conversation struct {
 // miss is a group of utterances that were not understood.
 type miss struct {
 	n     int
-	first int            // the order the group was first seen in, for stable output
-	forms map[string]int // each original text and how often it was said
+	first int    // the order the group was first seen in, for stable output
+	forms []form // each original text, in the order first said
+}
+
+// form is one way an utterance was written, and how often.
+type form struct {
+	text string
+	n    int
 }
 
 // Build reads the lines and tickets of the period from src and computes the report. It
-// returns src's errors wrapped.
+// holds what it needs of each active conversation in memory, not the lines. It returns
+// src's errors wrapped, and an error for a Config without Flow or Since.
 func Build(ctx context.Context, src Source, cfg Config) (*Report, error) {
 	if cfg.Flow == nil {
 		return nil, errors.New("build report: no flow")
@@ -212,11 +220,15 @@ func Build(ctx context.Context, src Source, cfg Config) (*Report, error) {
 			}
 			m := misses[key]
 			if m == nil {
-				m = &miss{first: len(misses), forms: make(map[string]int)}
+				m = &miss{first: len(misses)}
 				misses[key] = m
 			}
 			m.n++
-			m.forms[l.Text]++
+			if i := slices.IndexFunc(m.forms, func(f form) bool { return f.text == l.Text }); i >= 0 {
+				m.forms[i].n++
+			} else {
+				m.forms = append(m.forms, form{text: l.Text, n: 1})
+			}
 		}
 		return nil
 	})
@@ -311,13 +323,13 @@ func counts(m map[string]int) []Count {
 	return out
 }
 
-// commonest returns the text said most often, the first in sort order on a tie.
-func commonest(forms map[string]int) string {
-	best, bestN := "", 0
-	for text, n := range forms {
-		if n > bestN || (n == bestN && text < best) {
-			best, bestN = text, n
+// commonest returns the form said most often, the first said on a tie.
+func commonest(forms []form) string {
+	best := forms[0]
+	for _, f := range forms[1:] {
+		if f.n > best.n {
+			best = f
 		}
 	}
-	return best
+	return best.text
 }

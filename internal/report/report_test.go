@@ -125,7 +125,7 @@ func (p *pipeline) handoffRated(k bot.Key, rating int) {
 //   - solved: one misunderstood utterance (full-width), then advice that solves it;
 //   - rated: asks for a person, who resolves it; rated 4;
 //   - lost: two utterances not understood, one of them markup; stops at the start;
-//   - waiting: asks for a person, nobody has answered yet;
+//   - waiting: one utterance not understood, then asks for a person; nobody has answered yet;
 //   - staff: a staff member in Slack asks for a person: the ticket is posted and closed.
 func seed(t *testing.T) (*pipeline, time.Time) {
 	p := newPipeline(t)
@@ -147,6 +147,7 @@ func seed(t *testing.T) (*pipeline, time.Time) {
 
 	waiting := bot.Key{Channel: "line", User: "U-waiting"}
 	p.follow(waiting)
+	p.say(waiting, "blorp")
 	p.say(waiting, "talk to a person")
 
 	staff := bot.Key{Channel: "slack", User: "C1/1.0"}
@@ -169,7 +170,7 @@ func build(t *testing.T, src report.Source, now time.Time) *report.Report {
 	return r
 }
 
-func TestBuild(t *testing.T) {
+func TestReportBuild(t *testing.T) {
 	p, now := seed(t)
 	r := build(t, p.store, now)
 
@@ -177,7 +178,7 @@ func TestBuild(t *testing.T) {
 		Conversations, Contained, HandedOff, Tickets, Rated, RatingSum, Misses, Distinct int
 	}
 	got := figures{r.Conversations, r.Contained, r.HandedOff, r.Tickets, r.Rated, r.RatingSum, r.Misses, r.Distinct}
-	want := figures{Conversations: 5, Contained: 1, HandedOff: 3, Tickets: 3, Rated: 1, RatingSum: 4, Misses: 3, Distinct: 2}
+	want := figures{Conversations: 5, Contained: 1, HandedOff: 3, Tickets: 3, Rated: 1, RatingSum: 4, Misses: 4, Distinct: 2}
 	if got != want {
 		t.Errorf("figures = %+v\nwant      %+v", got, want)
 	}
@@ -189,7 +190,7 @@ func TestBuild(t *testing.T) {
 	checkCounts(t, "outcomes", r.Outcomes, report.Count{Name: "open (waiting)", N: 1}, report.Count{Name: "posted", N: 1},
 		report.Count{Name: "resolved", N: 1})
 	checkCounts(t, "not understood", r.Unclear,
-		report.Count{Name: "blorp", N: 2}, report.Count{Name: "<script>alert(1)</script>", N: 1})
+		report.Count{Name: "blorp", N: 3}, report.Count{Name: "<script>alert(1)</script>", N: 1}) // the commonest form
 
 	// The funnel: every flow node in the flow's order, traffic where there was some.
 	f := r.Flow
@@ -216,8 +217,8 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-// TestBuildEmpty checks a period without conversations.
-func TestBuildEmpty(t *testing.T) {
+// TestReportBuildEmpty checks a period without conversations.
+func TestReportBuildEmpty(t *testing.T) {
 	p := newPipeline(t)
 	r := build(t, p.store, start)
 	if r.Conversations != 0 || r.Containment() != 0 || r.HandoffRate() != 0 || r.AverageRating() != 0 || len(r.Unclear) != 0 {
@@ -271,12 +272,14 @@ func (s *fakeSource) TicketsSince(_ context.Context, _ time.Time, fn func(bot.Ke
 	return nil
 }
 
-// TestBuildLines checks how lines the pipeline rarely writes count: nodes the flow no
-// longer has, ticket lines, misses that normalise to nothing, lines without a node.
-func TestBuildLines(t *testing.T) {
+// TestReportBuildLines checks how lines the pipeline rarely writes count: nodes the flow no
+// longer has, ticket lines, misses that normalise to nothing, lines without a node, and
+// hand-offs seen only as a hand-off node or only as a ticket.
+func TestReportBuildLines(t *testing.T) {
 	now := start.Add(24 * time.Hour)
 	at := now.Add(-time.Hour)
 	a, b, c := bot.Key{Channel: "line", User: "A"}, bot.Key{Channel: "line", User: "B"}, bot.Key{Channel: "line", User: "C"}
+	d, e := bot.Key{Channel: "line", User: "D"}, bot.Key{Channel: "line", User: "E"}
 	src := &fakeSource{lines: []keyed[bot.Line]{
 		{a, bot.Line{At: now.Add(-30 * 24 * time.Hour), Role: bot.RoleBot, Node: "ask_code"}}, // before the period
 		{a, bot.Line{At: at, Role: bot.RoleBot, Node: "start"}},
@@ -290,15 +293,21 @@ func TestBuildLines(t *testing.T) {
 		{c, bot.Line{At: at, Role: bot.RoleCustomer, Text: "!!!", Miss: true}},
 		{c, bot.Line{At: at, Role: bot.RoleCustomer, Text: "understood"}},
 		{c, bot.Line{At: at, Role: bot.RoleSystem, Text: "ticket T2 closed: cancelled"}},
+		// A hand-off node without a ticket (no ticket channel), then solved after all.
+		{d, bot.Line{At: at, Role: bot.RoleBot, Node: "handoff"}},
+		{d, bot.Line{At: at, Role: bot.RoleBot, Node: "solved"}},
+		// Solved, but with a ticket open (its opening line is older than the period).
+		{e, bot.Line{At: at, Role: bot.RoleBot, Node: "solved"}},
 	}, tickets: []keyed[bot.Ticket]{
 		{bot.Key{Channel: "line", User: "gone"}, bot.Ticket{ID: "T9", State: bot.TicketClosed, Rating: 2}},
+		{e, bot.Ticket{ID: "T10", State: bot.TicketClaimed}},
 	}}
 	r := build(t, src, now)
-	if r.Conversations != 3 || r.Contained != 1 || r.HandedOff != 1 || r.Misses != 3 || r.Distinct != 2 {
+	if r.Conversations != 5 || r.Contained != 1 || r.HandedOff != 3 || r.Misses != 3 || r.Distinct != 2 {
 		t.Errorf("report = %+v", r)
 	}
 	checkCounts(t, "not understood", r.Unclear, report.Count{Name: "!!!", N: 2}, report.Count{Name: "???", N: 1})
-	checkCounts(t, "outcomes", r.Outcomes, report.Count{Name: "unknown", N: 1})
+	checkCounts(t, "outcomes", r.Outcomes, report.Count{Name: "open (claimed)", N: 1}, report.Count{Name: "unknown", N: 1})
 	last := r.Nodes[len(r.Nodes)-1]
 	if last != (report.Node{ID: "old_node", Reached: 1}) {
 		t.Errorf("last funnel node = %+v, want old_node, reached once, kind unknown", last)
@@ -307,13 +316,13 @@ func TestBuildLines(t *testing.T) {
 		if n.ID == "ask_code" && n.Reached != 0 {
 			t.Errorf("a line before the period counted: %+v", n)
 		}
-		if n.ID == "solved" && (n.Reached != 2 || n.Stopped != 2) {
-			t.Errorf("solved = %+v, want reached and stopped by both A and B", n)
+		if n.ID == "solved" && (n.Reached != 4 || n.Stopped != 4) {
+			t.Errorf("solved = %+v, want reached and stopped by A, B, D and E", n)
 		}
 	}
 }
 
-func TestBuildErrors(t *testing.T) {
+func TestReportBuildErrors(t *testing.T) {
 	f, err := flows.Load(flows.GiftCard)
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +348,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
-func TestWriteText(t *testing.T) {
+func TestReportText(t *testing.T) {
 	p, now := seed(t)
 	var b bytes.Buffer
 	if err := build(t, p.store, now).WriteText(&b); err != nil {
@@ -348,8 +357,8 @@ func TestWriteText(t *testing.T) {
 	golden(t, "report.golden", b.Bytes())
 }
 
-// TestWriteTextOneLine checks that customer text cannot forge lines of the text report.
-func TestWriteTextOneLine(t *testing.T) {
+// TestReportTextOneLine checks that customer text cannot forge lines of the text report.
+func TestReportTextOneLine(t *testing.T) {
 	now := start.Add(time.Hour)
 	k := bot.Key{Channel: "line", User: "A"}
 	src := &fakeSource{lines: []keyed[bot.Line]{
@@ -364,7 +373,7 @@ func TestWriteTextOneLine(t *testing.T) {
 	}
 }
 
-func TestMermaid(t *testing.T) {
+func TestReportMermaid(t *testing.T) {
 	p, now := seed(t)
 	r := build(t, p.store, now)
 	diagram := r.Mermaid()
@@ -383,7 +392,7 @@ func TestMermaid(t *testing.T) {
 	}
 }
 
-func TestWriteHTML(t *testing.T) {
+func TestReportHTML(t *testing.T) {
 	p, now := seed(t)
 	r := build(t, p.store, now)
 	var b bytes.Buffer

@@ -18,58 +18,66 @@ const maxUtterance = 80
 // timeLayout is how reports show times.
 const timeLayout = "2006-01-02 15:04 MST"
 
-// WriteText writes r as aligned plain text. Customer text is put on one line, with control
-// characters (newlines, terminal escapes) replaced, so it cannot forge lines of the report.
+// WriteText writes r as aligned plain text. Text from the store is put on one line, with
+// control characters (newlines, terminal escapes) replaced, so that customer text cannot
+// forge lines of the report. It returns w's errors.
 func (r *Report) WriteText(w io.Writer) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "giftdesk report: %s – %s\n", r.Since.Format(timeLayout), r.Until.Format(timeLayout))
-	fmt.Fprintf(b, "flow: %s (%s)\n\n", r.Flow.ID, oneLine(r.Flow.Title.In(r.Lang)))
+	// line writes one line without trailing spaces.
+	line := func(format string, args ...any) {
+		fmt.Fprintln(b, strings.TrimRight(fmt.Sprintf(format, args...), " "))
+	}
+	line("giftdesk report: %s – %s", r.Since.Format(timeLayout), r.Until.Format(timeLayout))
+	line("flow: %s (%s)\n", r.Flow.ID, oneLine(r.Flow.Title.In(r.Lang)))
 
 	channels := make([]string, len(r.Channels))
 	for i, c := range r.Channels {
-		channels[i] = fmt.Sprintf("%s %d", c.Name, c.N)
+		channels[i] = fmt.Sprintf("%s %d", oneLine(c.Name), c.N)
 	}
-	fmt.Fprintf(b, "%-16s %6d  %s\n", "conversations", r.Conversations, strings.Join(channels, ", "))
-	fmt.Fprintf(b, "%-16s %6d  %s  reached %q without a hand-off\n", "contained", r.Contained,
+	line("%-16s %6d  %s", "conversations", r.Conversations, strings.Join(channels, ", "))
+	line("%-16s %6d  %s  reached %q without a hand-off", "contained", r.Contained,
 		percent(r.Containment(), r.Conversations), solvedNode(r))
-	fmt.Fprintf(b, "%-16s %6d  %s  a ticket or a hand-off node\n", "handed off", r.HandedOff,
+	line("%-16s %6d  %s  a ticket or a hand-off node", "handed off", r.HandedOff,
 		percent(r.HandoffRate(), r.Conversations))
 	if r.Rated > 0 {
-		fmt.Fprintf(b, "%-16s %6.1f  of %d rated tickets\n", "average rating", r.AverageRating(), r.Rated)
+		line("%-16s %6.1f  of %d rated tickets", "average rating", r.AverageRating(), r.Rated)
 	} else {
-		fmt.Fprintf(b, "%-16s %6s  no rated tickets\n", "average rating", "-")
+		line("%-16s %6s  no rated tickets", "average rating", "-")
 	}
-	fmt.Fprintf(b, "%-16s %6d  lines, %d distinct\n", "not understood", r.Misses, r.Distinct)
+	line("%-16s %6d  lines, %d distinct", "not understood", r.Misses, r.Distinct)
 
 	idWidth := len("node")
 	for _, n := range r.Nodes {
-		idWidth = max(idWidth, utf8.RuneCountInString(n.ID))
+		idWidth = max(idWidth, utf8.RuneCountInString(oneLine(n.ID)))
 	}
-	fmt.Fprintf(b, "\nfunnel: conversations that reached each node, and the node they stopped at\n")
-	fmt.Fprintf(b, "  %-*s  %-8s  %7s  %5s  %7s\n", idWidth, "node", "kind", "reached", "", "stopped")
+	line("\nfunnel: conversations that reached each node, and the node they stopped at")
+	line("  %-*s  %-8s  %7s  %5s  %7s", idWidth, "node", "kind", "reached", "", "stopped")
 	for _, n := range r.Nodes {
 		kind := string(n.Kind)
 		if kind == "" {
 			kind = "(gone)" // not in the flow any more
 		}
 		if !n.Recorded() {
-			fmt.Fprintf(b, "  %-*s  %-8s  %7s  %5s  %7s\n", idWidth, n.ID, kind, "-", "", "-")
+			line("  %-*s  %-8s  %7s  %5s  %7s", idWidth, oneLine(n.ID), kind, "-", "", "-")
 			continue
 		}
-		line := fmt.Sprintf("  %-*s  %-8s  %7d  %5s  %7d  %s", idWidth, n.ID, kind, n.Reached,
+		line("  %-*s  %-8s  %7d  %5s  %7d  %s", idWidth, oneLine(n.ID), kind, n.Reached,
 			percent(share(n.Reached, r.Conversations), r.Conversations), n.Stopped, bar(n.Reached, r.Conversations))
-		fmt.Fprintln(b, strings.TrimRight(line, " "))
 	}
-	fmt.Fprintf(b, "  (decision nodes are passed within a turn: transcripts do not record them)\n")
+	line("  (decision nodes are passed within a turn: transcripts do not record them)")
 
-	fmt.Fprintf(b, "\ntickets: %d closed in the period or open now\n", r.Tickets)
+	line("\ntickets: %d closed in the period or open now", r.Tickets)
 	for _, c := range r.Outcomes {
-		fmt.Fprintf(b, "  %6d  %s\n", c.N, c.Name)
+		line("  %6d  %s", c.N, oneLine(c.Name))
 	}
 
-	fmt.Fprintf(b, "\nnot understood: the %d most frequent of %d\n", len(r.Unclear), r.Distinct)
+	if r.Distinct == 0 {
+		line("\nnot understood: nothing")
+	} else {
+		line("\nnot understood: the %d most frequent of %d distinct utterances", len(r.Unclear), r.Distinct)
+	}
 	for _, c := range r.Unclear {
-		fmt.Fprintf(b, "  %6d  %s\n", c.N, shorten(oneLine(c.Name), maxUtterance))
+		line("  %6d  %s", c.N, shorten(oneLine(c.Name), maxUtterance))
 	}
 	return b.Flush()
 }

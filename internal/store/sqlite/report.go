@@ -118,4 +118,3 @@ func (s *Store) eachTicket(ctx context.Context, query string, args []any, fn fun
 	}
 	return rows.Err()
 }
-
