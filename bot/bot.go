@@ -4,47 +4,64 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync/atomic"
 )
 
-// Bot answers customers: it loads a conversation, steps it through the Engine and saves it.
-// It is safe for concurrent use; concurrent turns of one conversation are serialised by the
-// store's compare-and-swap (the loser retries on the fresh state).
+// Store is what a synchronous Bot needs: conversations, the inbox (every event is recorded
+// there, so the turn commits as the worker's do) and the queue's CommitTurn.
+type Store interface {
+	ConversationStore
+	Inbox
+	Queue
+}
+
+// Bot answers one channel synchronously, as the terminal chat does: each event is stored,
+// stepped through the Desk and committed with its transcript in one transaction, and the
+// answer is returned to the caller instead of going through the outbox. It is safe for
+// concurrent use; concurrent turns of one conversation are serialised by the store's
+// compare-and-swap (the loser retries on the fresh state).
 type Bot struct {
-	engine *Engine
-	store  ConversationStore
+	desk  *Desk
+	store Store
+	seq   atomic.Int64
 }
 
-// New returns a Bot over engine and store.
-func New(engine *Engine, store ConversationStore) *Bot {
-	return &Bot{engine: engine, store: store}
+// New returns a Bot over desk and store.
+func New(desk *Desk, store Store) *Bot {
+	return &Bot{desk: desk, store: store}
 }
-
-// Engine returns the bot's engine.
-func (b *Bot) Engine() *Engine { return b.engine }
 
 // maxAttempts bounds the compare-and-swap retries of one turn.
 const maxAttempts = 5
 
 // Handle applies one inbound event to the conversation with key k and returns the messages
-// to send, after the new state is saved.
+// to send, after the turn is committed.
 func (b *Bot) Handle(ctx context.Context, k Key, in Inbound) ([]Message, error) {
+	now := b.desk.cfg.Now()
+	ev := Event{ID: k.String() + "/" + strconv.FormatInt(now.UnixNano(), 36) + "." + strconv.FormatInt(b.seq.Add(1), 36),
+		Key: k, In: in, At: now}
+	if _, err := b.store.AddEvents(ctx, []Event{ev}); err != nil {
+		return nil, fmt.Errorf("store event of %s: %w", k, err)
+	}
 	for attempt := 1; ; attempt++ {
 		c, err := b.load(ctx, k)
 		if err != nil {
 			return nil, err
 		}
-		out, err := b.engine.Step(ctx, c, in)
+		res, err := b.desk.Step(ctx, c, ev)
 		if err != nil {
 			return nil, fmt.Errorf("step %s: %w", k, err)
 		}
-		err = b.store.SaveConversation(ctx, c)
+		// Deliveries to other channels (tickets) have nobody to deliver them here.
+		err = b.store.CommitTurn(ctx, &Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed})
 		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("save %s: %w", k, err)
+			return nil, fmt.Errorf("commit %s: %w", k, err)
 		}
-		return out, nil
+		return res.Messages, nil
 	}
 }
 
@@ -59,10 +76,11 @@ func (b *Bot) Resume(ctx context.Context, k Key) (c *Conversation, out []Message
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("load %s: %w", k, err)
 	}
-	if b.engine.now().Sub(c.UpdatedAt) > b.engine.idle {
+	e := b.desk.e
+	if e.now().Sub(c.UpdatedAt) > e.idle {
 		return c, nil, false, nil
 	}
-	out = b.engine.Prompt(c)
+	out = e.Prompt(c)
 	return c, out, len(out) > 0, nil
 }
 

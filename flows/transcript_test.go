@@ -21,20 +21,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// recordingStore remembers every node a saved conversation was at.
+// recordingStore remembers every node a committed conversation was at.
 type recordingStore struct {
-	bot.ConversationStore
+	bot.Store
 	mu    sync.Mutex
 	nodes map[string]bool
 }
 
-func (s *recordingStore) SaveConversation(ctx context.Context, c *bot.Conversation) error {
+func (s *recordingStore) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	s.mu.Lock()
-	for _, n := range c.Path {
+	for _, n := range t.Conversation.Path {
 		s.nodes[n] = true
 	}
 	s.mu.Unlock()
-	return s.ConversationStore.SaveConversation(ctx, c)
+	return s.Store.CommitTurn(ctx, t)
 }
 
 // TestGoldenTranscripts runs every script in testdata/transcripts (one answer per line; the
@@ -52,6 +52,10 @@ func TestGoldenTranscripts(t *testing.T) {
 	}
 	now := func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) }
 	engine := newGiftCardEngine(t, now)
+	desk, err := bot.NewDesk(bot.DeskConfig{Engine: engine, Redact: flows.RedactCodes})
+	if err != nil {
+		t.Fatal(err)
+	}
 	reached := map[bot.Lang]map[string]bool{bot.Japanese: {}, bot.English: {}}
 	for _, script := range scripts {
 		name := strings.TrimSuffix(filepath.Base(script), ".txt")
@@ -69,10 +73,10 @@ func TestGoldenTranscripts(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			rec := &recordingStore{ConversationStore: st, nodes: reached[lang]}
+			rec := &recordingStore{Store: st, nodes: reached[lang]}
 			var out bytes.Buffer
 			err = term.Run(context.Background(), term.Config{
-				Bot: bot.New(engine, rec), Key: bot.Key{Channel: "term", User: name}, Lang: lang,
+				Bot: bot.New(desk, rec), Key: bot.Key{Channel: "term", User: name}, Lang: lang,
 				In: bytes.NewReader(in), Out: &out, Redact: flows.RedactCodes,
 			})
 			if err != nil {

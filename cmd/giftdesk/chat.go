@@ -44,12 +44,16 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
+	desk, err := bot.NewDesk(bot.DeskConfig{Engine: engine, Redact: flows.RedactCodes})
+	if err != nil {
+		return err
+	}
 	interactive := false
 	if f, ok := stdin.(*os.File); ok {
 		interactive = term.IsTerminal(int(f.Fd()))
 	}
 	return giftterm.Run(ctx, giftterm.Config{
-		Bot:         bot.New(engine, store),
+		Bot:         bot.New(desk, store),
 		Key:         bot.Key{Channel: "term", User: *uid},
 		Lang:        l,
 		In:          stdin,
