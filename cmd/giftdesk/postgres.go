@@ -2,10 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
+
+	"github.com/giftdesk/giftdesk/internal/store/postgres"
 )
 
-// openPostgres opens the PostgreSQL store.
+var _ storage = (*postgres.Store)(nil)
+
+// openPostgres opens the PostgreSQL store at url, a postgres:// URL (?search_path=name
+// selects the schema), and brings its schema up to date.
 func openPostgres(ctx context.Context, url string) (storage, error) {
-	return nil, errors.New("GIFTDESK_DB: PostgreSQL is not available in this build")
+	s, err := postgres.New(ctx, postgres.Config{URL: url})
+	if err != nil {
+		return nil, err // not a nil *postgres.Store in a non-nil storage
+	}
+	return s, nil
 }

@@ -32,7 +32,11 @@ func openStore(ctx context.Context, db string) (storage, error) {
 	if isPostgres(db) {
 		return openPostgres(ctx, db)
 	}
-	return sqlite.New(ctx, sqlite.Config{Path: db})
+	s, err := sqlite.New(ctx, sqlite.Config{Path: db})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func isPostgres(db string) bool {

@@ -13,9 +13,10 @@
 // SERIALIZABLE and retrying.
 //
 // The store never asks the server for the time: leases, due times and the times it records
-// come from Config.Now and are passed as parameters, so that replicas agree with their own
-// clocks' view and tests can use a fake clock. Times are stored as timestamptz truncated to
-// the millisecond, as in SQLite, so both stores order and compare them alike.
+// come from Config.Now and are passed as parameters, as in SQLite, so that tests can use a
+// fake clock. A lease one replica takes is judged by the others' clocks, so replicas'
+// clocks must agree to well within a lease (NTP does). Times are stored as timestamptz
+// truncated to the millisecond, as in SQLite, so both stores order and compare them alike.
 //
 // # Several processes
 //
@@ -56,6 +57,9 @@
 // address, so exactly one of concurrent links wins. The store avoids unique violations
 // rather than catching them, as they abort a transaction and clutter the server's log; one
 // that still happens is returned as bot.ErrConflict.
+//
+// Reports: LinesSince and TicketsSince stream rows to their callback as the server sends
+// them, holding one connection (and one snapshot) until they return.
 //
 // # Text
 //
@@ -161,9 +165,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pcfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		// pgx's message quotes the connection string, with the password masked only at
-		// best: say what is wrong without it.
-		return nil, fmt.Errorf("open postgres %s: %s", name, parseProblem(err))
+		return nil, fmt.Errorf("open postgres %s: %s", name, parseProblem(cfg.URL, err))
 	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
@@ -188,16 +190,30 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// parseProblem returns what is wrong with a connection string pgx could not parse, without
-// the connection string itself.
-func parseProblem(err error) string {
-	// Not pgconn.ParseConfigError's own text, nor that of the errors it wraps: both may
-	// quote the string. url.Error's inner error names the part that is wrong.
+// parseProblem returns what is wrong with connString, which pgx could not parse, without
+// its password. pgx's ParseConfigError quotes the string with the password masked only at
+// best, and the errors it wraps may quote it whole (url.Error does): the reason is kept,
+// the string dropped, and any password left in the reason masked.
+func parseProblem(connString string, err error) string {
+	const invalid = "invalid connection string"
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return "invalid connection string: " + ue.Err.Error()
+		return invalid + ": " + ue.Err.Error()
 	}
-	return "invalid connection string"
+	u, uerr := url.Parse(connString)
+	msg := err.Error()
+	i := strings.LastIndex(msg, "`: ") // after "cannot parse `<string>`: "
+	if uerr != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || i < 0 {
+		return invalid // a key=value string: no telling where its password is
+	}
+	msg = msg[i+len("`: "):]
+	pw, _ := u.User.Password()
+	for _, secret := range []string{pw, u.Query().Get("password")} {
+		if secret != "" {
+			msg = strings.ReplaceAll(msg, secret, "xxxxx")
+		}
+	}
+	return invalid + ": " + msg
 }
 
 // redact returns the connection string s fit for errors and logs: a URL without its

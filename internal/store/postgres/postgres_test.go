@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	mrand "math/rand/v2"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -346,10 +348,11 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{name: "empty URL", cfg: Config{}, want: "empty URL"},
 		{name: "negative MaxConns", cfg: Config{URL: "postgres://localhost/test", MaxConns: -1}, want: "MaxConns"},
-		{name: "bad port", cfg: Config{URL: "postgres://giftdesk:" + password + "@localhost:port/test"}, want: "postgres://giftdesk:xxxxx@localhost:port/test"},
-		{name: "bad setting", cfg: Config{URL: "postgres://giftdesk:" + password + "@localhost/test?connect_timeout=soon"}, want: "invalid connection string"},
+		{name: "bad sslmode", cfg: Config{URL: "postgres://giftdesk:" + password + "@localhost/test?sslmode=bogus"}, want: "postgres://giftdesk:xxxxx@localhost/test?sslmode=bogus: invalid connection string: failed to configure TLS (sslmode is invalid)"},
+		{name: "not a URL", cfg: Config{URL: "postgres://giftdesk:" + password + "@localhost:port/test"}, want: "(connection string)"},
+		{name: "bad setting", cfg: Config{URL: "postgres://giftdesk:" + password + "@localhost/test?connect_timeout=soon"}, want: "invalid connect_timeout"},
 		{name: "password parameter", cfg: Config{URL: "postgres://localhost/test?connect_timeout=soon&password=" + password}, want: "password=xxxxx"},
-		{name: "key=value", cfg: Config{URL: "host=localhost password=" + password + " connect_timeout=soon"}, want: "(connection string)"},
+		{name: "key=value", cfg: Config{URL: "host=localhost password=" + password + " connect_timeout=soon"}, want: "open postgres (connection string): invalid connection string"},
 		// Nothing listens on port 1.
 		{name: "unreachable", cfg: Config{URL: "postgres://giftdesk:" + password + "@127.0.0.1:1/test?connect_timeout=5"}, want: "127.0.0.1:1"},
 	}
@@ -360,6 +363,7 @@ func TestNewErrors(t *testing.T) {
 				s.Close()
 				t.Fatal("New succeeded")
 			}
+			t.Logf("err = %v", err)
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want one mentioning %q", err, tt.want)
 			}
@@ -501,6 +505,91 @@ func TestTwoStores(t *testing.T) {
 			if want := fmt.Sprintf("%s-e%d", k.User, e); id != want {
 				t.Errorf("conversation %s: step %d was %s, want %s", k, e, id, want)
 				break
+			}
+		}
+	}
+}
+
+// TestArrivalOrder checks that events of the same millisecond come in the order they
+// arrived within a batch, although AddEvents inserts a batch in the order of id.
+func TestArrivalOrder(t *testing.T) {
+	s := open(t, nil)
+	t.Parallel()
+	k := bot.Key{Channel: "line", User: "U1"}
+	at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
+	ids := []string{"e-z", "e-m", "e-a", "e-q"} // not in the order of id
+	var evs []bot.Event
+	for _, id := range ids {
+		evs = append(evs, bot.Event{ID: id, Key: k, In: bot.Inbound{Kind: bot.InText}, At: at})
+	}
+	if _, err := s.AddEvents(t.Context(), evs[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddEvents(t.Context(), evs[3:]); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := s.ClaimConversation(t.Context(), "w1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotIDs []string
+	for _, ev := range got {
+		gotIDs = append(gotIDs, ev.ID)
+	}
+	if g, w := strings.Join(gotIDs, ","), strings.Join(ids, ","); g != w {
+		t.Errorf("claimed events %s, want %s", g, w)
+	}
+}
+
+// TestOverlappingBatches stores large batches sharing their events, each in another order,
+// at once, as when webhooks are redelivered while the first delivery is being stored.
+// Inserting in the order the batches come would make them wait for each other in a
+// cycle, which PostgreSQL breaks by failing one with "deadlock detected".
+func TestOverlappingBatches(t *testing.T) {
+	s := open(t, nil)
+	t.Parallel()
+	const (
+		goroutines = 6
+		events     = 300
+		rounds     = 3
+	)
+	at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
+	for r := range rounds {
+		var evs []bot.Event
+		for i := range events {
+			k := bot.Key{Channel: "line", User: fmt.Sprintf("U%d", i%7)}
+			evs = append(evs, bot.Event{ID: fmt.Sprintf("r%d-e%03d", r, i), Key: k, In: bot.Inbound{Kind: bot.InText}, At: at})
+		}
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			fresh = make(map[string]int)
+			start = make(chan struct{})
+		)
+		for g := range goroutines {
+			mine := slices.Clone(evs)
+			mrand.New(mrand.NewPCG(uint64(r), uint64(g))).Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+			wg.Go(func() {
+				<-start
+				got, err := s.AddEvents(t.Context(), mine)
+				if err != nil {
+					t.Errorf("round %d, goroutine %d: AddEvents: %v", r, g, err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for i, f := range got {
+					if f {
+						fresh[mine[i].ID]++
+					}
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, ev := range evs {
+			if n := fresh[ev.ID]; n != 1 {
+				t.Fatalf("round %d: event %s reported fresh %d times, want once", r, ev.ID, n)
 			}
 		}
 	}

@@ -202,7 +202,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		defer br.Close()
 		tag, err := br.Exec()
 		if err != nil {
-			return translate(err)
+			return fmt.Errorf("save conversation: %w", translate(err))
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("save conversation at revision %d: %w", c.Revision, bot.ErrConflict)
