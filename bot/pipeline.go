@@ -42,7 +42,11 @@ type Outgoing struct {
 	EventAt    time.Time `json:"event_at"` // when the answered event happened: reply tokens expire
 	Messages   []Message `json:"messages"`
 	Attempts   int       `json:"attempts"`
-	CreatedAt  time.Time `json:"created_at"`
+	// Failures counts the attempts that ended in RetryOutgoing: they surely delivered
+	// nothing. Attempts > Failures means an earlier attempt ended without a word (its
+	// deliverer died) and may have delivered.
+	Failures  int       `json:"failures"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Via returns the channel that delivers o.

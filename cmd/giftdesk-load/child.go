@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -262,13 +263,14 @@ func serveEnv(db, secret, token, apiURL, addr string) []string {
 }
 
 // startServe starts giftdesk serve, logging to dir/logName, and waits until it is ready.
-func startServe(ctx context.Context, bin, dir, logName, db, secret, token, apiURL string) (*child, error) {
+// extra are further KEY=VALUE settings.
+func startServe(ctx context.Context, bin, dir, logName, db, secret, token, apiURL string, extra ...string) (*child, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	c, err := startChild("giftdesk serve", bin, []string{"serve"},
-		serveEnv(db, secret, token, apiURL, addr), addr, filepath.Join(dir, logName))
+		append(serveEnv(db, secret, token, apiURL, addr), extra...), addr, filepath.Join(dir, logName))
 	if err != nil {
 		return nil, err
 	}
@@ -277,4 +279,13 @@ func startServe(ctx context.Context, bin, dir, logName, db, secret, token, apiUR
 		return nil, err
 	}
 	return c, nil
+}
+
+// removeUnless removes dir, or with keep says where it is.
+func removeUnless(keep bool, dir string, w io.Writer) {
+	if keep {
+		fmt.Fprintf(w, "kept %s\n", dir)
+		return
+	}
+	os.RemoveAll(dir)
 }

@@ -66,6 +66,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bin := fs.String("bin", "", "giftdesk binary (default: go build ./cmd/giftdesk)")
+	keep := fs.Bool("keep", false, "keep the temporary directory (databases, child logs) and print its path")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
@@ -73,7 +74,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeUnless(*keep, dir, stderr)
 	path, err := giftdeskBinary(ctx, *bin, dir)
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ const loadSecret = "giftdesk-load-channel-secret"
 // loadConfig is what `run` measures with.
 type loadConfig struct {
 	Bin       string        // giftdesk binary
+	ServeEnv  []string      // extra KEY=VALUE settings for giftdesk serve (GIFTDESK_WORKERS=8)
 	Self      []string      // command that starts the bare handler: the program and leading args
 	Dir       string        // scratch directory: databases and child logs
 	Duration  time.Duration // per target
@@ -117,14 +118,17 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	db := fs.String("db", "sqlite", "giftdesk's database: sqlite (a fresh file) or a postgres:// URL")
 	drain := fs.Duration("drain", 60*time.Second, "how long to wait for giftdesk to answer what it acknowledged")
 	seed := fs.Uint64("seed", 1, "seed of the simulated customers")
+	var serveEnv envList
+	fs.Var(&serveEnv, "serve-env", "a KEY=VALUE setting for giftdesk serve, such as GIFTDESK_WORKERS=8 (repeatable)")
 	validate := fs.Bool("validate", false, "validate giftdesk's requests against LINE's OpenAPI document (slows the fake down)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	keep := fs.Bool("keep", false, "keep the temporary directory (databases, child logs) and print its path")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
 	cfg := loadConfig{
 		Duration: *duration, Conns: *conns, Users: *users, Redeliver: *redeliver,
-		DB: *db, Drain: *drain, Seed: *seed, Validate: *validate, Progress: stderr,
+		DB: *db, Drain: *drain, Seed: *seed, Validate: *validate, Progress: stderr, ServeEnv: serveEnv,
 	}
 	if err := cfg.check(); err != nil {
 		return err
@@ -133,7 +137,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeUnless(*keep, dir, stderr)
 	cfg.Dir = dir
 	if cfg.Bin, err = giftdeskBinary(ctx, *bin, dir); err != nil {
 		return err
@@ -179,8 +183,19 @@ func (c *loadConfig) check() error {
 	if c.Drain <= 0 || c.Drain > time.Hour {
 		errs = append(errs, fmt.Errorf("--drain=%v: want a duration from 1ms to 1h", c.Drain))
 	}
+	for _, kv := range c.ServeEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || !strings.HasPrefix(k, "GIFTDESK_") {
+			errs = append(errs, fmt.Errorf("--serve-env=%q: want GIFTDESK_NAME=value", kv))
+		}
+	}
 	return errors.Join(errs...)
 }
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (l *envList) String() string     { return strings.Join(*l, " ") }
+func (l *envList) Set(v string) error { *l = append(*l, v); return nil }
 
 // measure loads the bare handler, then giftdesk serve, with the same traffic.
 func measure(ctx context.Context, cfg loadConfig) (*loadReport, error) {
@@ -304,7 +319,7 @@ func measureServe(ctx context.Context, cfg loadConfig) (*targetResult, error) {
 	if db == "sqlite" {
 		db = filepath.Join(cfg.Dir, "giftdesk.db")
 	}
-	c, err := startServe(ctx, cfg.Bin, cfg.Dir, "serve.log", db, loadSecret, fake.Token(), fake.URL())
+	c, err := startServe(ctx, cfg.Bin, cfg.Dir, "serve.log", db, loadSecret, fake.Token(), fake.URL(), cfg.ServeEnv...)
 	if err != nil {
 		return nil, err
 	}

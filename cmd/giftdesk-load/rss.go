@@ -66,6 +66,7 @@ func runRSS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	traffic := fs.Duration("traffic", 5*time.Second, "load on the seeded server before its RSS is read")
 	seed := fs.Uint64("seed", 1, "seed of the simulated customers")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	keep := fs.Bool("keep", false, "keep the temporary directory (databases, child logs) and print its path")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
@@ -91,7 +92,7 @@ func runRSS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeUnless(*keep, dir, stderr)
 	cfg.Dir = dir
 	if cfg.Bin, err = giftdeskBinary(ctx, *bin, dir); err != nil {
 		return err

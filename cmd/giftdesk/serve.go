@@ -36,6 +36,9 @@ type serveConfig struct {
 	LogLevel    slog.Level
 
 	LineSecret, LineToken, LineAPI string
+	// LineReplyWindow is how long after an event its reply token is used; it must stay
+	// shorter than LINE's own lifetime of the token (about a minute).
+	LineReplyWindow time.Duration
 
 	// Slack: a bot token, and a signing secret (HTTP mode), an app token (Socket Mode) or
 	// both.
@@ -88,6 +91,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	c.HandoffChannel = getenv("SLACK_HANDOFF_CHANNEL")
 	c.Grace = dur("GIFTDESK_SHUTDOWN_GRACE", 10*time.Second)
 	c.Lease = dur("GIFTDESK_LEASE", 30*time.Second)
+	c.LineReplyWindow = dur("LINE_REPLY_WINDOW", 50*time.Second)
 	c.Workers = 4
 	if v := getenv("GIFTDESK_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -229,7 +233,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	profilers := map[string]bot.Profiler{}
 	if cfg.LineSecret != "" {
 		lineCh, err := line.New(line.Config{
-			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI,
+			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI, ReplyWindow: cfg.LineReplyWindow,
 			Inbox: batcher, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(line.Name, outcome, fresh, dup, d)

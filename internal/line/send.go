@@ -17,10 +17,15 @@ import (
 
 // Send delivers one turn's messages. It answers with the event's reply token while that is
 // fresh and the turn fits one reply (5 messages); when the token is stale or LINE rejects
-// it, or on a retry, it pushes instead, with an X-Line-Retry-Key derived from the event so
-// that a retried push is never shown twice (409: already accepted, counts as delivered).
-// Failures are *bot.DeliveryError: 429, 5xx and network errors are temporary; other 4xx
-// are permanent.
+// it, or after a failed attempt, it pushes instead, with an X-Line-Retry-Key derived from
+// the event so that a retried push is never shown twice (409: already accepted, counts as
+// delivered).
+//
+// A reply has no such key. When an earlier attempt ended without a word (its process died,
+// Attempts > Failures), that reply may have been delivered: the token is tried again, and
+// LINE's "Invalid reply token" for a token still fresh means it was used — delivered — so
+// nothing is pushed. Failures are *bot.DeliveryError: 429, 5xx and network errors are
+// temporary; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	msgs := render(out.Messages)
 	if len(msgs) == 0 {
@@ -28,7 +33,8 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	}
 	api := c.api(ctx)
 	fresh := c.cfg.Now().Sub(out.EventAt) < c.cfg.ReplyWindow
-	if out.ReplyToken != "" && out.Attempts == 0 && fresh && len(msgs) <= maxMessagesPerReq {
+	uncertain := out.Attempts > out.Failures
+	if out.ReplyToken != "" && (out.Attempts == 0 || uncertain) && fresh && len(msgs) <= maxMessagesPerReq {
 		res, _, err := api.ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{
 			ReplyToken: out.ReplyToken, Messages: msgs,
 		})
@@ -37,6 +43,11 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		}
 		if status(res) != http.StatusBadRequest {
 			return "", deliveryError("reply", res, err)
+		}
+		if uncertain {
+			// The attempt we lost track of used the token: the customer has the answer.
+			c.log.Info("reply token already used by an earlier attempt", "conversation", out.Key.String(), "outgoing", out.ID)
+			return "reply", nil
 		}
 		// 400: the token expired or was used ("Invalid reply token"). Push instead.
 		c.log.Info("reply token rejected, pushing", "conversation", out.Key.String(), "outgoing", out.ID)

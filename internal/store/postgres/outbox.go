@@ -35,7 +35,7 @@ const claimOutgoing = `UPDATE outbox SET lease_owner = $1, lease_expires_at = $2
 		LIMIT $4
 		FOR UPDATE SKIP LOCKED
 	)
-	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, created_at`
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at`
 
 // ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
 // at most one per conversation and delivering channel: the oldest unfinished one. Each
@@ -62,7 +62,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			payload []byte
 			p       outgoingPayload
 		)
-		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.CreatedAt)
+		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt)
 		if err != nil {
 			return nil, fmt.Errorf("claim outgoing: %w", err)
 		}
@@ -102,7 +102,7 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome str
 // the row was claimed. owner must hold the lease, as for FinishOutgoing, and the errors
 // are FinishOutgoing's.
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
-	const retry = `UPDATE outbox SET next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL
+	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = $2 AND finished_at IS NULL AND lease_owner = $3`
 	if err := s.updateOutgoing(ctx, id, owner, retry, ms(at), id, owner); err != nil {
 		return fmt.Errorf("retry outgoing %d: %w", id, err)

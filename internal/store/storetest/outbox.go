@@ -176,8 +176,8 @@ func testOutboxRetry(t *testing.T, s Store, clk *clock) {
 
 	// A retry time already past is due at once.
 	retryOut(t, s, a1.ID, "d1", clk.Now().Add(-time.Minute))
-	if got := claimOut(t, s, "d2", 10, a1); got[0].Attempts != 2 {
-		t.Errorf("third claim: Attempts = %d, want 2", got[0].Attempts)
+	if got := claimOut(t, s, "d2", 10, a1); got[0].Attempts != 2 || got[0].Failures != 2 {
+		t.Errorf("third claim: Attempts = %d, Failures = %d; want 2 and 2 (both earlier attempts were retried)", got[0].Attempts, got[0].Failures)
 	}
 	finishOut(t, s, a1.ID, "d2", "push")
 	if got := claimOut(t, s, "d2", 10, a2); got[0].Attempts != 0 {
@@ -200,8 +200,8 @@ func testOutboxLeaseExpiry(t *testing.T, s Store, clk *clock) {
 	}
 	claimOut(t, s, "d3", 10) // d2's lease now
 	clk.Advance(lease)
-	if got := claimOut(t, s, "d3", 10, a1); got[0].Attempts != 2 {
-		t.Errorf("after two expired leases: Attempts = %d, want 2", got[0].Attempts)
+	if got := claimOut(t, s, "d3", 10, a1); got[0].Attempts != 2 || got[0].Failures != 0 {
+		t.Errorf("after two expired leases: Attempts = %d, Failures = %d; want 2 and 0", got[0].Attempts, got[0].Failures)
 	}
 	finishOut(t, s, a1.ID, "d3", "reply")
 	if got := claimOut(t, s, "d3", 10, a2); got[0].Attempts != 0 {

@@ -54,6 +54,7 @@ CREATE TABLE outbox (
     payload          json        NOT NULL,      -- address, reply token, event time, messages
     created_at       timestamptz NOT NULL,
     attempts         integer     NOT NULL DEFAULT 0, -- claims so far
+    failures         integer     NOT NULL DEFAULT 0, -- RetryOutgoing calls: attempts that surely failed
     next_attempt_at  timestamptz NOT NULL,
     lease_owner      text,
     lease_expires_at timestamptz,

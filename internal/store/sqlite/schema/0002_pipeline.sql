@@ -50,6 +50,7 @@ CREATE TABLE outbox (
     payload          TEXT    NOT NULL, -- JSON: address, reply token, event time, messages
     created_at       INTEGER NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0, -- claims so far
+    failures         INTEGER NOT NULL DEFAULT 0, -- RetryOutgoing calls: attempts that surely failed
     next_attempt_at  INTEGER NOT NULL,
     lease_owner      TEXT,
     lease_expires_at INTEGER,
