@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +183,59 @@ func accepted(fake *linetest.Server) int {
 		}
 	}
 	return n
+}
+
+// TestGracefulShutdown sends SIGTERM while events are being processed: giftdesk stops
+// accepting, finishes what is in flight and exits 0 within the grace period; whatever it
+// acknowledged is answered exactly once (by it, or by the next process).
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	fake := linetest.New(t, linetest.Config{})
+	fake.SetLatency(20 * time.Millisecond)
+	env := map[string]string{
+		"GIFTDESK_DB":               filepath.Join(t.TempDir(), "giftdesk.db"),
+		"LINE_CHANNEL_SECRET":       testSecret,
+		"LINE_CHANNEL_ACCESS_TOKEN": fake.Token(),
+		"LINE_API_BASE_URL":         fake.URL(),
+		"GIFTDESK_SHUTDOWN_GRACE":   "5s",
+	}
+	p := startProcess(t, env)
+	s := &lineServer{t: t, fake: fake, url: p.url, secret: testSecret}
+	var users []string
+	for i := range 10 {
+		u := fmt.Sprintf("U%032x", 0x500+i)
+		users = append(users, u)
+		if code := s.post(s.textEvent(u, "ギフト券が使えません")); code != http.StatusOK {
+			t.Fatalf("webhook answered %d", code)
+		}
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("giftdesk exited with %v after SIGTERM", err)
+	}
+	if took := time.Since(start); took > 6*time.Second {
+		t.Errorf("shutdown took %s, grace is 5s", took)
+	}
+	if !strings.Contains(p.logs.String(), "giftdesk stopped") {
+		t.Errorf("no orderly stop in the log")
+	}
+	startProcess(t, env) // answers what the first one left
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, u := range users {
+		if _, err := fake.WaitDelivered(ctx, u, 2); err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, u := range users {
+		if n := len(fake.Delivered(u)); n != 2 {
+			t.Errorf("%s saw %d messages, want 2", u, n)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
+	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 	"github.com/giftdesk/giftdesk/internal/store/postgres"
 )
 
@@ -247,4 +248,57 @@ func postTo(base string, ev event) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// TestHandoffAcrossReplicas: the customer asks for a person through one replica; the agent
+// claims and answers through the other; the answer reaches the customer once.
+func TestHandoffAcrossReplicas(t *testing.T) {
+	db := postgresURL(t)
+	fake := linetest.New(t, linetest.Config{})
+	slack := slacktest.NewServer()
+	t.Cleanup(slack.Close)
+	slack.Join("CHANDOFF")
+	a := startDesk(t, fake, slack, db, nil)
+	b := startDesk(t, fake, slack, db, nil)
+	customer := "U" + strings.Repeat("9", 32)
+	msgs := a.say(customer, a.textEvent(customer, "こんにちは"), 2)
+	a.say(customer, a.textEvent(customer, "担当者と話したい"), len(msgs)+1)
+	ctx := waitCtx(t)
+	roots, err := slack.WaitMessages(ctx, "CHANDOFF", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := roots[0]
+	st, err := postgres.New(ctx, postgres.Config{URL: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, err := st.ThreadTicket(ctx, root.Channel+":"+root.TS); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ticket was never linked")
+		}
+	}
+	if code := b.press(root, "UAGENT", "claim"); code != http.StatusOK {
+		t.Fatalf("claim through the other replica answered %d", code)
+	}
+	if _, err := slack.WaitUpdated(ctx, "CHANDOFF", root.TS, 1); err != nil {
+		t.Fatal(err)
+	}
+	before := len(fake.Delivered(customer))
+	b.agentSays(root, "UAGENT", "担当の佐藤です。確認します")
+	got, err := fake.WaitDelivered(ctx, customer, before+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got[len(got)-1].Text, "担当の佐藤です") {
+		t.Errorf("the customer got %q", got[len(got)-1].Text)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(fake.Delivered(customer)); n != before+1 {
+		t.Errorf("the agent's answer arrived %d times", n-before)
+	}
 }
