@@ -1,0 +1,109 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/giftdesk/giftdesk/internal/server"
+)
+
+type pinger struct{ err error }
+
+func (p pinger) Ping(context.Context) error { return p.err }
+
+func get(t *testing.T, h http.Handler, method, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	b, _ := io.ReadAll(rec.Body)
+	return rec.Code, string(b)
+}
+
+func TestRoutes(t *testing.T) {
+	routes := map[string]http.Handler{
+		"POST /boom": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret detail AQ7X-K29PLM-ZR4TW") }),
+	}
+	tests := []struct {
+		name         string
+		ready        server.Pinger
+		method, path string
+		want         int
+		body         string
+	}{
+		{name: "health", method: "GET", path: "/healthz", want: 200, body: "ok"},
+		{name: "ready", ready: pinger{}, method: "GET", path: "/readyz", want: 200, body: "ready"},
+		{name: "store down", ready: pinger{err: errors.New("database is locked")}, method: "GET", path: "/readyz", want: 503, body: "store unreachable"},
+		{name: "panic", method: "POST", path: "/boom", want: 500, body: "internal error"},
+		{name: "unknown route", method: "GET", path: "/nope", want: 404},
+		{name: "wrong method", method: "GET", path: "/boom", want: 405},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := server.New(server.Config{Routes: routes, Ready: tt.ready}).Handler()
+			code, body := get(t, h, tt.method, tt.path)
+			if code != tt.want || !strings.Contains(body, tt.body) {
+				t.Errorf("%s %s = %d %q, want %d with %q", tt.method, tt.path, code, body, tt.want, tt.body)
+			}
+			if strings.Contains(body, "K29PLM") || strings.Contains(body, "secret detail") {
+				t.Errorf("error body leaks the panic: %q", body)
+			}
+		})
+	}
+}
+
+func TestServeDrains(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	s := server.New(server.Config{Routes: map[string]http.Handler{
+		"GET /slow": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(started)
+			<-release
+			io.WriteString(w, "done")
+		}),
+	}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + l.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, l, 5*time.Second) }()
+	got := make(chan string, 1)
+	go func() {
+		res, err := http.Get(base + "/slow")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		got <- string(b)
+	}()
+	<-started
+	cancel()
+	// Draining: not ready any more, but the request in flight finishes.
+	code := 0
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if code, _ = get(t, s.Handler(), "GET", "/readyz"); code == http.StatusServiceUnavailable {
+			break
+		}
+	}
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("readyz while draining = %d, want 503", code)
+	}
+	close(release)
+	if body := <-got; body != "done" {
+		t.Errorf("in-flight request got %q", body)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
