@@ -76,6 +76,8 @@ type targetResult struct {
 	Pushes           int `json:"pushes,omitempty"`
 	Refused          int `json:"refused,omitempty"`
 	ValidationErrors int `json:"validation_errors"`
+	// EventsByKind counts the distinct acknowledged events by kind: text, postback, follow.
+	EventsByKind map[string]int `json:"events_by_kind"`
 
 	window, processedWindow time.Duration
 }
@@ -115,7 +117,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	conns := fs.Int("conns", 32, "concurrent connections")
 	users := fs.Int("users", 5000, "distinct LINE users")
 	redeliver := fs.Float64("redeliver", 0.1, "fraction of acknowledged events sent again as redeliveries")
-	db := fs.String("db", "sqlite", "giftdesk's database: sqlite (a fresh file) or a postgres:// URL")
+	db := fs.String("db", "sqlite", "giftdesk's database: sqlite (a fresh file) or a postgres:// URL of a server on which a scratch database is created and dropped")
 	drain := fs.Duration("drain", 60*time.Second, "how long to wait for giftdesk to answer what it acknowledged")
 	seed := fs.Uint64("seed", 1, "seed of the simulated customers")
 	var serveEnv envList
@@ -318,6 +320,13 @@ func measureServe(ctx context.Context, cfg loadConfig) (*targetResult, error) {
 	db := cfg.DB
 	if db == "sqlite" {
 		db = filepath.Join(cfg.Dir, "giftdesk.db")
+	} else {
+		url, drop, err := scratchPostgres(ctx, cfg.DB)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		db = url
 	}
 	c, err := startServe(ctx, cfg.Bin, cfg.Dir, "serve.log", db, loadSecret, fake.Token(), fake.URL(), cfg.ServeEnv...)
 	if err != nil {
@@ -397,6 +406,7 @@ func newTargetResult(name string, res *driveResult) *targetResult {
 	if len(res.Failed) > 0 {
 		t.Failed = res.Failed
 	}
+	t.EventsByKind = res.Kinds
 	t.AckedPerSec = perSec(t.Acked, t.window)
 	return t
 }

@@ -3,10 +3,12 @@
 // next to a bare webhook handler in the same run, and a memory check with many stored
 // conversations.
 //
-//	giftdesk-load demo [--bin PATH]
+//	giftdesk-load demo [--bin PATH] [--keep]
 //	giftdesk-load run  [--bin PATH] [--duration 10s] [--conns 32] [--users 5000] [--redeliver 0.1]
-//	                   [--db sqlite|postgres://…] [--drain 60s] [--seed N] [--json]
+//	                   [--db sqlite|postgres://…] [--drain 60s] [--seed N] [--validate]
+//	                   [--serve-env GIFTDESK_X=v]… [--json] [--keep]
 //	giftdesk-load rss  [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
+//	                   [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
 //	giftdesk-load bare --addr 127.0.0.1:PORT --secret SECRET
 //
 // giftdesk serve and the bare handler run as child processes, so their CPU time and peak
@@ -26,13 +28,16 @@ import (
 )
 
 const usage = `usage:
-  giftdesk-load demo [--bin PATH]
+  giftdesk-load demo [--bin PATH] [--keep]
       play a diagnosis in Japanese and in English against giftdesk serve and the fake LINE API
   giftdesk-load run [--bin PATH] [--duration 10s] [--conns 32] [--users 5000] [--redeliver 0.1]
-                    [--db sqlite|postgres://…] [--drain 60s] [--seed N] [--json]
+                    [--db sqlite|postgres://…] [--drain 60s] [--seed N] [--validate]
+                    [--serve-env GIFTDESK_X=v]… [--json] [--keep]
       measure a bare webhook handler, then giftdesk serve, under the same load
   giftdesk-load rss [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
+                    [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
       store many conversations, then report giftdesk serve's peak RSS
+Run "giftdesk-load <command> -h" for the flags' meanings.
 `
 
 // errUsage means the command line was wrong; usage has been printed.
