@@ -70,7 +70,12 @@ func New(cfg Config) (*Channel, error) {
 		cfg.APIBaseURL = "https://api.line.me"
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// The deliverer sends a batch of rows at once, all to one host: keep that many
+		// connections open (http.DefaultTransport keeps 2, so every batch dialled, and on
+		// api.line.me did a TLS handshake, for most of its rows).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if cfg.Redact == nil {
 		cfg.Redact = func(string) string { return "(redacted)" }

@@ -23,7 +23,7 @@ func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation,
 		path, answers, vars, ticket []byte
 		created, updated            int64
 	)
-	err := s.read.QueryRowContext(ctx, q, k.Channel, k.User).Scan(
+	err := s.readq().QueryRowContext(ctx, q, k.Channel, k.User).Scan(
 		&c.Name, &c.Address, &c.Lang, &c.Status, &c.Node, &path, &answers, &vars,
 		&c.Misses, &ticket, &c.FlowVersion, &c.Revision, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -65,7 +65,7 @@ func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation,
 //
 // The check and the write are one statement, so no other write can come between them.
 func (s *Store) SaveConversation(ctx context.Context, c *bot.Conversation) error {
-	if err := saveConversation(ctx, s.write, c); err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return saveConversation(ctx, s.writeq(tx), c) }); err != nil {
 		return err
 	}
 	c.Revision++

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -37,11 +36,10 @@ func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, e
 	fresh = make([]bool, len(evs))
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		received := s.now().UnixMilli()
-		stmt, err := tx.PrepareContext(ctx, insert)
+		stmt, err := s.writeq(tx).stmt(ctx, insert)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
 		for i, ev := range evs {
 			res, err := stmt.ExecContext(ctx, ev.ID, ev.Key.Channel, ev.Key.User, bodies[i], ev.At.UnixMilli(), received)
 			if err != nil {
@@ -72,27 +70,11 @@ func (s *Store) AddDeadLetter(ctx context.Context, d bot.DeadLetter) error {
 	if body == nil {
 		body = []byte{} // the column is NOT NULL
 	}
-	if _, err := s.write.ExecContext(ctx, insert, d.Channel, d.Reason, body, at.UnixMilli()); err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.writeq(tx).ExecContext(ctx, insert, d.Channel, d.Reason, body, at.UnixMilli())
+		return err
+	}); err != nil {
 		return fmt.Errorf("add dead letter from %s: %w", d.Channel, err)
-	}
-	return nil
-}
-
-// inTx runs f in a write transaction, which begins IMMEDIATE, and commits it if f returns
-// nil; otherwise it rolls it back and returns f's error.
-func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
@@ -105,7 +87,7 @@ const countPending = `SELECT count(*), min(received_at) FROM inbox WHERE process
 // reads the partial index of pending events only.
 func (s *Store) PendingEvents(ctx context.Context) (n int, oldest time.Time, err error) {
 	var received sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, countPending).Scan(&n, &received); err != nil {
+	if err := s.readq().QueryRowContext(ctx, countPending).Scan(&n, &received); err != nil {
 		return 0, time.Time{}, fmt.Errorf("count pending events: %w", err)
 	}
 	if received.Valid {

@@ -45,42 +45,46 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 	// As ClaimConversation: an idle poll need not wait for the writer.
 	now := s.now().UnixMilli()
 	var due bool
-	if err := s.read.QueryRowContext(ctx, `SELECT EXISTS (`+dueOutgoing+`)`, now, now, 1).Scan(&due); err != nil {
+	if err := s.readq().QueryRowContext(ctx, `SELECT EXISTS (`+dueOutgoing+`)`, now, now, 1).Scan(&due); err != nil {
 		return nil, fmt.Errorf("claim outgoing: %w", err)
 	}
 	if !due {
 		return []bot.Outgoing{}, nil
 	}
 
-	// One statement: the choice and the lease are atomic without a transaction.
 	now = s.now().UnixMilli()
-	rows, err := s.write.QueryContext(ctx, claimOutgoing, owner, now+lease.Milliseconds(), now, now, n)
-	if err != nil {
-		return nil, fmt.Errorf("claim outgoing: %w", err)
-	}
-	defer rows.Close()
-	outs := []bot.Outgoing{}
-	for rows.Next() {
-		var (
-			o       bot.Outgoing
-			payload []byte
-			created int64
-			p       outgoingPayload
-		)
-		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &created)
+	var outs []bot.Outgoing
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		outs = []bot.Outgoing{}
+		rows, err := s.writeq(tx).QueryContext(ctx, claimOutgoing, owner, now+lease.Milliseconds(), now, now, n)
 		if err != nil {
-			return nil, fmt.Errorf("claim outgoing: %w", err)
+			return err
 		}
-		if err := json.Unmarshal(payload, &p); err != nil {
-			// The lease lapses and the row is retried, and given up once its attempts are
-			// spent; a row that never decodes needs a person, and the error says which.
-			return nil, fmt.Errorf("claim outgoing: row %d: decode: %w", o.ID, err)
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				o       bot.Outgoing
+				payload []byte
+				created int64
+				p       outgoingPayload
+			)
+			err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &created)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(payload, &p); err != nil {
+				// The lease lapses and the row is retried, and given up once its attempts
+				// are spent; a row that never decodes needs a person, and the error says
+				// which.
+				return fmt.Errorf("row %d: decode: %w", o.ID, err)
+			}
+			o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
+			o.CreatedAt = time.UnixMilli(created).UTC()
+			outs = append(outs, o)
 		}
-		o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
-		o.CreatedAt = time.UnixMilli(created).UTC()
-		outs = append(outs, o)
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("claim outgoing: %w", err)
 	}
 	// RETURNING gives rows in no particular order.
@@ -118,11 +122,15 @@ func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at ti
 // updateOutgoing runs update, which changes row id if it is unfinished and leased by
 // owner, and tells why nothing changed if nothing did.
 func (s *Store) updateOutgoing(ctx context.Context, id int64, owner, update string, args ...any) error {
-	res, err := s.write.ExecContext(ctx, update, args...)
-	if err != nil {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.writeq(tx).ExecContext(ctx, update, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
 		return err
-	}
-	n, err := res.RowsAffected()
+	})
 	if err != nil {
 		return err
 	}
@@ -130,7 +138,7 @@ func (s *Store) updateOutgoing(ctx context.Context, id int64, owner, update stri
 		return nil
 	}
 	var finished bool
-	err = s.read.QueryRowContext(ctx, `SELECT finished_at IS NOT NULL FROM outbox WHERE id = ?`, id).Scan(&finished)
+	err = s.readq().QueryRowContext(ctx, `SELECT finished_at IS NOT NULL FROM outbox WHERE id = ?`, id).Scan(&finished)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return bot.ErrNotFound

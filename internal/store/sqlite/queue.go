@@ -43,7 +43,7 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 	// queue for the writer behind webhooks storing events. A miss here is safe: an event
 	// stored after this read is found by the next poll.
 	var k bot.Key
-	err := s.read.QueryRowContext(ctx, pickConversation, s.now().UnixMilli()).Scan(&k.Channel, &k.User)
+	err := s.readq().QueryRowContext(ctx, pickConversation, s.now().UnixMilli()).Scan(&k.Channel, &k.User)
 	if errors.Is(err, sql.ErrNoRows) {
 		return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", bot.ErrNotFound)
 	}
@@ -55,17 +55,17 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		// Again under the write lock: another worker may have claimed it meanwhile.
 		now := s.now()
-		err := tx.QueryRowContext(ctx, pickConversation, now.UnixMilli()).Scan(&k.Channel, &k.User)
+		err := s.writeq(tx).QueryRowContext(ctx, pickConversation, now.UnixMilli()).Scan(&k.Channel, &k.User)
 		if errors.Is(err, sql.ErrNoRows) {
 			return bot.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, upsert, k.Channel, k.User, owner, now.Add(lease).UnixMilli()); err != nil {
+		if _, err := s.writeq(tx).ExecContext(ctx, upsert, k.Channel, k.User, owner, now.Add(lease).UnixMilli()); err != nil {
 			return fmt.Errorf("lease %s: %w", k, err)
 		}
-		rows, err := tx.QueryContext(ctx, pendingEvents, k.Channel, k.User)
+		rows, err := s.writeq(tx).QueryContext(ctx, pendingEvents, k.Channel, k.User)
 		if err != nil {
 			return fmt.Errorf("events of %s: %w", k, err)
 		}
@@ -97,7 +97,10 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 // claimed at once. It does nothing if owner does not hold the lease (any more).
 func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string) error {
 	const release = `DELETE FROM leases WHERE channel = ? AND user_id = ? AND owner = ?`
-	if _, err := s.write.ExecContext(ctx, release, k.Channel, k.User, owner); err != nil {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.writeq(tx).ExecContext(ctx, release, k.Channel, k.User, owner)
+		return err
+	}); err != nil {
 		return fmt.Errorf("release conversation %s: %w", k, err)
 	}
 	return nil
@@ -155,11 +158,11 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	ids := make([]int64, len(outs))
 	created := make([]time.Time, len(outs))
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := saveConversation(ctx, tx, c); err != nil {
+		if err := saveConversation(ctx, s.writeq(tx), c); err != nil {
 			return err
 		}
 		now := s.now()
-		res, err := tx.ExecContext(ctx, processed, now.UnixMilli(), t.EventID, c.Key.Channel, c.Key.User)
+		res, err := s.writeq(tx).ExecContext(ctx, processed, now.UnixMilli(), t.EventID, c.Key.Channel, c.Key.User)
 		if err != nil {
 			return fmt.Errorf("mark event processed: %w", err)
 		}
@@ -176,14 +179,14 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 				created[i] = now
 			}
 			// Due at once by the store's clock, whatever the caller's says.
-			err := tx.QueryRowContext(ctx, insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
+			err := s.writeq(tx).QueryRowContext(ctx, insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
 				payloads[i], created[i].UnixMilli(), now.UnixMilli()).Scan(&ids[i])
 			if err != nil {
 				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
 			}
 		}
 		for i, l := range t.Transcript {
-			_, err := tx.ExecContext(ctx, insertLine, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text, l.Node, l.Miss)
+			_, err := s.writeq(tx).ExecContext(ctx, insertLine, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text, l.Node, l.Miss)
 			if err != nil {
 				return fmt.Errorf("append transcript line %d: %w", i, err)
 			}

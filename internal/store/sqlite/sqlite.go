@@ -118,6 +118,8 @@ type Config struct {
 
 // Store is a SQLite-backed store. It is safe for concurrent use.
 type Store struct {
+	stmts stmtCache
+	w     *writer
 	read  *sql.DB // query_only connections; the same as write for Memory
 	write *sql.DB // at most one connection
 	now   func() time.Time
@@ -204,6 +206,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", cfg.Path, err)
 	}
+	s.startWriter()
 	return s, nil
 }
 
@@ -276,6 +279,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database. Calls in progress finish first; later calls fail.
 func (s *Store) Close() error {
+	s.stopWriter()
+	s.stmts.close()
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())

@@ -1,0 +1,185 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Group commit. SQLite has one writer, and under load most of a write's cost is its
+// COMMIT: appending every page it changed to the WAL, two write(2) calls per page. So all
+// writes of the store go through one goroutine that runs the operations queued meanwhile
+// in one transaction, each in a SAVEPOINT of its own so that a failing one is rolled back
+// alone: the inbox rows of many webhooks, the turns of several workers, the deliverer's
+// claims and finishes share one BEGIN/COMMIT, and pages they share are written once.
+// Operations run in arrival order, which also ends database/sql handing the one
+// connection to a random waiter (webhooks waited behind the workers' writes).
+const (
+	// maxWriteBatch bounds the operations committed together.
+	maxWriteBatch = 64
+	// writeGather is how long the writer waits for more operations when the last batch
+	// was shared (under load): a commit costs about as much for one as for many.
+	writeGather = 500 * time.Microsecond
+)
+
+var errClosed = errors.New("sqlite: store closed")
+
+// writeOp is one write operation waiting for the writer.
+type writeOp struct {
+	ctx  context.Context
+	f    func(tx *sql.Tx) error
+	err  error
+	done chan struct{}
+}
+
+// writer is the goroutine that runs every write.
+type writer struct {
+	ops     chan *writeOp
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+func (s *Store) startWriter() {
+	s.w = &writer{ops: make(chan *writeOp, 1024), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.runWriter()
+}
+
+// stopWriter fails what is queued and waits for the batch under way.
+func (s *Store) stopWriter() {
+	if s.w == nil {
+		return
+	}
+	s.w.once.Do(func() { close(s.w.stop) })
+	<-s.w.stopped
+}
+
+// inTx runs f in a write transaction that it may share with other operations, and returns
+// once that transaction has committed, or f's error (f's changes rolled back, the others'
+// kept). f must use tx only, not s.write, and must not keep tx.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	op := &writeOp{ctx: ctx, f: f, done: make(chan struct{})}
+	select {
+	case s.w.ops <- op:
+	case <-s.w.stop:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the operation runs or fails: wait for that even if ctx ends, so that
+	// nobody reports as undone what was committed.
+	<-op.done
+	return op.err
+}
+
+func (s *Store) runWriter() {
+	defer close(s.w.stopped)
+	busy := false
+	for {
+		var first *writeOp
+		select {
+		case <-s.w.stop:
+			for {
+				select {
+				case op := <-s.w.ops:
+					op.err = errClosed
+					close(op.done)
+				default:
+					return
+				}
+			}
+		case first = <-s.w.ops:
+		}
+		batch := []*writeOp{first}
+	fill:
+		for len(batch) < maxWriteBatch {
+			select {
+			case op := <-s.w.ops:
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		if busy && len(batch) < maxWriteBatch {
+			t := time.NewTimer(writeGather)
+		gather:
+			for len(batch) < maxWriteBatch {
+				select {
+				case op := <-s.w.ops:
+					batch = append(batch, op)
+				case <-t.C:
+					break gather
+				}
+			}
+			t.Stop()
+		}
+		busy = len(batch) > 1
+		s.writeBatch(batch)
+	}
+}
+
+// writeBatch runs batch in one transaction and reports to every operation.
+func (s *Store) writeBatch(batch []*writeOp) {
+	ctx := context.Background()
+	finish := func(err error) {
+		for _, op := range batch {
+			if err != nil && op.err == nil {
+				op.err = err
+			}
+			close(op.done)
+		}
+		s.stmts.flush(ctx)
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		finish(err)
+		return
+	}
+	q := s.writeq(tx)
+	abort := func(err error) {
+		_ = tx.Rollback()
+		finish(err)
+	}
+	ran := 0
+	for _, op := range batch {
+		if op.err = op.ctx.Err(); op.err != nil {
+			continue
+		}
+		if len(batch) == 1 { // no savepoint needed: a failure rolls the transaction back
+			if op.err = op.f(tx); op.err == nil {
+				ran++
+			}
+			continue
+		}
+		if _, err := q.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			abort(err)
+			return
+		}
+		if op.err = op.f(tx); op.err != nil {
+			if _, err := q.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+				// SQLite rolled the whole transaction back (an I/O error, a full disk):
+				// nothing of the batch is stored.
+				abort(fmt.Errorf("rollback to savepoint: %w", err))
+				return
+			}
+		} else {
+			ran++
+		}
+		if _, err := q.ExecContext(ctx, "RELEASE op"); err != nil {
+			abort(err)
+			return
+		}
+	}
+	if ran == 0 {
+		abort(nil)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		finish(fmt.Errorf("commit: %w", err))
+		return
+	}
+	finish(nil)
+}
