@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // Conversation returns the conversation with key k. It returns an error matching
@@ -40,7 +40,7 @@ func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation,
 		c.Answers[i].At = c.Answers[i].At.UTC()
 	}
 	if ticket != nil { // NULL: no ticket
-		if c.Ticket, err = decodeTicket(ticket); err != nil {
+		if c.Ticket, err = row.DecodeTicket(ticket); err != nil {
 			return nil, fmt.Errorf("load conversation %s: ticket: %w", k, err)
 		}
 	}
@@ -92,15 +92,15 @@ func saveConversation(c *bot.Conversation) (string, []any, error) {
 			flow_version = $14, created_at = $15, updated_at = $16, revision = revision + 1
 			WHERE channel = $17 AND user_id = $18 AND revision = $19`
 	)
-	path, err := jsonText(c.Path, len(c.Path) == 0, "[]")
+	path, err := row.JSONText(c.Path, len(c.Path) == 0, "[]")
 	if err != nil {
 		return "", nil, fmt.Errorf("save conversation %s: path: %w", c.Key, err)
 	}
-	answers, err := jsonText(c.Answers, len(c.Answers) == 0, "[]")
+	answers, err := row.JSONText(c.Answers, len(c.Answers) == 0, "[]")
 	if err != nil {
 		return "", nil, fmt.Errorf("save conversation %s: answers: %w", c.Key, err)
 	}
-	vars, err := jsonText(c.Vars, len(c.Vars) == 0, "{}")
+	vars, err := row.JSONText(c.Vars, len(c.Vars) == 0, "{}")
 	if err != nil {
 		return "", nil, fmt.Errorf("save conversation %s: vars: %w", c.Key, err)
 	}
@@ -122,29 +122,4 @@ func saveConversation(c *bot.Conversation) (string, []any, error) {
 		return insert, args, nil
 	}
 	return update, append(args, c.Revision), nil
-}
-
-// decodeTicket decodes a ticket stored as JSON, with its times in UTC.
-func decodeTicket(b []byte) (*bot.Ticket, error) {
-	var t bot.Ticket
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, err
-	}
-	for _, at := range []*time.Time{&t.CreatedAt, &t.ClaimedAt, &t.ResolvedAt, &t.ClosedAt} {
-		*at = at.UTC()
-	}
-	return &t, nil
-}
-
-// jsonText returns v as JSON text, or empty if isEmpty, so that nil and empty values are
-// stored alike.
-func jsonText(v any, isEmpty bool, empty string) (string, error) {
-	if isEmpty {
-		return empty, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // claimOutgoing leases rows that may be claimed and counts the claim as an attempt. Its
@@ -60,7 +61,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 		var (
 			o       bot.Outgoing
 			payload []byte
-			p       outgoingPayload
+			p       row.OutgoingPayload
 		)
 		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt)
 		if err != nil {

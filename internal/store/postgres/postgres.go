@@ -103,10 +103,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/giftdesk/giftdesk/bot"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 //go:embed schema/*.sql

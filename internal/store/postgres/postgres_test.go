@@ -17,10 +17,12 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/giftdesk/giftdesk/bot"
-	"github.com/giftdesk/giftdesk/internal/store/storetest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
+	"github.com/giftdesk/giftdesk/internal/store/storetest"
 )
 
 // envURL names the environment variable with the server the tests use. Each test works in
@@ -124,7 +126,7 @@ func (s inspected) ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot
 	if err != nil {
 		return bot.Key{}, nil, translate(err)
 	}
-	t, err := decodeTicket(ticket)
+	t, err := row.DecodeTicket(ticket)
 	return k, t, err
 }
 

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/giftdesk/giftdesk/bot"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // claimConversation leases the conversation whose oldest pending event is the oldest of
@@ -118,15 +120,6 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 	return nil
 }
 
-// outgoingPayload is what an outbox row keeps of a bot.Outgoing besides its key, channel,
-// ids, attempts and times.
-type outgoingPayload struct {
-	Address    string        `json:"address,omitempty"`
-	ReplyToken string        `json:"reply_token,omitempty"`
-	EventAt    time.Time     `json:"event_at"`
-	Messages   []bot.Message `json:"messages"`
-}
-
 // CommitTurn does in one transaction everything turn t changes: it saves t.Conversation
 // with a compare-and-swap on its revision exactly as SaveConversation does; marks event
 // t.EventID of that conversation processed and blanks the stored event, keeping its id
@@ -160,7 +153,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		return errors.New("commit turn: no conversation")
 	}
 	c := t.Conversation
-	outs, payloads, err := outgoings(t)
+	outs, payloads, err := row.Outgoings(t)
 	if err != nil {
 		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
 	}
@@ -238,37 +231,4 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		o.ID, o.CreatedAt = ids[i], created[i]
 	}
 	return nil
-}
-
-// outgoings returns the Outgoings of t that go into the outbox, those with messages, and
-// their payloads. It checks that they belong to t.
-func outgoings(t *bot.Turn) ([]*bot.Outgoing, []string, error) {
-	var (
-		outs     []*bot.Outgoing
-		payloads []string
-		seqs     = make(map[int]bool)
-	)
-	for _, o := range t.Out {
-		if o == nil || len(o.Messages) == 0 {
-			continue
-		}
-		switch {
-		case o.Key != t.Conversation.Key:
-			return nil, nil, fmt.Errorf("outgoing %d is for %s", o.Seq, o.Key)
-		case o.EventID != "" && o.EventID != t.EventID:
-			return nil, nil, fmt.Errorf("outgoing %d answers event %s", o.Seq, o.EventID)
-		case seqs[o.Seq]:
-			return nil, nil, fmt.Errorf("two outgoings with seq %d", o.Seq)
-		}
-		seqs[o.Seq] = true
-		b, err := json.Marshal(outgoingPayload{
-			Address: o.Address, ReplyToken: o.ReplyToken, EventAt: o.EventAt, Messages: o.Messages,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("outgoing %d: %w", o.Seq, err)
-		}
-		outs = append(outs, o)
-		payloads = append(payloads, string(b))
-	}
-	return outs, payloads, nil
 }

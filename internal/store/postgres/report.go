@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // Reads for reports (internal/report.Source). They stream rows to a callback instead of
@@ -102,7 +103,7 @@ func (s *Store) eachTicket(ctx context.Context, query string, args []any, fn fun
 		if err := rows.Scan(&k.Channel, &k.User, &ticket, &closed); err != nil {
 			return err
 		}
-		t, err := decodeTicket(ticket)
+		t, err := row.DecodeTicket(ticket)
 		if err != nil {
 			return fmt.Errorf("ticket of %s: %w", k, err)
 		}

@@ -8,8 +8,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/giftdesk/giftdesk/bot"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 // waitingTickets selects, oldest first, the conversations whose ticket waits for an agent

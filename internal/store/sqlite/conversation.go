@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // Conversation returns the conversation with key k. It returns an error matching
@@ -48,7 +49,7 @@ func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation,
 		c.Answers[i].At = c.Answers[i].At.UTC()
 	}
 	if ticket != nil { // NULL: no ticket
-		if c.Ticket, err = decodeTicket(ticket); err != nil {
+		if c.Ticket, err = row.DecodeTicket(ticket); err != nil {
 			return nil, fmt.Errorf("load conversation %s: ticket: %w", k, err)
 		}
 	}
@@ -94,15 +95,15 @@ func saveConversation(ctx context.Context, db execer, c *bot.Conversation) error
 			created_at = ?, updated_at = ?, revision = revision + 1
 			WHERE channel = ? AND user_id = ? AND revision = ?`
 	)
-	path, err := jsonText(c.Path, len(c.Path) == 0, "[]")
+	path, err := row.JSONText(c.Path, len(c.Path) == 0, "[]")
 	if err != nil {
 		return fmt.Errorf("save conversation %s: path: %w", c.Key, err)
 	}
-	answers, err := jsonText(c.Answers, len(c.Answers) == 0, "[]")
+	answers, err := row.JSONText(c.Answers, len(c.Answers) == 0, "[]")
 	if err != nil {
 		return fmt.Errorf("save conversation %s: answers: %w", c.Key, err)
 	}
-	vars, err := jsonText(c.Vars, len(c.Vars) == 0, "{}")
+	vars, err := row.JSONText(c.Vars, len(c.Vars) == 0, "{}")
 	if err != nil {
 		return fmt.Errorf("save conversation %s: vars: %w", c.Key, err)
 	}
@@ -137,30 +138,4 @@ func saveConversation(ctx context.Context, db execer, c *bot.Conversation) error
 		return fmt.Errorf("save conversation %s at revision %d: %w", c.Key, c.Revision, bot.ErrConflict)
 	}
 	return nil
-}
-
-// decodeTicket decodes a ticket stored as JSON, with its times in UTC.
-func decodeTicket(b []byte) (*bot.Ticket, error) {
-	var t bot.Ticket
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, err
-	}
-	for _, at := range []*time.Time{&t.CreatedAt, &t.ClaimedAt, &t.ResolvedAt, &t.ClosedAt} {
-		*at = at.UTC()
-	}
-	return &t, nil
-}
-
-// jsonText returns v as JSON text, or empty if isEmpty, so that nil and empty values are
-// stored alike and SQLite's JSON functions never meet a null. It returns a string, not
-// []byte, because SQLite would store a []byte as a BLOB.
-func jsonText(v any, isEmpty bool, empty string) (string, error) {
-	if isEmpty {
-		return empty, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
 }

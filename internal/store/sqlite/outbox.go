@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // dueOutgoing selects, oldest first, the ids of the outbox rows that may be claimed: each
@@ -66,7 +67,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 				o       bot.Outgoing
 				payload []byte
 				created int64
-				p       outgoingPayload
+				p       row.OutgoingPayload
 			)
 			err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &created)
 			if err != nil {

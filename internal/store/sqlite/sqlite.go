@@ -93,9 +93,10 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/giftdesk/giftdesk/bot"
 	driver "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 // Memory is the Config.Path of a private in-memory database.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 	"github.com/giftdesk/giftdesk/internal/store/storetest"
 )
 
@@ -57,7 +58,7 @@ func (s inspected) ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot
 	if err != nil {
 		return bot.Key{}, nil, err
 	}
-	t, err := decodeTicket(ticket)
+	t, err := row.DecodeTicket(ticket)
 	return k, t, err
 }
 

@@ -1,0 +1,81 @@
+// Package row holds what the SQLite and PostgreSQL stores write and read alike: the JSON
+// forms of outbox payloads and tickets, and the checks a turn's deliveries must pass before
+// they are stored.
+package row
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// OutgoingPayload is what an outbox row keeps of a bot.Outgoing besides its key, channel,
+// event, sequence and bookkeeping columns.
+type OutgoingPayload struct {
+	Address    string        `json:"address,omitempty"`
+	ReplyToken string        `json:"reply_token,omitempty"`
+	EventAt    time.Time     `json:"event_at"`
+	Messages   []bot.Message `json:"messages"`
+}
+
+// Outgoings returns the Outgoings of t that go into the outbox, those with messages, and
+// their payloads as JSON text. It checks that they belong to t: the conversation's key,
+// t's event (or none), and a Seq of their own.
+func Outgoings(t *bot.Turn) ([]*bot.Outgoing, []string, error) {
+	var (
+		outs     []*bot.Outgoing
+		payloads []string
+		seqs     = make(map[int]bool)
+	)
+	for _, o := range t.Out {
+		if o == nil || len(o.Messages) == 0 {
+			continue
+		}
+		switch {
+		case o.Key != t.Conversation.Key:
+			return nil, nil, fmt.Errorf("outgoing %d is for %s", o.Seq, o.Key)
+		case o.EventID != "" && o.EventID != t.EventID:
+			return nil, nil, fmt.Errorf("outgoing %d answers event %s", o.Seq, o.EventID)
+		case seqs[o.Seq]:
+			return nil, nil, fmt.Errorf("two outgoings with seq %d", o.Seq)
+		}
+		seqs[o.Seq] = true
+		b, err := json.Marshal(OutgoingPayload{
+			Address: o.Address, ReplyToken: o.ReplyToken, EventAt: o.EventAt, Messages: o.Messages,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("outgoing %d: %w", o.Seq, err)
+		}
+		outs = append(outs, o)
+		payloads = append(payloads, string(b)) // text: SQLite would store []byte as a BLOB
+	}
+	return outs, payloads, nil
+}
+
+// DecodeTicket decodes a ticket stored as JSON, with its times in UTC.
+func DecodeTicket(b []byte) (*bot.Ticket, error) {
+	var t bot.Ticket
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, err
+	}
+	for _, at := range []*time.Time{&t.CreatedAt, &t.ClaimedAt, &t.ResolvedAt, &t.ClosedAt} {
+		*at = at.UTC()
+	}
+	return &t, nil
+}
+
+// JSONText returns v as JSON text, or empty if isEmpty, so that nil and empty values are
+// stored alike (and SQLite's JSON functions never meet a null). It returns a string, not
+// []byte, because SQLite would store a []byte as a BLOB.
+func JSONText(v any, isEmpty bool, empty string) (string, error) {
+	if isEmpty {
+		return empty, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
