@@ -3,48 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
-
-// migration is one schema file, NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the *.sql files at the top of fsys, sorted by version. Versions must
-// be positive and unique.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "*.sql") // sorted
-	if err != nil {
-		return nil, fmt.Errorf("read schema: %w", err)
-	}
-	var ms []migration
-	for _, name := range names {
-		prefix, _, _ := strings.Cut(name, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("schema file %s: name must start with a positive version number and '_'", name)
-		}
-		if len(ms) > 0 && ms[len(ms)-1].version >= v {
-			return nil, fmt.Errorf("schema file %s: version %d is not greater than %s's", name, v, ms[len(ms)-1].name)
-		}
-		b, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("read schema: %w", err)
-		}
-		ms = append(ms, migration{version: v, name: path.Base(name), sql: string(b)})
-	}
-	return ms, nil
-}
 
 // lockClass is the first key of the advisory lock that migrations hold; the second is a
 // hash of the schema they apply to, so that stores of different schemas in one database
@@ -57,7 +22,7 @@ const lock = `SELECT pg_advisory_xact_lock($1::int4, hashtext(coalesce(current_s
 // migrate applies the migrations that the database has not recorded yet, in order, each in
 // its own transaction under the migration lock, after checking that it is still missing:
 // so concurrent migrate calls on one schema apply each migration once.
-func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) error {
+func migrate(ctx context.Context, pool *pgxpool.Pool, ms []row.Migration) error {
 	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer     PRIMARY KEY,
 		name       text        NOT NULL,
@@ -85,7 +50,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) error {
 		return fmt.Errorf("database is at schema version %d, newer than this program's %d", newest, known)
 	}
 	for _, m := range ms {
-		if m.version <= newest {
+		if m.Version <= newest {
 			continue // applied; saves a transaction per file on every start
 		}
 		if err := apply(ctx, pool, m); err != nil {
@@ -96,13 +61,13 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration) error {
 }
 
 // apply applies m in one transaction unless it was applied already.
-func apply(ctx context.Context, pool *pgxpool.Pool, m migration) error {
+func apply(ctx context.Context, pool *pgxpool.Pool, m row.Migration) error {
 	err := inTx(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lock, lockClass); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
 		var applied bool
-		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&applied)
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&applied)
 		if err != nil {
 			return err
 		}
@@ -111,29 +76,29 @@ func apply(ctx context.Context, pool *pgxpool.Pool, m migration) error {
 		}
 		// Without arguments pgx sends the file with the simple protocol, which runs
 		// several statements.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
 		}
 		// The time is informational; the store's clock does not matter here.
 		_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.version, m.name, time.Now())
+			m.Version, m.Name, time.Now())
 		if err != nil {
 			return fmt.Errorf("record: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("apply %s: %w", m.name, err)
+		return fmt.Errorf("apply %s: %w", m.Name, err)
 	}
 	return nil
 }
 
 // latest returns the highest version in ms, or 0.
-func latest(ms []migration) int {
+func latest(ms []row.Migration) int {
 	if len(ms) == 0 {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return ms[len(ms)-1].Version
 }
 
 // inTx runs f in a transaction of pool and commits it if f returns nil; otherwise it rolls

@@ -108,6 +108,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 //go:embed schema/*.sql
@@ -160,7 +161,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
-	migrations, err := loadMigrations(schema)
+	migrations, err := row.LoadMigrations(schema)
 	if err != nil {
 		return nil, err
 	}

@@ -235,7 +235,7 @@ func TestMigrate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			url := newSchema(t)
-			ms, err := loadMigrations(tt.files)
+			ms, err := row.LoadMigrations(tt.files)
 			if err == nil {
 				err = migrateConcurrently(t, url, ms, max(tt.concurrent, 1))
 			}
@@ -288,7 +288,7 @@ func TestMigrate(t *testing.T) {
 
 // migrateConcurrently runs migrate with ms from n pools at once and returns the first
 // error.
-func migrateConcurrently(t *testing.T, url string, ms []migration, n int) error {
+func migrateConcurrently(t *testing.T, url string, ms []row.Migration, n int) error {
 	t.Helper()
 	pools := make([]*pgxpool.Pool, n)
 	for i := range pools {
@@ -839,13 +839,13 @@ func schemaVersions(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(sub)
+	ms, err := row.LoadMigrations(sub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var vs []string
 	for _, m := range ms {
-		vs = append(vs, fmt.Sprint(m.version))
+		vs = append(vs, fmt.Sprint(m.Version))
 	}
 	return strings.Join(vs, ",")
 }

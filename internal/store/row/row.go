@@ -1,6 +1,6 @@
 // Package row holds what the SQLite and PostgreSQL stores write and read alike: the JSON
-// forms of outbox payloads and tickets, and the checks a turn's deliveries must pass before
-// they are stored.
+// forms of outbox payloads and tickets, the checks a turn's deliveries must pass before
+// they are stored, and the embedded schema files.
 package row
 
 import (

@@ -97,6 +97,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // Memory is the Config.Path of a private in-memory database.
@@ -155,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
-	migrations, err := loadMigrations(schema)
+	migrations, err := row.LoadMigrations(schema)
 	if err != nil {
 		return nil, err
 	}

@@ -221,7 +221,7 @@ func TestMigrate(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			ms, err := loadMigrations(tt.files)
+			ms, err := row.LoadMigrations(tt.files)
 			if err == nil {
 				err = migrate(t.Context(), db, ms)
 			}
@@ -401,13 +401,13 @@ func schemaVersions(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(sub)
+	ms, err := row.LoadMigrations(sub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var vs []string
 	for _, m := range ms {
-		vs = append(vs, fmt.Sprint(m.version))
+		vs = append(vs, fmt.Sprint(m.Version))
 	}
 	return strings.Join(vs, ",")
 }
