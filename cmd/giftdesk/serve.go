@@ -32,6 +32,7 @@ type serveConfig struct {
 	Grace       time.Duration
 	Lease       time.Duration
 	Workers     int
+	DebugAddr   string // pprof listener; empty means none
 	LogFormat   string
 	LogLevel    slog.Level
 
@@ -99,6 +100,11 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 			errs = append(errs, fmt.Errorf("GIFTDESK_WORKERS=%q: want a number from 1 to 256", v))
 		}
 		c.Workers = n
+	}
+	if c.DebugAddr = getenv("GIFTDESK_DEBUG_ADDR"); c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			errs = append(errs, fmt.Errorf("GIFTDESK_DEBUG_ADDR=%q: want host:port such as 127.0.0.1:6060", c.DebugAddr))
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("GIFTDESK_ADDR=%q: want host:port such as :8080", c.Addr))
@@ -304,6 +310,13 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	wg.Go(func() { worker.Run(bg) })
 	wg.Go(func() { deliverer.Run(bg) })
+	if cfg.DebugAddr != "" {
+		wg.Go(func() {
+			if err := server.ServeDebug(bg, cfg.DebugAddr, log); err != nil {
+				log.Error("debug listener stopped", "err", err)
+			}
+		})
+	}
 	wg.Go(func() { housekeeping(bg, log, desk, store, batcher, worker, cfg.SweepEvery, cfg.Retention) })
 
 	srv := server.New(server.Config{
