@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,7 +38,20 @@ type Deliverer struct {
 	cfg  DelivererConfig
 	log  *slog.Logger
 	wake chan struct{}
+	// slots bounds the deliveries handed over by Deliver that run at once.
+	slots chan struct{}
+	wg    sync.WaitGroup
+	// direct counts the deliveries handed over by Deliver under way. A row committed
+	// while one of them is under way may wait behind it, so its end wakes Run unless
+	// every Notify so far (notes counts them) was followed by a claim that found nothing
+	// while none was under way (cleared is notes then).
+	direct  atomic.Int64
+	notes   atomic.Int64
+	cleared atomic.Int64
 }
+
+// maxDirect is how many deliveries handed over by Deliver run at once; more wait.
+const maxDirect = 256
 
 // NewDeliverer returns a Deliverer.
 func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
@@ -69,7 +83,29 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Deliverer{cfg: cfg, log: log.With("component", "deliverer"), wake: make(chan struct{}, 1)}, nil
+	return &Deliverer{cfg: cfg, log: log.With("component", "deliverer"), wake: make(chan struct{}, 1),
+		slots: make(chan struct{}, maxDirect)}, nil
+}
+
+// Claim is the lease a Queue.CommitTurn gives rows to be handed to Deliver.
+func (d *Deliverer) Claim() *Claim {
+	return &Claim{Owner: d.cfg.Owner, Lease: d.cfg.Lease}
+}
+
+// Deliver delivers rows already leased to this deliverer (by CommitTurn with Claim) in
+// the background, as if RunOnce had claimed them; it waits only while maxDirect
+// deliveries are under way. Run waits for them before it returns.
+func (d *Deliverer) Deliver(ctx context.Context, rows []*Outgoing) {
+	for _, o := range rows {
+		d.slots <- struct{}{}
+		d.wg.Add(1)
+		d.direct.Add(1)
+		o := *o
+		go func() {
+			defer func() { d.direct.Add(-1); <-d.slots; d.wg.Done() }()
+			d.deliver(context.WithoutCancel(ctx), o)
+		}()
+	}
 }
 
 func defaultBackoff(n int) time.Duration {
@@ -80,30 +116,41 @@ func defaultBackoff(n int) time.Duration {
 
 // Notify wakes the deliverer: there is something in the outbox. It never blocks.
 func (d *Deliverer) Notify() {
+	d.notes.Add(1)
+	d.wake1()
+}
+
+func (d *Deliverer) wake1() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Run delivers until ctx is done; deliveries under way finish first.
+// Run delivers until ctx is done; deliveries under way finish first, those handed over
+// by Deliver too.
 func (d *Deliverer) Run(ctx context.Context) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			d.wg.Wait()
 			return nil
 		case <-d.wake:
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
+			inFlight, notes := d.direct.Load(), d.notes.Load()
 			n, err := d.RunOnce(context.WithoutCancel(ctx))
 			if err != nil {
 				d.log.Error("deliver", "err", err)
 				break
 			}
 			if n == 0 {
+				if inFlight == 0 {
+					d.cleared.Store(notes)
+				}
 				break
 			}
 		}
@@ -157,6 +204,10 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 		log.Error("finish outgoing", "err", ferr)
 	}
 	d.observe(via, outcome, start)
+	if o.Claimed && d.notes.Load() > d.cleared.Load() {
+		// A row committed meanwhile may have waited behind this one.
+		d.wake1()
+	}
 }
 
 func (d *Deliverer) observe(channel, outcome string, start time.Time) {

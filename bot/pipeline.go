@@ -47,6 +47,9 @@ type Outgoing struct {
 	// deliverer died) and may have delivered.
 	Failures  int       `json:"failures"`
 	CreatedAt time.Time `json:"created_at"`
+	// Claimed is set by CommitTurn when it leased the row to the turn's Claim owner: the
+	// committing process delivers it at once, with no claim of its own.
+	Claimed bool `json:"-"`
 }
 
 // Via returns the channel that delivers o.
@@ -89,7 +92,10 @@ type Queue interface {
 	// CommitTurn atomically saves t.Conversation (compare-and-swap on its revision, as
 	// ConversationStore.SaveConversation), marks event t.EventID processed (ErrNotFound if
 	// it is no longer pending: another worker did it), adds t.Out to the outbox (those
-	// with messages; their IDs are set) and appends t.Transcript.
+	// with messages; their IDs are set) and appends t.Transcript. With t.Claim, each new
+	// row that is the oldest unfinished one of its conversation and channel is leased to
+	// t.Claim.Owner as ClaimOutgoing would (its Claimed set); with t.Release, owner's
+	// lease on the conversation ends, as ReleaseConversation.
 	CommitTurn(ctx context.Context, t *Turn) error
 }
 
@@ -102,6 +108,18 @@ type Turn struct {
 	// Closed is a ticket this turn closed, archived with its conversation's key for
 	// reports and review (its rating, outcome, agent).
 	Closed *Ticket
+	// Claim, if set, leases the turn's outgoing rows that may be delivered now to a
+	// deliverer in this process, saving its claim: the worker hands them over directly.
+	Claim *Claim
+	// Release, if not empty, is the owner whose lease on the conversation ends with the
+	// commit: the worker's last claimed event.
+	Release string
+}
+
+// Claim is a lease on outbox rows: who holds it and for how long.
+type Claim struct {
+	Owner string
+	Lease time.Duration
 }
 
 // Purger deletes what is past its retention. Implementations are safe for concurrent use.

@@ -52,7 +52,11 @@ type WorkerConfig struct {
 	Now     func() time.Time  // default time.Now
 	// Profilers look up customers' profiles, by channel; optional.
 	Profilers map[string]Profiler
-	// Committed is called after a turn with messages is committed (to wake a deliverer).
+	// Deliverer, if set, is handed the rows a turn could lease to it at commit (the
+	// oldest undelivered of their conversation and channel), so they go out at once.
+	Deliverer *Deliverer
+	// Committed is called after a turn with messages for the outbox is committed (to wake
+	// a deliverer), unless they were all handed to Deliverer.
 	Committed func()
 	// Turned is called after every committed turn with the event, the conversation's new
 	// state and the messages sent (a hook for metrics); optional.
@@ -151,21 +155,28 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("claim: %w", err)
 	}
-	for _, ev := range evs {
-		if err := w.process(ctx, ev); err != nil {
+	released := false
+	for i, ev := range evs {
+		var err error
+		// The last turn ends the lease in its own commit.
+		if released, err = w.process(ctx, ev, i == len(evs)-1); err != nil {
 			// The event stays pending and the lease is kept: the conversation is tried
 			// again when the lease expires, not in a tight loop.
 			return true, fmt.Errorf("event %s: %w", ev.ID, err)
 		}
 	}
-	if err := w.cfg.Queue.ReleaseConversation(ctx, k, w.cfg.Owner); err != nil {
-		w.log.Error("release conversation", "conversation", k.String(), "err", err)
+	if !released {
+		if err := w.cfg.Queue.ReleaseConversation(ctx, k, w.cfg.Owner); err != nil {
+			w.log.Error("release conversation", "conversation", k.String(), "err", err)
+		}
 	}
 	return true, nil
 }
 
-// process steps one event and commits the turn, retrying on a concurrent change.
-func (w *Worker) process(ctx context.Context, ev Event) error {
+// process steps one event and commits the turn, retrying on a concurrent change. With
+// release, the commit also ends the worker's lease on the conversation; released reports
+// whether it did.
+func (w *Worker) process(ctx context.Context, ev Event, release bool) (released bool, err error) {
 	for attempt := 1; ; attempt++ {
 		start := w.cfg.Now()
 		c, err := w.cfg.Store.Conversation(ctx, ev.Key)
@@ -173,7 +184,7 @@ func (w *Worker) process(ctx context.Context, ev Event) error {
 			c, err = &Conversation{Key: ev.Key}, nil
 		}
 		if err != nil {
-			return fmt.Errorf("load: %w", err)
+			return false, fmt.Errorf("load: %w", err)
 		}
 		w.profile(ctx, c, &ev)
 		node := c.Node
@@ -191,6 +202,12 @@ func (w *Worker) process(ctx context.Context, ev Event) error {
 			outcome = "error"
 		}
 		turn := &Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed}
+		if release {
+			turn.Release = w.cfg.Owner
+		}
+		if w.cfg.Deliverer != nil {
+			turn.Claim = w.cfg.Deliverer.Claim()
+		}
 		if len(res.Messages) > 0 {
 			turn.Out = append(turn.Out, &Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, EventAt: ev.At,
 				Messages: res.Messages})
@@ -209,10 +226,10 @@ func (w *Worker) process(ctx context.Context, ev Event) error {
 		if errors.Is(err, ErrNotFound) {
 			// Another worker processed it after our lease lapsed: done.
 			w.log.Warn("event already processed", "conversation", ev.Key.String(), "event", ev.ID)
-			return nil
+			return false, nil
 		}
 		if err != nil {
-			return fmt.Errorf("commit: %w", err)
+			return false, fmt.Errorf("commit: %w", err)
 		}
 		msgs := res.Messages
 		w.log.Info("event processed", "conversation", ev.Key.String(), "event", ev.ID, "kind", string(ev.In.Kind),
@@ -221,10 +238,24 @@ func (w *Worker) process(ctx context.Context, ev Event) error {
 		if w.cfg.Turned != nil {
 			w.cfg.Turned(ev, c, msgs)
 		}
-		if len(turn.Out) > 0 && w.cfg.Committed != nil {
+		var claimed []*Outgoing
+		unclaimed := false
+		for _, o := range turn.Out {
+			switch {
+			case len(o.Messages) == 0:
+			case o.Claimed:
+				claimed = append(claimed, o)
+			default:
+				unclaimed = true
+			}
+		}
+		if len(claimed) > 0 {
+			w.cfg.Deliverer.Deliver(ctx, claimed)
+		}
+		if unclaimed && w.cfg.Committed != nil {
 			w.cfg.Committed()
 		}
-		return nil
+		return release, nil
 	}
 }
 

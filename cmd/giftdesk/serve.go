@@ -292,18 +292,20 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	worker, err = bot.NewWorker(bot.WorkerConfig{
-		Queue: store, Store: store, Stepper: desk, Owner: owner, Workers: cfg.Workers, Logger: log, Lease: cfg.Lease,
-		Profilers: profilers,
-		Committed: func() { deliverer.Notify() },
-		Turned:    m.Turn,
+	// The worker hands what it commits straight to the deliverer; the deliverer's own
+	// claims pick up retries and rows whose process died.
+	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
+		Outbox: store, Senders: senders, Owner: owner, Logger: log, Lease: cfg.Lease,
+		Delivered: m.Delivered,
 	})
 	if err != nil {
 		return err
 	}
-	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
-		Outbox: store, Senders: senders, Owner: owner, Logger: log, Lease: cfg.Lease,
-		Delivered: m.Delivered,
+	worker, err = bot.NewWorker(bot.WorkerConfig{
+		Queue: store, Store: store, Stepper: desk, Owner: owner, Workers: cfg.Workers, Logger: log, Lease: cfg.Lease,
+		Profilers: profilers, Deliverer: deliverer,
+		Committed: func() { deliverer.Notify() },
+		Turned:    m.Turn,
 	})
 	if err != nil {
 		return err

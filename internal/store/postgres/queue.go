@@ -125,9 +125,13 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // t.EventID of that conversation processed and blanks the stored event, keeping its id
 // (to drop redeliveries) and times; adds each Outgoing of t.Out that has messages to the
 // outbox, in order, with its Seq and delivering channel (Via); appends t.Transcript to the
-// conversation's transcript; and archives t.Closed, if set, replacing an archived ticket
-// of the same ID. On success it increments t.Conversation.Revision and sets the ID of each
-// Outgoing added, and its CreatedAt to now if it was zero.
+// conversation's transcript; archives t.Closed, if set, replacing an archived ticket of
+// the same ID; with t.Claim, leases each added row that is then the oldest unfinished one
+// of its conversation and channel to t.Claim.Owner for t.Claim.Lease, counting the claim
+// as an attempt, exactly as ClaimOutgoing would; and with t.Release, ends that owner's
+// lease on the conversation as ReleaseConversation does. On success it increments
+// t.Conversation.Revision and sets the ID of each Outgoing added, its CreatedAt to now if
+// it was zero, and Claimed when it was leased.
 //
 // On any error nothing is stored and t is left alone. The error matches bot.ErrConflict if
 // the conversation's revision is stale, and bot.ErrNotFound if t.EventID is not a pending
@@ -143,9 +147,19 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	const (
 		processed = `UPDATE inbox SET processed_at = $1, event = NULL
 			WHERE id = $2 AND channel = $3 AND user_id = $4 AND processed_at IS NULL`
-		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			RETURNING id`
+		// A row is leased to $9 until $10, as ClaimOutgoing would, when $9 is not NULL and
+		// the conversation has no unfinished row on the same channel. Turns of one
+		// conversation commit one at a time (the conversation's row lock, then its
+		// revision), so no other row of the conversation can appear meanwhile.
+		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
+				attempts, lease_owner, lease_expires_at)
+			SELECT $1::text, $2::text, $3::text, $4::text, $5::integer, $6::json, $7::timestamptz, $8::timestamptz,
+				claimed::integer, CASE WHEN claimed THEN $9::text END, CASE WHEN claimed THEN $10::timestamptz END
+			FROM (SELECT $9::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox
+				WHERE channel = $1::text AND user_id = $2::text AND via = $3::text AND finished_at IS NULL) AS claimed) AS c
+			RETURNING id, attempts = 1`
+		release = `UPDATE leases SET owner = '', expires_at = '-infinity'
+			WHERE channel = $1 AND user_id = $2 AND owner = $3`
 		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text, node, miss)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	)
@@ -168,6 +182,16 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
 	}
 
+	var claimOwner *string // NULL: no claim
+	var claimLease time.Duration
+	if t.Claim != nil {
+		if t.Claim.Owner == "" || t.Claim.Lease <= 0 {
+			return fmt.Errorf("commit turn %s of %s: claim needs an owner and a positive lease, have %q and %s",
+				t.EventID, c.Key, t.Claim.Owner, t.Claim.Lease)
+		}
+		claimOwner, claimLease = &t.Claim.Owner, t.Claim.Lease
+	}
+
 	now := s.now()
 	var b pgx.Batch
 	b.Queue(save, saveArgs...)
@@ -179,7 +203,8 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			created[i] = now
 		}
 		// Due at once by the store's clock, whatever the caller's says.
-		b.Queue(insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq, payloads[i], ms(created[i]), ms(now))
+		b.Queue(insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq, payloads[i], ms(created[i]), ms(now),
+			claimOwner, ms(now.Add(claimLease)))
 	}
 	for _, l := range t.Transcript {
 		b.Queue(insertLine, c.Key.Channel, c.Key.User, ms(l.At), clean(string(l.Role)), clean(l.Name), clean(l.Text),
@@ -188,8 +213,12 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	if closed != nil {
 		closed.queue(&b, c.Key, now)
 	}
+	if t.Release != "" {
+		b.Queue(release, c.Key.Channel, c.Key.User, t.Release)
+	}
 
 	ids := make([]int64, len(outs))
+	claimed := make([]bool, len(outs))
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		br := tx.SendBatch(ctx, &b)
 		defer br.Close()
@@ -207,7 +236,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			return fmt.Errorf("no pending event: %w", bot.ErrNotFound)
 		}
 		for i, o := range outs {
-			if err := br.QueryRow().Scan(&ids[i]); err != nil {
+			if err := br.QueryRow().Scan(&ids[i], &claimed[i]); err != nil {
 				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
 			}
 		}
@@ -221,6 +250,11 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 				return fmt.Errorf("archive ticket %s: %w", t.Closed.ID, err)
 			}
 		}
+		if t.Release != "" {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("release conversation: %w", err)
+			}
+		}
 		return br.Close()
 	})
 	if err != nil {
@@ -228,7 +262,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	}
 	c.Revision++
 	for i, o := range outs {
-		o.ID, o.CreatedAt = ids[i], created[i]
+		o.ID, o.CreatedAt, o.Claimed = ids[i], created[i], claimed[i]
 	}
 	return nil
 }

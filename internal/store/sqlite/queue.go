@@ -112,9 +112,13 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // t.EventID of that conversation processed and blanks the stored event, keeping its id
 // (to drop redeliveries) and times; adds each Outgoing of t.Out that has messages to the
 // outbox, in order, with its Seq and delivering channel (Via); appends t.Transcript to the
-// conversation's transcript; and archives t.Closed, if set, replacing an archived ticket
-// of the same ID. On success it increments t.Conversation.Revision and sets the ID of each
-// Outgoing added, and its CreatedAt to now if it was zero.
+// conversation's transcript; archives t.Closed, if set, replacing an archived ticket of
+// the same ID; with t.Claim, leases each added row that is then the oldest unfinished one
+// of its conversation and channel to t.Claim.Owner for t.Claim.Lease, counting the claim
+// as an attempt, exactly as ClaimOutgoing would; and with t.Release, ends that owner's
+// lease on the conversation as ReleaseConversation does. On success it increments
+// t.Conversation.Revision and sets the ID of each Outgoing added, its CreatedAt to now if
+// it was zero, and Claimed when it was leased.
 //
 // On any error nothing is stored and t is left alone. The error matches bot.ErrConflict if
 // the conversation's revision is stale, and bot.ErrNotFound if t.EventID is not a pending
@@ -127,9 +131,15 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	const (
 		processed = `UPDATE inbox SET processed_at = ?, event = NULL
 			WHERE id = ? AND channel = ? AND user_id = ? AND processed_at IS NULL`
-		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			RETURNING id`
+		// A row is leased to ?9 until ?10, as ClaimOutgoing would, when ?9 is not NULL
+		// and the conversation has no unfinished row on the same channel.
+		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
+				attempts, lease_owner, lease_expires_at)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, claimed, iif(claimed, ?9, NULL), iif(claimed, ?10, NULL)
+			FROM (SELECT ?9 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox
+				WHERE channel = ?1 AND user_id = ?2 AND via = ?3 AND finished_at IS NULL) AS claimed)
+			RETURNING id, attempts`
+		release = `DELETE FROM leases WHERE channel = ? AND user_id = ? AND owner = ?`
 		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text, node, miss) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	)
 	if t == nil || t.Conversation == nil {
@@ -148,7 +158,17 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		}
 	}
 	ids := make([]int64, len(outs))
+	claimed := make([]bool, len(outs))
 	created := make([]time.Time, len(outs))
+	var claimOwner any // NULL: no claim
+	var claimLease time.Duration
+	if t.Claim != nil {
+		if t.Claim.Owner == "" || t.Claim.Lease <= 0 {
+			return fmt.Errorf("commit turn %s of %s: claim needs an owner and a positive lease, have %q and %s",
+				t.EventID, c.Key, t.Claim.Owner, t.Claim.Lease)
+		}
+		claimOwner, claimLease = t.Claim.Owner, t.Claim.Lease
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := saveConversation(ctx, s.writeq(tx), c); err != nil {
 			return err
@@ -172,7 +192,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			}
 			// Due at once by the store's clock, whatever the caller's says.
 			err := s.writeq(tx).QueryRowContext(ctx, insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
-				payloads[i], created[i].UnixMilli(), now.UnixMilli()).Scan(&ids[i])
+				payloads[i], created[i].UnixMilli(), now.UnixMilli(), claimOwner, now.Add(claimLease).UnixMilli()).Scan(&ids[i], &claimed[i])
 			if err != nil {
 				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
 			}
@@ -188,6 +208,11 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 				return fmt.Errorf("archive ticket %s: %w", t.Closed.ID, err)
 			}
 		}
+		if t.Release != "" {
+			if _, err := s.writeq(tx).ExecContext(ctx, release, c.Key.Channel, c.Key.User, t.Release); err != nil {
+				return fmt.Errorf("release conversation: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -195,7 +220,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	}
 	c.Revision++
 	for i, o := range outs {
-		o.ID, o.CreatedAt = ids[i], created[i]
+		o.ID, o.CreatedAt, o.Claimed = ids[i], created[i], claimed[i]
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 )
@@ -49,7 +50,10 @@ func (s *Store) startWriter() {
 }
 
 // stopWriter fails what is queued and waits for the batch under way.
+var dbgBatches, dbgOps int
+
 func (s *Store) stopWriter() {
+	defer func() { fmt.Fprintf(os.Stderr, "DEBUG writer batches=%d ops=%d\n", dbgBatches, dbgOps) }()
 	if s.w == nil {
 		return
 	}
@@ -117,6 +121,8 @@ func (s *Store) runWriter() {
 			t.Stop()
 		}
 		busy = len(batch) > 1
+		dbgBatches++
+		dbgOps += len(batch)
 		s.writeBatch(batch)
 	}
 }

@@ -24,6 +24,86 @@ var outboxTests = []test{
 	{"ConcurrentClaims", testOutboxConcurrentClaims},
 	{"FinishedOrMissing", testOutboxFinishedOrMissing},
 	{"CancelledContext", testOutboxCancelledContext},
+	{"CommitClaim", testOutboxCommitClaim},
+	{"CommitClaimExpiry", testOutboxCommitClaimExpiry},
+}
+
+// claimTurn stores event id of conversation k and commits its turn with outs, claiming
+// the rows that may be delivered now for owner, and returns outs.
+func claimTurn(t *testing.T, s Store, k bot.Key, id string, at time.Time, owner string, outs ...*bot.Outgoing) []*bot.Outgoing {
+	t.Helper()
+	ev := event(k, id, at)
+	addEvents(t, s, ev)
+	for i, o := range outs {
+		o.Key, o.EventID, o.Seq = ev.Key, ev.ID, i
+	}
+	commitTurn(t, s, ev, &bot.Turn{Out: outs, Claim: &bot.Claim{Owner: owner, Lease: lease}})
+	return outs
+}
+
+// testOutboxCommitClaim checks CommitTurn with a Claim: a row that is the oldest
+// unfinished one of its conversation and channel is leased to the claim's owner, as if it
+// had claimed it, and the others wait their turn.
+func testOutboxCommitClaim(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	mk := func(via, text string) *bot.Outgoing {
+		o := outgoing(event(a, "x", t0), text)
+		o.Channel = via
+		return o
+	}
+	// Two rows for LINE and one for Slack in one turn: the first of each channel is claimed.
+	outs := claimTurn(t, s, a, "a1", t0, "w1", mk("line", "one"), mk("line", "two"), mk("slack", "ticket"))
+	if got := []bool{outs[0].Claimed, outs[1].Claimed, outs[2].Claimed}; !reflect.DeepEqual(got, []bool{true, false, true}) {
+		t.Fatalf("Claimed = %v, want [true false true]", got)
+	}
+	claimOut(t, s, "d2", 10) // leased to w1
+	// A later turn's row waits behind the claimed one.
+	next := claimTurn(t, s, a, "a2", t0.Add(time.Second), "w1", mk("line", "three"))
+	if next[0].Claimed {
+		t.Fatal("a row behind an unfinished one was claimed")
+	}
+	// The claim's owner finishes as if it had claimed; then the rows come in order.
+	finishOut(t, s, outs[0].ID, "w1", "reply")
+	finishOut(t, s, outs[2].ID, "w1", "reply")
+	if err := s.FinishOutgoing(t.Context(), outs[1].ID, "w1", "reply"); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("FinishOutgoing of a row not claimed: err = %v, want bot.ErrConflict", err)
+	}
+	got := claimOut(t, s, "d2", 10, outs[1])
+	if got[0].Attempts != 0 {
+		t.Errorf("unclaimed row: Attempts = %d, want 0", got[0].Attempts)
+	}
+	finishOut(t, s, outs[1].ID, "d2", "push")
+	claimOut(t, s, "d2", 10, next[0])
+	finishOut(t, s, next[0].ID, "d2", "push")
+
+	// Without a Claim nothing is leased; with every earlier row finished, a new one is.
+	plain := turn(t, s, a, "a3", t0.Add(2*time.Second), "four")
+	if plain.Claimed {
+		t.Error("a row committed without Claim has Claimed set")
+	}
+	finishOut(t, s, claimOut(t, s, "d2", 10, plain)[0].ID, "d2", "reply")
+	if last := claimTurn(t, s, a, "a4", t0.Add(3*time.Second), "w1", mk("line", "five")); !last[0].Claimed {
+		t.Error("a row with every earlier one finished was not claimed")
+	}
+}
+
+// testOutboxCommitClaimExpiry checks that a row claimed at commit whose owner died is
+// claimed again once the lease expires, with that claim counted as an attempt.
+func testOutboxCommitClaimExpiry(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	outs := claimTurn(t, s, a, "a1", t0, "w1", outgoing(event(a, "x", t0), "one"))
+	if !outs[0].Claimed {
+		t.Fatal("Claimed = false, want true")
+	}
+	clk.Advance(lease - time.Millisecond)
+	claimOut(t, s, "d2", 10)
+	clk.Advance(time.Millisecond)
+	if got := claimOut(t, s, "d2", 10, outs[0]); got[0].Attempts != 1 || got[0].Failures != 0 {
+		t.Errorf("after the commit's lease expired: Attempts = %d, Failures = %d; want 1 and 0", got[0].Attempts, got[0].Failures)
+	}
+	if err := s.FinishOutgoing(t.Context(), outs[0].ID, "w1", "reply"); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("FinishOutgoing by the lapsed owner: err = %v, want bot.ErrConflict", err)
+	}
 }
 
 func testOutboxEmpty(t *testing.T, s Store, _ *clock) {

@@ -28,6 +28,26 @@ var queueTests = []test{
 	{"CommitTurnBadOutgoing", testQueueCommitTurnBadOutgoing},
 	{"CommitTurnBlanksEvent", testQueueCommitTurnBlanksEvent},
 	{"CancelledContext", testQueueCancelledContext},
+	{"CommitTurnRelease", testQueueCommitTurnRelease},
+}
+
+// testQueueCommitTurnRelease checks that a turn committed with Release ends that owner's
+// lease on the conversation, as ReleaseConversation does, and only that owner's.
+func testQueueCommitTurnRelease(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	e1, e2, e3 := event(a, "a1", t0), event(a, "a2", t0.Add(time.Second)), event(a, "a3", t0.Add(2*time.Second))
+	addEvents(t, s, e1)
+	claimWant(t, s, "w1", a, "a1")
+	addEvents(t, s, e2)
+	commitTurn(t, s, e1, &bot.Turn{Out: []*bot.Outgoing{outgoing(e1, "hello")}, Release: "w1"})
+	claimWant(t, s, "w2", a, "a2") // at once: no need to wait for the lease to expire
+
+	// Another owner's name releases nothing.
+	addEvents(t, s, e3)
+	commitTurn(t, s, e2, &bot.Turn{Release: "w1"})
+	claimNone(t, s, "w3")
+	clk.Advance(lease)
+	claimWant(t, s, "w3", a, "a3")
 }
 
 func testQueueClaimEmpty(t *testing.T, s Store, _ *clock) {
