@@ -217,3 +217,56 @@ func (nopInbox) AddEvents(_ context.Context, evs []bot.Event) ([]bool, error) {
 	return make([]bool, len(evs)), nil
 }
 func (nopInbox) AddDeadLetter(context.Context, bot.DeadLetter) error { return nil }
+
+// TestParseEventKinds checks how each kind of event is taken: what is stored, skipped, or
+// kept as a dead letter, whether the body decodes in one pass or only event by event.
+func TestParseEventKinds(t *testing.T) {
+	const user = `"source":{"type":"user","userId":"U1"}`
+	ev := func(id, rest string) string {
+		return `{"webhookEventId":"` + id + `","timestamp":1700000000000,"mode":"active","replyToken":"r",` + user + `,` + rest + `}`
+	}
+	tests := []struct {
+		name  string
+		event string
+		want  string // kind:text of the stored event, "" when none
+		dead  int
+	}{
+		{"text", ev("01A", `"type":"message","message":{"type":"text","id":"1","text":"ギフト券"}`), "text:ギフト券", 0},
+		{"sticker", ev("01B", `"type":"message","message":{"type":"sticker","id":"1","packageId":"1","stickerId":"2"}`), "text:", 0},
+		{"postback", ev("01C", `"type":"postback","postback":{"data":"n=1&o=2"}`), "postback:n=1&o=2", 0},
+		{"follow", ev("01D", `"type":"follow","follow":{"isUnblocked":false}`), "follow:", 0},
+		{"unfollow", ev("01E", `"type":"unfollow"`), "unfollow:", 0},
+		{"standby", `{"type":"message","mode":"standby","webhookEventId":"01F","timestamp":1,` + user + `,"message":{"type":"text","id":"1","text":"x"}}`, "", 0},
+		{"unknown type", ev("01G", `"type":"membersJoined","joined":{"members":[]}`), "", 0},
+		{"message without message", ev("01H", `"type":"message"`), "", 1},
+		{"postback without postback", ev("01I", `"type":"postback"`), "", 1},
+		{"wrong field type", ev("01J", `"type":"message","message":{"type":"text","text":42}`), "", 1},
+		{"no event id", `{"type":"message","timestamp":1,` + user + `,"message":{"type":"text","text":"x"}}`, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Next to a good event, so the bad one also takes the event-by-event path.
+			good := ev("01Z", `"type":"message","message":{"type":"text","id":"9","text":"ok"}`)
+			inbox := &recordingInbox{}
+			if code := post(t, newTestChannel(t, inbox), []byte(`{"destination":"Ubot","events":[`+tt.event+`,`+good+`]}`)); code != http.StatusOK {
+				t.Fatalf("status %d", code)
+			}
+			var got []string
+			for _, e := range inbox.events {
+				if e.ID != "line:01Z" {
+					got = append(got, string(e.In.Kind)+":"+e.In.Text+e.In.Postback)
+				}
+			}
+			want := []string(nil)
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			if strings.Join(got, "|") != strings.Join(want, "|") || len(inbox.events) != len(want)+1 {
+				t.Errorf("stored %q (%d events), want %q and the good event", got, len(inbox.events), want)
+			}
+			if len(inbox.dead) != tt.dead {
+				t.Errorf("%d dead letters, want %d", len(inbox.dead), tt.dead)
+			}
+		})
+	}
+}
