@@ -51,9 +51,10 @@ func (s *Store) startWriter() {
 
 // stopWriter fails what is queued and waits for the batch under way.
 var dbgBatches, dbgOps int
+var dbgBusy time.Duration
 
 func (s *Store) stopWriter() {
-	defer func() { fmt.Fprintf(os.Stderr, "DEBUG writer batches=%d ops=%d\n", dbgBatches, dbgOps) }()
+	defer func() { fmt.Fprintf(os.Stderr, "DEBUG writer batches=%d ops=%d busy=%s\n", dbgBatches, dbgOps, dbgBusy) }()
 	if s.w == nil {
 		return
 	}
@@ -123,7 +124,9 @@ func (s *Store) runWriter() {
 		busy = len(batch) > 1
 		dbgBatches++
 		dbgOps += len(batch)
+		t0 := time.Now()
 		s.writeBatch(batch)
+		dbgBusy += time.Since(t0)
 	}
 }
 
