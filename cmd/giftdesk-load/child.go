@@ -263,13 +263,13 @@ func serveEnv(db, secret, token, apiURL, addr string) []string {
 }
 
 // startServe starts giftdesk serve, logging to dir/logName, and waits until it is ready.
-// extra are further KEY=VALUE settings.
-func startServe(ctx context.Context, bin, dir, logName, db, secret, token, apiURL string, extra ...string) (*child, error) {
+// name is what errors call the process; extra are further KEY=VALUE settings.
+func startServe(ctx context.Context, name, bin, dir, logName, db, secret, token, apiURL string, extra ...string) (*child, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	c, err := startChild("giftdesk serve", bin, []string{"serve"},
+	c, err := startChild(name, bin, []string{"serve"},
 		append(serveEnv(db, secret, token, apiURL, addr), extra...), addr, filepath.Join(dir, logName))
 	if err != nil {
 		return nil, err

@@ -105,7 +105,7 @@ func demo(ctx context.Context, bin, dir string, w io.Writer) error {
 	fake := linetest.New(nil, linetest.Config{Spec: spec, Profiles: profiles})
 	defer fake.Close()
 
-	srv, err := startServe(ctx, bin, dir, "serve.log", filepath.Join(dir, "giftdesk.db"), loadSecret, fake.Token(), fake.URL())
+	srv, err := startServe(ctx, "giftdesk serve", bin, dir, "serve.log", filepath.Join(dir, "giftdesk.db"), loadSecret, fake.Token(), fake.URL())
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,7 +21,11 @@ const requestTimeout = 10 * time.Second
 
 // driveConfig says how to load one target.
 type driveConfig struct {
-	URL    string // base URL of the target, http://127.0.0.1:port
+	// URLs are the base URLs of the target's replicas, http://127.0.0.1:port, spread as a
+	// load balancer would: connection k sends new events to URLs[k % len(URLs)] and, with
+	// more than one replica, redeliveries to the next replica, so that a redelivery never
+	// reaches the replica that acknowledged the first delivery.
+	URLs   []string
 	Secret string // channel secret that signs the bodies
 	Conns  int    // concurrent keep-alive connections, each sending one request at a time
 	// Duration is how long new events are sent. With Once, it is an upper bound.
@@ -50,6 +55,8 @@ type driveResult struct {
 	Failed      map[string]int
 	Kinds       map[string]int  // acknowledged new events by kind (text, postback, follow)
 	Latencies   []time.Duration // of acknowledged requests, sorted
+	// PerURL counts the requests sent to each of driveConfig.URLs, redeliveries included.
+	PerURL []int
 }
 
 func (r *driveResult) window() time.Duration { return r.End.Sub(r.Start) }
@@ -84,8 +91,11 @@ func drive(ctx context.Context, cfg driveConfig) (*driveResult, error) {
 	if cfg.Conns < 1 || len(cfg.Customers) < cfg.Conns {
 		return nil, fmt.Errorf("need at least one customer per connection (%d customers, %d connections)", len(cfg.Customers), cfg.Conns)
 	}
+	if len(cfg.URLs) == 0 {
+		return nil, errors.New("no target URL to drive")
+	}
 	transport := &http.Transport{
-		MaxIdleConns:        cfg.Conns,
+		MaxIdleConns:        cfg.Conns * len(cfg.URLs), // a connection may keep one to each replica
 		MaxIdleConnsPerHost: cfg.Conns,
 		MaxConnsPerHost:     cfg.Conns,
 		IdleConnTimeout:     time.Minute,
@@ -93,7 +103,10 @@ func drive(ctx context.Context, cfg driveConfig) (*driveResult, error) {
 	}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: requestTimeout}
-	endpoint := cfg.URL + "/line/webhook"
+	endpoints := make([]string, len(cfg.URLs))
+	for i, u := range cfg.URLs {
+		endpoints[i] = u + "/line/webhook"
+	}
 
 	results := make([]*driveResult, cfg.Conns)
 	start := time.Now()
@@ -104,16 +117,21 @@ func drive(ctx context.Context, cfg driveConfig) (*driveResult, error) {
 		for i := k; i < len(cfg.Customers); i += cfg.Conns {
 			mine = append(mine, cfg.Customers[i])
 		}
-		res := &driveResult{Failed: map[string]int{}, Kinds: map[string]int{}}
+		res := &driveResult{Failed: map[string]int{}, Kinds: map[string]int{}, PerURL: make([]int, len(endpoints))}
 		results[k] = res
+		first := k % len(endpoints)
+		again := (k + 1) % len(endpoints) // first itself when there is one replica
 		wg.Go(func() {
-			driveConn(ctx, cfg, client, endpoint, mine, deadline, rand.New(rand.NewPCG(cfg.Seed, uint64(k))), res)
+			driveConn(ctx, cfg, client, endpoints, first, again, mine, deadline, rand.New(rand.NewPCG(cfg.Seed, uint64(k))), res)
 		})
 	}
 	wg.Wait()
 
-	total := &driveResult{Start: start, End: start, Failed: map[string]int{}, Kinds: map[string]int{}}
+	total := &driveResult{Start: start, End: start, Failed: map[string]int{}, Kinds: map[string]int{}, PerURL: make([]int, len(endpoints))}
 	for _, r := range results {
+		for i, n := range r.PerURL {
+			total.PerURL[i] += n
+		}
 		total.Requests += r.Requests
 		total.Acked += r.Acked
 		total.Distinct += r.Distinct
@@ -133,9 +151,10 @@ func drive(ctx context.Context, cfg driveConfig) (*driveResult, error) {
 	return total, ctx.Err()
 }
 
-// driveConn is one connection: it sends one event at a time for its customers in turn,
-// and now and then sends an acknowledged event again as LINE's redelivery would.
-func driveConn(ctx context.Context, cfg driveConfig, client *http.Client, endpoint string, mine []*customer, deadline time.Time, r *rand.Rand, res *driveResult) {
+// driveConn is one connection: it sends one event at a time for its customers in turn to
+// endpoints[first], and now and then sends an acknowledged event again as LINE's
+// redelivery would, to endpoints[again].
+func driveConn(ctx context.Context, cfg driveConfig, client *http.Client, endpoints []string, first, again int, mine []*customer, deadline time.Time, r *rand.Rand, res *driveResult) {
 	var pending []pendingRedelivery
 	next := 0 // index into mine
 	for sent := 0; ; sent++ {
@@ -165,11 +184,16 @@ func driveConn(ctx context.Context, cfg driveConfig, client *http.Client, endpoi
 				cfg.Sent(ev.WebhookEventID, c.id, token)
 			}
 		}
+		to := first
+		if redelivery {
+			to = again
+		}
 		body := encodeWebhook(ev)
 		t0 := time.Now()
-		status, err := post(ctx, client, endpoint, body, signBody(cfg.Secret, body))
+		status, err := post(ctx, client, endpoints[to], body, signBody(cfg.Secret, body))
 		res.End = time.Now()
 		res.Requests++
+		res.PerURL[to]++
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,28 +81,221 @@ func TestSmoke(t *testing.T) {
 		if !validate {
 			t.Log("LINE OpenAPI spec not found: the load runs without request validation")
 		}
-		cfg := loadConfig{
-			Bin: bin, Self: []string{os.Args[0]}, Dir: t.TempDir(),
-			Duration: time.Second, Conns: 4, Users: 20, Redeliver: 0.1, DB: "sqlite",
-			Drain: time.Minute, Seed: 1, Validate: validate, Progress: io.Discard,
-		}
-		rep, err := measure(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var table bytes.Buffer
-		printReport(&table, rep)
-		t.Logf("\n%s", table.String())
-		if err := rep.problems(); err != nil {
-			t.Error(err)
-		}
-		for _, tr := range []*targetResult{rep.Bare, rep.Giftdesk} {
-			if tr.Acked == 0 || tr.Processed != tr.Acked-tr.Redelivered {
-				t.Errorf("%s: %d acknowledged (%d redelivered), %d processed; want every distinct acknowledged event processed",
-					tr.Target, tr.Acked, tr.Redelivered, tr.Processed)
-			}
+		rep := smokeLoad(ctx, t, bin, "sqlite", "", validate)
+		if rep.Issue7 == nil || rep.Issue7.Target != "sqlite" {
+			t.Errorf("issue 7 verdict = %+v, want one for the sqlite target", rep.Issue7)
 		}
 	})
+}
+
+// smokeLoad runs `run` for one second with 4 connections and 20 users on the targets db
+// names, and checks that every distinct acknowledged event was answered exactly once and
+// that giftdesk sent nothing LINE would reject. It makes no timing assertions.
+func smokeLoad(ctx context.Context, t *testing.T, bin, db, postgres string, validate bool) *loadReport {
+	t.Helper()
+	cfg := loadConfig{
+		Bin: bin, Self: []string{os.Args[0]}, Dir: t.TempDir(),
+		Duration: time.Second, Conns: 4, Users: 20, Redeliver: 0.1, DB: db, Postgres: postgres,
+		Drain: time.Minute, Seed: 1, Validate: validate, Progress: io.Discard,
+	}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := measure(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	printReport(&table, rep)
+	t.Logf("\n%s", table.String())
+	if err := rep.problems(); err != nil {
+		t.Error(err)
+	}
+	if len(rep.Targets) != len(cfg.Targets) {
+		t.Fatalf("%d targets measured, want %d", len(rep.Targets), len(cfg.Targets))
+	}
+	for _, tr := range append([]*targetResult{rep.Bare}, rep.Targets...) {
+		if tr.Acked == 0 || tr.Processed != tr.Acked-tr.Redelivered {
+			t.Errorf("%s: %d acknowledged (%d redelivered), %d processed; want every distinct acknowledged event processed",
+				tr.Target, tr.Acked, tr.Redelivered, tr.Processed)
+		}
+		if tr.ExtraAnswers != 0 || tr.Unanswered != 0 {
+			t.Errorf("%s: %d extra answers, %d unanswered; want every acknowledged event answered exactly once",
+				tr.Target, tr.ExtraAnswers, tr.Unanswered)
+		}
+	}
+	return rep
+}
+
+// TestSmokePostgresReplicas loads two giftdesk serve replicas on one scratch PostgreSQL
+// database for a second, connections spread over both and redeliveries crossing them. It
+// needs a server: GIFTDESK_TEST_POSTGRES, as for internal/store/postgres.
+func TestSmokePostgresReplicas(t *testing.T) {
+	server := os.Getenv("GIFTDESK_TEST_POSTGRES")
+	if server == "" {
+		t.Skip("GIFTDESK_TEST_POSTGRES is not set (such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable): no PostgreSQL server for the 2xpostgres smoke test")
+	}
+	bin := buildGiftdesk(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep := smokeLoad(ctx, t, bin, "2xpostgres", server, false)
+	g := rep.Targets[0]
+	if g.Target != "2×postgres" || g.Replicas != 2 {
+		t.Errorf("target %q with %d replicas, want 2×postgres with 2", g.Target, g.Replicas)
+	}
+	if len(g.RequestsPerReplica) != 2 || g.RequestsPerReplica[0] == 0 || g.RequestsPerReplica[1] == 0 ||
+		g.RequestsPerReplica[0]+g.RequestsPerReplica[1] != g.Requests {
+		t.Errorf("requests per replica %v of %d, want both replicas to receive some and all counted", g.RequestsPerReplica, g.Requests)
+	}
+	if rep.Issue7 != nil {
+		t.Errorf("issue 7 verdict %+v without a single-replica sqlite target", rep.Issue7)
+	}
+}
+
+// TestDriveSpreadsOverReplicas drives two stand-in replicas and checks that connections
+// are spread over both and that every redelivery reaches the other replica than its
+// first delivery, as LINE's would through a load balancer.
+func TestDriveSpreadsOverReplicas(t *testing.T) {
+	type delivery struct {
+		replica    int
+		redelivery bool
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string][]delivery{} // by event id
+	)
+	var urls []string
+	for i := range 2 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var body webhookBody
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Events) != 1 {
+				http.Error(w, "bad body", http.StatusBadRequest)
+				return
+			}
+			ev := body.Events[0]
+			mu.Lock()
+			seen[ev.WebhookEventID] = append(seen[ev.WebhookEventID], delivery{i, ev.DeliveryContext.IsRedelivery})
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		urls = append(urls, srv.URL)
+	}
+	r := rand.New(rand.NewPCG(1, 0))
+	res, err := drive(context.Background(), driveConfig{
+		URLs: urls, Secret: loadSecret, Conns: 4, Duration: 100 * time.Millisecond,
+		Customers: newCustomers(r, 8), Redeliver: 1, Seed: 1, IDs: newIDSource(r),
+		Token: func(string) string { return randomToken() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Redelivered == 0 || res.PerURL[0] == 0 || res.PerURL[1] == 0 || res.PerURL[0]+res.PerURL[1] != res.Requests {
+		t.Fatalf("%d requests, %d redelivered, per replica %v: want redeliveries and both replicas used", res.Requests, res.Redelivered, res.PerURL)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, ds := range seen {
+		if ds[0].redelivery {
+			t.Errorf("event %s: first delivery marked as a redelivery", id)
+		}
+		for _, d := range ds[1:] {
+			if !d.redelivery || d.replica == ds[0].replica {
+				t.Errorf("event %s: deliveries %+v, want redeliveries on the other replica", id, ds)
+			}
+		}
+	}
+}
+
+// TestParseTargets checks the --db list: good targets, their names and replicas, and
+// errors that name the flag.
+func TestParseTargets(t *testing.T) {
+	const server = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	good := []struct {
+		in   string
+		want []targetSpec
+	}{
+		{"sqlite", []targetSpec{{Name: "sqlite", Kind: "sqlite", Replicas: 1}}},
+		{"sqlite,postgres,2xpostgres", []targetSpec{
+			{Name: "sqlite", Kind: "sqlite", Replicas: 1},
+			{Name: "postgres", Kind: "postgres", Server: server, Replicas: 1},
+			{Name: "2×postgres", Kind: "postgres", Server: server, Replicas: 2},
+		}},
+		{" 1xsqlite , 8×postgres ", []targetSpec{
+			{Name: "sqlite", Kind: "sqlite", Replicas: 1},
+			{Name: "8×postgres", Kind: "postgres", Server: server, Replicas: 8},
+		}},
+		{"2xsqlite,sqlite,sqlite", []targetSpec{
+			{Name: "2×sqlite", Kind: "sqlite", Replicas: 2},
+			{Name: "sqlite", Kind: "sqlite", Replicas: 1},
+			{Name: "sqlite#2", Kind: "sqlite", Replicas: 1},
+		}},
+		{"postgresql://u:pw@db.example:5433/x,3xpostgres://h/db", []targetSpec{
+			{Name: "postgres", Kind: "postgres", Server: "postgresql://u:pw@db.example:5433/x", Replicas: 1},
+			{Name: "3×postgres", Kind: "postgres", Server: "postgres://h/db", Replicas: 3},
+		}},
+	}
+	for _, tt := range good {
+		got, err := parseTargets(tt.in, server)
+		if err != nil {
+			t.Errorf("parseTargets(%q): %v", tt.in, err)
+			continue
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("parseTargets(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+	if got := (targetSpec{Name: "2×sqlite#2"}).fileName(); got != "2xsqlite-2" {
+		t.Errorf("fileName = %q, want 2xsqlite-2", got)
+	}
+
+	bad := []struct{ in, pgServer, want string }{
+		{"", server, "--db is empty"},
+		{"sqlite,", server, "target 2"},
+		{"mysql", server, "unknown target"},
+		{"xpostgres", server, "unknown target"},
+		{"0xpostgres", server, "0 replicas: want 1 to 8"},
+		{"9xsqlite", server, "9 replicas: want 1 to 8"},
+		{"99999999999999999999xsqlite", server, "replicas: want 1 to 8"},
+		{"2x", server, "unknown target"},
+		{"2xpostgres", "mysql://h", "--postgres="},
+		{"postgres", "", "--postgres="},
+		{"2xpostgres://u:secret@h:5432/db%zz", server, "unparsable"},
+	}
+	for _, tt := range bad {
+		_, err := parseTargets(tt.in, tt.pgServer)
+		if err == nil {
+			t.Errorf("parseTargets(%q): no error, want one with %q", tt.in, tt.want)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, "--db") || !strings.Contains(msg, tt.want) || strings.Contains(msg, "secret") {
+			t.Errorf("parseTargets(%q) = %q, want an error naming --db with %q and no password", tt.in, msg, tt.want)
+		}
+	}
+}
+
+// TestCheckServeEnv checks the --serve-env settings that collide with the load test's own.
+func TestCheckServeEnv(t *testing.T) {
+	base := loadConfig{Duration: time.Second, Conns: 1, Users: 1, Drain: time.Second, DB: "sqlite", Postgres: "postgres://h/db"}
+	tests := []struct {
+		db, env, want string // want "" means no error
+	}{
+		{"sqlite", "GIFTDESK_WORKERS=8", ""},
+		{"sqlite", "GIFTDESK_DEBUG_ADDR=127.0.0.1:6060", ""},
+		{"sqlite,2xpostgres", "GIFTDESK_DEBUG_ADDR=127.0.0.1:6060", "replicas of 2×postgres"},
+		{"sqlite", "GIFTDESK_DB=x.db", "sets GIFTDESK_DB itself"},
+		{"sqlite", "PATH=/bin", "want GIFTDESK_NAME=value"},
+	}
+	for _, tt := range tests {
+		cfg := base
+		cfg.DB, cfg.ServeEnv = tt.db, []string{tt.env}
+		err := cfg.check()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("--db %s --serve-env %s: %v", tt.db, tt.env, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("--db %s --serve-env %s: error %v, want one with %q", tt.db, tt.env, err, tt.want)
+		}
+	}
 }
 
 // TestBareHandler checks the bare handler's answers: it must do the work it stands for.

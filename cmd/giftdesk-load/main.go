@@ -1,11 +1,12 @@
 // Command giftdesk-load runs giftdesk serve against an in-process fake LINE Messaging API
 // (internal/line/linetest) on loopback: a readable demo conversation, a load test measured
-// next to a bare webhook handler in the same run, and a memory check with many stored
-// conversations.
+// next to a bare webhook handler in the same run (one or more targets: SQLite,
+// PostgreSQL, several replicas on one PostgreSQL database), and a memory check with many
+// stored conversations.
 //
 //	giftdesk-load demo [--bin PATH] [--keep]
 //	giftdesk-load run  [--bin PATH] [--duration 10s] [--conns 32] [--users 5000] [--redeliver 0.1]
-//	                   [--db sqlite|postgres://…] [--drain 60s] [--seed N] [--validate]
+//	                   [--db sqlite,postgres,2xpostgres] [--postgres URL] [--drain 60s] [--seed N] [--validate]
 //	                   [--serve-env GIFTDESK_X=v]… [--json] [--keep]
 //	giftdesk-load rss  [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
 //	                   [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
@@ -31,9 +32,10 @@ const usage = `usage:
   giftdesk-load demo [--bin PATH] [--keep]
       play a diagnosis in Japanese and in English against giftdesk serve and the fake LINE API
   giftdesk-load run [--bin PATH] [--duration 10s] [--conns 32] [--users 5000] [--redeliver 0.1]
-                    [--db sqlite|postgres://…] [--drain 60s] [--seed N] [--validate]
-                    [--serve-env GIFTDESK_X=v]… [--json] [--keep]
-      measure a bare webhook handler, then giftdesk serve, under the same load
+                    [--db sqlite,postgres,2xpostgres] [--postgres URL] [--drain 60s] [--seed N]
+                    [--validate] [--serve-env GIFTDESK_X=v]… [--json] [--keep]
+      measure a bare webhook handler, then giftdesk serve on each --db target (Nx: N
+      replicas on one database), under the same load
   giftdesk-load rss [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
                     [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
       store many conversations, then report giftdesk serve's peak RSS

@@ -37,3 +37,17 @@ func scratchPostgres(ctx context.Context, serverURL string) (dbURL string, drop 
 	}
 	return u.String(), drop, nil
 }
+
+// pingPostgres connects to the PostgreSQL server that serverURL names, so that a run
+// fails before any load when the server cannot be reached.
+func pingPostgres(ctx context.Context, serverURL string) error {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", redactURL(serverURL), err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", redactURL(serverURL), err)
+	}
+	return nil
+}

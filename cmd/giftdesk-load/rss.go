@@ -171,7 +171,7 @@ func rssRun(ctx context.Context, cfg rssConfig, name, db string, customers []*cu
 		return nil, err
 	}
 	defer fake.Close()
-	c, err := startServe(ctx, cfg.Bin, cfg.Dir, strings.ReplaceAll(name, " ", "-")+".log", db, loadSecret, fake.Token(), fake.URL())
+	c, err := startServe(ctx, "giftdesk serve", cfg.Bin, cfg.Dir, strings.ReplaceAll(name, " ", "-")+".log", db, loadSecret, fake.Token(), fake.URL())
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func rssRun(ctx context.Context, cfg rssConfig, name, db string, customers []*cu
 	}
 	ph.ReadyRSSMB = float64(ready) / (1 << 20)
 	dc := driveConfig{
-		URL: c.url, Secret: loadSecret, Conns: cfg.Conns, Duration: cfg.Traffic, Once: seed,
+		URLs: []string{c.url}, Secret: loadSecret, Conns: cfg.Conns, Duration: cfg.Traffic, Once: seed,
 		Customers: customers, Seed: cfg.Seed, IDs: ids,
 		Token: fake.IssueReplyToken, Sent: tr.sent, Acked: tr.ack,
 	}
