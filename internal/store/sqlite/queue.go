@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
@@ -55,6 +56,7 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 	var evs []bot.Event
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		// Again under the write lock: another worker may have claimed it meanwhile.
+		evs = nil // this may run twice (see writeBatch)
 		now := s.now()
 		err := s.writeq(tx).QueryRowContext(ctx, pickConversation, now.UnixMilli()).Scan(&k.Channel, &k.User)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -140,7 +142,6 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 				WHERE channel = ?1 AND user_id = ?2 AND via = ?3 AND finished_at IS NULL) AS claimed)
 			RETURNING id, attempts`
 		release    = `DELETE FROM leases WHERE channel = ? AND user_id = ? AND owner = ?`
-		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text, node, miss) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	)
 	if t == nil || t.Conversation == nil {
 		return errors.New("commit turn: no conversation")
@@ -156,6 +157,10 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		if closed, err = archive(t.Closed); err != nil {
 			return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
 		}
+	}
+	lineArgs := make([]any, 0, 8*len(t.Transcript))
+	for _, l := range t.Transcript {
+		lineArgs = append(lineArgs, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text, l.Node, l.Miss)
 	}
 	ids := make([]int64, len(outs))
 	claimed := make([]bool, len(outs))
@@ -197,10 +202,10 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
 			}
 		}
-		for i, l := range t.Transcript {
-			_, err := s.writeq(tx).ExecContext(ctx, insertLine, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text, l.Node, l.Miss)
-			if err != nil {
-				return fmt.Errorf("append transcript line %d: %w", i, err)
+		if len(t.Transcript) > 0 {
+			// One statement for the turn's lines.
+			if _, err := s.writeq(tx).ExecContext(ctx, insertLines(len(t.Transcript)), lineArgs...); err != nil {
+				return fmt.Errorf("append %d transcript lines: %w", len(t.Transcript), err)
 			}
 		}
 		if closed != nil {
@@ -223,4 +228,31 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		o.ID, o.CreatedAt, o.Claimed = ids[i], created[i], claimed[i]
 	}
 	return nil
+}
+
+// insertLines returns the statement that appends n transcript lines, eight arguments each.
+func insertLines(n int) string {
+	if n < len(insertLinesCache) {
+		return insertLinesCache[n]
+	}
+	return buildInsertLines(n)
+}
+
+var insertLinesCache = func() (c [8]string) {
+	for i := range c {
+		c[i] = buildInsertLines(i)
+	}
+	return c
+}()
+
+func buildInsertLines(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO transcripts (channel, user_id, at, role, name, text, node, miss) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
 }

@@ -130,8 +130,61 @@ func (s *Store) runWriter() {
 	}
 }
 
-// writeBatch runs batch in one transaction and reports to every operation.
+// writeBatch runs batch in one transaction and reports to every operation. It first runs
+// the operations one after the other with no savepoints, which nearly always succeeds;
+// only when one fails does it roll back and run them again, each in a savepoint of its
+// own, so that the failing one is undone alone. Operations must therefore be safe to run
+// twice: each sets its results afresh.
 func (s *Store) writeBatch(batch []*writeOp) {
+	if len(batch) > 1 && s.writeOptimistic(batch) {
+		return
+	}
+	s.writeCareful(batch)
+}
+
+// writeOptimistic runs batch in one transaction without savepoints and reports whether
+// it did: false, with the transaction rolled back and nobody told, when an operation
+// failed.
+func (s *Store) writeOptimistic(batch []*writeOp) bool {
+	ctx := context.Background()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false // writeCareful tells everybody
+	}
+	ran := 0
+	for _, op := range batch {
+		if op.err = op.ctx.Err(); op.err != nil {
+			continue
+		}
+		if err := op.f(tx); err != nil {
+			_ = tx.Rollback()
+			for _, op := range batch {
+				op.err = nil
+			}
+			return false
+		}
+		ran++
+	}
+	if ran == 0 {
+		_ = tx.Rollback()
+	} else if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("commit: %w", err)
+		for _, op := range batch {
+			if op.err == nil {
+				op.err = err
+			}
+		}
+	}
+	for _, op := range batch {
+		close(op.done)
+	}
+	s.stmts.flush(ctx)
+	return true
+}
+
+// writeCareful runs batch in one transaction, each operation in a savepoint of its own
+// when there are several, and reports to every operation.
+func (s *Store) writeCareful(batch []*writeOp) {
 	ctx := context.Background()
 	finish := func(err error) {
 		for _, op := range batch {
