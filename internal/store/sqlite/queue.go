@@ -141,7 +141,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			FROM (SELECT ?9 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox
 				WHERE channel = ?1 AND user_id = ?2 AND via = ?3 AND finished_at IS NULL) AS claimed)
 			RETURNING id, attempts`
-		release    = `DELETE FROM leases WHERE channel = ? AND user_id = ? AND owner = ?`
+		release = `DELETE FROM leases WHERE channel = ? AND user_id = ? AND owner = ?`
 	)
 	if t == nil || t.Conversation == nil {
 		return errors.New("commit turn: no conversation")

@@ -54,7 +54,9 @@ var dbgBatches, dbgOps int
 var dbgBusy time.Duration
 
 func (s *Store) stopWriter() {
-	defer func() { fmt.Fprintf(os.Stderr, "DEBUG writer batches=%d ops=%d busy=%s\n", dbgBatches, dbgOps, dbgBusy) }()
+	defer func() {
+		fmt.Fprintf(os.Stderr, "DEBUG writer batches=%d ops=%d busy=%s\n", dbgBatches, dbgOps, dbgBusy)
+	}()
 	if s.w == nil {
 		return
 	}
