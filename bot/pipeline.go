@@ -91,7 +91,9 @@ type Queue interface {
 	ReleaseConversation(ctx context.Context, k Key, owner string) error
 	// CommitTurn atomically saves t.Conversation (compare-and-swap on its revision, as
 	// ConversationStore.SaveConversation), marks event t.EventID processed (ErrNotFound if
-	// it is no longer pending: another worker did it), adds t.Out to the outbox (those
+	// it is no longer pending: another worker did it; a store whose leases are not shared
+	// between processes also refuses an event while an older one of the conversation is
+	// pending), adds t.Out to the outbox (those
 	// with messages; their IDs are set) and appends t.Transcript. With t.Claim, each new
 	// row that is the oldest unfinished one of its conversation and channel is leased to
 	// t.Claim.Owner as ClaimOutgoing would (its Claimed set); with t.Release, owner's

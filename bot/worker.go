@@ -224,8 +224,11 @@ func (w *Worker) process(ctx context.Context, ev Event, release bool) (released 
 			continue
 		}
 		if errors.Is(err, ErrNotFound) {
-			// Another worker processed it after our lease lapsed: done.
-			w.log.Warn("event already processed", "conversation", ev.Key.String(), "event", ev.ID)
+			// Another worker processed it (after our lease lapsed, or in another process),
+			// or an event that happened earlier arrived meanwhile: the next claim brings
+			// whatever is still pending, in order.
+			w.log.Warn("event not committed: processed elsewhere, or an earlier one is pending",
+				"conversation", ev.Key.String(), "event", ev.ID)
 			return false, nil
 		}
 		if err != nil {

@@ -23,7 +23,7 @@ func TestQueryPlans(t *testing.T) {
 		args  int
 		want  string // an index the plan must use
 	}{
-		{name: "pick conversation", query: pickConversation, args: 1, want: "inbox_pending"},
+		{name: "pending window", query: pendingWindow, args: 3, want: "inbox_pending"},
 		{name: "pending events", query: pendingEvents, args: 2, want: "inbox_pending_conversation"},
 		{name: "count pending", query: countPending, args: 0, want: "inbox_pending"},
 		{name: "due outgoing", query: dueOutgoing, args: 3, want: "outbox_unfinished"},
@@ -467,5 +467,57 @@ func TestTicketColumns(t *testing.T) {
 				t.Errorf("columns = %s\nwant      %s", got, want)
 			}
 		})
+	}
+}
+
+// TestTwoProcessesOneConversation checks what replaces leases across processes that share
+// a file: each Store has its own leases, so both may claim one conversation, but only one
+// turn per event commits, and never one whose conversation has an older pending event.
+func TestTwoProcessesOneConversation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "giftdesk.db")
+	p1, p2 := open(t, path), open(t, path)
+	ctx := t.Context()
+	at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
+	e1, e2 := benchEvent(1, at), benchEvent(1001, at) // the same conversation, e1 first
+	if _, err := p1.AddEvents(ctx, []bot.Event{e1, e2}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(s *Store, owner string) []bot.Event {
+		t.Helper()
+		k, evs, err := s.ClaimConversation(ctx, owner, time.Minute)
+		if err != nil || k != e1.Key {
+			t.Fatalf("ClaimConversation by %s = %v, %v; want %v", owner, k, err, e1.Key)
+		}
+		return evs
+	}
+	if got1, got2 := claim(p1, "w1"), claim(p2, "w2"); len(got1) != 2 || len(got2) != 2 {
+		t.Fatalf("claimed %d and %d events, want 2 each", len(got1), len(got2))
+	}
+	commitNew := func(s *Store, ev bot.Event, node string) error {
+		c := &bot.Conversation{Key: ev.Key, Lang: bot.Japanese, Status: bot.StatusActive, Node: node,
+			FlowVersion: "v1", CreatedAt: at, UpdatedAt: at}
+		return s.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: ev.ID})
+	}
+	// e2 cannot go before e1, in either process.
+	if err := commitNew(p2, e2, "p2"); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("commit of e2 before e1: err = %v, want bot.ErrNotFound", err)
+	}
+	if err := commitNew(p1, e1, "p1"); err != nil {
+		t.Fatalf("commit of e1 by p1: %v", err)
+	}
+	// p2 stepped e1 from the same state: the revision has moved on.
+	if err := commitNew(p2, e1, "p2"); !errors.Is(err, bot.ErrConflict) && !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("second commit of e1: err = %v, want a conflict", err)
+	}
+	c, err := p2.Conversation(ctx, e1.Key)
+	if err != nil || c.Node != "p1" || c.Revision != 1 {
+		t.Fatalf("conversation = %+v, %v; want p1's turn only", c, err)
+	}
+	c.Node = "p2"
+	if err := p2.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: e1.ID}); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("commit of e1 again at the current revision: err = %v, want bot.ErrNotFound", err)
+	}
+	if err := p2.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: e2.ID}); err != nil {
+		t.Errorf("commit of e2 after e1: %v", err)
 	}
 }

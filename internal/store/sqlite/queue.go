@@ -6,23 +6,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
-// pickConversation finds the conversation whose oldest pending event is the oldest of all
-// (by event time, then arrival) among those without a live lease. It walks the partial
-// index inbox_pending, so it reads pending rows only, and stops at the first one whose
-// conversation is free.
-const pickConversation = `SELECT i.channel, i.user_id FROM inbox AS i
-	WHERE i.processed_at IS NULL
-	  AND NOT EXISTS (SELECT 1 FROM leases AS l
-		WHERE l.channel = i.channel AND l.user_id = i.user_id AND l.expires_at > ?)
-	ORDER BY i.at, i.seq
-	LIMIT 1`
+// pendingWindow selects pending events' conversations oldest first (by event time, then
+// arrival) from the partial index inbox_pending, a window at a time: after (at, seq), at
+// most the limit. ClaimConversation walks the windows to the first free conversation.
+const pendingWindow = `SELECT channel, user_id, at, seq FROM inbox
+	WHERE processed_at IS NULL AND (at, seq) > (?1, ?2)
+	ORDER BY at, seq
+	LIMIT ?3`
 
 // pendingEvents selects a conversation's pending events in order, from the partial index
 // inbox_pending_conversation.
@@ -30,82 +29,154 @@ const pendingEvents = `SELECT event FROM inbox
 	WHERE channel = ? AND user_id = ? AND processed_at IS NULL
 	ORDER BY at, seq`
 
+// windowSize is how many pending events ClaimConversation reads at a time.
+const windowSize = 64
+
+// leaseTable holds this Store's leases on conversations. They live in memory: a lease
+// saves this process's workers from stepping one conversation at once, and costs no
+// write. Processes that share a database file each have their own; should two step the
+// same conversation, CommitTurn lets one win (see there).
+type leaseTable struct {
+	mu sync.Mutex
+	m  map[bot.Key]leaseEntry
+}
+
+type leaseEntry struct {
+	owner   string
+	expires time.Time
+}
+
+// take leases k to owner until expires if it has no live lease at now.
+func (l *leaseTable) take(k bot.Key, owner string, now, expires time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.m[k]; ok && e.expires.After(now) {
+		return false
+	}
+	if l.m == nil {
+		l.m = make(map[bot.Key]leaseEntry)
+	}
+	l.m[k] = leaseEntry{owner: owner, expires: expires}
+	return true
+}
+
+// live reports whether k has a live lease at now.
+func (l *leaseTable) live(k bot.Key, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.m[k]
+	return ok && e.expires.After(now)
+}
+
+// release ends owner's lease on k, if owner holds it.
+func (l *leaseTable) release(k bot.Key, owner string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.m[k]; ok && e.owner == owner {
+		delete(l.m, k)
+	}
+}
+
 // ClaimConversation leases to owner, until lease has passed, the conversation whose oldest
 // pending event is the oldest among those with no live lease, and returns its pending
 // events ordered by event time, then arrival. A lease is live until the store's clock
 // reaches its expiry; an expired one is taken over. It returns an error matching
 // bot.ErrNotFound when no conversation can be claimed. The caller owns the events.
+//
+// It only reads: leases are this Store's, in memory (see leaseTable), and the pending
+// events come from a reader connection, which sees every commit that finished before.
 func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.Duration) (bot.Key, []bot.Event, error) {
-	const upsert = `INSERT INTO leases (channel, user_id, owner, expires_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (channel, user_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`
 	if owner == "" || lease <= 0 {
 		return bot.Key{}, nil, fmt.Errorf("claim conversation: need an owner and a positive lease, have %q and %s", owner, lease)
 	}
-	// Idle workers poll: look on a reader first, so that finding nothing to do does not
-	// queue for the writer behind webhooks storing events. A miss here is safe: an event
-	// stored after this read is found by the next poll.
-	var k bot.Key
-	err := s.readq().QueryRowContext(ctx, pickConversation, s.now().UnixMilli()).Scan(&k.Channel, &k.User)
-	if errors.Is(err, sql.ErrNoRows) {
-		return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", bot.ErrNotFound)
-	}
+	k, err := s.pickConversation(ctx, owner, lease)
 	if err != nil {
 		return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", err)
 	}
-
-	var evs []bot.Event
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		// Again under the write lock: another worker may have claimed it meanwhile.
-		evs = nil // this may run twice (see writeBatch)
-		now := s.now()
-		err := s.writeq(tx).QueryRowContext(ctx, pickConversation, now.UnixMilli()).Scan(&k.Channel, &k.User)
-		if errors.Is(err, sql.ErrNoRows) {
-			return bot.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := s.writeq(tx).ExecContext(ctx, upsert, k.Channel, k.User, owner, now.Add(lease).UnixMilli()); err != nil {
-			return fmt.Errorf("lease %s: %w", k, err)
-		}
-		rows, err := s.writeq(tx).QueryContext(ctx, pendingEvents, k.Channel, k.User)
-		if err != nil {
-			return fmt.Errorf("events of %s: %w", k, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var body []byte
-			if err := rows.Scan(&body); err != nil {
-				return fmt.Errorf("events of %s: %w", k, err)
-			}
-			var ev bot.Event
-			if err := json.Unmarshal(body, &ev); err != nil {
-				return fmt.Errorf("events of %s: decode: %w", k, err)
-			}
-			ev.At = ev.At.UTC()
-			evs = append(evs, ev)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("events of %s: %w", k, err)
-		}
-		return nil
-	})
+	evs, err := s.pendingEvents(ctx, k)
+	if err == nil && len(evs) == 0 {
+		err = bot.ErrNotFound // processed by another process meanwhile
+	}
 	if err != nil {
+		s.leases.release(k, owner)
 		return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", err)
 	}
 	return k, evs, nil
 }
 
+// pickConversation walks the pending events oldest first and leases the first
+// conversation without a live lease to owner.
+func (s *Store) pickConversation(ctx context.Context, owner string, lease time.Duration) (bot.Key, error) {
+	afterAt, afterSeq := int64(math.MinInt64), int64(0)
+	for {
+		rows, err := s.readq().QueryContext(ctx, pendingWindow, afterAt, afterSeq, windowSize)
+		if err != nil {
+			return bot.Key{}, err
+		}
+		n := 0
+		var found *bot.Key
+		now := s.now()
+		for rows.Next() {
+			var k bot.Key
+			if err := rows.Scan(&k.Channel, &k.User, &afterAt, &afterSeq); err != nil {
+				rows.Close()
+				return bot.Key{}, err
+			}
+			n++
+			if !s.leases.live(k, now) && s.leases.take(k, owner, now, now.Add(lease)) {
+				found = &k
+				break
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		switch {
+		case err != nil:
+			if found != nil {
+				s.leases.release(*found, owner)
+			}
+			return bot.Key{}, err
+		case found != nil:
+			return *found, nil
+		case n < windowSize:
+			return bot.Key{}, bot.ErrNotFound
+		}
+	}
+}
+
+// pendingEvents returns k's pending events in order.
+func (s *Store) pendingEvents(ctx context.Context, k bot.Key) ([]bot.Event, error) {
+	rows, err := s.readq().QueryContext(ctx, pendingEvents, k.Channel, k.User)
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", k, err)
+	}
+	defer rows.Close()
+	var evs []bot.Event
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("events of %s: %w", k, err)
+		}
+		var ev bot.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("events of %s: decode: %w", k, err)
+		}
+		ev.At = ev.At.UTC()
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events of %s: %w", k, err)
+	}
+	return evs, nil
+}
+
 // ReleaseConversation ends owner's lease on k, so that k's pending events, if any, can be
 // claimed at once. It does nothing if owner does not hold the lease (any more).
 func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string) error {
-	const release = `DELETE FROM leases WHERE channel = ? AND user_id = ? AND owner = ?`
-	if err := s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.writeq(tx).ExecContext(ctx, release, k.Channel, k.User, owner)
-		return err
-	}); err != nil {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("release conversation %s: %w", k, err)
 	}
+	s.leases.release(k, owner)
 	return nil
 }
 
@@ -131,8 +202,14 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // ones too.
 func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	const (
-		processed = `UPDATE inbox SET processed_at = ?, event = NULL
-			WHERE id = ? AND channel = ? AND user_id = ? AND processed_at IS NULL`
+		// The event must be pending and the conversation's oldest pending one: two
+		// processes on one file have leases of their own, and an event that happened
+		// earlier may have arrived after the claim.
+		processed = `UPDATE inbox SET processed_at = ?1, event = NULL
+			WHERE id = ?2 AND channel = ?3 AND user_id = ?4 AND processed_at IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM inbox AS e
+				WHERE e.channel = ?3 AND e.user_id = ?4 AND e.processed_at IS NULL
+				  AND (e.at, e.seq) < (inbox.at, inbox.seq))`
 		// A row is leased to ?9 until ?10, as ClaimOutgoing would, when ?9 is not NULL
 		// and the conversation has no unfinished row on the same channel.
 		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
@@ -141,7 +218,6 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			FROM (SELECT ?9 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox
 				WHERE channel = ?1 AND user_id = ?2 AND via = ?3 AND finished_at IS NULL) AS claimed)
 			RETURNING id, attempts`
-		release = `DELETE FROM leases WHERE channel = ? AND user_id = ? AND owner = ?`
 	)
 	if t == nil || t.Conversation == nil {
 		return errors.New("commit turn: no conversation")
@@ -188,7 +264,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			return fmt.Errorf("mark event processed: %w", err)
 		}
 		if n == 0 {
-			return fmt.Errorf("no pending event: %w", bot.ErrNotFound)
+			return fmt.Errorf("not pending, or not the oldest pending: %w", bot.ErrNotFound)
 		}
 		for i, o := range outs {
 			created[i] = o.CreatedAt
@@ -213,15 +289,13 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 				return fmt.Errorf("archive ticket %s: %w", t.Closed.ID, err)
 			}
 		}
-		if t.Release != "" {
-			if _, err := s.writeq(tx).ExecContext(ctx, release, c.Key.Channel, c.Key.User, t.Release); err != nil {
-				return fmt.Errorf("release conversation: %w", err)
-			}
-		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+	}
+	if t.Release != "" {
+		s.leases.release(c.Key, t.Release)
 	}
 	c.Revision++
 	for i, o := range outs {

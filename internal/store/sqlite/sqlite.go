@@ -37,15 +37,20 @@
 // conversation's new state, its event marked processed, its outgoing messages, its
 // transcript lines and the ticket it closed; none can be had without the others. Webhook
 // events go into the inbox table, deduplicated by event id; a worker leases a conversation
-// with pending events (a row in leases, expiring so that a crashed worker's conversations
-// are taken over). A turn adds an outbox row per bot.Outgoing, for the customer and for
-// other channels (a ticket posted to agents in Slack), each with the channel that delivers
-// it (via). Deliverers lease outbox rows, the oldest unfinished one of each conversation
-// and channel, so that a channel that fails holds up no other; each claim counts as an
-// attempt, so that a row whose deliverer keeps dying is given up; only the deliverer that
-// claimed a row last may finish or retry it. Claims run in one IMMEDIATE transaction or
-// one UPDATE ... RETURNING statement, so two processes on the same file cannot claim the
-// same thing. Idle polls look on a reader first and take the write lock only when there is
+// with pending events. That lease is kept in the Store's memory, not in the file (it cost
+// two page writes per turn): it keeps the workers of one process from stepping the same
+// conversation at once. Processes sharing the file (a deploy that overlaps) do not see each
+// other's leases; should two step one conversation, CommitTurn lets only one commit, as it
+// requires the conversation's revision unchanged and the event still pending and the
+// conversation's oldest pending one. A turn adds an outbox row per bot.Outgoing, for the
+// customer and for other channels (a ticket posted to agents in Slack), each with the
+// channel that delivers it (via); the row may be leased to the committing process at once
+// (bot.Turn.Claim). Deliverers lease outbox rows, the oldest unfinished one of each
+// conversation and channel, so that a channel that fails holds up no other; each claim
+// counts as an attempt, so that a row whose deliverer keeps dying is given up; only the
+// deliverer that claimed a row last may finish or retry it. Outbox leases are rows: claims
+// run in one UPDATE ... RETURNING statement, so two processes on the same file cannot
+// claim the same row. Idle polls look on a reader first and take the write lock only when there is
 // something to claim. The queries that poll read the pending rows only, through partial
 // indexes, so they stay fast however many processed rows accumulate. Leases and due times
 // are compared with Config.Now.
@@ -120,11 +125,13 @@ type Config struct {
 
 // Store is a SQLite-backed store. It is safe for concurrent use.
 type Store struct {
-	stmts stmtCache
-	w     *writer
-	read  *sql.DB // query_only connections; the same as write for Memory
-	write *sql.DB // at most one connection
-	now   func() time.Time
+	stmts  stmtCache
+	leases leaseTable
+	ckpt   *checkpointer
+	w      *writer
+	read   *sql.DB // query_only connections; the same as write for Memory
+	write  *sql.DB // at most one connection
+	now    func() time.Time
 }
 
 var (
@@ -183,7 +190,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		// The writer migrates before any reader connects, so readers find the file in WAL
 		// mode with its schema complete.
-		s.write, err = sql.Open("sqlite", dsn(path, busy, "_txlock", "immediate"))
+		// The writer never checkpoints: a connection of its own does (see checkpointer).
+		s.write, err = sql.Open("sqlite", dsn(path, busy, "_txlock", "immediate", "_pragma", "wal_autocheckpoint(0)"))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 		}
@@ -202,6 +210,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		n := max(4, runtime.GOMAXPROCS(0))
 		s.read.SetMaxOpenConns(n)
 		s.read.SetMaxIdleConns(n)
+		if err := s.startCheckpointer(path, busy); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+		}
 	}
 
 	if err := migrate(ctx, s.write, migrations); err != nil {
@@ -283,7 +295,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.stopWriter()
 	s.stmts.close()
-	var errs []error
+	errs := []error{s.stopCheckpointer()}
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}
