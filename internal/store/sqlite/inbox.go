@@ -34,7 +34,7 @@ func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, e
 		bodies[i] = string(b) // text, not a BLOB
 	}
 	fresh = make([]bool, len(evs))
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTxUrgent(ctx, func(tx *sql.Tx) error {
 		received := s.now().UnixMilli()
 		stmt, err := s.writeq(tx).stmt(ctx, insert)
 		if err != nil {
@@ -70,7 +70,7 @@ func (s *Store) AddDeadLetter(ctx context.Context, d bot.DeadLetter) error {
 	if body == nil {
 		body = []byte{} // the column is NOT NULL
 	}
-	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+	if err := s.inTxUrgent(ctx, func(tx *sql.Tx) error {
 		_, err := s.writeq(tx).ExecContext(ctx, insert, d.Channel, d.Reason, body, at.UnixMilli())
 		return err
 	}); err != nil {

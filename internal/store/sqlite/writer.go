@@ -39,13 +39,14 @@ type writeOp struct {
 // writer is the goroutine that runs every write.
 type writer struct {
 	ops     chan *writeOp
+	urgent  chan *writeOp // inTxUrgent's
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
 }
 
 func (s *Store) startWriter() {
-	s.w = &writer{ops: make(chan *writeOp, 1024), stop: make(chan struct{}), stopped: make(chan struct{})}
+	s.w = &writer{ops: make(chan *writeOp, 1024), urgent: make(chan *writeOp, 1024), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.runWriter()
 }
 
@@ -68,9 +69,19 @@ func (s *Store) stopWriter() {
 // once that transaction has committed, or f's error (f's changes rolled back, the others'
 // kept). f must use tx only, not s.write, and must not keep tx.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	return s.queueTx(ctx, s.w.ops, f)
+}
+
+// inTxUrgent is inTx for the writes a webhook waits for before it can answer: they go
+// before the others (see runWriter).
+func (s *Store) inTxUrgent(ctx context.Context, f func(tx *sql.Tx) error) error {
+	return s.queueTx(ctx, s.w.urgent, f)
+}
+
+func (s *Store) queueTx(ctx context.Context, q chan *writeOp, f func(tx *sql.Tx) error) error {
 	op := &writeOp{ctx: ctx, f: f, done: make(chan struct{})}
 	select {
-	case s.w.ops <- op:
+	case q <- op:
 	case <-s.w.stop:
 		return errClosed
 	case <-ctx.Done():
@@ -86,6 +97,24 @@ func (s *Store) runWriter() {
 	defer close(s.w.stopped)
 	busy := false
 	for {
+		// Webhooks wait for their events to be stored before they answer, and an answer
+		// that is late makes the platform send again: their writes go first, in batches
+		// of their own, committed without waiting for more. The others (turns,
+		// deliveries) take the writer whenever no webhook waits.
+		var urgent []*writeOp
+	drain:
+		for len(urgent) < maxWriteBatch {
+			select {
+			case op := <-s.w.urgent:
+				urgent = append(urgent, op)
+			default:
+				break drain
+			}
+		}
+		if len(urgent) > 0 {
+			s.writeBatch(urgent)
+			continue
+		}
 		var first *writeOp
 		select {
 		case <-s.w.stop:
@@ -94,10 +123,16 @@ func (s *Store) runWriter() {
 				case op := <-s.w.ops:
 					op.err = errClosed
 					close(op.done)
+				case op := <-s.w.urgent:
+					op.err = errClosed
+					close(op.done)
 				default:
 					return
 				}
 			}
+		case op := <-s.w.urgent:
+			s.writeBatch([]*writeOp{op})
+			continue
 		case first = <-s.w.ops:
 		}
 		batch := []*writeOp{first}
