@@ -84,3 +84,21 @@ type ConversationStore interface {
 	// that does not exist. Timestamps are the caller's.
 	SaveConversation(ctx context.Context, c *Conversation) error
 }
+
+// Clone returns a deep copy of c: changing one does not change the other.
+func (c *Conversation) Clone() *Conversation {
+	d := *c
+	d.Path = append([]string(nil), c.Path...)
+	d.Answers = append([]Answer(nil), c.Answers...)
+	if c.Vars != nil {
+		d.Vars = make(map[string]string, len(c.Vars))
+		for k, v := range c.Vars {
+			d.Vars[k] = v
+		}
+	}
+	if c.Ticket != nil {
+		t := *c.Ticket
+		d.Ticket = &t
+	}
+	return &d
+}

@@ -187,7 +187,10 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	}
 	switch {
 	case err == nil:
-		log.Info("delivered", "outcome", outcome, "messages", len(o.Messages))
+		// Debug: the processed event's line and the deliveries metric say as much, and a
+		// line per delivery cost more than its worth under load. Failures and retries
+		// are logged below.
+		log.Debug("delivered", "outcome", outcome, "messages", len(o.Messages))
 	case isPermanent(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
 		outcome = "failed"
 		log.Error("delivery failed", "err", err)

@@ -58,6 +58,10 @@ type WorkerConfig struct {
 	// Committed is called after a turn with messages for the outbox is committed (to wake
 	// a deliverer), unless they were all handed to Deliverer.
 	Committed func()
+	// CacheSize is how many conversations the worker keeps in memory after committing
+	// their turn, so that the next turn need not load them; default 4096, negative for
+	// none.
+	CacheSize int
 	// Turned is called after every committed turn with the event, the conversation's new
 	// state and the messages sent (a hook for metrics); optional.
 	Turned func(ev Event, c *Conversation, msgs []Message)
@@ -67,9 +71,10 @@ type WorkerConfig struct {
 // order, each turn's new state and outgoing messages committed together. It is safe for
 // concurrent use; run it with Run.
 type Worker struct {
-	cfg  WorkerConfig
-	log  *slog.Logger
-	wake chan struct{}
+	cfg   WorkerConfig
+	log   *slog.Logger
+	wake  chan struct{}
+	cache *convCache // nil when CacheSize < 0
 }
 
 // NewWorker returns a Worker.
@@ -96,7 +101,14 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{cfg: cfg, log: log.With("component", "worker"), wake: make(chan struct{}, 1)}, nil
+	w := &Worker{cfg: cfg, log: log.With("component", "worker"), wake: make(chan struct{}, 1)}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 4096
+	}
+	if cfg.CacheSize > 0 {
+		w.cache = newConvCache(cfg.CacheSize)
+	}
+	return w, nil
 }
 
 // Notify wakes the worker: new events are in the inbox. It never blocks.
@@ -179,12 +191,21 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 func (w *Worker) process(ctx context.Context, ev Event, release bool) (released bool, err error) {
 	for attempt := 1; ; attempt++ {
 		start := w.cfg.Now()
-		c, err := w.cfg.Store.Conversation(ctx, ev.Key)
-		if errors.Is(err, ErrNotFound) {
-			c, err = &Conversation{Key: ev.Key}, nil
+		// The first attempt may start from the copy this process committed last; a
+		// conflict means it was stale, and the next attempt loads.
+		var c *Conversation
+		if attempt == 1 && w.cache != nil {
+			c = w.cache.get(ev.Key)
 		}
-		if err != nil {
-			return false, fmt.Errorf("load: %w", err)
+		if c == nil {
+			var err error
+			c, err = w.cfg.Store.Conversation(ctx, ev.Key)
+			if errors.Is(err, ErrNotFound) {
+				c, err = &Conversation{Key: ev.Key}, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("load: %w", err)
+			}
 		}
 		w.profile(ctx, c, &ev)
 		node := c.Node
@@ -220,6 +241,13 @@ func (w *Worker) process(ctx context.Context, ev Event, release bool) (released 
 			}
 		}
 		err = w.cfg.Queue.CommitTurn(ctx, turn)
+		if w.cache != nil {
+			if err == nil {
+				w.cache.put(c)
+			} else {
+				w.cache.drop(ev.Key)
+			}
+		}
 		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
 			continue
 		}

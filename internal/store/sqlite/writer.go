@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 )
@@ -51,13 +50,7 @@ func (s *Store) startWriter() {
 }
 
 // stopWriter fails what is queued and waits for the batch under way.
-var dbgBatches, dbgOps int
-var dbgBusy time.Duration
-
 func (s *Store) stopWriter() {
-	defer func() {
-		fmt.Fprintf(os.Stderr, "DEBUG writer batches=%d ops=%d busy=%s\n", dbgBatches, dbgOps, dbgBusy)
-	}()
 	if s.w == nil {
 		return
 	}
@@ -159,11 +152,7 @@ func (s *Store) runWriter() {
 			t.Stop()
 		}
 		busy = len(batch) > 1
-		dbgBatches++
-		dbgOps += len(batch)
-		t0 := time.Now()
 		s.writeBatch(batch)
-		dbgBusy += time.Since(t0)
 	}
 }
 

@@ -1,0 +1,33 @@
+package bot
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestConvCache(t *testing.T) {
+	c := newConvCache(2)
+	key := func(i int) Key { return Key{Channel: "line", User: fmt.Sprint(i)} }
+	for i := range 3 {
+		c.put(&Conversation{Key: key(i), Node: fmt.Sprint("n", i)})
+	}
+	if c.get(key(0)) != nil {
+		t.Error("the least recently used conversation is still cached")
+	}
+	got := c.get(key(1))
+	if got == nil || got.Node != "n1" {
+		t.Fatalf("get(1) = %+v", got)
+	}
+	got.Node = "changed"              // a copy
+	c.put(&Conversation{Key: key(3)}) // evicts 2, not 1 (used last)
+	if g := c.get(key(1)); g == nil || g.Node != "n1" {
+		t.Errorf("get(1) after a change to a copy and an eviction = %+v, want n1", g)
+	}
+	if c.get(key(2)) != nil {
+		t.Error("2 should have been evicted")
+	}
+	c.drop(key(1))
+	if c.get(key(1)) != nil {
+		t.Error("dropped conversation still cached")
+	}
+}
