@@ -270,3 +270,34 @@ func TestParseEventKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderEncoded checks that a batch sent from the encoded cache is byte for byte what
+// the SDK would have sent, the first time and from the cache.
+func TestRenderEncoded(t *testing.T) {
+	batches := [][]bot.Message{
+		{{Kind: bot.MsgText, Text: "こんにちは"}, {Kind: bot.MsgQuestion, Text: "どのカード？",
+			Choices: []bot.Choice{{Label: "Amazon", Data: "amazon"}, {Label: "Apple", Data: "apple"}}}},
+		{{Kind: bot.MsgSteps, Title: "登録の手順", Text: "PCの場合", Steps: []string{"一", "二"}, Note: "注意",
+			Choices: []bot.Choice{{Label: "解決した", Data: "yes"}}}},
+		{{Kind: bot.MsgText, Text: "code ****-ABCD \"quoted\" <tag> & \u2028"}},
+	}
+	for i, msgs := range batches {
+		want, err := json.Marshal(&messaging_api.ReplyMessageRequest{ReplyToken: "r", Messages: render(msgs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pass := range 2 { // encoded, then from the cache
+			enc, err := renderEncoded(msgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(&messaging_api.ReplyMessageRequest{ReplyToken: "r", Messages: enc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("batch %d, pass %d:\n got %s\nwant %s", i, pass, got, want)
+			}
+		}
+	}
+}

@@ -27,7 +27,10 @@ import (
 // nothing is pushed. Failures are *bot.DeliveryError: 429, 5xx and network errors are
 // temporary; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	msgs := render(out.Messages)
+	msgs, err := renderEncoded(out.Messages)
+	if err != nil {
+		return "", &bot.DeliveryError{Permanent: true, Err: fmt.Errorf("encode messages: %w", err)}
+	}
 	if len(msgs) == 0 {
 		return "none", nil
 	}
