@@ -19,6 +19,10 @@ type DelivererConfig struct {
 	Lease   time.Duration     // how long a claimed row stays leased; default 30s
 	Poll    time.Duration     // how often to look for work without a Notify; default 200ms
 	Batch   int               // rows claimed at once, delivered concurrently; default 16
+	// ClaimGap is the least time between two claims that found less than a full batch;
+	// default 50ms. Most rows are handed over by the worker (Deliver), and a claim may
+	// cost the database a scan of the undelivered rows: wake-ups in between wait.
+	ClaimGap time.Duration
 	// MaxAttempts is how many temporary failures a row may have before it is given up;
 	// default 12 (about an hour of backoff).
 	MaxAttempts int
@@ -48,6 +52,8 @@ type Deliverer struct {
 	direct  atomic.Int64
 	notes   atomic.Int64
 	cleared atomic.Int64
+	// lastClaim is when Run last claimed (Run's goroutine only).
+	lastClaim time.Time
 }
 
 // maxDirect is how many deliveries handed over by Deliver run at once; more wait.
@@ -69,6 +75,9 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = 16
+	}
+	if cfg.ClaimGap == 0 {
+		cfg.ClaimGap = 50 * time.Millisecond
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 12
@@ -127,6 +136,10 @@ func (d *Deliverer) wake1() {
 	}
 }
 
+// Wait waits for the deliveries handed over by Deliver to finish. Call it once nothing
+// calls Deliver any more (the workers have stopped), to finish what they handed over last.
+func (d *Deliverer) Wait() { d.wg.Wait() }
+
 // Run delivers until ctx is done; deliveries under way finish first, those handed over
 // by Deliver too.
 func (d *Deliverer) Run(ctx context.Context) error {
@@ -140,8 +153,19 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		case <-d.wake:
 		case <-t.C:
 		}
+		if wait := d.cfg.ClaimGap - time.Since(d.lastClaim); wait > 0 { // real time, as timers
+			gap := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				gap.Stop()
+				d.wg.Wait()
+				return nil
+			case <-gap.C:
+			}
+		}
 		for ctx.Err() == nil {
 			inFlight, notes := d.direct.Load(), d.notes.Load()
+			d.lastClaim = time.Now()
 			n, err := d.RunOnce(context.WithoutCancel(ctx))
 			if err != nil {
 				d.log.Error("deliver", "err", err)
@@ -151,6 +175,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				if inFlight == 0 {
 					d.cleared.Store(notes)
 				}
+				break
+			}
+			if n < d.cfg.Batch {
+				// The rows these were holding up may be due now: look again after the gap.
+				d.wake1()
 				break
 			}
 		}

@@ -332,6 +332,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	err = srv.Serve(ctx, listener, cfg.Grace)
 	stopBG()
 	wg.Wait()
+	deliverer.Wait() // what the workers handed over in their last turns
 	log.Info("giftdesk stopped")
 	return err
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/store/row"
 )
@@ -92,7 +94,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome string) error {
 	const finish = `UPDATE outbox SET finished_at = $1, outcome = $2, lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = $3 AND finished_at IS NULL AND lease_owner = $4`
-	if err := s.updateOutgoing(ctx, id, owner, finish, ms(s.now()), clean(outcome), id, owner); err != nil {
+	if err := s.updateOutgoing(ctx, s.lazy, id, owner, finish, ms(s.now()), clean(outcome), id, owner); err != nil {
 		return fmt.Errorf("finish outgoing %d: %w", id, err)
 	}
 	return nil
@@ -105,7 +107,7 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome str
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
 	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = $2 AND finished_at IS NULL AND lease_owner = $3`
-	if err := s.updateOutgoing(ctx, id, owner, retry, ms(at), id, owner); err != nil {
+	if err := s.updateOutgoing(ctx, s.pool, id, owner, retry, ms(at), id, owner); err != nil {
 		return fmt.Errorf("retry outgoing %d: %w", id, err)
 	}
 	return nil
@@ -113,8 +115,8 @@ func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at ti
 
 // updateOutgoing runs update, which changes row id if it is unfinished and leased by
 // owner, and tells why nothing changed if nothing did.
-func (s *Store) updateOutgoing(ctx context.Context, id int64, owner, update string, args ...any) error {
-	tag, err := s.pool.Exec(ctx, update, args...)
+func (s *Store) updateOutgoing(ctx context.Context, pool *pgxpool.Pool, id int64, owner, update string, args ...any) error {
+	tag, err := pool.Exec(ctx, update, args...)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,20 @@
 // clocks must agree to well within a lease (NTP does). Times are stored as timestamptz
 // truncated to the millisecond, as in SQLite, so both stores order and compare them alike.
 //
+// # Durability
+//
+// A commit waits for its WAL to reach the disk (synchronous_commit=on, the default) when
+// losing it in a crash of the server would break a promise: an event acknowledged, a turn
+// whose answer may already be out, a delivery attempt counted or a failure recorded. Two
+// kinds of writes need no such wait and commit on a pool with synchronous_commit=off, so
+// that they cost no WAL flush of their own (they reach the disk with the next flush, within
+// wal_writer_delay): a lease on a conversation, taken or ended (lost, it only lets another
+// worker step the conversation, and the turn's compare-and-swap keeps one of them), and a
+// delivery's end (lost, the row is claimed again once its lease expires, as an attempt
+// that may have delivered: Attempts > Failures, which the channel checks before sending
+// again). On this machine a flush costs more than the rest of a turn; a turn then waits
+// for one flush instead of three.
+//
 // # Several processes
 //
 // Inbox: AddEvents is one INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id statement.
@@ -132,6 +146,9 @@ type Config struct {
 // in one process or many, may share a database.
 type Store struct {
 	pool *pgxpool.Pool
+	// lazy is a pool whose commits do not wait for the WAL flush (synchronous_commit=off),
+	// for the writes whose loss in a server crash is harmless.
+	lazy *pgxpool.Pool
 	now  func() time.Time
 }
 
@@ -176,17 +193,27 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", name, err)
 	}
-	s := &Store{pool: pool, now: cfg.Now}
+	// Leases on conversations and finished deliveries commit without waiting for the WAL
+	// to reach the disk: see "Durability" above.
+	lcfg := pcfg.Copy()
+	lcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	lcfg.MaxConns = pcfg.MaxConns
+	lazy, err := pgxpool.NewWithConfig(ctx, lcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres %s: %w", name, err)
+	}
+	s := &Store{pool: pool, lazy: lazy, now: cfg.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	// The pool connects lazily: connect now, so that a wrong URL fails at start-up.
 	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", name, err)
 	}
 	if err := migrate(ctx, pool, migrations); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("migrate postgres %s: %w", name, err)
 	}
 	return s, nil
@@ -245,6 +272,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // calls fail.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.lazy.Close()
 	return nil
 }
 

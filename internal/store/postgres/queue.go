@@ -60,7 +60,7 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 	for range claimTries {
 		now := s.now()
 		var k bot.Key
-		err := s.pool.QueryRow(ctx, claimConversation, ms(now), owner, ms(now.Add(lease))).Scan(&k.Channel, &k.User)
+		err := s.lazy.QueryRow(ctx, claimConversation, ms(now), owner, ms(now.Add(lease))).Scan(&k.Channel, &k.User)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", bot.ErrNotFound)
 		}
@@ -114,7 +114,7 @@ func (s *Store) pendingEvents(ctx context.Context, k bot.Key) ([]bot.Event, erro
 func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string) error {
 	const release = `UPDATE leases SET owner = '', expires_at = '-infinity'
 		WHERE channel = $1 AND user_id = $2 AND owner = $3`
-	if _, err := s.pool.Exec(ctx, release, k.Channel, k.User, owner); err != nil {
+	if _, err := s.lazy.Exec(ctx, release, k.Channel, k.User, owner); err != nil {
 		return fmt.Errorf("release conversation %s: %w", k, err)
 	}
 	return nil
