@@ -137,10 +137,16 @@ type Config struct {
 	// Now is the clock for leases, due times and the times the store records itself (when
 	// an event arrived, when a row was finished). The default is time.Now.
 	Now func() time.Time
-	// MaxConns is the most connections the store opens. The default is pgxpool's: four,
-	// or the number of CPUs if greater.
+	// MaxConns is the most connections each of the store's two pools opens (see
+	// Durability). The default is the URL's pool_max_conns, or else 16: a turn, a webhook's
+	// events, a delivery's end each hold one while they wait for the server, and with
+	// pgxpool's own default (four) the workers, the webhooks and the deliveries queued for
+	// connections rather than for the database.
 	MaxConns int32
 }
+
+// defaultMaxConns is Config.MaxConns's default.
+const defaultMaxConns = 16
 
 // Store is a PostgreSQL-backed store. It is safe for concurrent use, and several Stores,
 // in one process or many, may share a database.
@@ -186,8 +192,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %s", name, parseProblem(cfg.URL, err))
 	}
-	if cfg.MaxConns > 0 {
+	switch {
+	case cfg.MaxConns > 0:
 		pcfg.MaxConns = cfg.MaxConns
+	case !strings.Contains(cfg.URL, "pool_max_conns"):
+		pcfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
