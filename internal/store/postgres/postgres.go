@@ -137,16 +137,17 @@ type Config struct {
 	// Now is the clock for leases, due times and the times the store records itself (when
 	// an event arrived, when a row was finished). The default is time.Now.
 	Now func() time.Time
-	// MaxConns is the most connections each of the store's two pools opens (see
-	// Durability). The default is the URL's pool_max_conns, or else 16: a turn, a webhook's
-	// events, a delivery's end each hold one while they wait for the server, and with
-	// pgxpool's own default (four) the workers, the webhooks and the deliveries queued for
-	// connections rather than for the database.
+	// MaxConns is the most connections the store's main pool opens; its second pool (see
+	// Durability) opens half as many. The default is the URL's pool_max_conns, or else 10:
+	// a turn, a webhook's events, a delivery's end each hold one while they wait for the
+	// server, and with pgxpool's own default (four) the workers, the webhooks and the
+	// deliveries queued for connections rather than for the database. A replica then opens
+	// at most 15, so that six fit in PostgreSQL's default max_connections (100).
 	MaxConns int32
 }
 
 // defaultMaxConns is Config.MaxConns's default.
-const defaultMaxConns = 16
+const defaultMaxConns = 10
 
 // Store is a PostgreSQL-backed store. It is safe for concurrent use, and several Stores,
 // in one process or many, may share a database.
@@ -206,7 +207,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	// to reach the disk: see "Durability" above.
 	lcfg := pcfg.Copy()
 	lcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-	lcfg.MaxConns = pcfg.MaxConns
+	lcfg.MaxConns = max(2, pcfg.MaxConns/2)
 	lazy, err := pgxpool.NewWithConfig(ctx, lcfg)
 	if err != nil {
 		pool.Close()
