@@ -101,10 +101,10 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &Worker{cfg: cfg, log: log.With("component", "worker"), wake: make(chan struct{}, 1)}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 4096
 	}
+	w := &Worker{cfg: cfg, log: log.With("component", "worker"), wake: make(chan struct{}, 1)}
 	if cfg.CacheSize > 0 {
 		w.cache = newConvCache(cfg.CacheSize)
 	}
