@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -90,20 +89,8 @@ func (s *Store) pendingEvents(ctx context.Context, k bot.Key) ([]bot.Event, erro
 		return nil, fmt.Errorf("events of %s: %w", k, err)
 	}
 	defer rows.Close()
-	var evs []bot.Event
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("events of %s: %w", k, err)
-		}
-		var ev bot.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			return nil, fmt.Errorf("events of %s: decode: %w", k, err)
-		}
-		ev.At = ev.At.UTC()
-		evs = append(evs, ev)
-	}
-	if err := rows.Err(); err != nil {
+	evs, err := row.Events(rows)
+	if err != nil {
 		return nil, fmt.Errorf("events of %s: %w", k, err)
 	}
 	return evs, nil
@@ -184,11 +171,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 
 	var claimOwner *string // NULL: no claim
 	var claimLease time.Duration
-	if t.Claim != nil {
-		if t.Claim.Owner == "" || t.Claim.Lease <= 0 {
-			return fmt.Errorf("commit turn %s of %s: claim needs an owner and a positive lease, have %q and %s",
-				t.EventID, c.Key, t.Claim.Owner, t.Claim.Lease)
-		}
+	if t.Claim != nil { // checked by row.Outgoings
 		claimOwner, claimLease = &t.Claim.Owner, t.Claim.Lease
 	}
 

@@ -22,8 +22,12 @@ type OutgoingPayload struct {
 
 // Outgoings returns the Outgoings of t that go into the outbox, those with messages, and
 // their payloads as JSON text. It checks that they belong to t: the conversation's key,
-// t's event (or none), and a Seq of their own.
+// t's event (or none), and a Seq of their own; and that t.Claim, if set, has an owner and
+// a positive lease.
 func Outgoings(t *bot.Turn) ([]*bot.Outgoing, []string, error) {
+	if c := t.Claim; c != nil && (c.Owner == "" || c.Lease <= 0) {
+		return nil, nil, fmt.Errorf("claim needs an owner and a positive lease, have %q and %s", c.Owner, c.Lease)
+	}
 	var (
 		outs     []*bot.Outgoing
 		payloads []string
@@ -78,4 +82,30 @@ func JSONText(v any, isEmpty bool, empty string) (string, error) {
 		return "", err
 	}
 	return string(b), nil
+}
+
+// Rows is what Events reads: *sql.Rows and pgx.Rows alike.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Events decodes rows of one column, an inbox event stored as JSON, into events with their
+// times in UTC. The caller closes rows.
+func Events(rows Rows) ([]bot.Event, error) {
+	var evs []bot.Event
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var ev bot.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("decode: %w", err)
+		}
+		ev.At = ev.At.UTC()
+		evs = append(evs, ev)
+	}
+	return evs, rows.Err()
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -58,14 +57,6 @@ func (l *leaseTable) take(k bot.Key, owner string, now, expires time.Time) bool 
 	}
 	l.m[k] = leaseEntry{owner: owner, expires: expires}
 	return true
-}
-
-// live reports whether k has a live lease at now.
-func (l *leaseTable) live(k bot.Key, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.m[k]
-	return ok && e.expires.After(now)
 }
 
 // release ends owner's lease on k, if owner holds it.
@@ -123,7 +114,7 @@ func (s *Store) pickConversation(ctx context.Context, owner string, lease time.D
 				return bot.Key{}, err
 			}
 			n++
-			if !s.leases.live(k, now) && s.leases.take(k, owner, now, now.Add(lease)) {
+			if s.leases.take(k, owner, now, now.Add(lease)) {
 				found = &k
 				break
 			}
@@ -151,20 +142,8 @@ func (s *Store) pendingEvents(ctx context.Context, k bot.Key) ([]bot.Event, erro
 		return nil, fmt.Errorf("events of %s: %w", k, err)
 	}
 	defer rows.Close()
-	var evs []bot.Event
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("events of %s: %w", k, err)
-		}
-		var ev bot.Event
-		if err := json.Unmarshal(body, &ev); err != nil {
-			return nil, fmt.Errorf("events of %s: decode: %w", k, err)
-		}
-		ev.At = ev.At.UTC()
-		evs = append(evs, ev)
-	}
-	if err := rows.Err(); err != nil {
+	evs, err := row.Events(rows)
+	if err != nil {
 		return nil, fmt.Errorf("events of %s: %w", k, err)
 	}
 	return evs, nil
@@ -243,11 +222,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 	created := make([]time.Time, len(outs))
 	var claimOwner any // NULL: no claim
 	var claimLease time.Duration
-	if t.Claim != nil {
-		if t.Claim.Owner == "" || t.Claim.Lease <= 0 {
-			return fmt.Errorf("commit turn %s of %s: claim needs an owner and a positive lease, have %q and %s",
-				t.EventID, c.Key, t.Claim.Owner, t.Claim.Lease)
-		}
+	if t.Claim != nil { // checked by row.Outgoings
 		claimOwner, claimLease = t.Claim.Owner, t.Claim.Lease
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
