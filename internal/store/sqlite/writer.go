@@ -193,34 +193,31 @@ func (s *Store) writeOptimistic(batch []*writeOp) bool {
 	}
 	if ran == 0 {
 		_ = tx.Rollback()
+		s.finishBatch(batch, nil)
 	} else if err := tx.Commit(); err != nil {
-		err = fmt.Errorf("commit: %w", err)
-		for _, op := range batch {
-			if op.err == nil {
-				op.err = err
-			}
-		}
+		s.finishBatch(batch, fmt.Errorf("commit: %w", err))
+	} else {
+		s.finishBatch(batch, nil)
 	}
+	return true
+}
+
+// finishBatch reports to every operation of batch: its own error, or else err.
+func (s *Store) finishBatch(batch []*writeOp, err error) {
 	for _, op := range batch {
+		if err != nil && op.err == nil {
+			op.err = err
+		}
 		close(op.done)
 	}
-	s.stmts.flush(ctx)
-	return true
+	s.stmts.flush(context.Background())
 }
 
 // writeCareful runs batch in one transaction, each operation in a savepoint of its own
 // when there are several, and reports to every operation.
 func (s *Store) writeCareful(batch []*writeOp) {
 	ctx := context.Background()
-	finish := func(err error) {
-		for _, op := range batch {
-			if err != nil && op.err == nil {
-				op.err = err
-			}
-			close(op.done)
-		}
-		s.stmts.flush(ctx)
-	}
+	finish := func(err error) { s.finishBatch(batch, err) }
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		finish(err)
