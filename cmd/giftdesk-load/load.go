@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,6 +153,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	validate := fs.Bool("validate", false, "validate giftdesk's requests against LINE's OpenAPI document (slows the fake down)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	keep := fs.Bool("keep", false, "keep the temporary directory (databases, child logs) and print its path")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile (the driver and the fake LINE API) to `file`")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
@@ -179,6 +181,13 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg.Self = []string{self}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	rep, err := measure(ctx, cfg)
 	if err != nil {
 		return err
@@ -647,4 +656,20 @@ func redactURL(s string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// startCPUProfile profiles this process into path until the returned function is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
