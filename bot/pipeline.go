@@ -87,6 +87,12 @@ type Queue interface {
 	// pending events and no live lease, and returns its pending events oldest first.
 	// It returns ErrNotFound when there is none.
 	ClaimConversation(ctx context.Context, owner string, lease time.Duration) (Key, []Event, error)
+	// ClaimKey is ClaimConversation for conversation k only: it leases k to owner if k
+	// has pending events and no live lease, and returns them oldest first; ErrNotFound
+	// otherwise (nothing pending, or leased). It costs a lookup, where ClaimConversation
+	// searches: workers use it for the conversations whose events this process has just
+	// stored (see Worker.Inbox).
+	ClaimKey(ctx context.Context, k Key, owner string, lease time.Duration) ([]Event, error)
 	// ReleaseConversation ends owner's lease on k.
 	ReleaseConversation(ctx context.Context, k Key, owner string) error
 	// CommitTurn atomically saves t.Conversation (compare-and-swap on its revision, as

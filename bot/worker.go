@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,16 +66,24 @@ type WorkerConfig struct {
 	// Turned is called after every committed turn with the event, the conversation's new
 	// state and the messages sent (a hook for metrics); optional.
 	Turned func(ev Event, c *Conversation, msgs []Message)
+	// Hints, if set, names the conversations with new events (see Hints.Inbox): the
+	// worker claims those by key, and searches the inbox when there is none, and at
+	// least every SearchEvery.
+	Hints *Hints
+	// SearchEvery bounds how long events that no hint names can wait behind hinted ones
+	// under load; default 250ms.
+	SearchEvery time.Duration
 }
 
 // Worker steps pending inbox events: one conversation at a time per lease, its events in
 // order, each turn's new state and outgoing messages committed together. It is safe for
 // concurrent use; run it with Run.
 type Worker struct {
-	cfg   WorkerConfig
-	log   *slog.Logger
-	wake  chan struct{}
-	cache *convCache // nil when CacheSize < 0
+	cfg        WorkerConfig
+	log        *slog.Logger
+	wake       chan struct{}
+	cache      *convCache   // nil when CacheSize < 0
+	lastSearch atomic.Int64 // when a claim last searched the inbox, in Now's UnixNano
 }
 
 // NewWorker returns a Worker.
@@ -103,6 +112,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 4096
+	}
+	if cfg.SearchEvery == 0 {
+		cfg.SearchEvery = 250 * time.Millisecond
 	}
 	w := &Worker{cfg: cfg, log: log.With("component", "worker"), wake: make(chan struct{}, 1)}
 	if cfg.CacheSize > 0 {
@@ -158,14 +170,20 @@ func (w *Worker) loop(ctx context.Context) {
 }
 
 // RunOnce claims one conversation with pending events and steps them all. It reports
-// whether there was one.
+// whether there was one, or a hint to try.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
-	k, evs, err := w.cfg.Queue.ClaimConversation(ctx, w.cfg.Owner, w.cfg.Lease)
+	k, evs, err := w.claim(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("claim: %w", err)
+	}
+	if len(evs) == 0 { // a hint that led nowhere
+		return true, nil
+	}
+	if w.cfg.Hints != nil {
+		defer w.cfg.Hints.end(k, false)
 	}
 	released := false
 	for i, ev := range evs {
@@ -183,6 +201,40 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// claim claims a conversation: the next hinted one, by key, or the one whose pending
+// event is the oldest, by a search, when there is no hint or the last search is
+// SearchEvery old. A hinted conversation that turns out leased, or without pending events,
+// is returned with no events; the caller must then not end it. Otherwise, with Hints, the
+// caller ends the claim (Hints.end) once it is done with the conversation.
+func (w *Worker) claim(ctx context.Context) (Key, []Event, error) {
+	h := w.cfg.Hints
+	now := w.cfg.Now().UnixNano()
+	if h == nil || h.Len() == 0 || now-w.lastSearch.Load() >= int64(w.cfg.SearchEvery) {
+		w.lastSearch.Store(now)
+		k, evs, err := w.cfg.Queue.ClaimConversation(ctx, w.cfg.Owner, w.cfg.Lease)
+		if err == nil && h != nil {
+			h.begin(k)
+		}
+		if h == nil || !errors.Is(err, ErrNotFound) {
+			return k, evs, err
+		}
+	}
+	k, ok := h.take()
+	if !ok {
+		return Key{}, nil, ErrNotFound
+	}
+	evs, err := w.cfg.Queue.ClaimKey(ctx, k, w.cfg.Owner, w.cfg.Lease)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		h.end(k, true)
+		return k, nil, nil
+	case err != nil:
+		h.end(k, false)
+		return Key{}, nil, err
+	}
+	return k, evs, nil
 }
 
 // process steps one event and commits the turn, retrying on a concurrent change. With

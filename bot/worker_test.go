@@ -87,3 +87,80 @@ func TestConversationClone(t *testing.T) {
 		t.Errorf("changing the clone changed the original: %+v", c)
 	}
 }
+
+// keyOnlyQueue is a store whose search never finds anything: only hints lead the worker.
+type keyOnlyQueue struct{ *sqlite.Store }
+
+func (keyOnlyQueue) ClaimConversation(context.Context, string, time.Duration) (bot.Key, []bot.Event, error) {
+	return bot.Key{}, nil, bot.ErrNotFound
+}
+
+// blockingStepper is countingStepper, except that the turn of event "a1" waits for
+// release (after telling stepping).
+type blockingStepper struct {
+	stepping, release chan struct{}
+}
+
+func (s blockingStepper) Step(ctx context.Context, c *bot.Conversation, ev bot.Event) (bot.Result, error) {
+	if ev.ID == "a1" {
+		close(s.stepping)
+		<-s.release
+	}
+	return countingStepper{}.Step(ctx, c, ev)
+}
+
+// TestWorkerHintWhileStepping checks that an event stored while its conversation is being
+// stepped, after the worker read the pending events, is stepped next: its hint waits for
+// the step to end (and a worker that took it and found the conversation leased would
+// hand it back). The search is disabled, so only hints can lead to the event.
+func TestWorkerHintWhileStepping(t *testing.T) {
+	ctx := t.Context()
+	store, err := sqlite.New(ctx, sqlite.Config{Path: sqlite.Memory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	hints := bot.NewHints(0)
+	st := blockingStepper{stepping: make(chan struct{}), release: make(chan struct{})}
+	w, err := bot.NewWorker(bot.WorkerConfig{Queue: keyOnlyQueue{store}, Store: store, Stepper: st, Workers: 2,
+		Hints: hints, Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := hints.Inbox(store)
+	k := bot.Key{Channel: "line", User: "U1"}
+	at := time.Date(2025, time.April, 1, 9, 0, 0, 0, time.UTC)
+	add := func(id string) {
+		t.Helper()
+		if _, err := inbox.AddEvents(ctx, []bot.Event{{ID: id, Key: k, In: bot.Inbound{Kind: bot.InText, Text: "x"}, At: at}}); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Second)
+		w.Notify()
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { w.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	add("a1")
+	<-st.stepping
+	add("a2")
+	// Nothing to take while a1 is stepped.
+	for deadline := time.Now().Add(5 * time.Second); hints.Len() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the hint for a2 was never taken")
+		}
+		w.Notify()
+	}
+	close(st.release)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c, err := store.Conversation(ctx, k)
+		if err == nil && c.Vars["turns"] == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a2 not processed: conversation %+v, err %v", c, err)
+		}
+	}
+}

@@ -227,6 +227,9 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	var wg sync.WaitGroup
 	batcher := bot.NewBatcher(store, 0)
 	wg.Go(func() { batcher.Run(bg) })
+	// The channels store through hints, which tell the worker what to claim first.
+	hints := bot.NewHints(0)
+	inbox := hints.Inbox(batcher)
 
 	// The channels wake the worker, the worker wakes the deliverer.
 	var (
@@ -240,7 +243,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	if cfg.LineSecret != "" {
 		lineCh, err := line.New(line.Config{
 			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI, ReplyWindow: cfg.LineReplyWindow,
-			Inbox: batcher, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log,
+			Inbox: inbox, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(line.Name, outcome, fresh, dup, d)
 			},
@@ -255,7 +258,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	if cfg.SlackBotToken != "" {
 		slackCh, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
-			APIURL: cfg.SlackAPI, Inbox: batcher, Conversations: store, Threads: store, Received: func() { worker.Notify() },
+			APIURL: cfg.SlackAPI, Inbox: inbox, Conversations: store, Threads: store, Received: func() { worker.Notify() },
 			Redact: flows.RedactCodes, Logger: log,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(slack.Name, outcome, fresh, dup, d)
@@ -303,7 +306,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	worker, err = bot.NewWorker(bot.WorkerConfig{
 		Queue: store, Store: store, Stepper: desk, Owner: owner, Workers: cfg.Workers, Logger: log, Lease: cfg.Lease,
-		Profilers: profilers, Deliverer: deliverer,
+		Profilers: profilers, Deliverer: deliverer, Hints: hints,
 		Committed: func() { deliverer.Notify() },
 		Turned:    m.Turn,
 	})
@@ -319,7 +322,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			}
 		})
 	}
-	wg.Go(func() { housekeeping(bg, log, desk, store, batcher, worker, cfg.SweepEvery, cfg.Retention) })
+	wg.Go(func() { housekeeping(bg, log, desk, store, inbox, worker, cfg.SweepEvery, cfg.Retention) })
 
 	srv := server.New(server.Config{
 		Addr:    cfg.Addr,

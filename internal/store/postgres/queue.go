@@ -82,6 +82,46 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 	return bot.Key{}, nil, fmt.Errorf("claim conversation: %d conversations without pending events: %w", claimTries, bot.ErrNotFound)
 }
 
+// claimKey leases one conversation's lease row if it is free and not locked by another
+// claim. Its parameters are the key, now, the owner and the lease's expiry.
+const claimKey = `WITH pick AS (
+		SELECT channel, user_id FROM leases
+		WHERE channel = $1 AND user_id = $2 AND expires_at <= $3
+		FOR UPDATE SKIP LOCKED
+	)
+	UPDATE leases AS l SET owner = $4, expires_at = $5
+	FROM pick WHERE l.channel = pick.channel AND l.user_id = pick.user_id
+	RETURNING l.channel`
+
+// ClaimKey leases k to owner, until lease has passed, if it has pending events and no live
+// lease, and returns them ordered by event time, then arrival; bot.ErrNotFound otherwise.
+// Unlike ClaimConversation it walks no queue: two index lookups.
+func (s *Store) ClaimKey(ctx context.Context, k bot.Key, owner string, lease time.Duration) ([]bot.Event, error) {
+	if owner == "" || lease <= 0 {
+		return nil, fmt.Errorf("claim %s: need an owner and a positive lease, have %q and %s", k, owner, lease)
+	}
+	now := s.now()
+	var channel string
+	err := s.lazy.QueryRow(ctx, claimKey, k.Channel, k.User, ms(now), owner, ms(now.Add(lease))).Scan(&channel)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("claim %s: leased, or nothing stored: %w", k, bot.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim %s: %w", k, err)
+	}
+	evs, err := s.pendingEvents(ctx, k)
+	if err == nil && len(evs) == 0 {
+		err = bot.ErrNotFound
+	}
+	if err != nil {
+		if rerr := s.ReleaseConversation(ctx, k, owner); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, fmt.Errorf("claim %s: %w", k, err)
+	}
+	return evs, nil
+}
+
 // pendingEvents returns k's pending events in order.
 func (s *Store) pendingEvents(ctx context.Context, k bot.Key) ([]bot.Event, error) {
 	rows, err := s.pool.Query(ctx, pendingEvents, k.Channel, k.User)

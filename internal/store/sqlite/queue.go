@@ -95,6 +95,27 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 	return k, evs, nil
 }
 
+// ClaimKey leases k to owner, until lease has passed, if it has pending events and no live
+// lease, and returns them ordered by event time, then arrival; bot.ErrNotFound otherwise.
+func (s *Store) ClaimKey(ctx context.Context, k bot.Key, owner string, lease time.Duration) ([]bot.Event, error) {
+	if owner == "" || lease <= 0 {
+		return nil, fmt.Errorf("claim %s: need an owner and a positive lease, have %q and %s", k, owner, lease)
+	}
+	now := s.now()
+	if !s.leases.take(k, owner, now, now.Add(lease)) {
+		return nil, fmt.Errorf("claim %s: leased: %w", k, bot.ErrNotFound)
+	}
+	evs, err := s.pendingEvents(ctx, k)
+	if err == nil && len(evs) == 0 {
+		err = bot.ErrNotFound
+	}
+	if err != nil {
+		s.leases.release(k, owner)
+		return nil, fmt.Errorf("claim %s: %w", k, err)
+	}
+	return evs, nil
+}
+
 // pickConversation walks the pending events oldest first and leases the first
 // conversation without a live lease to owner.
 func (s *Store) pickConversation(ctx context.Context, owner string, lease time.Duration) (bot.Key, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,67 @@ var queueTests = []test{
 	{"CommitTurnBlanksEvent", testQueueCommitTurnBlanksEvent},
 	{"CancelledContext", testQueueCancelledContext},
 	{"CommitTurnRelease", testQueueCommitTurnRelease},
+	{"ClaimKey", testQueueClaimKey},
+}
+
+// claimKeyWant checks that owner's ClaimKey of k returns the events ids.
+func claimKeyWant(t *testing.T, s Store, owner string, k bot.Key, ids ...string) {
+	t.Helper()
+	evs, err := s.ClaimKey(t.Context(), k, owner, lease)
+	if err != nil {
+		t.Fatalf("ClaimKey %q/%q by %s: %v", k.Channel, k.User, owner, err)
+	}
+	if g, w := eventIDs(evs), strings.Join(ids, ","); g != w {
+		t.Fatalf("ClaimKey %q/%q by %s: events %s, want %s", k.Channel, k.User, owner, g, w)
+	}
+}
+
+// claimKeyNone checks that owner's ClaimKey of k finds nothing to claim.
+func claimKeyNone(t *testing.T, s Store, owner string, k bot.Key) {
+	t.Helper()
+	evs, err := s.ClaimKey(t.Context(), k, owner, lease)
+	if !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("ClaimKey %q/%q by %s = events %s, err %v; want bot.ErrNotFound", k.Channel, k.User, owner, eventIDs(evs), err)
+	}
+}
+
+// testQueueClaimKey checks that ClaimKey claims the conversation it is given, whatever
+// the order of conversations, under the same leases as ClaimConversation, and that
+// finding nothing pending leaves no lease behind.
+func testQueueClaimKey(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	a1, a2, b1 := event(a, "a1", t0), event(a, "a2", t0.Add(time.Second)), event(b, "b1", t0.Add(2*time.Second))
+	addEvents(t, s, a2, b1, a1)
+
+	claimKeyWant(t, s, "w1", b, "b1") // not the oldest conversation: the one asked for
+	claimKeyNone(t, s, "w2", b)       // leased
+	claimKeyNone(t, s, "w1", b)       // not re-entrant
+	claimWant(t, s, "w2", a, "a1", "a2")
+	claimNone(t, s, "w3")
+	claimKeyNone(t, s, "w3", bot.Key{Channel: "line", User: "nobody"})
+
+	// A released conversation is claimed again, its event still pending.
+	release(t, s, b, "w1")
+	claimKeyWant(t, s, "w3", b, "b1")
+	commitTurn(t, s, b1, &bot.Turn{Out: []*bot.Outgoing{outgoing(b1, "hello")}, Release: "w3"})
+
+	// Nothing pending: not found, and no lease left behind.
+	claimKeyNone(t, s, "w4", b)
+	b2 := event(b, "b2", t0.Add(3*time.Second))
+	addEvents(t, s, b2)
+	claimWant(t, s, "w5", b, "b2")
+	release(t, s, b, "w5")
+	claimKeyWant(t, s, "w6", b, "b2")
+
+	// An expired lease is taken over, as by ClaimConversation.
+	claimKeyNone(t, s, "w7", a)
+	clk.Advance(lease)
+	claimKeyWant(t, s, "w7", a, "a1", "a2")
+
+	if _, err := s.ClaimKey(t.Context(), a, "", lease); err == nil || errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("ClaimKey without an owner: err %v, want an error that is not bot.ErrNotFound", err)
+	}
 }
 
 // testQueueCommitTurnRelease checks that a turn committed with Release ends that owner's

@@ -1,0 +1,75 @@
+package bot
+
+import (
+	"context"
+	"testing"
+)
+
+func TestHints(t *testing.T) {
+	a, b, c := Key{Channel: "line", User: "A"}, Key{Channel: "line", User: "B"}, Key{Channel: "line", User: "C"}
+	h := NewHints(2)
+	take := func(want Key) {
+		t.Helper()
+		if k, ok := h.take(); !ok || k != want {
+			t.Fatalf("take = %v, %v; want %v", k, ok, want)
+		}
+	}
+	none := func() {
+		t.Helper()
+		if k, ok := h.take(); ok {
+			t.Fatalf("take = %v; want none", k)
+		}
+	}
+
+	h.Add(a)
+	h.Add(b)
+	h.Add(a) // already hinted
+	h.Add(c) // full: dropped, left to the search
+	if n := h.Len(); n != 2 {
+		t.Fatalf("Len = %d, want 2", n)
+	}
+	take(a)
+	take(b)
+	none()
+
+	// A hint for a conversation being stepped waits for the step to end.
+	h.Add(a)
+	none()
+	h.end(b, false)
+	none()
+	h.end(a, false)
+	take(a)
+	h.end(a, false)
+	none()
+
+	// A claim that finds the conversation leased by another worker of this process keeps
+	// the hint for when that one is done; one that finds it free of local workers drops it.
+	h.begin(c) // found by a search
+	h.Add(c)   // kept as again
+	h.end(c, false)
+	take(c) // requeued
+	h.begin(c)
+	h.end(c, true) // the hinted claim found it busy: c is still stepped by the other
+	none()
+	h.end(c, false)
+	take(c)
+	h.end(c, true) // busy, but nobody else here steps it: another process does
+	none()
+}
+
+type fakeInbox struct{ fresh []bool }
+
+func (f fakeInbox) AddEvents(context.Context, []Event) ([]bool, error) { return f.fresh, nil }
+func (f fakeInbox) AddDeadLetter(context.Context, DeadLetter) error   { return nil }
+
+func TestHintsInbox(t *testing.T) {
+	h := NewHints(0)
+	a, b := Key{Channel: "line", User: "A"}, Key{Channel: "line", User: "B"}
+	in := h.Inbox(fakeInbox{fresh: []bool{false, true}})
+	if _, err := in.AddEvents(t.Context(), []Event{{ID: "1", Key: a}, {ID: "2", Key: b}}); err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := h.take(); !ok || k != b || h.Len() != 0 {
+		t.Errorf("hinted %v, %v and %d more; want only %v (the redelivered event is not hinted)", k, ok, h.Len(), b)
+	}
+}
