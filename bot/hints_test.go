@@ -60,7 +60,7 @@ func TestHints(t *testing.T) {
 type fakeInbox struct{ fresh []bool }
 
 func (f fakeInbox) AddEvents(context.Context, []Event) ([]bool, error) { return f.fresh, nil }
-func (f fakeInbox) AddDeadLetter(context.Context, DeadLetter) error   { return nil }
+func (f fakeInbox) AddDeadLetter(context.Context, DeadLetter) error    { return nil }
 
 func TestHintsInbox(t *testing.T) {
 	h := NewHints(0)
