@@ -70,8 +70,12 @@ func (h *Hints) pushLocked(k Key) {
 	if _, ok := h.queued[k]; ok || len(h.queued) >= h.max {
 		return
 	}
-	if h.head > 0 && h.head == len(h.queue) {
-		h.queue, h.head = h.queue[:0], 0
+	// Reuse the array: start over when it is empty, move the hints down when most of it
+	// is taken ones (a queue that never empties under load must not grow forever).
+	if h.head > 0 && (h.head == len(h.queue) || h.head >= cap(h.queue)/2) {
+		n := copy(h.queue, h.queue[h.head:])
+		clear(h.queue[n:])
+		h.queue, h.head = h.queue[:n], 0
 	}
 	h.queue = append(h.queue, k)
 	h.queued[k] = struct{}{}

@@ -73,3 +73,24 @@ func TestHintsInbox(t *testing.T) {
 		t.Errorf("hinted %v, %v and %d more; want only %v (the redelivered event is not hinted)", k, ok, h.Len(), b)
 	}
 }
+
+// TestHintsBounded checks that a queue that never empties does not grow.
+func TestHintsBounded(t *testing.T) {
+	h := NewHints(8)
+	keys := make([]Key, 4)
+	for i := range keys {
+		keys[i] = Key{Channel: "line", User: string(rune('A' + i))}
+		h.Add(keys[i])
+	}
+	for i := range 100_000 {
+		k, ok := h.take()
+		if !ok || k != keys[i%4] {
+			t.Fatalf("take %d = %v, %v; want %v", i, k, ok, keys[i%4])
+		}
+		h.end(k, false)
+		h.Add(k)
+	}
+	if c := cap(h.queue); c > 16 {
+		t.Errorf("queue capacity %d after 100,000 hints with at most 4 waiting; want it bounded", c)
+	}
+}
