@@ -28,16 +28,23 @@ func (countingStepper) Step(_ context.Context, c *bot.Conversation, ev bot.Event
 	return bot.Result{Messages: []bot.Message{{Kind: bot.MsgText, Text: c.Vars["turns"]}}}, nil
 }
 
+// openMemory opens an in-memory SQLite store, closed when the test ends.
+func openMemory(t *testing.T) *sqlite.Store {
+	t.Helper()
+	store, err := sqlite.New(t.Context(), sqlite.Config{Path: sqlite.Memory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
 // TestWorkerStaleCache checks that the conversation a worker keeps from its last commit
 // is only a guess: when the stored one changed meanwhile, the turn is stepped again from
 // the stored state, and nothing is lost.
 func TestWorkerStaleCache(t *testing.T) {
 	ctx := t.Context()
-	store, err := sqlite.New(ctx, sqlite.Config{Path: sqlite.Memory})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openMemory(t)
 	w, err := bot.NewWorker(bot.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{}})
 	if err != nil {
 		t.Fatal(err)
@@ -115,11 +122,7 @@ func (s blockingStepper) Step(ctx context.Context, c *bot.Conversation, ev bot.E
 // hand it back). The search is disabled, so only hints can lead to the event.
 func TestWorkerHintWhileStepping(t *testing.T) {
 	ctx := t.Context()
-	store, err := sqlite.New(ctx, sqlite.Config{Path: sqlite.Memory})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openMemory(t)
 	hints := bot.NewHints(0)
 	st := blockingStepper{stepping: make(chan struct{}), release: make(chan struct{})}
 	w, err := bot.NewWorker(bot.WorkerConfig{Queue: keyOnlyQueue{store}, Store: store, Stepper: st, Workers: 2,

@@ -84,15 +84,25 @@ func (s *Store) ClaimConversation(ctx context.Context, owner string, lease time.
 	if err != nil {
 		return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", err)
 	}
-	evs, err := s.pendingEvents(ctx, k)
-	if err == nil && len(evs) == 0 {
-		err = bot.ErrNotFound // processed by another process meanwhile
-	}
+	evs, err := s.leasedEvents(ctx, k, owner) // none: processed by another process meanwhile
 	if err != nil {
-		s.leases.release(k, owner)
 		return bot.Key{}, nil, fmt.Errorf("claim conversation: %w", err)
 	}
 	return k, evs, nil
+}
+
+// leasedEvents returns the pending events of k, which owner has just leased; when there
+// are none (bot.ErrNotFound) or they cannot be read, it ends the lease.
+func (s *Store) leasedEvents(ctx context.Context, k bot.Key, owner string) ([]bot.Event, error) {
+	evs, err := s.pendingEvents(ctx, k)
+	if err == nil && len(evs) == 0 {
+		err = bot.ErrNotFound
+	}
+	if err != nil {
+		s.leases.release(k, owner)
+		return nil, err
+	}
+	return evs, nil
 }
 
 // ClaimKey leases k to owner, until lease has passed, if it has pending events and no live
@@ -105,12 +115,8 @@ func (s *Store) ClaimKey(ctx context.Context, k bot.Key, owner string, lease tim
 	if !s.leases.take(k, owner, now, now.Add(lease)) {
 		return nil, fmt.Errorf("claim %s: leased: %w", k, bot.ErrNotFound)
 	}
-	evs, err := s.pendingEvents(ctx, k)
-	if err == nil && len(evs) == 0 {
-		err = bot.ErrNotFound
-	}
+	evs, err := s.leasedEvents(ctx, k, owner)
 	if err != nil {
-		s.leases.release(k, owner)
 		return nil, fmt.Errorf("claim %s: %w", k, err)
 	}
 	return evs, nil

@@ -94,17 +94,7 @@ func (s *Store) runWriter() {
 		// that is late makes the platform send again: their writes go first, in batches
 		// of their own, committed without waiting for more. The others (turns,
 		// deliveries) take the writer whenever no webhook waits.
-		var urgent []*writeOp
-	drain:
-		for len(urgent) < maxWriteBatch {
-			select {
-			case op := <-s.w.urgent:
-				urgent = append(urgent, op)
-			default:
-				break drain
-			}
-		}
-		if len(urgent) > 0 {
+		if urgent := drain(s.w.urgent, nil); len(urgent) > 0 {
 			s.writeBatch(urgent)
 			continue
 		}
@@ -128,16 +118,7 @@ func (s *Store) runWriter() {
 			continue
 		case first = <-s.w.ops:
 		}
-		batch := []*writeOp{first}
-	fill:
-		for len(batch) < maxWriteBatch {
-			select {
-			case op := <-s.w.ops:
-				batch = append(batch, op)
-			default:
-				break fill
-			}
-		}
+		batch := drain(s.w.ops, []*writeOp{first})
 		if busy && len(batch) < maxWriteBatch {
 			t := time.NewTimer(writeGather)
 		gather:
@@ -154,6 +135,19 @@ func (s *Store) runWriter() {
 		busy = len(batch) > 1
 		s.writeBatch(batch)
 	}
+}
+
+// drain appends to batch the operations waiting in q, up to maxWriteBatch in all.
+func drain(q chan *writeOp, batch []*writeOp) []*writeOp {
+	for len(batch) < maxWriteBatch {
+		select {
+		case op := <-q:
+			batch = append(batch, op)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // writeBatch runs batch in one transaction and reports to every operation. It first runs
