@@ -87,6 +87,8 @@ type Flow struct {
 	Title   Text     `yaml:"title"`
 	Start   string   `yaml:"start"`
 	Intents []Intent `yaml:"intents"`
+	// FAQ are direct questions answered wherever they are asked (see FAQ).
+	FAQ []FAQ `yaml:"faq"`
 	Nodes   []Node   `yaml:"nodes"`
 
 	// Solved is the end node reached when advice solved the problem (default "solved");
@@ -106,6 +108,19 @@ type Intent struct {
 	ID       string `yaml:"id"`
 	Target   string `yaml:"target"`
 	Synonyms Words  `yaml:"synonyms"`
+}
+
+// FAQ is a direct question the flow answers wherever the customer asks it: a digression.
+// The answer is given, then the pending question is asked again.
+type FAQ struct {
+	ID string `yaml:"id"`
+	// Section names the article section the answer comes from.
+	Section string `yaml:"section"`
+	// Questions are the ways customers ask it, per language.
+	Questions Words `yaml:"questions"`
+	// Text is the answer; Steps, when present, follow it as a numbered list.
+	Text  Text   `yaml:"text"`
+	Steps []Text `yaml:"steps"`
 }
 
 // Node is one step of a flow. Which fields apply depends on Kind; Validate reports fields that
