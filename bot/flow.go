@@ -88,8 +88,8 @@ type Flow struct {
 	Start   string   `yaml:"start"`
 	Intents []Intent `yaml:"intents"`
 	// FAQ are direct questions answered wherever they are asked (see FAQ).
-	FAQ []FAQ `yaml:"faq"`
-	Nodes   []Node   `yaml:"nodes"`
+	FAQ   []FAQ  `yaml:"faq"`
+	Nodes []Node `yaml:"nodes"`
 
 	// Solved is the end node reached when advice solved the problem (default "solved");
 	// Handoff is the node reached when the customer asks for a person (default "handoff").
