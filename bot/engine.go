@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/looplab/fsm"
 )
@@ -17,6 +19,8 @@ import (
 const (
 	postbackOption  = "o:"
 	postbackCommand = "c:"
+	postbackJump    = "j:" // j:<node>: a "did you mean" jump
+	postbackFAQ     = "f:" // f:<faq id>: a "did you mean" question
 )
 
 // Built-in option ids of advice nodes and of the engine's "talk to a person?" offer.
@@ -92,6 +96,11 @@ type Engine struct {
 	events   map[string][]fsm.EventDesc // the flow as looplab/fsm events, by source node
 	commands matcher
 	intents  matcher
+	faq      matcher // FAQ id by question
+	faqs     map[string]*FAQ
+	facts    []factMatcher
+	agent    matcher  // strongAgentWords
+	openers  matcher  // openerWords
 	fillers  []string // normalised fillerWords, longest first; English ones padded with spaces
 }
 
@@ -161,6 +170,21 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for _, in := range cfg.Flow.Intents {
 		e.intents.add(e.normalize, in.Target, in.Synonyms.All()...)
 	}
+	e.faqs = make(map[string]*FAQ, len(cfg.Flow.FAQ))
+	for i := range cfg.Flow.FAQ {
+		q := &cfg.Flow.FAQ[i]
+		e.faqs[q.ID] = q
+		e.faq.add(e.normalize, q.ID, q.Questions.All()...)
+	}
+	for _, f := range cfg.Flow.Facts {
+		fm := factMatcher{id: f.ID}
+		for _, v := range f.Values {
+			fm.match.add(e.normalize, v.ID, v.Synonyms.All()...)
+		}
+		e.facts = append(e.facts, fm)
+	}
+	e.agent.add(e.normalize, cmdAgent, strongAgentWords...)
+	e.openers.add(e.normalize, "opener", openerWords...)
 	return e, nil
 }
 
@@ -275,23 +299,55 @@ func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Messa
 		t.say(*notice)
 	}
 	c.FlowVersion = e.flow.Version
+	if in.Kind == InText {
+		t.detectLang(in.Text)
+	}
 	if c.Node == "" {
 		// A new conversation: the first words may already answer the first question or
-		// name the problem.
-		if in.Kind == InText {
-			u := newUtterance(e.normalize, in.Text)
-			start := e.nodes[e.flow.Start]
-			if opt, _ := start.match.best(u); opt != "" {
-				c.Node, c.Path = start.ID, []string{start.ID}
-				return t.choose(start, start.option(opt))
-			}
-			if target, _ := e.intents.best(u); target != "" {
-				return t.enter(target)
-			}
+		// name the problem; if they do not, the first question is simply asked.
+		if in.Kind != InText {
+			return t.enter(e.flow.Start)
 		}
-		return t.enter(e.flow.Start)
+		c.Node, c.Path = e.flow.Start, []string{e.flow.Start}
+		t.fresh = true
 	}
 	return t.answer(in)
+}
+
+// detectLang takes the conversation's language from the customer's first words that
+// show one, even when a greeting already went out in the channel's profile language.
+func (t *turn) detectLang(text string) {
+	c := t.c
+	if c.Vars[langSetVar] != "" {
+		return
+	}
+	l, ok := textLang(text)
+	if !ok {
+		return
+	}
+	if c.Vars == nil {
+		c.Vars = map[string]string{}
+	}
+	c.Vars[langSetVar] = "text"
+	c.Lang = l
+}
+
+// textLang says which language text is written in: any kana or kanji means Japanese; two
+// or more words of Latin letters, and no Japanese, mean English. Numbers, a code, a single
+// word ("iPhone") say nothing.
+func textLang(s string) (Lang, bool) {
+	words, inWord := 0, false
+	for _, r := range s {
+		if unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han) {
+			return Japanese, true
+		}
+		letter := r < 0x80 && unicode.IsLetter(r)
+		if letter && !inWord {
+			words++
+		}
+		inWord = letter || (inWord && r == '\'')
+	}
+	return English, words >= 2
 }
 
 // Prompt returns the messages that ask c's current question again, as when a terminal chat
@@ -353,6 +409,9 @@ type turn struct {
 	c   *Conversation
 	now time.Time
 	out []Message
+	// fresh is set for a new conversation's first words: when they do not name the
+	// problem, the first question is asked without a "not understood".
+	fresh bool
 }
 
 func (t *turn) lang() Lang {
@@ -364,6 +423,11 @@ func (t *turn) lang() Lang {
 
 func (t *turn) say(text Text) {
 	t.out = append(t.out, Message{Kind: MsgText, Text: t.fill(text.In(t.lang()))})
+}
+
+// sayf says text with %s replaced by arg.
+func (t *turn) sayf(text Text, arg string) {
+	t.out = append(t.out, Message{Kind: MsgText, Text: strings.Replace(text.In(t.lang()), "%s", arg, 1)})
 }
 
 // reset starts the conversation over, keeping its key, language and creation time.
@@ -382,7 +446,12 @@ func (t *turn) reset(in Inbound) {
 	c.Node = ""
 	c.Path = nil
 	c.Answers = nil
+	langSet := c.Vars[langSetVar]
 	c.Vars = map[string]string{}
+	if langSet != "" && in.Kind != InFollow {
+		// The language the customer chose or wrote in outlives a restart.
+		c.Vars[langSetVar] = langSet
+	}
 	c.Misses = 0
 	c.FlowVersion = t.e.flow.Version
 	c.UpdatedAt = t.now
@@ -414,6 +483,14 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		switch {
 		case strings.HasPrefix(in.Postback, postbackCommand):
 			return t.command(strings.TrimPrefix(in.Postback, postbackCommand))
+		case strings.HasPrefix(in.Postback, postbackJump):
+			if target := strings.TrimPrefix(in.Postback, postbackJump); e.nodes[target] != nil {
+				return t.enter(target)
+			}
+		case strings.HasPrefix(in.Postback, postbackFAQ):
+			if q := e.faqs[strings.TrimPrefix(in.Postback, postbackFAQ)]; q != nil {
+				return t.faqAnswer(n, q)
+			}
 		case strings.HasPrefix(in.Postback, postbackOption):
 			node, opt, _ := strings.Cut(strings.TrimPrefix(in.Postback, postbackOption), ":")
 			if node != c.Node {
@@ -428,7 +505,16 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		// Unknown postback data: treat the label the channel showed as typed text.
 		in = Inbound{Kind: InText, Text: in.Text}
 	}
+	u := newUtterance(e.normalize, in.Text)
+	changed := t.readFacts(in.Text, u)
 	m := e.interpret(n, in.Text, t.now)
+	if m.Kind != MatchCommand {
+		// A fact that changed after the question it answered: decide again from there
+		// ("oh wait, with shipping it's 5,210 yen").
+		if id, ok := t.redecideFrom(changed); ok {
+			return t.redecide(id)
+		}
+	}
 	switch m.Kind {
 	case MatchOption:
 		return t.choose(n, n.option(m.Target))
@@ -438,6 +524,17 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		return t.parsed(n, m.vars)
 	case MatchJump:
 		return t.enter(m.Target)
+	case MatchFAQ:
+		return t.faqAnswer(n, e.faqs[m.Target])
+	case MatchSuggest:
+		return t.suggest(n, m.suggest)
+	}
+	if t.fresh || (n.ID == e.flow.Start && m.opener) {
+		// 「Amazonギフト券が使えない」: the problem is not named yet, which is what the first
+		// question asks; nothing was misunderstood.
+		t.c.UpdatedAt = t.now
+		t.render(n)
+		return t.out, nil
 	}
 	if n.Kind == KindInput {
 		var ie *InputError
@@ -449,6 +546,73 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	return t.miss(n, e.texts.NotUnderstood)
 }
 
+// faqAnswer answers a direct question, then asks the pending question again (a
+// digression): for advice, only "did that solve it?".
+func (t *turn) faqAnswer(n *compiledNode, q *FAQ) ([]Message, error) {
+	lang := t.lang()
+	text := t.fill(q.Text.In(lang))
+	for i, s := range q.Steps {
+		text += "\n" + strconv.Itoa(i+1) + ". " + t.fill(s.In(lang))
+	}
+	t.out = append(t.out, Message{Kind: MsgText, Text: text})
+	t.c.UpdatedAt = t.now
+	t.c.Misses = 0
+	t.reprompt(n)
+	return t.out, nil
+}
+
+// reprompt asks n again after a digression.
+func (t *turn) reprompt(n *compiledNode) {
+	if n.Kind == KindAdvice {
+		t.out = append(t.out, Message{Kind: MsgQuestion, Text: t.e.texts.SolvedPrompt.In(t.lang()), Choices: t.choices(n)})
+		return
+	}
+	t.render(n)
+}
+
+// suggest offers the candidates that were too close to call as buttons, beside the
+// current question's own.
+func (t *turn) suggest(n *compiledNode, cands []candidate) ([]Message, error) {
+	lang := t.lang()
+	var choices []Choice
+	for _, c := range cands {
+		switch c.kind {
+		case MatchOption:
+			choices = append(choices, Choice{Label: n.option(c.target).Label.In(lang), Data: postbackOption + n.ID + ":" + c.target})
+		case MatchJump:
+			choices = append(choices, Choice{Label: t.e.jumpLabel(c.target).In(lang), Data: postbackJump + c.target})
+		case MatchFAQ:
+			choices = append(choices, Choice{Label: shorten(t.e.faqs[c.target].Questions.first(lang), MaxLabelRunes), Data: postbackFAQ + c.target})
+		}
+	}
+	t.c.UpdatedAt = t.now
+	t.out = append(t.out, Message{Kind: MsgQuestion, Text: t.e.texts.DidYouMean.In(lang), Choices: choices})
+	return t.out, nil
+}
+
+// jumpLabel names a jump target on a button: the intent's label, a start option leading
+// there, or the target's title or text, shortened.
+func (e *Engine) jumpLabel(target string) Text {
+	for _, in := range e.flow.Intents {
+		if in.Target == target && !in.Label.IsZero() {
+			return in.Label
+		}
+	}
+	if start := e.nodes[e.flow.Start]; start != nil {
+		for _, o := range start.options {
+			if o.Next == target {
+				return o.Label
+			}
+		}
+	}
+	n := e.nodes[target]
+	t := n.Title
+	if t.IsZero() {
+		t = n.Text
+	}
+	return Text{JA: shorten(t.JA, MaxLabelRunes), EN: shorten(t.EN, MaxLabelRunes)}
+}
+
 // MatchKind says how free text was understood.
 type MatchKind string
 
@@ -458,6 +622,8 @@ const (
 	MatchCommand MatchKind = "command" // a global command
 	MatchInput   MatchKind = "input"   // a value the current input node parsed
 	MatchJump    MatchKind = "jump"    // an intent leading to another node
+	MatchFAQ     MatchKind = "faq"     // a direct question the flow answers
+	MatchSuggest MatchKind = "suggest" // too close to call: the closest are offered
 	MatchNone    MatchKind = "none"    // not understood
 )
 
@@ -466,8 +632,12 @@ const (
 type Match struct {
 	Kind   MatchKind
 	Target string
-	vars   map[string]string
-	err    error // why an input node's parser rejected the text
+	// Suggest lists the targets offered when Kind is MatchSuggest, closest first.
+	Suggest []string
+	vars    map[string]string
+	err     error // why an input node's parser rejected the text
+	suggest []candidate
+	opener  bool // nothing matched, but the text is about a gift card not working
 }
 
 // Interpret returns how text typed at node would be understood, without changing anything:
@@ -483,20 +653,27 @@ func (e *Engine) Interpret(node, text string) Match {
 
 func (e *Engine) interpret(n *compiledNode, text string, now time.Time) Match {
 	u := newUtterance(e.normalize, text)
-	// "Thanks, but it still doesn't work": what follows a "but" is what counts.
-	if tail, ok := afterContrast(u); ok {
-		if opt, _ := n.match.best(tail); opt != "" {
-			return Match{Kind: MatchOption, Target: opt}
-		}
+	// A language request is only that ("sorry I can't read Japanese, English please?").
+	if cmd, ok := langRequest(u); ok {
+		return Match{Kind: MatchCommand, Target: cmd}
 	}
-	if opt, _ := n.match.best(u); opt != "" {
+	var tail *utterance
+	if tu, ok := afterContrast(u); ok {
+		tail = &tu
+	}
+	if opt, score := n.match.best(u); score >= 1000 {
 		return Match{Kind: MatchOption, Target: opt}
 	}
 	if i, ok := optionNumber(u); ok && i <= len(n.options) {
 		return Match{Kind: MatchOption, Target: n.options[i-1].ID}
 	}
-	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
+	if cmd, ok := e.commandIn(n, text, u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
+	}
+	cands := e.rank(n, u, tail)
+	win, sug := decide(n, cands)
+	if win != nil && win.kind == MatchOption {
+		return Match{Kind: MatchOption, Target: win.target}
 	}
 	var inputErr error
 	if n.Kind == KindInput {
@@ -506,11 +683,72 @@ func (e *Engine) interpret(n *compiledNode, text string, now time.Time) Match {
 		}
 		inputErr = err
 	}
-	if target, _ := e.intents.best(u); target != "" && target != n.ID {
-		return Match{Kind: MatchJump, Target: target}
+	switch {
+	case win != nil:
+		return Match{Kind: win.kind, Target: win.target}
+	case len(sug) > 1:
+		m := Match{Kind: MatchSuggest, Target: sug[0].target, suggest: sug}
+		for _, c := range sug {
+			m.Suggest = append(m.Suggest, c.target)
+		}
+		return m
 	}
-	return Match{Kind: MatchNone, err: inputErr}
+	_, opener := e.openers.best(u)
+	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
 }
+
+// commandIn finds a global command in text: the whole text (with politeness around it),
+// a clause at its start or end that is only a command (「あ、やっぱ違うかも。戻る」), or a
+// request for a person anywhere ("ok, but can I talk to a human about it?").
+func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, bool) {
+	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
+		local, _ := n.match.best(u)
+		switch {
+		case local == "":
+			return cmd, true
+		case n.option(local).Next == e.handoffNode():
+			return "", false // the question's own option for a person
+		case cmd == cmdAgent || cmd == cmdRestart || cmd == cmdBack:
+			return cmd, true
+		}
+	}
+	if cl := clauses(text); len(cl) > 1 {
+		for _, part := range cl {
+			cu := newUtterance(e.normalize, part)
+			rest := e.stripFillers(cu)
+			if rest == "" {
+				continue
+			}
+			cmd, score := e.commands.best(utterance{spaced: " " + rest + " ", compact: rest})
+			if score >= 1000 && (cmd == cmdBack || cmd == cmdAgent || cmd == cmdRestart) {
+				return cmd, true
+			}
+		}
+	}
+	if _, score := e.agent.best(u); score > 0 {
+		if opt, _ := n.match.best(u); opt != "" && n.option(opt).Next == e.handoffNode() {
+			return "", false // the question's own option for a person
+		}
+		return cmdAgent, true
+	}
+	return "", false
+}
+
+// stripFillers returns u's compact text without politeness and framing words.
+func (e *Engine) stripFillers(u utterance) string {
+	rest := u.spaced
+	for _, f := range e.fillers {
+		rest = strings.ReplaceAll(rest, f, " ")
+	}
+	return strings.ReplaceAll(rest, " ", "")
+}
+
+// openerWords say that something is wrong with a gift card without saying what: at the
+// first question they are answered by asking it, not by "not understood".
+var openerWords = []string{"使えない", "使えません", "使えなかった", "使えん", "使えへん", "困って", "困りました", "助けて",
+	"ギフト券", "アマギフ", "ギフトカード", "ギフトコード", "アマゾン", "Amazon", "問題", "トラブル",
+	"gift card", "giftcard", "doesnt work", "does not work", "not working", "cant use", "cannot use", "wont work",
+	"problem", "issue", "trouble", "help", "amazon", "gift code"}
 
 // isCommand reports whether a command phrase that scored score is the point of u rather
 // than a word in passing: "help" alone, or with politeness around it ("help please",
@@ -519,11 +757,7 @@ func (e *Engine) isCommand(u utterance, score int) bool {
 	if score >= 1000 {
 		return true
 	}
-	rest := u.spaced
-	for _, f := range e.fillers {
-		rest = strings.ReplaceAll(rest, f, " ")
-	}
-	return 2*score >= len([]rune(strings.ReplaceAll(rest, " ", "")))
+	return 2*score >= utf8.RuneCountInString(e.stripFillers(u))
 }
 
 // fillerWords are politeness and framing that do not change what a command asks for.
@@ -568,6 +802,7 @@ func (t *turn) miss(n *compiledNode, why Text) ([]Message, error) {
 }
 
 func (t *turn) choose(n *compiledNode, o *Option) ([]Message, error) {
+	t.recordFacts(o)
 	t.c.Answers = append(t.c.Answers, Answer{Node: n.ID, Option: o.ID, At: t.now})
 	return t.fire(n.ID, o.ID)
 }
@@ -614,6 +849,9 @@ func (t *turn) enter(id string) ([]Message, error) {
 		c.UpdatedAt = t.now
 		c.Path = append(c.Path, id)
 		if n.Kind != KindDecision {
+			if ok, out, err := t.autoAnswer(n); ok {
+				return out, err
+			}
 			t.render(n)
 			return t.out, nil
 		}

@@ -59,17 +59,36 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 }
 
 // score says how well p matches u: 0 for no match; an exact match beats any containment,
-// and a longer contained phrase beats a shorter one ("解決しない" beats "解決").
+// and a longer contained phrase beats a shorter one ("解決しない" beats "解決"). An occurrence
+// that the text denies (「カード会社は関係ない」, "it's not the card company") does not count.
 func (p phrase) score(u utterance) int {
-	switch {
-	case u.compact == p.compact:
+	if u.compact == p.compact {
 		return 1000 + p.runes
-	case p.ascii && strings.Contains(u.spaced, p.spaced):
-		return p.runes
-	case !p.ascii && strings.Contains(u.compact, p.compact):
-		return p.runes
 	}
-	return 0
+	if p.ascii {
+		for off := 0; ; {
+			i := strings.Index(u.spaced[off:], p.spaced)
+			if i < 0 {
+				return 0
+			}
+			i += off
+			if !deniedBefore(u.spaced[:i]) {
+				return p.runes
+			}
+			off = i + 1
+		}
+	}
+	for off := 0; ; {
+		i := strings.Index(u.compact[off:], p.compact)
+		if i < 0 {
+			return 0
+		}
+		i += off
+		if !deniedAfter(u.compact[i+len(p.compact):]) {
+			return p.runes
+		}
+		off = i + len(p.compact)
+	}
 }
 
 // matcher finds the best target for an utterance among phrases.

@@ -72,8 +72,109 @@ func Funcs() bot.Funcs {
 				Func:     balanceDecision,
 			},
 		},
-		Vars: displayVars,
+		Vars:  displayVars,
+		Facts: readFacts,
 	}
+}
+
+// readFacts reads the typed facts of a message written at any point of the conversation,
+// under the variables the input nodes store: a gift-card code ("code", masked, and
+// "code.problem"), an issue date with a year ("issue_date", "issue_date.precision"; a
+// future date is left out), and amounts named as the balance or the total
+// (「残高は3,000円」, "with shipping it's 5,210 yen"). A bare number is not a fact: what it
+// is depends on the question it answers.
+func readFacts(raw string, now time.Time) map[string]string {
+	out := map[string]string{}
+	text := norm.NFKC.String(raw)
+	if found, ok := FindCode(text); ok {
+		code, problem := CheckCode(found)
+		if hasLetterAndDigit(code) && problem != CodeEmpty && problem != CodeSerialNumber {
+			out[varCode] = MaskCode(code)
+			out[varCodeProblem] = string(problem)
+		}
+		text = RedactCodes(text)
+	}
+	for _, loc := range factDate.FindAllStringIndex(text, 4) {
+		d, err := ParseDate(text[loc[0]:loc[1]], now)
+		if err != nil {
+			continue
+		}
+		if _, ok := out[varIssueDate]; !ok {
+			out[varIssueDate] = d.String()
+			out[varIssueDate+".precision"] = string(d.Precision())
+		}
+		// Blank the date out, so that its numbers are not read as amounts.
+		text = text[:loc[0]] + strings.Repeat(" ", loc[1]-loc[0]) + text[loc[1]:]
+	}
+	amounts := amountLike.FindAllStringIndex(text, 8)
+	prevEnd := 0
+	for i, loc := range amounts {
+		next := len(text)
+		if i+1 < len(amounts) {
+			next = amounts[i+1][0]
+		}
+		before := strings.ToLower(text[max(prevEnd, loc[0]-48):loc[0]])
+		after := strings.ToLower(text[loc[1]:min(next, loc[1]+12)])
+		prevEnd = loc[1]
+		n, err := ParseYen(strings.TrimSpace(text[loc[0]:loc[1]]))
+		if err != nil || n <= 0 {
+			continue
+		}
+		if k := amountKind(before, after); k != "" {
+			out[k] = strconv.FormatInt(n, 10)
+		}
+	}
+	return out
+}
+
+// The variables of the code input.
+const varCode = "code"
+
+// factDate finds dates that say their year in a sentence: 「2016年12月20日」, 「平成28年」,
+// "2016/12/20", "Dec 20, 2016"; not a bare four-digit number, which may be an amount.
+var factDate = regexp.MustCompile(`(?i)(?:令和|平成|[RH]\.)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?` +
+	`|\d{4}\s*[年/.\-]\s*\d{1,2}(?:\s*[月/.\-]\s*\d{1,2}\s*日?)?\s*月?` +
+	`|\d{4}\s*年` +
+	`|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+\d{4}`)
+
+// Words that name an amount: the nearest one before it wins, else one right after it.
+var (
+	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on"}
+	totalWords   = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
+		"altogether", "comes to", "came to", "in all", "in total", "cost", "price", "値段", "価格"}
+)
+
+// amountKind says whether an amount is the balance or the total by the words around it.
+func amountKind(before, after string) string {
+	bestPos, kind := -1, ""
+	for _, ws := range []struct {
+		words []string
+		kind  string
+	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
+		for _, w := range ws.words {
+			if i := strings.LastIndex(before, w); i > bestPos {
+				bestPos, kind = i, ws.kind
+			}
+		}
+	}
+	if kind != "" {
+		return kind
+	}
+	for _, ws := range []struct {
+		words []string
+		kind  string
+	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
+		for _, w := range ws.words {
+			if strings.Contains(after, w) {
+				return ws.kind
+			}
+		}
+	}
+	return ""
+}
+
+func hasLetterAndDigit(s string) bool {
+	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }
 
 // futureHint answers an issue date in the future, most often a mistyped year.
