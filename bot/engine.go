@@ -233,14 +233,19 @@ func (e *Engine) compile(n *Node) {
 var (
 	solvedWords = Words{
 		JA: []string{"はい", "解決", "解決した", "解決しました", "できた", "できました", "使えた", "使えました", "登録できた",
-			"大丈夫", "ありがとう", "OK", "うん", "いけた", "いけました", "直った", "なおった", "ばっちり"},
+			"大丈夫", "ありがとう", "OK", "うん", "いけた", "いけました", "直った", "なおった", "ばっちり",
+			// Acknowledgements: the advice is understood and will be followed.
+			"わかりました", "分かりました", "了解", "りょうかい", "承知しました", "なるほど", "電話してみます", "問い合わせてみます",
+			"連絡してみます", "やってみます", "試してみます", "確認してみます", "そうします", "そうしてみます", "してみます"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
-			"that did it", "all good", "perfect"},
+			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
+			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
 			"解決できない", "解決できません", "解決できず", "だめ", "ダメ", "できない", "できません", "できませんでした",
-			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ"},
+			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
+			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work"},
 	}

@@ -52,24 +52,27 @@ func (e *Engine) rank(n *compiledNode, u utterance, tail *utterance) []candidate
 		}
 		out = append(out, c)
 	}
-	for _, s := range n.match.scores(u) {
+	// "Thanks, but it still doesn't work": what follows a "but" counts more.
+	withTail := func(m *matcher, s targetScore) int {
 		if tail != nil {
-			// "Thanks, but it still doesn't work": what follows a "but" counts more.
-			if ts := n.match.scoreOf(s.target, *tail); ts > 0 {
-				s.score = max(s.score, ts) + 500
+			if ts := m.scoreOf(s.target, *tail); ts > 0 {
+				return max(s.score, ts) + 500
 			}
 		}
+		return s.score
+	}
+	for _, s := range n.match.scores(u) {
 		o := n.option(s.target)
-		add(candidate{kind: MatchOption, target: s.target, dest: o.Next, score: s.score})
+		add(candidate{kind: MatchOption, target: s.target, dest: o.Next, score: withTail(&n.match, s)})
 	}
 	for _, s := range e.intents.scores(u) {
 		if s.target == n.ID {
 			continue
 		}
-		add(candidate{kind: MatchJump, target: s.target, dest: s.target, score: s.score})
+		add(candidate{kind: MatchJump, target: s.target, dest: s.target, score: withTail(&e.intents, s)})
 	}
 	for _, s := range e.faq.scores(u) {
-		add(candidate{kind: MatchFAQ, target: s.target, dest: "faq:" + s.target, score: s.score})
+		add(candidate{kind: MatchFAQ, target: s.target, dest: "faq:" + s.target, score: withTail(&e.faq, s)})
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int {
 		if a.score != b.score {
