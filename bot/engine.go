@@ -305,7 +305,7 @@ func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Messa
 	}
 	c.FlowVersion = e.flow.Version
 	if in.Kind == InText {
-		t.detectLang(in.Text)
+		t.detectLang(clip(in.Text))
 	}
 	if c.Node == "" {
 		// A new conversation: the first words may already answer the first question or
@@ -510,9 +510,10 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		// Unknown postback data: treat the label the channel showed as typed text.
 		in = Inbound{Kind: InText, Text: in.Text}
 	}
-	u := newUtterance(e.normalize, in.Text)
-	changed := t.readFacts(in.Text, u)
-	m := e.interpret(n, in.Text, t.now)
+	text := clip(in.Text)
+	u := newUtterance(e.normalize, text)
+	changed := t.readFacts(text, u)
+	m := e.interpret(n, text, u, t.now)
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
 		// ("oh wait, with shipping it's 5,210 yen").
@@ -653,11 +654,44 @@ func (e *Engine) Interpret(node, text string) Match {
 	if n == nil {
 		return Match{Kind: MatchNone}
 	}
-	return e.interpret(n, text, e.now())
+	text = clip(text)
+	return e.interpret(n, text, newUtterance(e.normalize, text), e.now())
 }
 
-func (e *Engine) interpret(n *compiledNode, text string, now time.Time) Match {
-	u := newUtterance(e.normalize, text)
+// Long messages are read in part: the first clipHead and the last clipTail characters,
+// which is where customers say what they want; a pasted page in between is skipped. This
+// keeps a turn well under a millisecond whatever arrives.
+const (
+	clipHead = 300
+	clipTail = 100
+)
+
+// clip returns s, or its first clipHead and last clipTail characters when it is longer.
+func clip(s string) string {
+	if len(s) <= (clipHead+clipTail)*utf8.UTFMax && utf8.RuneCountInString(s) <= clipHead+clipTail {
+		return s
+	}
+	head, n := 0, 0
+	for i := range s {
+		if n == clipHead {
+			head = i
+			break
+		}
+		n++
+	}
+	tail, n := len(s), 0
+	for tail > 0 && n < clipTail {
+		_, size := utf8.DecodeLastRuneInString(s[:tail])
+		tail -= size
+		n++
+	}
+	if tail < head {
+		return s
+	}
+	return s[:head] + "\n" + s[tail:]
+}
+
+func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time) Match {
 	// A language request is only that ("sorry I can't read Japanese, English please?").
 	if cmd, ok := langRequest(u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
@@ -724,7 +758,7 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, b
 			if rest == "" {
 				continue
 			}
-			cmd, score := e.commands.best(utterance{spaced: " " + rest + " ", compact: rest})
+			cmd, score := e.commands.best(utterance{spaced: " " + rest + " ", compact: rest}) // no pairs: searches all
 			if score >= 1000 && (cmd == cmdBack || cmd == cmdAgent || cmd == cmdRestart) {
 				return cmd, true
 			}

@@ -10,11 +10,38 @@ import (
 type utterance struct {
 	spaced  string // normalised, padded with spaces: " i cant use it "
 	compact string // normalised without spaces: "icantuseit"
+	// pairs holds every two consecutive characters of spaced and compact, so that a phrase
+	// whose first two are missing is rejected without a search.
+	pairs map[[2]rune]struct{}
 }
 
 func newUtterance(normalize func(string) string, s string) utterance {
 	n := normalize(s)
-	return utterance{spaced: " " + splitScripts(n) + " ", compact: strings.ReplaceAll(n, " ", "")}
+	return makeUtterance(" "+splitScripts(n)+" ", strings.ReplaceAll(n, " ", ""))
+}
+
+func makeUtterance(spaced, compact string) utterance {
+	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2)}
+	for _, s := range []string{spaced, compact} {
+		prev := rune(-1)
+		for _, r := range s {
+			if prev >= 0 {
+				u.pairs[[2]rune{prev, r}] = struct{}{}
+			}
+			prev = r
+		}
+	}
+	return u
+}
+
+// mayContain reports whether u may contain p: false when p's first two characters never
+// follow each other in u.
+func (u utterance) mayContain(p phrase) bool {
+	if p.first[1] == 0 || u.pairs == nil {
+		return true
+	}
+	_, ok := u.pairs[p.first]
+	return ok
 }
 
 // splitScripts puts a space where Latin letters or digits meet other text, so that English
@@ -40,6 +67,7 @@ type phrase struct {
 	compact string // "cantuse"
 	ascii   bool   // matched on word boundaries rather than as a substring
 	runes   int
+	first   [2]rune // the first two characters that are searched for; zero when shorter
 }
 
 func newPhrase(normalize func(string) string, s string) (phrase, bool) {
@@ -55,7 +83,15 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 			break
 		}
 	}
-	return phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}, true
+	p := phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}
+	search := c
+	if ascii {
+		search = n
+	}
+	if rs := []rune(search); len(rs) >= 2 {
+		p.first = [2]rune{rs[0], rs[1]}
+	}
+	return p, true
 }
 
 // score says how well p matches u: 0 for no match; an exact match beats any containment,
@@ -64,6 +100,9 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 func (p phrase) score(u utterance) int {
 	if u.compact == p.compact {
 		return 1000 + p.runes
+	}
+	if !u.mayContain(p) {
+		return 0
 	}
 	if p.ascii {
 		for off := 0; ; {
@@ -153,5 +192,5 @@ func afterContrast(u utterance) (utterance, bool) {
 		return utterance{}, false
 	}
 	tail := strings.TrimSpace(u.spaced[cut:])
-	return utterance{spaced: " " + tail + " ", compact: strings.ReplaceAll(tail, " ", "")}, true
+	return makeUtterance(" "+tail+" ", strings.ReplaceAll(tail, " ", "")), true
 }
