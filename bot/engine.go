@@ -709,7 +709,7 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if cmd, ok := e.commandIn(n, text, u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
-	cands := e.rank(n, u, tail)
+	cands := e.rank(n, u, tail, isQuestion(text, u))
 	win, sug := decide(n, cands)
 	if win != nil && win.kind == MatchOption {
 		return Match{Kind: MatchOption, Target: win.target}

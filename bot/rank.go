@@ -20,6 +20,9 @@ const rankMargin = 1
 // beat an option of the current question.
 const globalMargin = 2
 
+// faqQuestionBonus favours the FAQ for a message that asks a question.
+const faqQuestionBonus = 3
+
 // maxSuggestions is how many candidates a "did you mean" offers.
 const maxSuggestions = 3
 
@@ -33,7 +36,7 @@ type candidate struct {
 
 // rank collects the candidates for u at n, best first. Phrases found negated
 // (「カード会社は関係ない」) do not count.
-func (e *Engine) rank(n *compiledNode, u utterance, tail *utterance) []candidate {
+func (e *Engine) rank(n *compiledNode, u utterance, tail *utterance, question bool) []candidate {
 	var out []candidate
 	add := func(c candidate) {
 		if c.score <= 0 {
@@ -71,8 +74,17 @@ func (e *Engine) rank(n *compiledNode, u utterance, tail *utterance) []candidate
 		}
 		add(candidate{kind: MatchJump, target: s.target, dest: s.target, score: withTail(&e.intents, s)})
 	}
-	for _, s := range e.faq.scores(u) {
-		add(candidate{kind: MatchFAQ, target: s.target, dest: "faq:" + s.target, score: withTail(&e.faq, s)})
+	// A direct question is answered before the flow moves on; a statement
+	// (「カード会社に止められたみたい」) describes the customer's problem, which the flow
+	// diagnoses: the FAQ answers it only when nothing in the flow matches.
+	if question || len(out) == 0 {
+		for _, s := range e.faq.scores(u) {
+			score := withTail(&e.faq, s)
+			if question {
+				score += faqQuestionBonus
+			}
+			add(candidate{kind: MatchFAQ, target: s.target, dest: "faq:" + s.target, score: score})
+		}
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int {
 		if a.score != b.score {
@@ -285,4 +297,38 @@ func clauses(s string) []string {
 		return parts
 	}
 	return []string{parts[0], parts[1], parts[len(parts)-2], parts[len(parts)-1]}
+}
+
+// Question markers: a message that asks rather than tells.
+var (
+	jaQuestionEnds  = []string{"か", "かな", "かね", "の", "っけ", "のでしょう", "でしょうか", "ですかね", "は", "って"}
+	jaQuestionWords = []string{"方法は", "どうやって", "どうすれば", "どうしたら", "なぜ", "なんで", "何で", "いつまで", "どのくらい",
+		"何年", "どこで", "どこに", "できますか", "できる?", "ますか", "ですか", "って何", "とは"}
+	enQuestionStarts = []string{"how ", "what ", "why ", "when ", "where ", "which ", "can ", "could ", "do ", "does ", "is ",
+		"are ", "should ", "will ", "would ", "may ", "am "}
+)
+
+// isQuestion reports whether a message asks something: a question mark, a Japanese
+// question ending or word, or an English question word first.
+func isQuestion(raw string, u utterance) bool {
+	if strings.ContainsAny(raw, "?？") {
+		return true
+	}
+	for _, w := range jaQuestionWords {
+		if strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	for _, w := range jaQuestionEnds {
+		if strings.HasSuffix(u.compact, w) {
+			return true
+		}
+	}
+	lead := strings.TrimLeft(u.spaced, " ")
+	for _, w := range enQuestionStarts {
+		if strings.HasPrefix(lead, w) || strings.Contains(u.spaced, " i "+w) {
+			return true
+		}
+	}
+	return false
 }

@@ -3,21 +3,25 @@ package bot
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
 // Limits a flow must respect so that every channel can render it (LINE is the tightest).
 const (
-	MaxOptions     = 13 // quick-reply items per message
-	MaxLabelRunes  = 20 // characters in a quick-reply or button label
+	MaxOptions     = 13   // quick-reply items per message
+	MaxLabelRunes  = 20   // characters in a quick-reply or button label
+	MaxTextUnits   = 5000 // UTF-16 code units in a text message
 	minOptions     = 2
 	maxPostbackLen = 300
 )
 
 // Validate returns every problem of f: missing or misplaced fields, dangling references,
 // unknown functions, decisions that do not branch on every outcome, options over LINE's
-// limits, missing translations, nodes unreachable from the start, and nodes from which no
-// end or handoff can be reached. An empty result means f can be compiled.
+// limits, missing translations, nodes unreachable from the start, nodes from which no
+// end or handoff can be reached, and FAQ entries with a duplicate id or one naming a node
+// or intent, a missing translation, a section no node covers, a question another entry
+// also asks, or an answer over LINE's text limit. An empty result means f can be compiled.
 func Validate(f *Flow, funcs Funcs) []Problem {
 	v := &validator{f: f, funcs: funcs, ids: map[string]*Node{}}
 	v.run()
@@ -106,6 +110,7 @@ func (v *validator) run() {
 	for i := range f.Nodes {
 		v.node(&f.Nodes[i])
 	}
+	v.faqs(intentIDs)
 	if len(v.probs) == 0 {
 		v.graph()
 	}
@@ -185,6 +190,106 @@ func (v *validator) node(n *Node) {
 			v.ref(id, "next", n.Next)
 		}
 	}
+}
+
+// faqs checks the FAQ entries: ids that are unique and name no node or intent, questions
+// and text in every language, translated steps, a section that the nodes use or a
+// sub-section of one ("3-1-2" under "3-1"; any section when no node names one), no
+// question shared by two entries, and an answer that fits one LINE text message.
+func (v *validator) faqs(intentIDs map[string]bool) {
+	sections := map[string]bool{}
+	for _, n := range v.f.Nodes {
+		if n.Section != "" {
+			sections[n.Section] = true
+		}
+	}
+	ids := map[string]bool{}
+	askedBy := map[string]int{} // lower-cased question -> index of the entry asking it
+	for i, q := range v.f.FAQ {
+		where := fmt.Sprintf("faq %q", q.ID)
+		switch {
+		case q.ID == "":
+			where = fmt.Sprintf("faq #%d", i+1)
+			v.add("", "%s has no id", where)
+		case ids[q.ID]:
+			v.add("", "%s: duplicate id", where)
+		case v.ids[q.ID] != nil:
+			v.add("", "%s: id is also a node id", where)
+		case intentIDs[q.ID]:
+			v.add("", "%s: id is also an intent id", where)
+		}
+		ids[q.ID] = true
+		switch {
+		case q.Section == "":
+			v.add("", "%s: section is missing", where)
+		case len(sections) > 0 && !coveredSection(q.Section, sections):
+			v.add("", "%s: section %q is not a section of any node (nor a sub-section of one)", where, q.Section)
+		}
+		for _, l := range []struct {
+			lang  Lang
+			words []string
+		}{{Japanese, q.Questions.JA}, {English, q.Questions.EN}} {
+			if len(l.words) == 0 {
+				v.add("", "%s: questions: missing translation %s", where, l.lang)
+			}
+			for _, w := range l.words {
+				key := strings.ToLower(strings.TrimSpace(w))
+				switch other, dup := askedBy[key]; {
+				case key == "":
+					v.add("", "%s: questions: an empty question", where)
+				case dup && other != i:
+					v.add("", "%s: question %q is also a question of faq %q", where, w, v.f.FAQ[other].ID)
+				default:
+					askedBy[key] = i
+				}
+			}
+		}
+		v.text("", where+": text", q.Text, true)
+		for i, s := range q.Steps {
+			v.text("", fmt.Sprintf("%s: step %d", where, i+1), s, true)
+		}
+		for _, lang := range Langs {
+			if n := answerUnits(q, lang); n > MaxTextUnits {
+				v.add("", "%s: the %s answer is %d UTF-16 units, LINE allows %d in a text", where, lang, n, MaxTextUnits)
+			}
+		}
+	}
+}
+
+// coveredSection reports whether section is one of sections or a sub-section of one.
+func coveredSection(section string, sections map[string]bool) bool {
+	for s := section; ; {
+		if sections[s] {
+			return true
+		}
+		i := strings.LastIndexByte(s, '-')
+		if i < 0 {
+			return false
+		}
+		s = s[:i]
+	}
+}
+
+// answerUnits returns the length, in UTF-16 code units, of an FAQ answer written as one
+// text: the text, then each step on a line of its own, numbered ("1. ").
+func answerUnits(q FAQ, lang Lang) int {
+	n := utf16Len(q.Text.In(lang))
+	for i, s := range q.Steps {
+		n += utf16Len(fmt.Sprintf("\n%d. ", i+1)) + utf16Len(s.In(lang))
+	}
+	return n
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r > 0xFFFF {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 func (v *validator) options(n *Node) {

@@ -397,19 +397,22 @@ func dayText(t time.Time, lang bot.Lang) string {
 }
 
 // expiryText writes when a card issued on d expires. A card issued on or after 24 April
-// 2017 (every day d may stand for) gets one date: 10 years after the issue day, or, when
-// only the month or year is known, the earliest day it may expire (10 years after the first
-// day d may stands for), so the customer is never told a day too many — "2027年4月24日".
+// 2017 (every day d may stand for) is valid for 10 years from its issue date, so it gets the
+// date 10 years on, to d's precision: "2027年4月24日" for a day, "2029年5月" for a month,
+// "2028年" for a year — never a day the card might not reach, and never "at least".
 // Older cards, and dates straddling the change, get the range from the earliest to the
 // latest possible expiry: "2017年5月1日〜2019年5月1日", "1 May 2017 – 1 May 2019".
 func expiryText(d Date, lang bot.Lang) string {
 	first, last, _ := d.span()
+	if !first.Before(ruleChange()) {
+		if d.Precision() == PrecisionDay {
+			earliest, _ := ExpiryRange(first)
+			return dayText(earliest, lang)
+		}
+		return dateText(Date{Year: d.Year + 10, Month: d.Month}, lang)
+	}
 	earliest, _ := ExpiryRange(first)
 	_, latest := ExpiryRange(last)
-	if !first.Before(ruleChange()) || earliest.Equal(latest) {
-		// The earliest day it may expire: a promise never a day too long.
-		return dayText(earliest, lang)
-	}
 	if lang == bot.English {
 		return dayText(earliest, lang) + " – " + dayText(latest, lang)
 	}

@@ -185,16 +185,34 @@ func TestFuncsVars(t *testing.T) {
 			want: map[string]string{"issue_date_text": "24 April 2017", "expiry_date": "24 April 2027"},
 		},
 		{
-			name: "new card month takes the earliest day",
+			name: "new card month keeps its precision",
 			vars: map[string]string{"issue_date": "2019-05-00"},
 			lang: bot.Japanese,
-			want: map[string]string{"issue_date_text": "2019年5月", "expiry_date": "2029年5月1日"},
+			want: map[string]string{"issue_date_text": "2019年5月", "expiry_date": "2029年5月"},
 		},
 		{
 			name: "new card year en",
 			vars: map[string]string{"issue_date": "2018-00-00"},
 			lang: bot.English,
-			want: map[string]string{"issue_date_text": "2018", "expiry_date": "1 January 2028"},
+			want: map[string]string{"issue_date_text": "2018", "expiry_date": "2028"},
+		},
+		{
+			name: "new card month en",
+			vars: map[string]string{"issue_date": "2017-05-00"},
+			lang: bot.English,
+			want: map[string]string{"issue_date_text": "May 2017", "expiry_date": "May 2027"},
+		},
+		{
+			name: "new card on a leap day",
+			vars: map[string]string{"issue_date": "2020-02-29"},
+			lang: bot.Japanese,
+			want: map[string]string{"issue_date_text": "2020年2月29日", "expiry_date": "2030年2月28日"},
+		},
+		{
+			name: "straddling year",
+			vars: map[string]string{"issue_date": "2017-00-00"},
+			lang: bot.Japanese,
+			want: map[string]string{"issue_date_text": "2017年", "expiry_date": "2018年1月1日〜2027年12月31日"},
 		},
 		{
 			name: "old card range ja",

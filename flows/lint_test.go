@@ -40,6 +40,19 @@ func TestLintBrokenFixtures(t *testing.T) {
 		{name: "too many options", file: "too_many_options.yaml", want: []string{`node "start": 14 options: at most 13`}},
 		{name: "label too long", file: "long_label.yaml", want: []string{`label "This label is far too long for LINE" is 35 characters, LINE allows 20`}},
 		{name: "decision branches", file: "decision_branches.yaml", want: []string{`no branch for outcome "unsure"`, `branch "sometimes" is not an outcome of expiry`}},
+		{name: "faq missing translation", file: "faq_missing_translation.yaml", want: []string{
+			`faq "hyphens": questions: missing translation en`,
+			`faq "hyphens": text: missing translation en`,
+			`faq "hyphens": step 1: missing translation ja`,
+		}},
+		{name: "faq ids and sections", file: "faq_ids.yaml", want: []string{
+			`faq "hyphens": duplicate id`,
+			`faq "advice": id is also a node id`,
+			`faq "expired": id is also an intent id`,
+			`faq "expired": section "9" is not a section of any node`,
+			`faq "nosection": section is missing`,
+			`faq "advice": question "Do I need the dashes" is also a question of faq "hyphens"`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
