@@ -787,7 +787,10 @@ func (e *Engine) stripFillers(u utterance) string {
 var openerWords = []string{"使えない", "使えません", "使えなかった", "使えん", "使えへん", "困って", "困りました", "助けて",
 	"ギフト券", "アマギフ", "ギフトカード", "ギフトコード", "アマゾン", "Amazon", "問題", "トラブル",
 	"gift card", "giftcard", "doesnt work", "does not work", "not working", "cant use", "cannot use", "wont work",
-	"problem", "issue", "trouble", "help", "amazon", "gift code"}
+	"problem", "issue", "trouble", "help", "amazon", "gift code",
+	// Greetings and preambles: the customer has not said what is wrong yet.
+	"こんにちは", "こんばんは", "おはよう", "はじめまして", "すみません", "質問", "相談", "お願いします",
+	"hi", "hello", "hey", "good morning", "question", "excuse me"}
 
 // isCommand reports whether a command phrase that scored score is the point of u rather
 // than a word in passing: "help" alone, or with politeness around it ("help please",
