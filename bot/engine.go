@@ -341,16 +341,22 @@ func (t *turn) detectLang(text string) {
 // or more words of Latin letters, and no Japanese, mean English. Numbers, a code, a single
 // word ("iPhone") say nothing.
 func textLang(s string) (Lang, bool) {
-	words, inWord := 0, false
-	for _, r := range s {
-		if unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han) {
-			return Japanese, true
+	words := 0
+	for _, w := range strings.Fields(s) {
+		letters, other := 0, false
+		for _, r := range w {
+			switch {
+			case unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han):
+				return Japanese, true
+			case r < 0x80 && unicode.IsLetter(r):
+				letters++
+			case r < 0x80 && unicode.IsDigit(r):
+				other = true
+			}
 		}
-		letter := r < 0x80 && unicode.IsLetter(r)
-		if letter && !inWord {
+		if letters >= 2 && !other {
 			words++
 		}
-		inWord = letter || (inWord && r == '\'')
 	}
 	return English, words >= 2
 }

@@ -14,7 +14,7 @@ import (
 // are too close to call, the customer is asked which one was meant.
 
 // rankMargin is how far the best candidate must be ahead of the next different one.
-const rankMargin = 1
+const rankMargin = 2
 
 // globalMargin is how much more specific (in characters) a jump or FAQ entry must be to
 // beat an option of the current question.
@@ -236,10 +236,18 @@ func deniedAfter(rest string) bool {
 }
 
 // deniedBefore reports whether before (the spaced text before an English phrase, without
-// its trailing space) denies it.
+// its trailing space) denies it: a denial right before it, or "not" among the three words
+// before it ("it's not about my visa").
 func deniedBefore(before string) bool {
 	for _, d := range enDenials {
 		if strings.HasSuffix(before, d) {
+			return true
+		}
+	}
+	words := strings.Fields(before[max(0, len(before)-40):])
+	for i := max(0, len(words)-3); i < len(words); i++ {
+		switch words[i] {
+		case "not", "isnt", "arent", "wasnt", "never":
 			return true
 		}
 	}
