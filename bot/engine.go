@@ -566,7 +566,7 @@ func (t *turn) faqAnswer(n *compiledNode, q *FAQ) ([]Message, error) {
 	for i, s := range q.Steps {
 		text += "\n" + strconv.Itoa(i+1) + ". " + t.fill(s.In(lang))
 	}
-	t.out = append(t.out, Message{Kind: MsgText, Text: text})
+	t.out = append(t.out, Message{Kind: MsgText, Text: text, FAQ: q.ID})
 	t.c.UpdatedAt = t.now
 	t.c.Misses = 0
 	t.reprompt(n)
