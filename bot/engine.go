@@ -423,6 +423,8 @@ type turn struct {
 	// fresh is set for a new conversation's first words: when they do not name the
 	// problem, the first question is asked without a "not understood".
 	fresh bool
+	// carry is the message being handled, for the next question it leads to (carryOver).
+	carry *utterance
 }
 
 func (t *turn) lang() Lang {
@@ -518,7 +520,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	}
 	text := clip(in.Text)
 	u := newUtterance(e.normalize, text)
-	changed := t.readFacts(text, u)
+	changed, typed := t.readFacts(text, u)
 	m := e.interpret(n, text, u, t.now)
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
@@ -529,17 +531,26 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	}
 	switch m.Kind {
 	case MatchOption:
+		if n.Kind != KindAdvice {
+			// A yes or no to "did that solve it?" says nothing about the next question.
+			t.carry = &u
+		}
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
 		return t.command(m.Target)
 	case MatchInput:
 		return t.parsed(n, m.vars)
 	case MatchJump:
+		t.carry = &u
 		return t.enter(m.Target)
 	case MatchFAQ:
 		return t.faqAnswer(n, e.faqs[m.Target])
 	case MatchSuggest:
 		return t.suggest(n, m.suggest)
+	}
+	if id, ok := t.factNode(typed); ok && n.Kind != KindInput {
+		// Nothing else was understood, but the message states a fact a question asks for.
+		return t.enter(id)
 	}
 	if t.fresh || (n.ID == e.flow.Start && m.opener) {
 		// 「Amazonギフト券が使えない」: the problem is not named yet, which is what the first
@@ -899,6 +910,9 @@ func (t *turn) enter(id string) ([]Message, error) {
 		if n.Kind != KindDecision {
 			if ok, out, err := t.autoAnswer(n); ok {
 				return out, err
+			}
+			if o := t.carryOver(n); o != nil {
+				return t.choose(n, o)
 			}
 			t.render(n)
 			return t.out, nil

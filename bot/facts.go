@@ -26,7 +26,7 @@ type factMatcher struct {
 
 // readFacts reads text for facts, stores them in c.Vars and returns the variables whose
 // earlier value changed.
-func (t *turn) readFacts(text string, u utterance) (changed []string) {
+func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 	c, e := t.c, t.e
 	if c.Vars == nil {
 		c.Vars = map[string]string{}
@@ -48,6 +48,7 @@ func (t *turn) readFacts(text string, u utterance) (changed []string) {
 		for k, v := range found {
 			if !strings.Contains(k, ".") {
 				set(k, v)
+				typed = append(typed, k)
 			}
 		}
 		for k, v := range found {
@@ -56,8 +57,46 @@ func (t *turn) readFacts(text string, u utterance) (changed []string) {
 			}
 		}
 	}
-	return changed
+	return changed, typed
 }
+
+// factNode returns the first input node of the flow, not yet answered, whose variable is
+// one of the typed facts just read: a message that says only 「残高2,000円で請求額2,350円です」
+// is about the balance question.
+func (t *turn) factNode(typed []string) (string, bool) {
+	for _, n := range t.e.flow.Nodes {
+		if n.Kind == KindInput && slices.Contains(typed, n.Var) && n.ID != t.c.Node && !t.answered(n.ID) {
+			return n.ID, true
+		}
+	}
+	return "", false
+}
+
+// carryOver answers question n, just entered, from the message that led there when that
+// message also picks one of n's options clearly (「子供が勝手に使ったかもしれない、使用済みと
+// 出る」 leads to "already used" and answers its "who used it?"). It is tried once a turn.
+func (t *turn) carryOver(n *compiledNode) *Option {
+	u := t.carry
+	t.carry = nil
+	if u == nil || n.Kind != KindQuestion {
+		return nil
+	}
+	var local []candidate
+	for _, c := range t.e.rank(n, *u, nil, false) {
+		if c.kind == MatchOption {
+			local = append(local, c)
+		}
+	}
+	win, _ := pick(local)
+	if win == nil || win.score < minCarryScore {
+		return nil
+	}
+	return n.option(win.target)
+}
+
+// minCarryScore is the least score (characters) of an option found in a message that led
+// to its question.
+const minCarryScore = 3
 
 // answered reports whether node id was answered earlier in the conversation.
 func (t *turn) answered(id string) bool {

@@ -13,6 +13,7 @@ type utterance struct {
 	// pairs holds every two consecutive characters of spaced and compact, so that a phrase
 	// whose first two are missing is rejected without a search.
 	pairs map[[2]rune]struct{}
+	words []string // the words of spaced
 }
 
 func newUtterance(normalize func(string) string, s string) utterance {
@@ -21,7 +22,7 @@ func newUtterance(normalize func(string) string, s string) utterance {
 }
 
 func makeUtterance(spaced, compact string) utterance {
-	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2)}
+	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2), words: strings.Fields(spaced)}
 	for _, s := range []string{spaced, compact} {
 		prev := rune(-1)
 		for _, r := range s {
@@ -68,6 +69,10 @@ type phrase struct {
 	ascii   bool   // matched on word boundaries rather than as a substring
 	runes   int
 	first   [2]rune // the first two characters that are searched for; zero when shorter
+	// chunks are the phrase's content words for a looser match when the whole phrase is
+	// not found: 「残高でギフト券を買」 also finds 「残高で別のギフト券を買う」, "do gift cards
+	// expire" also finds "do amazon gift cards expire". Nil for short phrases.
+	chunks []string
 }
 
 func newPhrase(normalize func(string) string, s string) (phrase, bool) {
@@ -91,7 +96,122 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 	if rs := []rune(search); len(rs) >= 2 {
 		p.first = [2]rune{rs[0], rs[1]}
 	}
+	if ascii {
+		if ws := strings.Fields(n); len(ws) >= 3 {
+			p.chunks = ws
+		}
+	} else {
+		p.chunks = jaChunks(c)
+	}
 	return p, true
+}
+
+// jaParticlesSplit are the particles that separate content words in a Japanese phrase
+// when they follow a kanji, katakana or Latin character (not inside a hiragana word such
+// as ありがとう).
+var jaParticlesSplit = []string{"って", "を", "が", "に", "で", "は", "も", "と", "の"}
+
+// jaChunks splits a Japanese phrase at its particles; nil unless it has two or more
+// chunks of two or more characters each.
+func jaChunks(c string) []string {
+	var chunks []string
+	start := 0
+	var prev rune
+	for i, r := range c {
+		if i > start && prev != 0 && !isHiragana(prev) {
+			for _, pt := range jaParticlesSplit {
+				if strings.HasPrefix(c[i:], pt) {
+					chunks = append(chunks, c[start:i])
+					start = i + len(pt)
+					break
+				}
+			}
+		}
+		prev = r
+	}
+	chunks = append(chunks, c[start:])
+	if len(chunks) < 2 {
+		return nil
+	}
+	for _, ch := range chunks {
+		if utf8.RuneCountInString(ch) < 2 {
+			return nil
+		}
+	}
+	return chunks
+}
+
+func isHiragana(r rune) bool { return r >= 'ぁ' && r <= 'ゖ' }
+
+// maxGap is how much text may come between two chunks of a phrase: bytes in Japanese
+// (about four characters), words in English.
+const (
+	maxGapBytes = 12
+	maxGapWords = 2
+)
+
+// gapScore scores a looser match of p's chunks in order with little text between them; 0
+// when they are not all found. It counts one less than the chunks' characters, so a phrase
+// found whole beats the same phrase found in pieces.
+func (p phrase) gapScore(u utterance) int {
+	if p.chunks == nil {
+		return 0
+	}
+	if p.ascii {
+		return p.gapScoreWords(u)
+	}
+	runes := 0
+	for _, ch := range p.chunks {
+		runes += utf8.RuneCountInString(ch)
+	}
+	text := u.compact
+	for off := 0; ; {
+		i := strings.Index(text[off:], p.chunks[0])
+		if i < 0 {
+			return 0
+		}
+		i += off
+		end := i + len(p.chunks[0])
+		ok := true
+		for _, ch := range p.chunks[1:] {
+			window := text[end:min(len(text), end+maxGapBytes+len(ch))]
+			j := strings.Index(window, ch)
+			if j < 0 {
+				ok = false
+				break
+			}
+			end += j + len(ch)
+		}
+		if ok && !deniedAfter(text[end:]) {
+			return runes - 1
+		}
+		off = i + len(p.chunks[0])
+	}
+}
+
+// gapScoreWords finds an English phrase's words in order, with at most maxGapWords other
+// words between two of them.
+func (p phrase) gapScoreWords(u utterance) int {
+	words := u.words
+	for i, w := range words {
+		if w != p.chunks[0] {
+			continue
+		}
+		k, gap := 1, 0
+		for j := i + 1; j < len(words) && k < len(p.chunks); j++ {
+			if words[j] == p.chunks[k] {
+				k, gap = k+1, 0
+				continue
+			}
+			if gap++; gap > maxGapWords {
+				break
+			}
+		}
+		if k == len(p.chunks) && !deniedBefore(strings.Join(words[:i], " ")) {
+			return p.runes - 2
+		}
+	}
+	return 0
 }
 
 // score says how well p matches u: 0 for no match; an exact match beats any containment,
@@ -104,15 +224,23 @@ func (p phrase) score(u utterance) int {
 	if !u.mayContain(p) {
 		return 0
 	}
+	if p.whole(u) {
+		return p.runes
+	}
+	return p.gapScore(u)
+}
+
+// whole reports whether p occurs in u as a whole, not denied.
+func (p phrase) whole(u utterance) bool {
 	if p.ascii {
 		for off := 0; ; {
 			i := strings.Index(u.spaced[off:], p.spaced)
 			if i < 0 {
-				return 0
+				return false
 			}
 			i += off
 			if !deniedBefore(u.spaced[:i]) {
-				return p.runes
+				return true
 			}
 			off = i + 1
 		}
@@ -120,11 +248,11 @@ func (p phrase) score(u utterance) int {
 	for off := 0; ; {
 		i := strings.Index(u.compact[off:], p.compact)
 		if i < 0 {
-			return 0
+			return false
 		}
 		i += off
 		if !deniedAfter(u.compact[i+len(p.compact):]) {
-			return p.runes
+			return true
 		}
 		off = i + len(p.compact)
 	}
