@@ -48,7 +48,8 @@ var commandWords = map[string]Words{
 		EN: []string{"restart", "start over", "reset", "start again", "from the beginning", "menu"},
 	},
 	cmdBack: {
-		JA: []string{"戻る", "戻って", "戻りたい", "前の質問", "ひとつ前", "一つ前", "前に戻る", "前の質問に戻る"},
+		JA: []string{"戻る", "戻って", "戻りたい", "前の質問", "ひとつ前", "一つ前", "前に戻る", "前の質問に戻る",
+			"前の質問に戻りたい", "前に戻りたい", "一つ前に戻って", "ひとつ前に戻って", "一つ前に戻る", "前の質問に戻って"},
 		EN: []string{"back", "go back", "previous", "previous question"},
 	},
 	cmdHelp: {
@@ -236,10 +237,12 @@ var (
 			"大丈夫", "ありがとう", "OK", "うん", "いけた", "いけました", "直った", "なおった", "ばっちり",
 			// Acknowledgements: the advice is understood and will be followed.
 			"わかりました", "分かりました", "了解", "りょうかい", "承知しました", "なるほど", "電話してみます", "問い合わせてみます",
-			"連絡してみます", "やってみます", "試してみます", "確認してみます", "そうします", "そうしてみます", "してみます"},
+			"連絡してみます", "やってみます", "試してみます", "確認してみます", "そうします", "そうしてみます", "してみます",
+			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
-			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay"},
+			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
+			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -776,7 +779,13 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, b
 				continue
 			}
 			cmd, score := e.commands.best(utterance{spaced: " " + rest + " ", compact: rest}) // no pairs: searches all
-			if score >= 1000 && (cmd == cmdBack || cmd == cmdAgent || cmd == cmdRestart) {
+			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart {
+				continue
+			}
+			// A clause that is only the command (「戻る」), or, in Japanese, mostly the
+			// command (「ちょっと待って、前の質問に戻りたい」); an English clause such as
+			// "back to the cart" is not.
+			if score >= 1000 || (!isASCII(rest) && score >= 3 && e.isCommand(cu, score)) {
 				return cmd, true
 			}
 		}
@@ -803,6 +812,7 @@ func (e *Engine) stripFillers(u utterance) string {
 // first question they are answered by asking it, not by "not understood".
 var openerWords = []string{"使えない", "使えません", "使えなかった", "使えん", "使えへん", "困って", "困りました", "助けて",
 	"ギフト券", "アマギフ", "ギフトカード", "ギフトコード", "アマゾン", "Amazon", "問題", "トラブル",
+	"聞きたい", "教えて", "質問があ", "わからない", "分からない",
 	"gift card", "giftcard", "doesnt work", "does not work", "not working", "cant use", "cannot use", "wont work",
 	"problem", "issue", "trouble", "help", "amazon", "gift code",
 	// Greetings and preambles: the customer has not said what is wrong yet.
@@ -1056,4 +1066,13 @@ func (t *turn) back() bool {
 		return true
 	}
 	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

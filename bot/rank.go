@@ -290,6 +290,7 @@ func langRequest(u utterance) (string, bool) {
 // strongAgentWords ask for a person wherever they appear in a message ("ok, but can I talk
 // to a human about it?"), unless denied.
 var strongAgentWords = []string{"担当者", "オペレーター", "オペレータ", "人と話したい", "人間と話したい", "有人対応", "人に相談したい",
+	"スタッフの方", "直接話したい", "人と直接", "スタッフさんと", "人間の方",
 	"人に代わって", "人につないで", "人と話せ", "スタッフと話", "talk to a person", "talk to a human", "speak to a human",
 	"speak to a person", "real person", "representative", "speak to someone", "talk to someone", "live agent",
 	"human agent", "a human", "an agent", "real human", "talk to an agent", "speak to an agent", "speak with someone"}
@@ -311,7 +312,8 @@ func clauses(s string) []string {
 var (
 	jaQuestionEnds  = []string{"か", "かな", "かね", "の", "っけ", "のでしょう", "でしょうか", "ですかね", "は", "って"}
 	jaQuestionWords = []string{"方法は", "どうやって", "どうすれば", "どうしたら", "なぜ", "なんで", "何で", "いつまで", "どのくらい",
-		"何年", "どこで", "どこに", "できますか", "できる?", "ますか", "ですか", "って何", "とは"}
+		"何年", "どこで", "どこに", "できますか", "できる?", "ますか", "ですか", "って何", "とは", "教えて", "知りたい",
+		"ありますか", "あるの", "でしょうか"}
 	enQuestionStarts = []string{"how ", "what ", "why ", "when ", "where ", "which ", "can ", "could ", "do ", "does ", "is ",
 		"are ", "should ", "will ", "would ", "may ", "am "}
 )

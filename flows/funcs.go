@@ -44,6 +44,7 @@ const (
 //   - "code_check" reads code.problem: "ok", "dropped_first", "wrong_length", "bad_chars" or
 //     "serial_number".
 //   - "balance" reads balance and total: "short" or "enough".
+//   - "issue_date_known" reads issue_date: "known" when it holds a date, else "unknown".
 //
 // A missing or garbled variable is an error, which hands the customer to a human.
 //
@@ -71,6 +72,15 @@ func Funcs() bot.Funcs {
 				Outcomes: []string{balanceShort, balanceEnough},
 				Func:     balanceDecision,
 			},
+			"issue_date_known": {
+				Outcomes: []string{"known", "unknown"},
+				Func: func(vars map[string]string, _ time.Time) (string, error) {
+					if _, err := storedDate(vars[varIssueDate]); err == nil {
+						return "known", nil
+					}
+					return "unknown", nil
+				},
+			},
 		},
 		Vars:  displayVars,
 		Facts: readFacts,
@@ -95,7 +105,9 @@ func readFacts(raw string, now time.Time) map[string]string {
 		text = RedactCodes(text)
 	}
 	for _, loc := range factDate.FindAllStringIndex(text, 4) {
-		d, err := ParseDate(text[loc[0]:loc[1]], now)
+		// "in 2014", "bought 2019": the year alone.
+		cand := yearLead.ReplaceAllString(text[loc[0]:loc[1]], "")
+		d, err := ParseDate(cand, now)
 		if err != nil {
 			continue
 		}
@@ -133,15 +145,20 @@ const varCode = "code"
 // factDate finds dates that say their year in a sentence: 「2016年12月20日」, 「平成28年」,
 // "2016/12/20", "Dec 20, 2016"; not a bare four-digit number, which may be an amount.
 var factDate = regexp.MustCompile(`(?i)(?:令和|平成|[RH]\.)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?` +
+	`|\b[RH]\s*\.?\s*\d{1,2}\s*[./\-]\s*\d{1,2}(?:\s*[./\-]\s*\d{1,2})?` +
+	`|\b(?:in|from|since|issued|bought)\s+\d{4}\b` +
 	`|\d{4}\s*[年/.\-]\s*\d{1,2}(?:\s*[月/.\-]\s*\d{1,2}\s*日?)?\s*月?` +
 	`|\d{4}\s*年` +
 	`|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+\d{4}`)
+
+// yearLead is the word before a bare year in a sentence ("in 2014").
+var yearLead = regexp.MustCompile(`(?i)^(?:in|from|since|issued|bought)\s+`)
 
 // Words that name an amount: the nearest one before it wins, else one right after it.
 var (
 	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on"}
 	totalWords   = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
-		"altogether", "comes to", "came to", "in all", "in total", "cost", "price", "値段", "価格"}
+		"altogether", "order is", "order total", "the order", "comes to", "came to", "in all", "in total", "cost", "price", "値段", "価格"}
 )
 
 // amountKind says whether an amount is the balance or the total by the words around it.
