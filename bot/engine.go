@@ -102,6 +102,7 @@ type Engine struct {
 	facts    []factMatcher
 	agent    matcher  // strongAgentWords
 	openers  matcher  // openerWords
+	plans    matcher  // planWords
 	fillers  []string // normalised fillerWords, longest first; English ones padded with spaces
 }
 
@@ -186,6 +187,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e.agent.add(e.normalize, cmdAgent, strongAgentWords...)
 	e.openers.add(e.normalize, "opener", openerWords...)
+	e.plans.add(e.normalize, optSolved, planWords...)
 	return e, nil
 }
 
@@ -551,6 +553,18 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	case MatchSuggest:
 		return t.suggest(n, m.suggest)
 	}
+	if n.Kind == KindAdvice && n.Next != "" {
+		// Not a yes or no, but an answer to the question that follows the advice
+		// (「登録しようとしたら無効って出ます」 after the registration steps): not solved,
+		// and that question answered.
+		if q := e.nodes[n.Next]; q != nil && q.Kind == KindQuestion {
+			probe := &turn{e: e, c: c, carry: &u}
+			if probe.carryOver(q) != nil {
+				t.carry = &u
+				return t.choose(n, n.option(optNotSolved))
+			}
+		}
+	}
 	if id, ok := t.factNode(typed); ok && n.Kind != KindInput {
 		// Nothing else was understood, but the message states a fact a question asks for.
 		return t.enter(id)
@@ -729,6 +743,14 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if cmd, ok := e.commandIn(n, text, u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
+	if n.Kind == KindAdvice {
+		// 「わかりました、Amazonに連絡します」: the customer will act on the advice.
+		if _, plan := e.plans.best(u); plan > 0 {
+			if tail == nil || n.match.scoreOf(optNotSolved, *tail) == 0 {
+				return Match{Kind: MatchOption, Target: optSolved}
+			}
+		}
+	}
 	cands := e.rank(n, u, tail, isQuestion(text, u))
 	win, sug := decide(n, cands)
 	if win != nil && win.kind == MatchOption {
@@ -807,6 +829,13 @@ func (e *Engine) stripFillers(u utterance) string {
 	}
 	return strings.ReplaceAll(rest, " ", "")
 }
+
+// planWords tell what the customer will do next with the advice: at "did that solve it?"
+// they close the conversation as solved, whatever else the message names.
+var planWords = []string{"連絡します", "電話します", "問い合わせます", "連絡してみます", "電話してみます", "問い合わせてみます",
+	"連絡してみる", "電話してみる", "問い合わせてみる", "やってみます", "試してみます", "確認してみます", "やってみる", "試してみる",
+	"ill call", "ill contact", "ill reach out", "ill try", "i will call", "i will contact", "i will try", "ill give it a try",
+	"ill check", "ill ask", "going to call", "going to contact"}
 
 // openerWords say that something is wrong with a gift card without saying what: at the
 // first question they are answered by asking it, not by "not understood".
