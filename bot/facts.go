@@ -96,7 +96,7 @@ func (t *turn) carryOver(n *compiledNode) *Option {
 
 // minCarryScore is the least score (characters) of an option found in a message that led
 // to its question.
-const minCarryScore = 3
+const minCarryScore = 5
 
 // answered reports whether node id was answered earlier in the conversation.
 func (t *turn) answered(id string) bool {

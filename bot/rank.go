@@ -213,7 +213,8 @@ var (
 	jaParticles = []string{"とは", "では", "って", "なんて", "は", "が", "も", "の"}
 	jaDenials   = []string{"関係ない", "関係ありません", "関係なかった", "関係なく", "関係ねー", "じゃない", "じゃなく", "じゃありません",
 		"ではない", "ではなく", "ではありません", "でもない", "でもありません", "ちがう", "違う", "違います", "ちがいます", "無関係",
-		"問題ない", "問題ありません", "問題なかった", "大丈夫", "不要", "いらない", "要らない", "結構です"}
+		"問題ない", "問題ありません", "問題なかった", "大丈夫", "不要", "いらない", "要らない", "結構です",
+		"せいではない", "せいじゃない", "せいでは", "原因ではない", "原因じゃない"}
 	enDenials = []string{" not", " isnt", " isnt the", " not the", " not a", " not my", " not about", " not about the",
 		" nothing to do with", " nothing to do with the", " not related to", " not related to the", " wasnt", " no need for",
 		" no need for a", " dont need", " dont need a", " dont need the", " never"}
@@ -290,7 +291,7 @@ func langRequest(u utterance) (string, bool) {
 // strongAgentWords ask for a person wherever they appear in a message ("ok, but can I talk
 // to a human about it?"), unless denied.
 var strongAgentWords = []string{"担当者", "オペレーター", "オペレータ", "人と話したい", "人間と話したい", "有人対応", "人に相談したい",
-	"スタッフの方", "直接話したい", "人と直接", "スタッフさんと", "人間の方",
+	"スタッフの方", "直接話したい", "人と直接", "スタッフさんと", "人間の方", "担当の方", "担当の人", "担当者の方",
 	"人に代わって", "人につないで", "人と話せ", "スタッフと話", "talk to a person", "talk to a human", "speak to a human",
 	"speak to a person", "real person", "representative", "speak to someone", "talk to someone", "live agent",
 	"human agent", "a human", "an agent", "real human", "talk to an agent", "speak to an agent", "speak with someone"}
