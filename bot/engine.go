@@ -536,10 +536,13 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	}
 	switch m.Kind {
 	case MatchOption:
-		if n.Kind != KindAdvice {
-			// A yes or no to "did that solve it?" says nothing about the next question.
-			t.carry = &u
+		carry := u
+		if n.Kind == KindAdvice {
+			// A yes or no to "did that solve it?" says nothing about the next question;
+			// what else the message says may.
+			carry = e.withoutAnswers(n, u)
 		}
+		t.carry = &carry
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
 		return t.command(m.Target)
@@ -559,7 +562,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		// and that question answered.
 		if q := e.nodes[n.Next]; q != nil && q.Kind == KindQuestion {
 			probe := &turn{e: e, c: c, carry: &u}
-			if probe.carryOver(q) != nil {
+			if probe.carryOverMin(q, 2) != nil {
 				t.carry = &u
 				return t.choose(n, n.option(optNotSolved))
 			}

@@ -76,26 +76,31 @@ func (t *turn) factNode(typed []string) (string, bool) {
 // message also picks one of n's options clearly (「子供が勝手に使ったかもしれない、使用済みと
 // 出る」 leads to "already used" and answers its "who used it?"). It is tried once a turn.
 func (t *turn) carryOver(n *compiledNode) *Option {
+	return t.carryOverMin(n, minCarryScore)
+}
+
+// carryOverMin is carryOver with the least score to accept.
+func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	u := t.carry
 	t.carry = nil
 	if u == nil || n.Kind != KindQuestion {
 		return nil
 	}
 	var local []candidate
-	for _, c := range t.e.rank(n, *u, nil, false) {
-		if c.kind == MatchOption {
-			local = append(local, c)
-		}
+	for _, s := range n.match.specificScores(*u) {
+		local = append(local, candidate{kind: MatchOption, target: s.target, dest: n.option(s.target).Next, score: s.score})
 	}
+	slices.SortStableFunc(local, func(a, b candidate) int { return b.score - a.score })
 	win, _ := pick(local)
-	if win == nil || win.score < minCarryScore {
+	if win == nil || win.score < least {
 		return nil
 	}
 	return n.option(win.target)
 }
 
 // minCarryScore is the least score (characters) of an option found in a message that led
-// to its question.
+// to its question; single English words ("amazon", "gift") never count, as they name the
+// topic more often than the answer.
 const minCarryScore = 5
 
 // answered reports whether node id was answered earlier in the conversation.
@@ -227,4 +232,23 @@ func (t *turn) recordFacts(o *Option) {
 		}
 		t.c.Vars[factPrefix+k] = v
 	}
+}
+
+// withoutAnswers returns u without the phrases of advice n's yes and no, so that what
+// remains of 「いいえ、ギフト券を選んでも先に進めません」 can answer the next question.
+func (e *Engine) withoutAnswers(n *compiledNode, u utterance) utterance {
+	spaced := u.spaced
+	for _, en := range n.match.entries {
+		if en.p.ascii {
+			spaced = strings.ReplaceAll(spaced, en.p.spaced, " ")
+		}
+	}
+	compact := strings.ReplaceAll(spaced, " ", "")
+	for _, en := range n.match.entries {
+		if !en.p.ascii {
+			compact = strings.ReplaceAll(compact, en.p.compact, "")
+			spaced = strings.ReplaceAll(spaced, en.p.compact, " ")
+		}
+	}
+	return makeUtterance(spaced, compact)
 }

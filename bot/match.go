@@ -183,6 +183,9 @@ func (p phrase) gapScore(u utterance) int {
 			end += j + len(ch)
 		}
 		if ok && !deniedAfter(text[end:]) {
+			if circumstance(text[end:]) {
+				return max(1, (runes-1)/2)
+			}
 			return runes - 1
 		}
 		off = i + len(p.chunks[0])
@@ -224,23 +227,28 @@ func (p phrase) score(u utterance) int {
 	if !u.mayContain(p) {
 		return 0
 	}
-	if p.whole(u) {
+	if end, ok := p.whole(u); ok {
+		if !p.ascii && circumstance(u.compact[end:]) {
+			// 「登録しようとしたら使用済み」: what was being done, not what went wrong.
+			return max(1, p.runes/2)
+		}
 		return p.runes
 	}
 	return p.gapScore(u)
 }
 
-// whole reports whether p occurs in u as a whole, not denied.
-func (p phrase) whole(u utterance) bool {
+// whole reports whether p occurs in u as a whole, not denied, and where it ends (in
+// compact for Japanese phrases).
+func (p phrase) whole(u utterance) (int, bool) {
 	if p.ascii {
 		for off := 0; ; {
 			i := strings.Index(u.spaced[off:], p.spaced)
 			if i < 0 {
-				return false
+				return 0, false
 			}
 			i += off
 			if !deniedBefore(u.spaced[:i]) {
-				return true
+				return 0, true
 			}
 			off = i + 1
 		}
@@ -248,14 +256,30 @@ func (p phrase) whole(u utterance) bool {
 	for off := 0; ; {
 		i := strings.Index(u.compact[off:], p.compact)
 		if i < 0 {
-			return false
+			return 0, false
 		}
 		i += off
-		if !deniedAfter(u.compact[i+len(p.compact):]) {
+		end := i + len(p.compact)
+		if !deniedAfter(u.compact[end:]) {
+			return end, true
+		}
+		off = end
+	}
+}
+
+// circumstanceMarks follow what the customer was doing when the problem came up
+// (「登録しようとしたら」「入れたら」).
+var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき"}
+
+// circumstance reports whether rest, the text after a Japanese phrase, marks the phrase as
+// the circumstance of the problem rather than the problem.
+func circumstance(rest string) bool {
+	for _, m := range circumstanceMarks {
+		if strings.HasPrefix(rest, m) {
 			return true
 		}
-		off = i + len(p.compact)
 	}
+	return false
 }
 
 // matcher finds the best target for an utterance among phrases.

@@ -23,6 +23,9 @@ const globalMargin = 2
 // faqQuestionBonus favours the FAQ for a message that asks a question.
 const faqQuestionBonus = 3
 
+// tailBonus is what a phrase found after "but" gains, except at the closing question.
+const tailBonus = 2
+
 // maxSuggestions is how many candidates a "did you mean" offers.
 const maxSuggestions = 3
 
@@ -55,11 +58,16 @@ func (e *Engine) rank(n *compiledNode, u utterance, tail *utterance, question bo
 		}
 		out = append(out, c)
 	}
-	// "Thanks, but it still doesn't work": what follows a "but" counts more.
+	// "Thanks, but it still doesn't work": at "did that solve it?", what follows a "but"
+	// decides. Elsewhere it counts a little more (「期限切れかと思ったけど残高不足って出てる」),
+	// as the clause before often names the cause (「裏面の数字を入れたけど登録できない」).
 	withTail := func(m *matcher, s targetScore) int {
 		if tail != nil {
-			if ts := m.scoreOf(s.target, *tail); ts > 0 {
-				return max(s.score, ts) + 500
+			if ts := m.scoreOf(s.target, *tail) % 1000; ts > 0 { // a tail alone is no exact match
+				if n.Kind == KindAdvice {
+					return max(s.score, ts) + 500
+				}
+				return max(s.score, ts) + tailBonus
 			}
 		}
 		return s.score
@@ -178,6 +186,32 @@ type targetScore struct {
 func (m *matcher) scores(u utterance) []targetScore {
 	var out []targetScore
 	for _, en := range m.entries {
+		s := en.p.score(u)
+		if s == 0 {
+			continue
+		}
+		found := false
+		for i := range out {
+			if out[i].target == en.target {
+				out[i].score = max(out[i].score, s)
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, targetScore{en.target, s})
+		}
+	}
+	return out
+}
+
+// specificScores is scores without single English words.
+func (m *matcher) specificScores(u utterance) []targetScore {
+	var out []targetScore
+	for _, en := range m.entries {
+		if en.p.ascii && !strings.Contains(strings.TrimSpace(en.p.spaced), " ") {
+			continue
+		}
 		s := en.p.score(u)
 		if s == 0 {
 			continue
