@@ -104,7 +104,14 @@ func readFacts(raw string, now time.Time) map[string]string {
 		}
 		text = RedactCodes(text)
 	}
-	for _, loc := range factDate.FindAllStringIndex(text, 4) {
+	if !strings.ContainsAny(text, "0123456789") {
+		return out
+	}
+	dates := [][]int(nil)
+	if yearish(text) {
+		dates = factDate.FindAllStringIndex(text, 4)
+	}
+	for _, loc := range dates {
 		// "in 2014", "bought 2019": the year alone.
 		cand := yearLead.ReplaceAllString(text[loc[0]:loc[1]], "")
 		d, err := ParseDate(cand, now)
@@ -137,6 +144,36 @@ func readFacts(raw string, now time.Time) map[string]string {
 		}
 	}
 	return out
+}
+
+// yearish reports whether text may hold a date with a year: four digits in a row, an era
+// name, or R/H before a digit (R6.1.5). It spares the date pattern most messages.
+func yearish(text string) bool {
+	if strings.Contains(text, "令和") || strings.Contains(text, "平成") {
+		return true
+	}
+	run := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if run++; run == 4 {
+				return true
+			}
+		default:
+			run = 0
+		}
+		if (c == 'R' || c == 'H' || c == 'r' || c == 'h') && i+1 < len(text) {
+			j := i + 1
+			for j < len(text) && (text[j] == ' ' || text[j] == '.') {
+				j++
+			}
+			if j < len(text) && text[j] >= '0' && text[j] <= '9' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // The variables of the code input.
