@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/looplab/fsm"
 )
@@ -17,6 +19,8 @@ import (
 const (
 	postbackOption  = "o:"
 	postbackCommand = "c:"
+	postbackJump    = "j:" // j:<node>: a "did you mean" jump
+	postbackFAQ     = "f:" // f:<faq id>: a "did you mean" question
 )
 
 // Built-in option ids of advice nodes and of the engine's "talk to a person?" offer.
@@ -44,7 +48,8 @@ var commandWords = map[string]Words{
 		EN: []string{"restart", "start over", "reset", "start again", "from the beginning", "menu"},
 	},
 	cmdBack: {
-		JA: []string{"戻る", "戻って", "戻りたい", "前の質問", "ひとつ前", "一つ前", "前に戻る", "前の質問に戻る"},
+		JA: []string{"戻る", "戻って", "戻りたい", "前の質問", "ひとつ前", "一つ前", "前に戻る", "前の質問に戻る",
+			"前の質問に戻りたい", "前に戻りたい", "一つ前に戻って", "ひとつ前に戻って", "一つ前に戻る", "前の質問に戻って"},
 		EN: []string{"back", "go back", "previous", "previous question"},
 	},
 	cmdHelp: {
@@ -92,6 +97,12 @@ type Engine struct {
 	events   map[string][]fsm.EventDesc // the flow as looplab/fsm events, by source node
 	commands matcher
 	intents  matcher
+	faq      matcher // FAQ id by question
+	faqs     map[string]*FAQ
+	facts    []factMatcher
+	agent    matcher  // strongAgentWords
+	openers  matcher  // openerWords
+	plans    matcher  // planWords
 	fillers  []string // normalised fillerWords, longest first; English ones padded with spaces
 }
 
@@ -161,6 +172,22 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for _, in := range cfg.Flow.Intents {
 		e.intents.add(e.normalize, in.Target, in.Synonyms.All()...)
 	}
+	e.faqs = make(map[string]*FAQ, len(cfg.Flow.FAQ))
+	for i := range cfg.Flow.FAQ {
+		q := &cfg.Flow.FAQ[i]
+		e.faqs[q.ID] = q
+		e.faq.add(e.normalize, q.ID, q.Questions.All()...)
+	}
+	for _, f := range cfg.Flow.Facts {
+		fm := factMatcher{id: f.ID}
+		for _, v := range f.Values {
+			fm.match.add(e.normalize, v.ID, v.Synonyms.All()...)
+		}
+		e.facts = append(e.facts, fm)
+	}
+	e.agent.add(e.normalize, cmdAgent, strongAgentWords...)
+	e.openers.add(e.normalize, "opener", openerWords...)
+	e.plans.add(e.normalize, optSolved, planWords...)
 	return e, nil
 }
 
@@ -209,14 +236,21 @@ func (e *Engine) compile(n *Node) {
 var (
 	solvedWords = Words{
 		JA: []string{"はい", "解決", "解決した", "解決しました", "できた", "できました", "使えた", "使えました", "登録できた",
-			"大丈夫", "ありがとう", "OK", "うん", "いけた", "いけました", "直った", "なおった", "ばっちり"},
+			"大丈夫", "ありがとう", "OK", "うん", "いけた", "いけました", "直った", "なおった", "ばっちり",
+			// Acknowledgements: the advice is understood and will be followed.
+			"わかりました", "分かりました", "了解", "りょうかい", "承知しました", "なるほど", "電話してみます", "問い合わせてみます",
+			"連絡してみます", "やってみます", "試してみます", "確認してみます", "そうします", "そうしてみます", "してみます",
+			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
-			"that did it", "all good", "perfect"},
+			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
+			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
+			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
 			"解決できない", "解決できません", "解決できず", "だめ", "ダメ", "できない", "できません", "できませんでした",
-			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ"},
+			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
+			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work"},
 	}
@@ -275,23 +309,61 @@ func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Messa
 		t.say(*notice)
 	}
 	c.FlowVersion = e.flow.Version
+	if in.Kind == InText {
+		t.detectLang(clip(in.Text))
+	}
 	if c.Node == "" {
 		// A new conversation: the first words may already answer the first question or
-		// name the problem.
-		if in.Kind == InText {
-			u := newUtterance(e.normalize, in.Text)
-			start := e.nodes[e.flow.Start]
-			if opt, _ := start.match.best(u); opt != "" {
-				c.Node, c.Path = start.ID, []string{start.ID}
-				return t.choose(start, start.option(opt))
-			}
-			if target, _ := e.intents.best(u); target != "" {
-				return t.enter(target)
-			}
+		// name the problem; if they do not, the first question is simply asked.
+		if in.Kind != InText {
+			return t.enter(e.flow.Start)
 		}
-		return t.enter(e.flow.Start)
+		c.Node, c.Path = e.flow.Start, []string{e.flow.Start}
+		t.fresh = true
 	}
 	return t.answer(in)
+}
+
+// detectLang takes the conversation's language from the customer's first words that
+// show one, even when a greeting already went out in the channel's profile language.
+func (t *turn) detectLang(text string) {
+	c := t.c
+	if c.Vars[langSetVar] != "" {
+		return
+	}
+	l, ok := textLang(text)
+	if !ok {
+		return
+	}
+	if c.Vars == nil {
+		c.Vars = map[string]string{}
+	}
+	c.Vars[langSetVar] = "text"
+	c.Lang = l
+}
+
+// textLang says which language text is written in: any kana or kanji means Japanese; two
+// or more words of Latin letters, and no Japanese, mean English. Numbers, a code, a single
+// word ("iPhone") say nothing.
+func textLang(s string) (Lang, bool) {
+	words := 0
+	for _, w := range strings.Fields(s) {
+		letters, other := 0, false
+		for _, r := range w {
+			switch {
+			case unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han):
+				return Japanese, true
+			case r < 0x80 && unicode.IsLetter(r):
+				letters++
+			case r < 0x80 && unicode.IsDigit(r):
+				other = true
+			}
+		}
+		if letters >= 2 && !other {
+			words++
+		}
+	}
+	return English, words >= 2
 }
 
 // Prompt returns the messages that ask c's current question again, as when a terminal chat
@@ -353,6 +425,11 @@ type turn struct {
 	c   *Conversation
 	now time.Time
 	out []Message
+	// fresh is set for a new conversation's first words: when they do not name the
+	// problem, the first question is asked without a "not understood".
+	fresh bool
+	// carry is the message being handled, for the next question it leads to (carryOver).
+	carry *utterance
 }
 
 func (t *turn) lang() Lang {
@@ -364,6 +441,11 @@ func (t *turn) lang() Lang {
 
 func (t *turn) say(text Text) {
 	t.out = append(t.out, Message{Kind: MsgText, Text: t.fill(text.In(t.lang()))})
+}
+
+// sayf says text with %s replaced by arg.
+func (t *turn) sayf(text Text, arg string) {
+	t.out = append(t.out, Message{Kind: MsgText, Text: strings.Replace(text.In(t.lang()), "%s", arg, 1)})
 }
 
 // reset starts the conversation over, keeping its key, language and creation time.
@@ -382,7 +464,12 @@ func (t *turn) reset(in Inbound) {
 	c.Node = ""
 	c.Path = nil
 	c.Answers = nil
+	langSet := c.Vars[langSetVar]
 	c.Vars = map[string]string{}
+	if langSet != "" && in.Kind != InFollow {
+		// The language the customer chose or wrote in outlives a restart.
+		c.Vars[langSetVar] = langSet
+	}
 	c.Misses = 0
 	c.FlowVersion = t.e.flow.Version
 	c.UpdatedAt = t.now
@@ -414,6 +501,14 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		switch {
 		case strings.HasPrefix(in.Postback, postbackCommand):
 			return t.command(strings.TrimPrefix(in.Postback, postbackCommand))
+		case strings.HasPrefix(in.Postback, postbackJump):
+			if target := strings.TrimPrefix(in.Postback, postbackJump); e.nodes[target] != nil {
+				return t.enter(target)
+			}
+		case strings.HasPrefix(in.Postback, postbackFAQ):
+			if q := e.faqs[strings.TrimPrefix(in.Postback, postbackFAQ)]; q != nil {
+				return t.faqAnswer(n, q)
+			}
 		case strings.HasPrefix(in.Postback, postbackOption):
 			node, opt, _ := strings.Cut(strings.TrimPrefix(in.Postback, postbackOption), ":")
 			if node != c.Node {
@@ -428,16 +523,61 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		// Unknown postback data: treat the label the channel showed as typed text.
 		in = Inbound{Kind: InText, Text: in.Text}
 	}
-	m := e.interpret(n, in.Text, t.now)
+	text := clip(in.Text)
+	u := newUtterance(e.normalize, text)
+	changed, typed := t.readFacts(text, u)
+	m := e.interpret(n, text, u, t.now)
+	if m.Kind != MatchCommand {
+		// A fact that changed after the question it answered: decide again from there
+		// ("oh wait, with shipping it's 5,210 yen").
+		if id, ok := t.redecideFrom(changed); ok {
+			return t.redecide(id)
+		}
+	}
 	switch m.Kind {
 	case MatchOption:
+		carry := u
+		if n.Kind == KindAdvice {
+			// A yes or no to "did that solve it?" says nothing about the next question;
+			// what else the message says may.
+			carry = e.withoutAnswers(n, u)
+		}
+		t.carry = &carry
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
 		return t.command(m.Target)
 	case MatchInput:
 		return t.parsed(n, m.vars)
 	case MatchJump:
+		t.carry = &u
 		return t.enter(m.Target)
+	case MatchFAQ:
+		return t.faqAnswer(n, e.faqs[m.Target])
+	case MatchSuggest:
+		return t.suggest(n, m.suggest)
+	}
+	if n.Kind == KindAdvice && n.Next != "" {
+		// Not a yes or no, but an answer to the question that follows the advice
+		// (「登録しようとしたら無効って出ます」 after the registration steps): not solved,
+		// and that question answered.
+		if q := e.nodes[n.Next]; q != nil && q.Kind == KindQuestion {
+			probe := &turn{e: e, c: c, carry: &u}
+			if probe.carryOverMin(q, 2) != nil {
+				t.carry = &u
+				return t.choose(n, n.option(optNotSolved))
+			}
+		}
+	}
+	if id, ok := t.factNode(typed); ok && n.Kind != KindInput {
+		// Nothing else was understood, but the message states a fact a question asks for.
+		return t.enter(id)
+	}
+	if t.fresh || (n.ID == e.flow.Start && m.opener) {
+		// 「Amazonギフト券が使えない」: the problem is not named yet, which is what the first
+		// question asks; nothing was misunderstood.
+		t.c.UpdatedAt = t.now
+		t.render(n)
+		return t.out, nil
 	}
 	if n.Kind == KindInput {
 		var ie *InputError
@@ -449,6 +589,73 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	return t.miss(n, e.texts.NotUnderstood)
 }
 
+// faqAnswer answers a direct question, then asks the pending question again (a
+// digression): for advice, only "did that solve it?".
+func (t *turn) faqAnswer(n *compiledNode, q *FAQ) ([]Message, error) {
+	lang := t.lang()
+	text := t.fill(q.Text.In(lang))
+	for i, s := range q.Steps {
+		text += "\n" + strconv.Itoa(i+1) + ". " + t.fill(s.In(lang))
+	}
+	t.out = append(t.out, Message{Kind: MsgText, Text: text, FAQ: q.ID})
+	t.c.UpdatedAt = t.now
+	t.c.Misses = 0
+	t.reprompt(n)
+	return t.out, nil
+}
+
+// reprompt asks n again after a digression.
+func (t *turn) reprompt(n *compiledNode) {
+	if n.Kind == KindAdvice {
+		t.out = append(t.out, Message{Kind: MsgQuestion, Text: t.e.texts.SolvedPrompt.In(t.lang()), Choices: t.choices(n)})
+		return
+	}
+	t.render(n)
+}
+
+// suggest offers the candidates that were too close to call as buttons, beside the
+// current question's own.
+func (t *turn) suggest(n *compiledNode, cands []candidate) ([]Message, error) {
+	lang := t.lang()
+	var choices []Choice
+	for _, c := range cands {
+		switch c.kind {
+		case MatchOption:
+			choices = append(choices, Choice{Label: n.option(c.target).Label.In(lang), Data: postbackOption + n.ID + ":" + c.target})
+		case MatchJump:
+			choices = append(choices, Choice{Label: t.e.jumpLabel(c.target).In(lang), Data: postbackJump + c.target})
+		case MatchFAQ:
+			choices = append(choices, Choice{Label: shorten(t.e.faqs[c.target].Questions.first(lang), MaxLabelRunes), Data: postbackFAQ + c.target})
+		}
+	}
+	t.c.UpdatedAt = t.now
+	t.out = append(t.out, Message{Kind: MsgQuestion, Text: t.e.texts.DidYouMean.In(lang), Choices: choices})
+	return t.out, nil
+}
+
+// jumpLabel names a jump target on a button: the intent's label, a start option leading
+// there, or the target's title or text, shortened.
+func (e *Engine) jumpLabel(target string) Text {
+	for _, in := range e.flow.Intents {
+		if in.Target == target && !in.Label.IsZero() {
+			return in.Label
+		}
+	}
+	if start := e.nodes[e.flow.Start]; start != nil {
+		for _, o := range start.options {
+			if o.Next == target {
+				return o.Label
+			}
+		}
+	}
+	n := e.nodes[target]
+	t := n.Title
+	if t.IsZero() {
+		t = n.Text
+	}
+	return Text{JA: shorten(t.JA, MaxLabelRunes), EN: shorten(t.EN, MaxLabelRunes)}
+}
+
 // MatchKind says how free text was understood.
 type MatchKind string
 
@@ -458,6 +665,8 @@ const (
 	MatchCommand MatchKind = "command" // a global command
 	MatchInput   MatchKind = "input"   // a value the current input node parsed
 	MatchJump    MatchKind = "jump"    // an intent leading to another node
+	MatchFAQ     MatchKind = "faq"     // a direct question the flow answers
+	MatchSuggest MatchKind = "suggest" // too close to call: the closest are offered
 	MatchNone    MatchKind = "none"    // not understood
 )
 
@@ -466,8 +675,12 @@ const (
 type Match struct {
 	Kind   MatchKind
 	Target string
-	vars   map[string]string
-	err    error // why an input node's parser rejected the text
+	// Suggest lists the targets offered when Kind is MatchSuggest, closest first.
+	Suggest []string
+	vars    map[string]string
+	err     error // why an input node's parser rejected the text
+	suggest []candidate
+	opener  bool // nothing matched, but the text is about a gift card not working
 }
 
 // Interpret returns how text typed at node would be understood, without changing anything:
@@ -478,25 +691,73 @@ func (e *Engine) Interpret(node, text string) Match {
 	if n == nil {
 		return Match{Kind: MatchNone}
 	}
-	return e.interpret(n, text, e.now())
+	text = clip(text)
+	return e.interpret(n, text, newUtterance(e.normalize, text), e.now())
 }
 
-func (e *Engine) interpret(n *compiledNode, text string, now time.Time) Match {
-	u := newUtterance(e.normalize, text)
-	// "Thanks, but it still doesn't work": what follows a "but" is what counts.
-	if tail, ok := afterContrast(u); ok {
-		if opt, _ := n.match.best(tail); opt != "" {
-			return Match{Kind: MatchOption, Target: opt}
-		}
+// Long messages are read in part: the first clipHead and the last clipTail characters,
+// which is where customers say what they want; a pasted page in between is skipped. This
+// keeps a turn well under a millisecond whatever arrives.
+const (
+	clipHead = 300
+	clipTail = 100
+)
+
+// clip returns s, or its first clipHead and last clipTail characters when it is longer.
+func clip(s string) string {
+	if len(s) <= (clipHead+clipTail)*utf8.UTFMax && utf8.RuneCountInString(s) <= clipHead+clipTail {
+		return s
 	}
-	if opt, _ := n.match.best(u); opt != "" {
+	head, n := 0, 0
+	for i := range s {
+		if n == clipHead {
+			head = i
+			break
+		}
+		n++
+	}
+	tail, n := len(s), 0
+	for tail > 0 && n < clipTail {
+		_, size := utf8.DecodeLastRuneInString(s[:tail])
+		tail -= size
+		n++
+	}
+	if tail < head {
+		return s
+	}
+	return s[:head] + "\n" + s[tail:]
+}
+
+func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time) Match {
+	// A language request is only that ("sorry I can't read Japanese, English please?").
+	if cmd, ok := langRequest(u); ok {
+		return Match{Kind: MatchCommand, Target: cmd}
+	}
+	var tail *utterance
+	if tu, ok := afterContrast(u); ok {
+		tail = &tu
+	}
+	if opt, score := n.match.best(u); score >= 1000 {
 		return Match{Kind: MatchOption, Target: opt}
 	}
 	if i, ok := optionNumber(u); ok && i <= len(n.options) {
 		return Match{Kind: MatchOption, Target: n.options[i-1].ID}
 	}
-	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
+	if cmd, ok := e.commandIn(n, text, u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
+	}
+	if n.Kind == KindAdvice {
+		// 「わかりました、Amazonに連絡します」: the customer will act on the advice.
+		if _, plan := e.plans.best(u); plan > 0 {
+			if tail == nil || n.match.scoreOf(optNotSolved, *tail) == 0 {
+				return Match{Kind: MatchOption, Target: optSolved}
+			}
+		}
+	}
+	cands := e.rank(n, u, tail, isQuestion(text, u))
+	win, sug := decide(n, cands)
+	if win != nil && win.kind == MatchOption {
+		return Match{Kind: MatchOption, Target: win.target}
 	}
 	var inputErr error
 	if n.Kind == KindInput {
@@ -506,11 +767,89 @@ func (e *Engine) interpret(n *compiledNode, text string, now time.Time) Match {
 		}
 		inputErr = err
 	}
-	if target, _ := e.intents.best(u); target != "" && target != n.ID {
-		return Match{Kind: MatchJump, Target: target}
+	switch {
+	case win != nil:
+		return Match{Kind: win.kind, Target: win.target}
+	case len(sug) > 1:
+		m := Match{Kind: MatchSuggest, Target: sug[0].target, suggest: sug}
+		for _, c := range sug {
+			m.Suggest = append(m.Suggest, c.target)
+		}
+		return m
 	}
-	return Match{Kind: MatchNone, err: inputErr}
+	_, opener := e.openers.best(u)
+	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
 }
+
+// commandIn finds a global command in text: the whole text (with politeness around it),
+// a clause at its start or end that is only a command (「あ、やっぱ違うかも。戻る」), or a
+// request for a person anywhere ("ok, but can I talk to a human about it?").
+func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, bool) {
+	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
+		local, _ := n.match.best(u)
+		switch {
+		case local == "":
+			return cmd, true
+		case n.option(local).Next == e.handoffNode():
+			return "", false // the question's own option for a person
+		case cmd == cmdAgent || cmd == cmdRestart || cmd == cmdBack:
+			return cmd, true
+		}
+	}
+	if cl := clauses(text); len(cl) > 1 {
+		for _, part := range cl {
+			cu := newUtterance(e.normalize, part)
+			rest := e.stripFillers(cu)
+			if rest == "" {
+				continue
+			}
+			cmd, score := e.commands.best(utterance{spaced: " " + rest + " ", compact: rest}) // no pairs: searches all
+			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart {
+				continue
+			}
+			// A clause that is only the command (「戻る」), or, in Japanese, mostly the
+			// command (「ちょっと待って、前の質問に戻りたい」); an English clause such as
+			// "back to the cart" is not.
+			if score >= 1000 || (!isASCII(rest) && score >= 3 && e.isCommand(cu, score)) {
+				return cmd, true
+			}
+		}
+	}
+	if _, score := e.agent.best(u); score > 0 {
+		if opt, _ := n.match.best(u); opt != "" && n.option(opt).Next == e.handoffNode() {
+			return "", false // the question's own option for a person
+		}
+		return cmdAgent, true
+	}
+	return "", false
+}
+
+// stripFillers returns u's compact text without politeness and framing words.
+func (e *Engine) stripFillers(u utterance) string {
+	rest := u.spaced
+	for _, f := range e.fillers {
+		rest = strings.ReplaceAll(rest, f, " ")
+	}
+	return strings.ReplaceAll(rest, " ", "")
+}
+
+// planWords tell what the customer will do next with the advice: at "did that solve it?"
+// they close the conversation as solved, whatever else the message names.
+var planWords = []string{"連絡します", "電話します", "問い合わせます", "連絡してみます", "電話してみます", "問い合わせてみます",
+	"連絡してみる", "電話してみる", "問い合わせてみる", "やってみます", "試してみます", "確認してみます", "やってみる", "試してみる",
+	"ill call", "ill contact", "ill reach out", "ill try", "i will call", "i will contact", "i will try", "ill give it a try",
+	"ill check", "ill ask", "going to call", "going to contact"}
+
+// openerWords say that something is wrong with a gift card without saying what: at the
+// first question they are answered by asking it, not by "not understood".
+var openerWords = []string{"使えない", "使えません", "使えなかった", "使えん", "使えへん", "困って", "困りました", "助けて",
+	"ギフト券", "アマギフ", "ギフトカード", "ギフトコード", "アマゾン", "Amazon", "問題", "トラブル",
+	"聞きたい", "教えて", "質問があ", "わからない", "分からない",
+	"gift card", "giftcard", "doesnt work", "does not work", "not working", "cant use", "cannot use", "wont work",
+	"problem", "issue", "trouble", "help", "amazon", "gift code",
+	// Greetings and preambles: the customer has not said what is wrong yet.
+	"こんにちは", "こんばんは", "おはよう", "はじめまして", "すみません", "質問", "相談", "お願いします",
+	"hi", "hello", "hey", "good morning", "question", "excuse me"}
 
 // isCommand reports whether a command phrase that scored score is the point of u rather
 // than a word in passing: "help" alone, or with politeness around it ("help please",
@@ -519,11 +858,7 @@ func (e *Engine) isCommand(u utterance, score int) bool {
 	if score >= 1000 {
 		return true
 	}
-	rest := u.spaced
-	for _, f := range e.fillers {
-		rest = strings.ReplaceAll(rest, f, " ")
-	}
-	return 2*score >= len([]rune(strings.ReplaceAll(rest, " ", "")))
+	return 2*score >= utf8.RuneCountInString(e.stripFillers(u))
 }
 
 // fillerWords are politeness and framing that do not change what a command asks for.
@@ -568,6 +903,7 @@ func (t *turn) miss(n *compiledNode, why Text) ([]Message, error) {
 }
 
 func (t *turn) choose(n *compiledNode, o *Option) ([]Message, error) {
+	t.recordFacts(o)
 	t.c.Answers = append(t.c.Answers, Answer{Node: n.ID, Option: o.ID, At: t.now})
 	return t.fire(n.ID, o.ID)
 }
@@ -614,6 +950,12 @@ func (t *turn) enter(id string) ([]Message, error) {
 		c.UpdatedAt = t.now
 		c.Path = append(c.Path, id)
 		if n.Kind != KindDecision {
+			if ok, out, err := t.autoAnswer(n); ok {
+				return out, err
+			}
+			if o := t.carryOver(n); o != nil {
+				return t.choose(n, o)
+			}
 			t.render(n)
 			return t.out, nil
 		}
@@ -756,4 +1098,13 @@ func (t *turn) back() bool {
 		return true
 	}
 	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -88,7 +88,10 @@ type Flow struct {
 	Start   string   `yaml:"start"`
 	Intents []Intent `yaml:"intents"`
 	// FAQ are direct questions answered wherever they are asked (see FAQ).
-	FAQ   []FAQ  `yaml:"faq"`
+	FAQ []FAQ `yaml:"faq"`
+	// Facts are what customers tell in passing (their device, where the card came from),
+	// read from every message and used to answer questions before they are asked.
+	Facts []Fact `yaml:"facts"`
 	Nodes []Node `yaml:"nodes"`
 
 	// Solved is the end node reached when advice solved the problem (default "solved");
@@ -105,8 +108,26 @@ type Flow struct {
 // Intent leads free text straight to a node from anywhere in the flow, as when a customer
 // opens with "it says already used".
 type Intent struct {
+	ID     string `yaml:"id"`
+	Target string `yaml:"target"`
+	// Label names the intent on a "did you mean" button (at most 20 characters); without
+	// it the label of a start option leading to Target, or the target's title, is used.
+	Label    Text  `yaml:"label"`
+	Synonyms Words `yaml:"synonyms"`
+}
+
+// Fact is something a customer may say at any point whose value answers questions later
+// on: the engine reads every message for each fact's values and keeps the latest one in
+// the conversation's variables as "fact.ID". An option whose Facts hold "ID=value" is
+// chosen without asking when the fact has that value.
+type Fact struct {
+	ID     string      `yaml:"id"`
+	Values []FactValue `yaml:"values"`
+}
+
+// FactValue is one value of a fact and the words that name it.
+type FactValue struct {
 	ID       string `yaml:"id"`
-	Target   string `yaml:"target"`
 	Synonyms Words  `yaml:"synonyms"`
 }
 
@@ -160,6 +181,11 @@ type Node struct {
 
 	// Reason says why a handoff node hands off (shown to agents).
 	Reason string `yaml:"reason"`
+
+	// Confirm is said when the node is answered from what the customer already said (an
+	// input whose variable is known, a question one of whose options a fact selects), as
+	// 「発行日は{{issue_date_text}}ですね。」; without it a question names the option chosen.
+	Confirm Text `yaml:"confirm"`
 }
 
 // Option is one answer to a question.
@@ -168,6 +194,9 @@ type Option struct {
 	Label    Text   `yaml:"label"`
 	Synonyms Words  `yaml:"synonyms"`
 	Next     string `yaml:"next"`
+	// Facts are the fact values ("source=resale") that select this option without asking;
+	// choosing the option records the first of them.
+	Facts []string `yaml:"facts"`
 }
 
 // InputFunc parses a customer's answer to an input node. It returns the variables to store
@@ -203,6 +232,11 @@ type Funcs struct {
 	// Vars derives display variables for templates (e.g. an expiry date formatted per
 	// language) from the stored ones; may be nil.
 	Vars func(vars map[string]string, lang Lang) map[string]string
+	// Facts reads typed facts out of any customer message — a date, an amount, a code —
+	// and returns them under the variables the input nodes store ("issue_date",
+	// "balance", …), codes masked; may be nil. An input node whose variable is known is
+	// not asked.
+	Facts func(text string, now time.Time) map[string]string
 }
 
 // Node returns the node with the given id.
@@ -226,4 +260,18 @@ func (p Problem) String() string {
 		return p.Msg
 	}
 	return fmt.Sprintf("node %q: %s", p.Node, p.Msg)
+}
+
+// first returns the first phrase in lang, or in the other language when lang has none.
+func (w Words) first(lang Lang) string {
+	if lang == English && len(w.EN) > 0 {
+		return w.EN[0]
+	}
+	if len(w.JA) > 0 {
+		return w.JA[0]
+	}
+	if len(w.EN) > 0 {
+		return w.EN[0]
+	}
+	return ""
 }

@@ -10,11 +10,39 @@ import (
 type utterance struct {
 	spaced  string // normalised, padded with spaces: " i cant use it "
 	compact string // normalised without spaces: "icantuseit"
+	// pairs holds every two consecutive characters of spaced and compact, so that a phrase
+	// whose first two are missing is rejected without a search.
+	pairs map[[2]rune]struct{}
+	words []string // the words of spaced
 }
 
 func newUtterance(normalize func(string) string, s string) utterance {
 	n := normalize(s)
-	return utterance{spaced: " " + splitScripts(n) + " ", compact: strings.ReplaceAll(n, " ", "")}
+	return makeUtterance(" "+splitScripts(n)+" ", strings.ReplaceAll(n, " ", ""))
+}
+
+func makeUtterance(spaced, compact string) utterance {
+	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2), words: strings.Fields(spaced)}
+	for _, s := range []string{spaced, compact} {
+		prev := rune(-1)
+		for _, r := range s {
+			if prev >= 0 {
+				u.pairs[[2]rune{prev, r}] = struct{}{}
+			}
+			prev = r
+		}
+	}
+	return u
+}
+
+// mayContain reports whether u may contain p: false when p's first two characters never
+// follow each other in u.
+func (u utterance) mayContain(p phrase) bool {
+	if p.first[1] == 0 || u.pairs == nil {
+		return true
+	}
+	_, ok := u.pairs[p.first]
+	return ok
 }
 
 // splitScripts puts a space where Latin letters or digits meet other text, so that English
@@ -40,6 +68,11 @@ type phrase struct {
 	compact string // "cantuse"
 	ascii   bool   // matched on word boundaries rather than as a substring
 	runes   int
+	first   [2]rune // the first two characters that are searched for; zero when shorter
+	// chunks are the phrase's content words for a looser match when the whole phrase is
+	// not found: 「残高でギフト券を買」 also finds 「残高で別のギフト券を買う」, "do gift cards
+	// expire" also finds "do amazon gift cards expire". Nil for short phrases.
+	chunks []string
 }
 
 func newPhrase(normalize func(string) string, s string) (phrase, bool) {
@@ -55,21 +88,198 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 			break
 		}
 	}
-	return phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}, true
+	p := phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}
+	search := c
+	if ascii {
+		search = n
+	}
+	if rs := []rune(search); len(rs) >= 2 {
+		p.first = [2]rune{rs[0], rs[1]}
+	}
+	if ascii {
+		if ws := strings.Fields(n); len(ws) >= 3 {
+			p.chunks = ws
+		}
+	} else {
+		p.chunks = jaChunks(c)
+	}
+	return p, true
+}
+
+// jaParticlesSplit are the particles that separate content words in a Japanese phrase
+// when they follow a kanji, katakana or Latin character (not inside a hiragana word such
+// as ありがとう).
+var jaParticlesSplit = []string{"って", "を", "が", "に", "で", "は", "も", "と", "の"}
+
+// jaChunks splits a Japanese phrase at its particles; nil unless it has two or more
+// chunks of two or more characters each.
+func jaChunks(c string) []string {
+	var chunks []string
+	start := 0
+	var prev rune
+	for i, r := range c {
+		if i > start && prev != 0 && !isHiragana(prev) {
+			for _, pt := range jaParticlesSplit {
+				if strings.HasPrefix(c[i:], pt) {
+					chunks = append(chunks, c[start:i])
+					start = i + len(pt)
+					break
+				}
+			}
+		}
+		prev = r
+	}
+	chunks = append(chunks, c[start:])
+	if len(chunks) < 2 {
+		return nil
+	}
+	for _, ch := range chunks {
+		if utf8.RuneCountInString(ch) < 2 {
+			return nil
+		}
+	}
+	return chunks
+}
+
+func isHiragana(r rune) bool { return r >= 'ぁ' && r <= 'ゖ' }
+
+// maxGap is how much text may come between two chunks of a phrase: bytes in Japanese
+// (about four characters), words in English.
+const (
+	maxGapBytes = 12
+	maxGapWords = 2
+)
+
+// gapScore scores a looser match of p's chunks in order with little text between them; 0
+// when they are not all found. It counts one less than the chunks' characters, so a phrase
+// found whole beats the same phrase found in pieces.
+func (p phrase) gapScore(u utterance) int {
+	if p.chunks == nil {
+		return 0
+	}
+	if p.ascii {
+		return p.gapScoreWords(u)
+	}
+	runes := 0
+	for _, ch := range p.chunks {
+		runes += utf8.RuneCountInString(ch)
+	}
+	text := u.compact
+	for off := 0; ; {
+		i := strings.Index(text[off:], p.chunks[0])
+		if i < 0 {
+			return 0
+		}
+		i += off
+		end := i + len(p.chunks[0])
+		ok := true
+		for _, ch := range p.chunks[1:] {
+			window := text[end:min(len(text), end+maxGapBytes+len(ch))]
+			j := strings.Index(window, ch)
+			if j < 0 {
+				ok = false
+				break
+			}
+			end += j + len(ch)
+		}
+		if ok && !deniedAfter(text[end:]) {
+			if circumstance(text[end:]) {
+				return max(1, (runes-1)/2)
+			}
+			return runes - 1
+		}
+		off = i + len(p.chunks[0])
+	}
+}
+
+// gapScoreWords finds an English phrase's words in order, with at most maxGapWords other
+// words between two of them.
+func (p phrase) gapScoreWords(u utterance) int {
+	words := u.words
+	for i, w := range words {
+		if w != p.chunks[0] {
+			continue
+		}
+		k, gap := 1, 0
+		for j := i + 1; j < len(words) && k < len(p.chunks); j++ {
+			if words[j] == p.chunks[k] {
+				k, gap = k+1, 0
+				continue
+			}
+			if gap++; gap > maxGapWords {
+				break
+			}
+		}
+		if k == len(p.chunks) && !deniedBefore(strings.Join(words[:i], " ")) {
+			return p.runes - 2
+		}
+	}
+	return 0
 }
 
 // score says how well p matches u: 0 for no match; an exact match beats any containment,
-// and a longer contained phrase beats a shorter one ("解決しない" beats "解決").
+// and a longer contained phrase beats a shorter one ("解決しない" beats "解決"). An occurrence
+// that the text denies (「カード会社は関係ない」, "it's not the card company") does not count.
 func (p phrase) score(u utterance) int {
-	switch {
-	case u.compact == p.compact:
+	if u.compact == p.compact {
 		return 1000 + p.runes
-	case p.ascii && strings.Contains(u.spaced, p.spaced):
-		return p.runes
-	case !p.ascii && strings.Contains(u.compact, p.compact):
+	}
+	if !u.mayContain(p) {
+		return 0
+	}
+	if end, ok := p.whole(u); ok {
+		if !p.ascii && circumstance(u.compact[end:]) {
+			// 「登録しようとしたら使用済み」: what was being done, not what went wrong.
+			return max(1, p.runes/2)
+		}
 		return p.runes
 	}
-	return 0
+	return p.gapScore(u)
+}
+
+// whole reports whether p occurs in u as a whole, not denied, and where it ends (in
+// compact for Japanese phrases).
+func (p phrase) whole(u utterance) (int, bool) {
+	if p.ascii {
+		for off := 0; ; {
+			i := strings.Index(u.spaced[off:], p.spaced)
+			if i < 0 {
+				return 0, false
+			}
+			i += off
+			if !deniedBefore(u.spaced[:i]) {
+				return 0, true
+			}
+			off = i + 1
+		}
+	}
+	for off := 0; ; {
+		i := strings.Index(u.compact[off:], p.compact)
+		if i < 0 {
+			return 0, false
+		}
+		i += off
+		end := i + len(p.compact)
+		if !deniedAfter(u.compact[end:]) {
+			return end, true
+		}
+		off = end
+	}
+}
+
+// circumstanceMarks follow what the customer was doing when the problem came up
+// (「登録しようとしたら」「入れたら」).
+var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき"}
+
+// circumstance reports whether rest, the text after a Japanese phrase, marks the phrase as
+// the circumstance of the problem rather than the problem.
+func circumstance(rest string) bool {
+	for _, m := range circumstanceMarks {
+		if strings.HasPrefix(rest, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // matcher finds the best target for an utterance among phrases.
@@ -134,5 +344,5 @@ func afterContrast(u utterance) (utterance, bool) {
 		return utterance{}, false
 	}
 	tail := strings.TrimSpace(u.spaced[cut:])
-	return utterance{spaced: " " + tail + " ", compact: strings.ReplaceAll(tail, " ", "")}, true
+	return makeUtterance(" "+tail+" ", strings.ReplaceAll(tail, " ", "")), true
 }

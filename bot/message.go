@@ -37,6 +37,8 @@ type Message struct {
 	From string `json:"from,omitempty"`
 	// Ticket is set on MsgTicket and MsgTicketUpdate.
 	Ticket *TicketCard `json:"ticket,omitempty"`
+	// FAQ names the flow's FAQ entry a text answers (a direct question asked mid-flow).
+	FAQ string `json:"faq,omitempty"`
 }
 
 // TicketCard is what agents see of a hand-off: who, why, and what happened so far. Gift-card

@@ -16,7 +16,12 @@ type Texts struct {
 	CannotGoBack  Text `yaml:"cannot_go_back"`
 	StaleChoice   Text `yaml:"stale_choice"`
 	LangSwitched  Text `yaml:"lang_switched"`
-	Error         Text `yaml:"error"`
+	// DidYouMean introduces the closest readings of a message that was too close to call.
+	DidYouMean Text `yaml:"did_you_mean"`
+	// KnownAnswer names the option chosen from what the customer already said (%s is its
+	// label), for a question without its own Confirm.
+	KnownAnswer Text `yaml:"known_answer"`
+	Error       Text `yaml:"error"`
 	// HandoffWaiting answers a customer who writes while waiting for a person.
 	HandoffWaiting Text `yaml:"handoff_waiting"`
 
@@ -79,6 +84,8 @@ var defaultTexts = Texts{
 		EN: "That button belongs to an earlier question. Please answer this one.",
 	},
 	LangSwitched: Text{JA: "日本語でご案内します。", EN: "I'll continue in English."},
+	DidYouMean:   Text{JA: "もしかして、次のどれかですか?", EN: "Did you mean one of these?"},
+	KnownAnswer:  Text{JA: "「%s」ですね。", EN: "Got it: %s."},
 	Error: Text{
 		JA: "申し訳ありません、うまく処理できませんでした。",
 		EN: "Sorry, something went wrong on our side.",
@@ -139,7 +146,7 @@ func (t *Texts) fields() []*Text {
 	return []*Text{
 		&t.Greeting, &t.SolvedPrompt, &t.SolvedYes, &t.SolvedNo, &t.NotUnderstood,
 		&t.OfferHuman, &t.TalkToPerson, &t.StartOver, &t.IdleRestart, &t.FlowChanged,
-		&t.Help, &t.CannotGoBack, &t.StaleChoice, &t.LangSwitched, &t.Error, &t.HandoffWaiting,
+		&t.Help, &t.CannotGoBack, &t.StaleChoice, &t.LangSwitched, &t.DidYouMean, &t.KnownAnswer, &t.Error, &t.HandoffWaiting,
 		&t.OutOfHours, &t.TicketPosted, &t.KeepWaiting, &t.CannotCancel, &t.LongWait, &t.KeepWaitingLabel,
 		&t.SelfHelpLabel, &t.ResolvedThanks, &t.RatingPrompt, &t.RatingThanks, &t.BackToBot,
 		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteReturned, &t.NoteUnrated, &t.AlreadyClaimed, &t.TicketGone,

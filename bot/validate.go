@@ -95,6 +95,7 @@ func (v *validator) run() {
 	for _, t := range texts.fields() {
 		v.text("", "texts", *t, false)
 	}
+	v.facts()
 	intentIDs := map[string]bool{}
 	for _, in := range f.Intents {
 		if intentIDs[in.ID] {
@@ -401,4 +402,36 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// facts checks the flow's facts and the options that name their values.
+func (v *validator) facts() {
+	values := map[string]bool{}
+	for _, fa := range v.f.Facts {
+		if fa.ID == "" {
+			v.add("", "a fact has no id")
+		}
+		for _, val := range fa.Values {
+			key := fa.ID + "=" + val.ID
+			if values[key] {
+				v.add("", "fact %q: duplicate value %q", fa.ID, val.ID)
+			}
+			values[key] = true
+			if len(val.Synonyms.JA) == 0 || len(val.Synonyms.EN) == 0 {
+				v.add("", "fact %q value %q: needs synonyms in ja and en", fa.ID, val.ID)
+			}
+		}
+	}
+	for _, n := range v.f.Nodes {
+		for _, o := range n.Options {
+			for _, fv := range o.Facts {
+				if !values[fv] {
+					v.add(n.ID, "option %q: unknown fact value %q (want fact=value of a declared fact)", o.ID, fv)
+				}
+			}
+		}
+		if !n.Confirm.IsZero() {
+			v.text(n.ID, "confirm", n.Confirm, false)
+		}
+	}
 }

@@ -44,6 +44,7 @@ const (
 //   - "code_check" reads code.problem: "ok", "dropped_first", "wrong_length", "bad_chars" or
 //     "serial_number".
 //   - "balance" reads balance and total: "short" or "enough".
+//   - "issue_date_known" reads issue_date: "known" when it holds a date, else "unknown".
 //
 // A missing or garbled variable is an error, which hands the customer to a human.
 //
@@ -71,9 +72,163 @@ func Funcs() bot.Funcs {
 				Outcomes: []string{balanceShort, balanceEnough},
 				Func:     balanceDecision,
 			},
+			"issue_date_known": {
+				Outcomes: []string{"known", "unknown"},
+				Func: func(vars map[string]string, _ time.Time) (string, error) {
+					if _, err := storedDate(vars[varIssueDate]); err == nil {
+						return "known", nil
+					}
+					return "unknown", nil
+				},
+			},
 		},
-		Vars: displayVars,
+		Vars:  displayVars,
+		Facts: readFacts,
 	}
+}
+
+// readFacts reads the typed facts of a message written at any point of the conversation,
+// under the variables the input nodes store: a gift-card code ("code", masked, and
+// "code.problem"), an issue date with a year ("issue_date", "issue_date.precision"; a
+// future date is left out), and amounts named as the balance or the total
+// (「残高は3,000円」, "with shipping it's 5,210 yen"). A bare number is not a fact: what it
+// is depends on the question it answers.
+func readFacts(raw string, now time.Time) map[string]string {
+	out := map[string]string{}
+	text := norm.NFKC.String(raw)
+	if found, ok := FindCode(text); ok {
+		code, problem := CheckCode(found)
+		if hasLetterAndDigit(code) && problem != CodeEmpty && problem != CodeSerialNumber {
+			out[varCode] = MaskCode(code)
+			out[varCodeProblem] = string(problem)
+		}
+		text = RedactCodes(text)
+	}
+	if !strings.ContainsAny(text, "0123456789") {
+		return out
+	}
+	dates := [][]int(nil)
+	if yearish(text) {
+		dates = factDate.FindAllStringIndex(text, 4)
+	}
+	for _, loc := range dates {
+		// "in 2014", "bought 2019": the year alone.
+		cand := yearLead.ReplaceAllString(text[loc[0]:loc[1]], "")
+		d, err := ParseDate(cand, now)
+		if err != nil {
+			continue
+		}
+		if _, ok := out[varIssueDate]; !ok {
+			out[varIssueDate] = d.String()
+			out[varIssueDate+".precision"] = string(d.Precision())
+		}
+		// Blank the date out, so that its numbers are not read as amounts.
+		text = text[:loc[0]] + strings.Repeat(" ", loc[1]-loc[0]) + text[loc[1]:]
+	}
+	amounts := amountLike.FindAllStringIndex(text, 8)
+	prevEnd := 0
+	for i, loc := range amounts {
+		next := len(text)
+		if i+1 < len(amounts) {
+			next = amounts[i+1][0]
+		}
+		before := strings.ToLower(text[max(prevEnd, loc[0]-48):loc[0]])
+		after := strings.ToLower(text[loc[1]:min(next, loc[1]+12)])
+		prevEnd = loc[1]
+		n, err := ParseYen(strings.TrimSpace(text[loc[0]:loc[1]]))
+		if err != nil || n <= 0 {
+			continue
+		}
+		if k := amountKind(before, after); k != "" {
+			out[k] = strconv.FormatInt(n, 10)
+		}
+	}
+	return out
+}
+
+// yearish reports whether text may hold a date with a year: four digits in a row, an era
+// name, or R/H before a digit (R6.1.5). It spares the date pattern most messages.
+func yearish(text string) bool {
+	if strings.Contains(text, "令和") || strings.Contains(text, "平成") {
+		return true
+	}
+	run := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if run++; run == 4 {
+				return true
+			}
+		default:
+			run = 0
+		}
+		if (c == 'R' || c == 'H' || c == 'r' || c == 'h') && i+1 < len(text) {
+			j := i + 1
+			for j < len(text) && (text[j] == ' ' || text[j] == '.') {
+				j++
+			}
+			if j < len(text) && text[j] >= '0' && text[j] <= '9' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// The variables of the code input.
+const varCode = "code"
+
+// factDate finds dates that say their year in a sentence: 「2016年12月20日」, 「平成28年」,
+// "2016/12/20", "Dec 20, 2016"; not a bare four-digit number, which may be an amount.
+var factDate = regexp.MustCompile(`(?i)(?:令和|平成|[RH]\.)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?` +
+	`|\b[RH]\s*\.?\s*\d{1,2}\s*[./\-]\s*\d{1,2}(?:\s*[./\-]\s*\d{1,2})?` +
+	`|\b(?:in|from|since|issued|bought)\s+\d{4}\b` +
+	`|\d{4}\s*[年/.\-]\s*\d{1,2}(?:\s*[月/.\-]\s*\d{1,2}\s*日?)?\s*月?` +
+	`|\d{4}\s*年` +
+	`|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+\d{4}`)
+
+// yearLead is the word before a bare year in a sentence ("in 2014").
+var yearLead = regexp.MustCompile(`(?i)^(?:in|from|since|issued|bought)\s+`)
+
+// Words that name an amount: the nearest one before it wins, else one right after it.
+var (
+	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on"}
+	totalWords   = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
+		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格"}
+)
+
+// amountKind says whether an amount is the balance or the total by the words around it.
+func amountKind(before, after string) string {
+	bestPos, kind := -1, ""
+	for _, ws := range []struct {
+		words []string
+		kind  string
+	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
+		for _, w := range ws.words {
+			if i := strings.LastIndex(before, w); i > bestPos {
+				bestPos, kind = i, ws.kind
+			}
+		}
+	}
+	if kind != "" {
+		return kind
+	}
+	for _, ws := range []struct {
+		words []string
+		kind  string
+	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
+		for _, w := range ws.words {
+			if strings.Contains(after, w) {
+				return ws.kind
+			}
+		}
+	}
+	return ""
+}
+
+func hasLetterAndDigit(s string) bool {
+	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }
 
 // futureHint answers an issue date in the future, most often a mistyped year.

@@ -43,6 +43,9 @@ func TestFuncsDecisions(t *testing.T) {
 		{name: "total missing", decision: "balance", vars: map[string]string{"balance": "3500"}, want: ""},
 		{name: "balance garbled", decision: "balance", vars: map[string]string{"balance": "3,500円", "total": "3500"}, want: ""},
 		{name: "total negative", decision: "balance", vars: map[string]string{"balance": "3500", "total": "-1"}, want: ""},
+		{name: "issue date known", decision: "issue_date_known", vars: map[string]string{"issue_date": "2016-12-00"}, want: "known"},
+		{name: "issue date unknown", decision: "issue_date_known", vars: map[string]string{}, want: "unknown"},
+		{name: "issue date garbled", decision: "issue_date_known", vars: map[string]string{"issue_date": "昨年"}, want: "unknown"},
 	}
 	funcs := Funcs()
 	seen := make(map[string]map[string]bool)
@@ -314,5 +317,35 @@ func TestInputsInSentences(t *testing.T) {
 	var ie *bot.InputError
 	if _, err := funcs.Inputs["date"]("2027/4/24", now); !errors.As(err, &ie) || ie.Hint.JA == "" {
 		t.Errorf("a future date gives %v, want an InputError with a hint", err)
+	}
+}
+
+func TestReadFacts(t *testing.T) {
+	tests := []struct {
+		text string
+		want map[string]string
+	}{
+		{"2016年12月20日に買ったギフト券", map[string]string{"issue_date": "2016-12-20", "issue_date.precision": "day"}},
+		{"H30.7.1に購入", map[string]string{"issue_date": "2018-07-01", "issue_date.precision": "day"}},
+		{"I received it in 2014 as a gift", map[string]string{"issue_date": "2014-00-00", "issue_date.precision": "year"}},
+		{"残高は3,000円で、合計が3,500円です", map[string]string{"balance": "3000", "total": "3500"}},
+		{"oh wait, with shipping it's 5,210 yen", map[string]string{"total": "5210"}},
+		{"my balance is 1,500 yen and the order is 1,980 yen", map[string]string{"balance": "1500", "total": "1980"}},
+		{"3000円", map[string]string{}},
+		{"2000円のギフト券", map[string]string{}},
+		{"AQ3K-7HN2PX-XY9Z8 が無効", map[string]string{"code": "****-Y9Z8", "code.problem": "ok"}},
+		{"2030年に買った", map[string]string{}},
+	}
+	for _, tt := range tests {
+		got := readFacts(tt.text, testNow())
+		if len(got) != len(tt.want) {
+			t.Errorf("readFacts(%q) = %v, want %v", tt.text, got, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("readFacts(%q)[%s] = %q, want %q", tt.text, k, got[k], v)
+			}
+		}
 	}
 }

@@ -97,7 +97,9 @@ func TestCanary(t *testing.T) {
 	user := "U" + strings.Repeat("c", 32)
 
 	// Normal paths.
-	msgs := s.say(user, s.textEvent(user, "コードは "+typings(codes[0])[0]+" です。使えません"), 2)
+	// A code in the first message is read as a fact: its format advice comes at once.
+	msgs := s.say(user, s.textEvent(user, "コードは "+typings(codes[0])[0]+" です。使えません"), 4)
+	msgs = s.say(user, s.textEvent(user, "最初から"), len(msgs)+1)
 	msgs = s.say(user, s.postbackEvent(user, quick(t, msgs, "番号が無効と出る")), len(msgs)+1)
 	s.say(user, s.textEvent(user, typings(codes[1])[1]), len(msgs)+2)
 	msgs = fake.Delivered(user)

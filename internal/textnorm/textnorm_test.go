@@ -17,6 +17,12 @@ func TestNormalize(t *testing.T) {
 		{name: "invalid utf8", in: "a\xffb", want: "a b"},
 		{name: "circled digits", in: "①", want: "1"},
 		{name: "empty", in: "", want: ""},
+		{name: "polite negative", in: "使えません", want: "使えない"},
+		{name: "polite negative past", in: "進めませんでした", want: "進めなかった"},
+		{name: "polite wakaru", in: "わかりません", want: "わからない"},
+		{name: "polite aru", in: "関係ありません", want: "関係ない"},
+		{name: "polite dekiru", in: "注文できません", want: "注文できない"},
+		{name: "polite negatives in a row", in: "ありませんません", want: "ないない"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -28,7 +34,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"ギフト券", "ｶｰﾄﾞ", "can't", "\xff", "ーー"} {
+	for _, s := range []string{"ギフト券", "ｶｰﾄﾞ", "can't", "\xff", "ーー", "使えませんでした", "ありません"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -1,0 +1,254 @@
+package bot
+
+import (
+	"slices"
+	"strings"
+)
+
+// Facts: every message is read for what it tells in passing — the flow's facts (the
+// device, where the card came from) and the typed facts of Funcs.Facts (an issue date, a
+// balance, a code). They are kept in the conversation's variables; a question they answer
+// is not asked (its Confirm is said instead), and a fact that changes after the question it
+// answered re-decides from that question.
+
+// factPrefix starts the variables that hold the flow's facts: "fact.device".
+const factPrefix = "fact."
+
+// langSetVar marks a conversation whose language was taken from the customer's own words
+// (or an explicit request), so that later messages do not change it by guessing.
+const langSetVar = "lang.set"
+
+// factMatcher finds the values of one fact.
+type factMatcher struct {
+	id    string
+	match matcher
+}
+
+// readFacts reads text for facts, stores them in c.Vars and returns the variables whose
+// earlier value changed.
+func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
+	c, e := t.c, t.e
+	if c.Vars == nil {
+		c.Vars = map[string]string{}
+	}
+	set := func(k, v string) {
+		if old, ok := c.Vars[k]; ok && old != "" && old != v {
+			changed = append(changed, k)
+		}
+		c.Vars[k] = v
+	}
+	for _, f := range e.facts {
+		if v, _ := f.match.best(u); v != "" {
+			set(factPrefix+f.id, v)
+		}
+	}
+	if e.funcs.Facts != nil {
+		found := e.funcs.Facts(text, t.now)
+		// Primary variables first, so that "code" is set before "code.problem".
+		for k, v := range found {
+			if !strings.Contains(k, ".") {
+				set(k, v)
+				typed = append(typed, k)
+			}
+		}
+		for k, v := range found {
+			if strings.Contains(k, ".") {
+				c.Vars[k] = v
+			}
+		}
+	}
+	return changed, typed
+}
+
+// factNode returns the first input node of the flow, not yet answered, whose variable is
+// one of the typed facts just read: a message that says only 「残高2,000円で請求額2,350円です」
+// is about the balance question.
+func (t *turn) factNode(typed []string) (string, bool) {
+	for _, n := range t.e.flow.Nodes {
+		if n.Kind == KindInput && slices.Contains(typed, n.Var) && n.ID != t.c.Node && !t.answered(n.ID) {
+			return n.ID, true
+		}
+	}
+	return "", false
+}
+
+// carryOver answers question n, just entered, from the message that led there when that
+// message also picks one of n's options clearly (「子供が勝手に使ったかもしれない、使用済みと
+// 出る」 leads to "already used" and answers its "who used it?"). It is tried once a turn.
+func (t *turn) carryOver(n *compiledNode) *Option {
+	return t.carryOverMin(n, minCarryScore)
+}
+
+// carryOverMin is carryOver with the least score to accept.
+func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
+	u := t.carry
+	t.carry = nil
+	if u == nil || n.Kind != KindQuestion {
+		return nil
+	}
+	var local []candidate
+	for _, s := range n.match.specificScores(*u) {
+		local = append(local, candidate{kind: MatchOption, target: s.target, dest: n.option(s.target).Next, score: s.score})
+	}
+	slices.SortStableFunc(local, func(a, b candidate) int { return b.score - a.score })
+	win, _ := pick(local)
+	if win == nil || win.score < least {
+		return nil
+	}
+	return n.option(win.target)
+}
+
+// minCarryScore is the least score (characters) of an option found in a message that led
+// to its question; single English words ("amazon", "gift") never count, as they name the
+// topic more often than the answer.
+const minCarryScore = 5
+
+// answered reports whether node id was answered earlier in the conversation.
+func (t *turn) answered(id string) bool {
+	for _, a := range t.c.Answers {
+		if a.Node == id {
+			return true
+		}
+	}
+	return false
+}
+
+// knownOption returns the option of question n that the conversation's facts select, if
+// exactly one does.
+func (t *turn) knownOption(n *compiledNode) *Option {
+	var found *Option
+	for i := range n.options {
+		o := &n.options[i]
+		for _, fv := range o.Facts {
+			k, v, _ := strings.Cut(fv, "=")
+			if t.c.Vars[factPrefix+k] == v {
+				if found != nil && found != o {
+					return nil
+				}
+				found = o
+				break
+			}
+		}
+	}
+	return found
+}
+
+// autoAnswer answers n from what the customer already said, when it can: an input whose
+// variable is known, or a question one of whose options the facts select. It reports false
+// when n must be asked.
+func (t *turn) autoAnswer(n *compiledNode) (bool, []Message, error) {
+	if t.answered(n.ID) {
+		return false, nil, nil
+	}
+	switch n.Kind {
+	case KindInput:
+		v := t.c.Vars[n.Var]
+		if n.Var == "" || v == "" {
+			return false, nil, nil
+		}
+		if !n.Confirm.IsZero() {
+			t.say(n.Confirm)
+		}
+		t.c.Answers = append(t.c.Answers, Answer{Node: n.ID, Value: v, At: t.now})
+		out, err := t.fire(n.ID, "parsed")
+		return true, out, err
+	case KindQuestion:
+		o := t.knownOption(n)
+		if o == nil {
+			return false, nil, nil
+		}
+		if !n.Confirm.IsZero() {
+			t.say(n.Confirm)
+		} else {
+			t.sayf(t.e.texts.KnownAnswer, o.Label.In(t.lang()))
+		}
+		out, err := t.choose(n, o)
+		return true, out, err
+	}
+	return false, nil, nil
+}
+
+// redecideFrom finds the earliest answered node that one of the changed variables
+// answered, for the conversation to go back there and decide again with the new value.
+func (t *turn) redecideFrom(changed []string) (string, bool) {
+	if len(changed) == 0 {
+		return "", false
+	}
+	for i, a := range t.c.Answers {
+		n := t.e.nodes[a.Node]
+		if n == nil || a.Node == t.c.Node {
+			continue
+		}
+		for _, k := range changed {
+			if n.Kind == KindInput && n.Var == k {
+				return t.c.Answers[i].Node, true
+			}
+			if o := n.option(a.Option); o != nil && strings.HasPrefix(k, factPrefix) {
+				for _, fv := range o.Facts {
+					if strings.HasPrefix(fv, strings.TrimPrefix(k, factPrefix)+"=") {
+						return t.c.Answers[i].Node, true
+					}
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// redecide returns to node id, forgetting the answers given since, and answers it again
+// from the facts.
+func (t *turn) redecide(id string) ([]Message, error) {
+	c := t.c
+	for k := len(c.Answers) - 1; k >= 0; k-- {
+		if c.Answers[k].Node == id {
+			c.Answers = c.Answers[:k]
+			break
+		}
+	}
+	for j := len(c.Path) - 1; j >= 0; j-- {
+		if c.Path[j] == id {
+			c.Path = c.Path[:j]
+			break
+		}
+	}
+	return t.enter(id)
+}
+
+// recordFacts keeps the facts an option chosen by the customer stands for.
+func (t *turn) recordFacts(o *Option) {
+	seen := map[string]bool{}
+	for _, fv := range o.Facts {
+		k, v, _ := strings.Cut(fv, "=")
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		// The customer's own value stays when it is one of the option's.
+		if cur := t.c.Vars[factPrefix+k]; cur != "" && slices.Contains(o.Facts, k+"="+cur) {
+			continue
+		}
+		if t.c.Vars == nil {
+			t.c.Vars = map[string]string{}
+		}
+		t.c.Vars[factPrefix+k] = v
+	}
+}
+
+// withoutAnswers returns u without the phrases of advice n's yes and no, so that what
+// remains of 「いいえ、ギフト券を選んでも先に進めません」 can answer the next question.
+func (e *Engine) withoutAnswers(n *compiledNode, u utterance) utterance {
+	spaced := u.spaced
+	for _, en := range n.match.entries {
+		if en.p.ascii {
+			spaced = strings.ReplaceAll(spaced, en.p.spaced, " ")
+		}
+	}
+	compact := strings.ReplaceAll(spaced, " ", "")
+	for _, en := range n.match.entries {
+		if !en.p.ascii {
+			compact = strings.ReplaceAll(compact, en.p.compact, "")
+			spaced = strings.ReplaceAll(spaced, en.p.compact, " ")
+		}
+	}
+	return makeUtterance(spaced, compact)
+}

@@ -1,0 +1,107 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestTextLang(t *testing.T) {
+	tests := []struct {
+		text string
+		lang Lang
+		ok   bool
+	}{
+		{"my gift card doesn't work", English, true},
+		{"ギフト券が使えない", Japanese, true},
+		{"iPhoneです", Japanese, true},
+		{"iPhone", "", false},
+		{"1", "", false},
+		{"AQ3K-7HN2PX-XY9Z8", "", false},
+		{"ok thanks", English, true},
+	}
+	for _, tt := range tests {
+		l, ok := textLang(tt.text)
+		if ok != tt.ok || (ok && l != tt.lang) {
+			t.Errorf("textLang(%q) = %s %v, want %s %v", tt.text, l, ok, tt.lang, tt.ok)
+		}
+	}
+}
+
+func TestLangRequest(t *testing.T) {
+	norm := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("'", "", ",", " ", "?", " ", "、", "", "。", "").Replace(s))
+	}
+	tests := []struct {
+		text, want string
+	}{
+		{"sorry I can't read Japanese, English please?", cmdEnglish},
+		{"English", cmdEnglish},
+		{"英語でお願いします", cmdEnglish},
+		{"日本語わからないです", cmdEnglish},
+		{"すみません、日本語でお願いします", cmdJapanese},
+		{"in japanese please", cmdJapanese},
+		{"my card came from a japanese site", ""},
+		{"ギフト券が使えない", ""},
+	}
+	for _, tt := range tests {
+		got, _ := langRequest(newUtterance(norm, tt.text))
+		if got != tt.want {
+			t.Errorf("langRequest(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestIsQuestion(t *testing.T) {
+	norm := func(s string) string { return strings.ToLower(strings.TrimRight(s, "?？")) }
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"ハイフンって入れるんですか", true},
+		{"スマホで有効期限を確認する方法は？", true},
+		{"do I need to type the dashes", true},
+		{"カード会社に止められたみたい", false},
+		{"my card company blocked the payment", false},
+	}
+	for _, tt := range tests {
+		if got := isQuestion(tt.text, newUtterance(norm, tt.text)); got != tt.want {
+			t.Errorf("isQuestion(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("あ", 1000) + "戻る"
+	got := clip(long)
+	if n := utf8.RuneCountInString(got); n != clipHead+clipTail+1 {
+		t.Errorf("clip: %d characters, want %d", n, clipHead+clipTail+1)
+	}
+	if !strings.HasSuffix(got, "戻る") || !strings.HasPrefix(got, "あ") {
+		t.Errorf("clip lost the head or the tail")
+	}
+	if short := "スマホです"; clip(short) != short {
+		t.Errorf("clip changed a short message")
+	}
+}
+
+func TestPhraseDenied(t *testing.T) {
+	norm := strings.ToLower
+	tests := []struct {
+		phrase, text string
+		want         bool
+	}{
+		{"カード会社", "カード会社は関係ないです", false},
+		{"カード会社", "カード会社に止められた", true},
+		{"カード会社", "カード会社じゃなくて、カード会社の請求が", true},
+		{"card company", "its not the card company", false},
+		{"card company", "the card company blocked it", true},
+		{"not enough balance", "not enough balance", true},
+	}
+	for _, tt := range tests {
+		p, _ := newPhrase(norm, tt.phrase)
+		if got := p.score(newUtterance(norm, tt.text)) > 0; got != tt.want {
+			t.Errorf("%q in %q: matched %v, want %v", tt.phrase, tt.text, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package flows_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
+)
+
+// turnWant is one customer action and what must follow: typed text (or, with tap, the
+// label of a button shown before), the node the conversation must be at, substrings the
+// answer must and must not contain, and the language it must be in.
+type turnWant struct {
+	say, tap   string
+	node       string
+	want, not  []string
+	lang       bot.Lang
+	follow     bool // a LINE follow event instead of text
+	varsWanted map[string]string
+}
+
+// TestUnderstandCustomer walks the gift-card flow through what issue 12 found missing:
+// language, openers, the closing question, facts, ranking, negations and FAQ.
+func TestUnderstandCustomer(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile bot.Lang // the channel's language before any text
+		turns   []turnWant
+	}{
+		{name: "english text after a japanese greeting", profile: bot.Japanese, turns: []turnWant{
+			{follow: true, want: []string{"Amazonギフト券について"}},
+			{say: "my gift card doesn't work", node: "start", lang: bot.English, want: []string{"What is happening?"}, not: []string{"Sorry"}},
+		}},
+		{name: "language request inside a sentence", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券が使えない", node: "start"},
+			{say: "sorry I can't read Japanese, English please?", node: "start", lang: bot.English, want: []string{"I'll continue in English"}},
+		}},
+		{name: "japanese request", profile: bot.English, turns: []turnWant{
+			{say: "my gift card is not working", node: "start", lang: bot.English},
+			{say: "すみません、日本語でお願いします", node: "start", lang: bot.Japanese, want: []string{"日本語でご案内します"}},
+		}},
+		{name: "opener without apology", profile: bot.Japanese, turns: []turnWant{
+			{follow: true},
+			{say: "Amazonギフト券が使えない", node: "start", not: []string{"すみません"}},
+			{say: "使えないんだけど", node: "start", not: []string{"すみません"}},
+		}},
+		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められたみたい", node: "advice_card_company"},
+			{say: "わかりました、電話してみます", node: "solved"},
+		}},
+		{name: "ok thanks closes", profile: bot.English, turns: []turnWant{
+			{say: "my card company blocked the payment", node: "advice_card_company"},
+			{say: "ok thanks", node: "solved"},
+		}},
+		{name: "a person asked for at the closing question", profile: bot.English, turns: []turnWant{
+			{say: "my card company blocked the payment", node: "advice_card_company"},
+			{say: "ok, but can I talk to a human about it?", node: "handoff"},
+		}},
+		{name: "no and a new problem", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められたみたい", node: "advice_card_company"},
+			{say: "いいえ、今度は使用済みと出ます", node: "used_cause"},
+		}},
+		{name: "back at the end of a sentence", profile: bot.Japanese, turns: []turnWant{
+			{say: "登録方法を知りたい", node: "ask_device_register"},
+			{say: "パソコン", node: "advice_register_pc"},
+			{say: "あ、やっぱ違うかも。戻る", node: "ask_device_register"},
+		}},
+		{name: "device said at the start", profile: bot.Japanese, turns: []turnWant{
+			{say: "スマホでギフト券の登録の仕方がわからない", node: "advice_register_phone", want: []string{"「スマホ」ですね"}},
+		}},
+		{name: "issue date said at the start", profile: bot.Japanese, turns: []turnWant{
+			{say: "2016年12月20日に買ったギフト券、期限切れですか？", want: []string{"発行日は2016年12月20日ですね"}, not: []string{"発行日(購入日)を入力"}},
+		}},
+		{name: "western date in english", profile: bot.English, turns: []turnWant{
+			{say: "my balance vanished, the card was issued on March 3, 2020", node: "advice_expiry_valid", want: []string{"So the issue date is 3 March 2020"}},
+		}},
+		{name: "balance and total at once", profile: bot.Japanese, turns: []turnWant{
+			{say: "レジで先に進めない。残高は3,000円で、合計が3,500円です", node: "advice_balance_short", want: []string{"500円不足"}},
+		}},
+		{name: "a corrected total re-decides", profile: bot.English, turns: []turnWant{
+			{say: "I'm stuck at checkout", node: "ask_balance"},
+			{say: "6000", node: "ask_total"},
+			{say: "5000", node: "advice_balance_enough"},
+			{say: "oh wait, with shipping it's 6,210 yen", node: "advice_balance_short", want: []string{"So the order total is ¥6,210"}},
+		}},
+		{name: "a code in the first message", profile: bot.Japanese, turns: []turnWant{
+			{say: "AQ3K-7HN2PX-XY9Z8 を入れたら無効と出ます", want: []string{"****-Y9Z8", "番号の形式は正しいようです"}, not: []string{"AQ3K"}},
+		}},
+		{name: "where the card came from", profile: bot.Japanese, turns: []turnWant{
+			{say: "ヤフオクで買ったギフト券が使用済みと出る", node: "advice_used_resale"},
+		}},
+		{name: "our site goes to the refund hand-off", profile: bot.Japanese, turns: []turnWant{
+			{say: "こちらのサイトで買いましたが、使用済みと出ます", node: "handoff_refund"},
+		}},
+		{name: "your site in english", profile: bot.English, turns: []turnWant{
+			{say: "I bought the code on your site and it says already redeemed", node: "handoff_refund"},
+		}},
+		{name: "checkout keeps charging the credit card", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券登録したのに、レジで支払いがクレカのままになってる", node: "advice_checkout_select"},
+		}},
+		{name: "checkout keeps charging visa", profile: bot.English, turns: []turnWant{
+			{say: "I redeemed my gift card but at checkout it keeps charging my Visa", node: "advice_checkout_select"},
+		}},
+		{name: "1-click charged the card", profile: bot.Japanese, turns: []turnWant{
+			{say: "1-Clickで注文したらクレカで支払われてた", node: "advice_one_click"},
+		}},
+		{name: "gift card with other items", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券とほかの商品を一緒に買おうとしてる", node: "advice_item_mixed"},
+		}},
+		{name: "a denial is not a request", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められたみたい", node: "advice_card_company"},
+			{say: "いや、カード会社は関係ないです", node: "advice_contact_cs"},
+		}},
+		{name: "faq answered then the question again", profile: bot.Japanese, turns: []turnWant{
+			{say: "番号が無効と出る", node: "ask_code"},
+			{say: "ハイフンって入れるんですか", node: "ask_code", want: []string{"ハイフンは必要ありません", "ギフト券番号を、カードやメールに"}},
+		}},
+		{name: "faq in english at the start", profile: bot.English, turns: []turnWant{
+			{say: "do I need to type the dashes in the code", node: "start", want: []string{"You don't need to type the hyphens", "What is happening?"}},
+		}},
+		{name: "faq at the closing question", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められたみたい", node: "advice_card_company"},
+			{say: "スマホで有効期限を確認する方法は？", node: "advice_card_company", want: []string{"Amazon PCサイト", "解決しましたか"}, not: []string{"【"}},
+		}},
+	}
+	now := func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) }
+	e := newGiftCardEngine(t, now)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &bot.Conversation{Key: bot.Key{Channel: "test", User: "u"}}
+			seen := map[string]string{}
+			for i, tw := range tt.turns {
+				in := bot.Inbound{Kind: bot.InText, Text: tw.say, Lang: tt.profile}
+				switch {
+				case tw.follow:
+					in = bot.Inbound{Kind: bot.InFollow, Lang: tt.profile}
+				case tw.tap != "":
+					in = bot.Inbound{Kind: bot.InPostback, Postback: seen[tw.tap], Text: tw.tap, Lang: tt.profile}
+				}
+				out, err := e.Step(context.Background(), c, in)
+				if err != nil {
+					t.Fatalf("turn %d: %v", i, err)
+				}
+				text := transcript(out)
+				for _, m := range out {
+					for _, ch := range m.Choices {
+						seen[ch.Label] = ch.Data
+					}
+				}
+				if tw.node != "" && c.Node != tw.node {
+					t.Errorf("turn %d %q: at %s, want %s:\n%s", i, tw.say, c.Node, tw.node, text)
+				}
+				for _, w := range tw.want {
+					if !strings.Contains(text, w) {
+						t.Errorf("turn %d %q: answer lacks %q:\n%s", i, tw.say, w, text)
+					}
+				}
+				for _, w := range tw.not {
+					if strings.Contains(text, w) {
+						t.Errorf("turn %d %q: answer has %q:\n%s", i, tw.say, w, text)
+					}
+				}
+				if tw.lang != "" && c.Lang != tw.lang {
+					t.Errorf("turn %d %q: language %s, want %s", i, tw.say, c.Lang, tw.lang)
+				}
+			}
+		})
+	}
+}
+
+func transcript(msgs []bot.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		if m.Title != "" {
+			b.WriteString("【" + m.Title + "】")
+		}
+		b.WriteString(m.Text)
+		for _, s := range m.Steps {
+			b.WriteString(" / " + s)
+		}
+		for _, c := range m.Choices {
+			b.WriteString(" [" + c.Label + "]")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
