@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -617,4 +618,136 @@ func TestTicketThreadReading(t *testing.T) {
 	if _, fresh, dup, _ := h.inbox.counts(); fresh-fresh0 != 2 || dup != 1 {
 		t.Errorf("%d new events and %d duplicates from three presses, want 2 and 1", fresh-fresh0, dup)
 	}
+}
+
+// slackNotes are internal notes as Slack sends them in a ticket's thread (markup and
+// entities as in the event's text): none may reach the customer. bot's TestIsNote has
+// more spellings as the desk sees them.
+var slackNotes = []string{
+	"note: 返金の可能性あり",
+	"Note: refund likely",
+	"note : refund likely",
+	"NOTE - refund likely",
+	"*note:* refund likely",
+	"*Note*: refund likely",
+	"_note:_ refund likely",
+	"~note:~ refund likely",
+	"`note:` refund likely",
+	"```note: refund likely```",
+	"&gt; note: refund likely",
+	"&gt; *note:* refund likely",
+	"\u200bnote: zero-width space",
+	"\u2060note: word joiner",
+	"\ufeffnote: byte-order mark",
+	"＊note:＊ full-width",
+	"ＮＯＴＥ：全角",
+	"memo: refund likely",
+	"internal: refund likely",
+	"Internal note: refund likely",
+	"private: refund likely",
+	"[note] refund likely",
+	"(note) refund likely",
+	"&lt;internal&gt; refund likely",
+	"メモ: 返金の可能性あり",
+	"メモ：返金の可能性あり",
+	"メモ 返金の可能性あり",
+	"ﾒﾓ: 半角",
+	"内部メモ: 返金の可能性あり",
+	"ノート: 返金の可能性あり",
+	"社内: 返金の可能性あり",
+	"社内メモ：返金の可能性あり",
+	"【メモ】返金の可能性あり",
+	"「メモ」返金の可能性あり",
+	"（メモ）返金の可能性あり",
+	"*【社内メモ】* 返金の可能性あり",
+	":memo: refund likely",
+	"<@U0AGENT2> note: can you check?",
+	"<@" + slacktest.BotUserID + "> note: refund likely",
+	// Addressed to colleagues, not the customer.
+	"<@U0AGENT2> can you take this one?",
+	"\u200b*<@U0AGENT2>* please check",
+	"<!subteam^S0SUPPORT|@support> anyone know this card type?",
+	"<!here> who knows this card type?",
+}
+
+// slackReplies are ordinary replies, some with a note word later or inside another word,
+// and what the customer reads of them.
+var slackReplies = []struct{ text, want string }{
+	{"Note that your code may take a few minutes to appear.", "Note that your code may take a few minutes to appear."},
+	{"Please note: the code is case-insensitive.", "Please note: the code is case-insensitive."},
+	{"Notes on your order: none yet.", "Notes on your order: none yet."},
+	{"I've made a note of your order number.", "I've made a note of your order number."},
+	{"Your internal reference is 4711.", "Your internal reference is 4711."},
+	{"Memory cards are not affected.", "Memory cards are not affected."},
+	{"社内で確認いたしますので、少々お待ちください。", "社内で確認いたしますので、少々お待ちください。"},
+	{"メモ帳に控えておいてください。", "メモ帳に控えておいてください。"},
+	{"ノートパソコンからもお試しください。", "ノートパソコンからもお試しください。"},
+	{"確認しますね &lt;3", "確認しますね <3"},
+	{"*ありがとうございます*", "*ありがとうございます*"},
+}
+
+// TestNotesStayInternal writes every note spelling and ordinary reply in a ticket's
+// thread, through signed Events API requests: notes never reach the customer and get 📝,
+// replies reach the customer as written and get 📤.
+func TestNotesStayInternal(t *testing.T) {
+	if len(slackNotes) < 30 || len(slackReplies) < 10 {
+		t.Fatalf("%d notes and %d replies, want at least 30 and 10", len(slackNotes), len(slackReplies))
+	}
+	d := startDesk(t, setup{})
+	root, _ := d.handOff()
+	before := len(d.line.wait(t, 2))
+	for _, text := range slackNotes {
+		t.Run("note/"+text, func(t *testing.T) {
+			if got := d.receipt(root, alice, text); !slices.Equal(got, []string{"memo"}) {
+				t.Errorf("reactions %v, want [memo]", got)
+			}
+		})
+	}
+	for i, r := range slackReplies {
+		t.Run("reply/"+r.text, func(t *testing.T) {
+			if got := d.receipt(root, alice, r.text); !slices.Equal(got, []string{"outbox_tray"}) {
+				t.Errorf("reactions %v, want [outbox_tray]", got)
+			}
+			outs := d.line.wait(t, before+i+1)
+			if got := outs[before+i]; len(got.Messages) != 1 || got.Messages[0].Text != r.want {
+				t.Errorf("the customer got %q, want %q", lineText(outs[before+i:]), r.want)
+			}
+		})
+	}
+	// LINE gets a conversation's messages in order: had a note gone out, it would have
+	// before the replies.
+	if outs := d.line.all(); len(outs) != before+len(slackReplies) {
+		t.Errorf("%d deliveries to LINE, want %d:\n%s", len(outs)-before, len(slackReplies), lineText(outs[before:]))
+	}
+	lines, err := d.store.Transcript(d.ctx, customer, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := 0
+	for _, l := range lines {
+		if l.Role == bot.RoleNote {
+			notes++
+		}
+	}
+	if notes != len(slackNotes) {
+		t.Errorf("%d notes in the transcript, want %d", notes, len(slackNotes))
+	}
+}
+
+// receipt writes text in the thread at root as user, sends Slack's event for it, and
+// returns the bot's reactions to it once it has one.
+func (d *deskHarness) receipt(root slacktest.Message, user, text string) []string {
+	d.t.Helper()
+	m := d.fake.Post(handoffChannel, user, text, root.TS)
+	body, _ := d.fake.MessageEvent(m, "channel")
+	if code := d.event(body); code != http.StatusOK {
+		d.t.Fatalf("reply %q: answered %d", text, code)
+	}
+	ctx, cancel := d.wait()
+	defer cancel()
+	m, err := d.fake.WaitReaction(ctx, handoffChannel, m.TS)
+	if err != nil {
+		d.t.Fatalf("no reaction to %q: %v", text, err)
+	}
+	return m.Reactions
 }

@@ -34,6 +34,7 @@ func TestManifest(t *testing.T) {
 		"chat:write":        "chat.postMessage and chat.update",
 		"commands":          "the slash command",
 		"users:read":        "users.info (name and locale)",
+		"reactions:write":   "reactions.add (receipts on agents' messages)",
 	}
 	if got, want := sorted(m.OAuthConfig.Scopes.Bot), sorted(keys(scopes)); !slices.Equal(got, want) {
 		t.Errorf("bot scopes %v, want %v", got, want)

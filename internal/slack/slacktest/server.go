@@ -1,6 +1,6 @@
 // Package slacktest is a fake Slack for tests: the Web API methods giftdesk calls
-// (auth.test, chat.postMessage, chat.update, chat.delete, conversations.history,
-// users.info, apps.connections.open), a Socket
+// (auth.test, bots.info, chat.postMessage, chat.update, chat.delete, conversations.history,
+// reactions.add, users.info, views.open, apps.connections.open), a Socket
 // Mode WebSocket, and builders for the signed requests and payloads Slack sends.
 //
 // It is a plain httptest server rather than slack-go's slacktest: that one is built for the
@@ -59,6 +59,8 @@ type Message struct {
 	Text     string
 	Blocks   json.RawMessage // as posted; nil for none
 	Updates  int             // how many times chat.update changed it
+	// Reactions are the names of the bot's reactions to it (reactions.add), in order.
+	Reactions []string
 }
 
 // Fault is a failure to answer a Web API call with, instead of handling it.
@@ -165,7 +167,9 @@ func (s *Server) Message(channel, ts string) (Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := s.find(channel, ts); m != nil {
-		return *m, true
+		out := *m
+		out.Reactions = slices.Clone(m.Reactions)
+		return out, true
 	}
 	return Message{}, false
 }
@@ -347,6 +351,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		res = s.deleteMessage(r.PostForm)
 	case "conversations.history":
 		res = s.history(r.PostForm)
+	case "reactions.add":
+		res = s.addReaction(r.PostForm)
 	case "apps.connections.open":
 		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
 	default:
@@ -433,6 +439,42 @@ func (s *Server) deleteMessage(form map[string][]string) map[string]any {
 	s.messages = slices.Delete(s.messages, i, i+1)
 	s.notify()
 	return map[string]any{"channel": channel, "ts": ts}
+}
+
+// addReaction answers reactions.add: the bot reacts to a message of a channel it is in,
+// once per name.
+func (s *Server) addReaction(form map[string][]string) map[string]any {
+	channel, ts, name := first(form, "channel"), first(form, "timestamp"), first(form, "name")
+	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
+		return map[string]any{"error": "not_in_channel"}
+	}
+	m := s.find(channel, ts)
+	switch {
+	case name == "":
+		return map[string]any{"error": "invalid_name"}
+	case m == nil:
+		return map[string]any{"error": "message_not_found"}
+	case slices.Contains(m.Reactions, name):
+		return map[string]any{"error": "already_reacted"}
+	}
+	m.Reactions = append(m.Reactions, name)
+	s.notify()
+	return map[string]any{}
+}
+
+// WaitReaction waits until the bot has reacted to the message of channel with ts and
+// returns the message.
+func (s *Server) WaitReaction(ctx context.Context, channel, ts string) (Message, error) {
+	var out Message
+	err := s.wait(ctx, func() bool {
+		m := s.find(channel, ts)
+		if m != nil {
+			out = *m
+			out.Reactions = slices.Clone(m.Reactions)
+		}
+		return m != nil && len(m.Reactions) > 0
+	})
+	return out, err
 }
 
 // history answers conversations.history: the messages at the top of the channel (thread
