@@ -48,6 +48,9 @@ func (c *Channel) command(ctx context.Context, cmd slackapi.SlashCommand, raw []
 	if cmd.ChannelID == "" || !validID(cmd.UserID) || cmd.TriggerID == "" {
 		return c.deadLetter(ctx, "command without channel_id, user_id or trigger_id", raw)
 	}
+	if res, ok := c.foreign(ctx, "command", cmd.TeamID, cmd.APIAppID); !ok {
+		return res
+	}
 	// Slack waits 3 seconds for the acknowledgement: bound the Web API calls. The
 	// language is a nicety and may take at most half of it.
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.CommandTimeout)

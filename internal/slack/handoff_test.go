@@ -556,6 +556,8 @@ func TestTicketThreadReading(t *testing.T) {
 		{name: "reply in a staff ticket", body: msg(handoffChannel, alice, "nice", staffRoot.TS, "channel"), code: 200, lookups: 1},
 		{name: "bot's own reply", body: event(map[string]any{"type": "message", "user": slacktest.BotUserID, "bot_id": slacktest.BotID,
 			"channel": handoffChannel, "text": "x", "ts": h.fake.NextTS(), "thread_ts": root.TS, "channel_type": "channel"}), code: 200},
+		{name: "bot's own reply without bot_id", body: event(map[string]any{"type": "message", "user": slacktest.BotUserID,
+			"channel": handoffChannel, "text": "x", "ts": h.fake.NextTS(), "thread_ts": root.TS, "channel_type": "channel"}), code: 200},
 		{name: "edit", body: event(map[string]any{"type": "message", "subtype": "message_changed", "channel": handoffChannel,
 			"ts": h.fake.NextTS(), "channel_type": "channel", "message": map[string]any{"user": alice, "text": "edited", "ts": root.TS, "thread_ts": root.TS}}), code: 200},
 		{name: "top-level chatter", body: msg(handoffChannel, alice, "lunch?", "", "channel"), code: 200},

@@ -44,7 +44,6 @@
 package slack
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -96,7 +95,8 @@ type Config struct {
 	// acknowledged (Slack waits 3 seconds); default 2s.
 	CommandTimeout time.Duration
 	// Observe is called once per request, over HTTP or Socket Mode, with its outcome
-	// ("accepted", "ignored", "url_verification", "not_started", "malformed",
+	// ("accepted", "ignored", "foreign" (another workspace or app: see Identify),
+	// "url_verification", "not_started", "malformed",
 	// "store_error", "error", "bad_signature", "bad_timestamp", "no_signing_secret",
 	// "too_large", "unreadable", "method"), how many events were new and how many
 	// duplicates, and how long it took; optional.
@@ -111,8 +111,9 @@ type Channel struct {
 	log *slog.Logger
 	api *slackapi.Client
 
-	mu      sync.Mutex
-	botUser string // the bot's user id, from auth.test; empty until known
+	mu         sync.Mutex
+	inst       installation        // from auth.test; zero until known
+	foreigners map[string]struct{} // foreign team/app pairs logged so far
 
 	handoffMu sync.Mutex
 	orphans   map[string]string     // ticket id → a root posted but not linked yet
@@ -168,21 +169,6 @@ func New(cfg Config) (*Channel, error) {
 		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
 	return &Channel{cfg: cfg, log: log.With("component", "slack"), api: slackapi.New(cfg.BotToken, opts...)}, nil
-}
-
-// botUserID returns the bot's own user id, asking auth.test the first time.
-func (c *Channel) botUserID(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.botUser != "" {
-		return c.botUser, nil
-	}
-	res, err := c.api.AuthTestContext(ctx)
-	if err != nil {
-		return "", apiError("auth.test", err)
-	}
-	c.botUser = res.UserID
-	return c.botUser, nil
 }
 
 // address is "<channel id>:<thread ts>", the key of a conversation and where it is

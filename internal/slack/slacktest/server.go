@@ -40,6 +40,19 @@ const (
 	AppToken  = "xapp-test-app-token"
 )
 
+// Identity is who the bot token belongs to: what auth.test and bots.info answer.
+type Identity struct {
+	TeamID, AppID, BotUserID, BotID string
+}
+
+// SetIdentity makes auth.test and bots.info answer with id instead of TeamID, AppID,
+// BotUserID and BotID (the payload builders keep those).
+func (s *Server) SetIdentity(id Identity) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identity = id
+}
+
 // User is a member of the fake workspace.
 type User struct {
 	ID          string
@@ -83,6 +96,7 @@ type Server struct {
 	calls    []string
 	lastTS   time.Time
 	seq      int
+	identity Identity
 
 	// Socket Mode.
 	conn    *websocket.Conn
@@ -94,12 +108,13 @@ type Server struct {
 // NewServer starts a fake Slack; Close stops it.
 func NewServer() *Server {
 	s := &Server{
-		changed: make(chan struct{}),
-		users:   map[string]User{},
-		members: map[string]bool{},
-		faults:  map[string][]Fault{},
-		acks:    map[string]json.RawMessage{},
-		pingsTo: 5 * time.Second,
+		changed:  make(chan struct{}),
+		users:    map[string]User{},
+		members:  map[string]bool{},
+		faults:   map[string][]Fault{},
+		acks:     map[string]json.RawMessage{},
+		pingsTo:  5 * time.Second,
+		identity: Identity{TeamID: TeamID, AppID: AppID, BotUserID: BotUserID, BotID: BotID},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
@@ -339,8 +354,15 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	var res map[string]any
 	switch method {
 	case "auth.test":
+		id := s.identity
 		res = map[string]any{"url": "https://giftdesk-test.slack.com/", "team": "giftdesk test", "user": "giftdesk",
-			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID}
+			"team_id": id.TeamID, "user_id": id.BotUserID, "bot_id": id.BotID}
+	case "bots.info":
+		if id := s.identity; first(r.PostForm, "bot") == id.BotID {
+			res = map[string]any{"bot": map[string]any{"id": id.BotID, "name": "giftdesk", "app_id": id.AppID, "user_id": id.BotUserID}}
+		} else {
+			res = map[string]any{"error": "bot_not_found"}
+		}
 	case "users.info":
 		res = s.usersInfo(r.PostForm)
 	case "chat.postMessage":
