@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +79,13 @@ func (lineProfiler) Profile(context.Context, bot.Event) (bot.Profile, error) {
 	return bot.Profile{Name: "山田太郎", Lang: bot.Japanese}, nil
 }
 
+// namedProfiler knows every LINE customer by its name.
+type namedProfiler string
+
+func (n namedProfiler) Profile(context.Context, bot.Event) (bot.Profile, error) {
+	return bot.Profile{Name: string(n), Lang: bot.Japanese}, nil
+}
+
 // deskHarness is the harness with hand-off tickets posted to handoffChannel and a
 // recording LINE channel.
 type deskHarness struct {
@@ -91,7 +99,9 @@ func startDesk(t *testing.T, su setup) *deskHarness {
 	line := &lineSender{}
 	su.tickets = handoffChannel
 	su.senders = map[string]bot.Sender{"line": line}
-	su.profilers = map[string]bot.Profiler{"line": lineProfiler{}}
+	if su.profilers == nil {
+		su.profilers = map[string]bot.Profiler{"line": lineProfiler{}}
+	}
 	h := startWith(t, su)
 	h.fake.Join(handoffChannel)
 	return &deskHarness{harness: h, line: line}
@@ -752,4 +762,73 @@ func (d *deskHarness) receipt(root slacktest.Message, user, text string) []strin
 		d.t.Fatalf("no reaction to %q: %v", text, err)
 	}
 	return m.Reactions
+}
+
+// hostile is what a customer may put in a LINE display name or a message to make Slack
+// ping, link or mislead: broadcasts, mentions, channel links, labelled links, entities
+// that would decode to markup, formatting.
+var hostile = []string{
+	"<!channel>", "<!here>", "<!everyone>", "<@U0ALICE>", "<@U123|boss>", "<#C123>", "<#C0SUPPORT|support>",
+	"<http://evil.example|click>", "<https://evil.example>", "<mailto:a@evil.example|mail>",
+	"&lt;!channel&gt;", "&amp;lt;@U123&amp;gt;", "<!subteam^S123|@team>", "<!date^1392734382^{date}|x>",
+	"*bold*", "_it_", "`code`", "> quote", "@channel", "#general",
+}
+
+// TestHostileCustomer sends a hostile display name and hostile texts through every path
+// a customer's words take to Slack — the ticket's root (name, recent lines), its updates
+// (claim, resolve, rating), relayed messages and relayed choices — and checks every
+// text Slack parses in what the channel posted: no mention, broadcast, channel link or
+// link comes from the customer; the only mentions are the agents' own, put there by
+// giftdesk.
+func TestHostileCustomer(t *testing.T) {
+	name := strings.Join(hostile, " ")
+	d := startDesk(t, setup{profilers: map[string]bot.Profiler{"line": namedProfiler(name)}})
+	d.says("こんにちは " + strings.Join(hostile[:10], " "))
+	d.line.wait(t, 1)
+	root, id := d.handOff()
+	posts := 0
+	for _, h := range hostile {
+		d.says("まだですか " + h)
+		posts++
+	}
+	d.from(bot.Inbound{Kind: bot.InPostback, Postback: "x:" + hostile[0], Text: strings.Join(hostile[:8], " ")})
+	posts++
+	d.replies(handoffChannel, root.TS, posts)
+	d.press(root, alice, "t:claim:"+id)
+	d.updated(root, 1)
+	d.receipt(root, alice, "確認します")
+	d.says("ありがとう " + name)
+	posts++
+	d.replies(handoffChannel, root.TS, posts)
+	d.press(root, alice, "t:resolve:"+id)
+	d.updated(root, 2)
+	d.from(bot.Inbound{Kind: bot.InPostback, Postback: "r:5", Text: name})
+	d.updated(root, 3)
+	d.replies(handoffChannel, root.TS, posts+1) // the rating's note
+
+	markup := regexp.MustCompile(`<[^>]*>`)
+	agents := map[string]bool{"<@" + alice + ">": true}
+	var texts []string
+	for _, r := range d.fake.Requests() {
+		texts = append(texts, r.Parsed()...)
+	}
+	escaped := 0
+	for _, s := range texts {
+		for _, m := range markup.FindAllString(s, -1) {
+			if !agents[m] {
+				t.Errorf("Slack parses %s in %q", m, s)
+			}
+		}
+		if strings.Contains(s, "&lt;!channel&gt;") && strings.Contains(s, "&lt;http://evil.example|click&gt;") {
+			escaped++
+		}
+	}
+	// The hostile words did reach Slack, escaped: in the root (name), its updates, and
+	// the relays.
+	if escaped < 10 {
+		t.Errorf("the hostile name and texts reached Slack escaped in %d texts, want at least 10:\n%s", escaped, strings.Join(texts, "\n"))
+	}
+	if !strings.Contains(strings.Join(texts, "\n"), "<@"+alice+">") {
+		t.Errorf("the agent is not mentioned anywhere: the check above may be vacuous")
+	}
 }

@@ -225,3 +225,36 @@ func (m Message) Plain() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Parsed returns the texts of the request that Slack parses for mentions and links: the
+// notification text and every mrkdwn text object in its blocks (plain_text is shown as
+// it is).
+func (r Request) Parsed() []string {
+	var out []string
+	if r.Text != "" {
+		out = append(out, r.Text)
+	}
+	var v any
+	if r.Blocks != nil && json.Unmarshal(r.Blocks, &v) == nil {
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if v["type"] == "mrkdwn" {
+					if s, ok := v["text"].(string); ok {
+						out = append(out, s)
+					}
+				}
+				for _, e := range v {
+					walk(e)
+				}
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			}
+		}
+		walk(v)
+	}
+	return out
+}

@@ -76,6 +76,14 @@ type Message struct {
 	Reactions []string
 }
 
+// Request is a Web API call that carries message text, as the fake received it.
+type Request struct {
+	Method string // chat.postMessage, chat.update, views.open
+	Text   string // the text parameter: the notification text, parsed by Slack as mrkdwn
+	// Blocks is the blocks parameter (or a view's blocks), as sent; nil for none.
+	Blocks json.RawMessage
+}
+
 // Fault is a failure to answer a Web API call with, instead of handling it.
 type Fault struct {
 	Status     int    // HTTP status; 0 means 200 with ok=false and Error
@@ -94,6 +102,7 @@ type Server struct {
 	messages []*Message
 	faults   map[string][]Fault
 	calls    []string
+	requests []Request
 	lastTS   time.Time
 	seq      int
 	identity Identity
@@ -164,6 +173,14 @@ func (s *Server) Calls() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.calls)
+}
+
+// Requests returns the calls that carried message text so far, in order, whether or not
+// they succeeded.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
 }
 
 // Post adds a message written by user, as if they wrote it in Slack, and returns it.
@@ -330,6 +347,13 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, method)
+	if method == "chat.postMessage" || method == "chat.update" {
+		req := Request{Method: method, Text: r.PostForm.Get("text")}
+		if b := r.PostForm.Get("blocks"); b != "" {
+			req.Blocks = json.RawMessage(b)
+		}
+		s.requests = append(s.requests, req)
+	}
 	if fs := s.faults[method]; len(fs) > 0 {
 		f := fs[0]
 		s.faults[method] = fs[1:]
