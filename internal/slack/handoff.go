@@ -284,6 +284,9 @@ func (c *Channel) updateTicket(ctx context.Context, channel, root string, card *
 func (c *Channel) ticketAction(ctx context.Context, p *interaction, channel, msgTS string, at time.Time) result {
 	a := p.Actions[0]
 	action, id, ok := parseTicketValue(a.Value)
+	if ok && action == noteOpenAction {
+		return c.openNote(ctx, p.TriggerID, address(channel, msgTS))
+	}
 	kind, known := ticketActions[action]
 	if !ok || !known {
 		return ignored("ticket action")

@@ -832,3 +832,104 @@ func TestHostileCustomer(t *testing.T) {
 		t.Errorf("the agent is not mentioned anywhere: the check above may be vacuous")
 	}
 }
+
+// TestInternalNoteForm writes notes the explicit way — the "Internal note" message
+// shortcut on a message of the ticket's thread, and the ticket's button — whatever they
+// say: each is posted in the thread as a note (codes masked), recorded as one, marked 📝,
+// and never reaches the customer.
+func TestInternalNoteForm(t *testing.T) {
+	d := startDesk(t, setup{})
+	root, id := d.handOff()
+	before := len(d.line.wait(t, 2))
+	d.says("まだですか")
+	relay := d.replies(handoffChannel, root.TS, 1)[0]
+	interact := func(payload json.RawMessage) []byte {
+		t.Helper()
+		code, body := d.signed("/slack/interactivity", "application/x-www-form-urlencoded",
+			[]byte(slacktest.InteractivityForm(payload).Encode()))
+		if code != http.StatusOK {
+			t.Fatalf("answered %d", code)
+		}
+		return body
+	}
+	submit := func(n int, text string) slacktest.Message {
+		t.Helper()
+		ctx, cancel := d.wait()
+		defer cancel()
+		v, err := d.fake.WaitView(ctx, n)
+		if err != nil {
+			t.Fatalf("no form opened: %v", err)
+		}
+		if v.User != alice || v.CallbackID != "giftdesk-note" || v.PrivateMetadata != handoffChannel+":"+root.TS {
+			t.Errorf("form %+v", v)
+		}
+		if body := interact(d.fake.ViewSubmission(v, alice, map[string]map[string]string{"note": {"text": text}})); len(body) != 0 {
+			t.Errorf("submission answered %s, want nothing (the form closes)", body)
+		}
+		posts, err := d.fake.WaitReplies(ctx, handoffChannel, root.TS, 1+n)
+		if err != nil {
+			t.Fatalf("note not posted: %v", err)
+		}
+		note := posts[len(posts)-1]
+		m, err := d.fake.WaitReaction(ctx, handoffChannel, note.TS)
+		if err != nil || !slices.Equal(m.Reactions, []string{"memo"}) {
+			t.Errorf("note reactions %v, %v; want [memo]", m.Reactions, err)
+		}
+		return note
+	}
+
+	// The shortcut, on the customer's relayed message.
+	interact(d.fake.MessageAction(relay, alice, "giftdesk_note"))
+	note := submit(1, "お待たせしました、コードは ABCD-EFGH12-JKLM3 ですね")
+	mustContain(t, "note", note.Plain(), "📝 *社内メモ / Internal note* — <@"+alice+">", "お待たせしました")
+	if strings.Contains(markup(t, note)+note.Text, "EFGH12") {
+		t.Errorf("the note shows the code: %s", markup(t, note))
+	}
+	// The button on the ticket.
+	d.press(root, alice, "t:note:"+id)
+	submit(2, "Thanks for waiting, your refund is on its way.")
+
+	// Outside a ticket's thread the shortcut does nothing.
+	other := d.fake.Post(handoffChannel, bob, "lunch?", "")
+	interact(d.fake.MessageAction(other, alice, "giftdesk_note"))
+	// A failed post keeps the form open with an error, and stores nothing.
+	d.press(root, alice, "t:note:"+id)
+	ctx, cancel := d.wait()
+	defer cancel()
+	v, err := d.fake.WaitView(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fresh0, _, _ := d.inbox.counts()
+	d.fake.FailNext("chat.postMessage", slacktest.Fault{Error: "ratelimited"})
+	body := interact(d.fake.ViewSubmission(v, alice, map[string]map[string]string{"note": {"text": "x"}}))
+	if !strings.Contains(string(body), `"response_action":"errors"`) {
+		t.Errorf("failed submission answered %s, want errors", body)
+	}
+	if _, fresh, _, _ := d.inbox.counts(); fresh != fresh0 {
+		t.Errorf("a note that was not posted was stored")
+	}
+	if n := len(d.fake.Views()); n != 3 {
+		t.Errorf("%d forms opened, want 3 (none outside a ticket)", n)
+	}
+
+	// An ordinary reply afterwards reaches the customer first: the notes did not.
+	d.receipt(root, alice, "確認します")
+	outs := d.line.wait(t, before+1)
+	if len(outs) != before+1 || outs[before].Messages[0].Text != "確認します" {
+		t.Errorf("the customer got:\n%s", lineText(outs[before:]))
+	}
+	lines, err := d.store.Transcript(d.ctx, customer, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := 0
+	for _, l := range lines {
+		if l.Role == bot.RoleNote && l.Name != "" {
+			notes++
+		}
+	}
+	if notes != 2 {
+		t.Errorf("%d named notes in the transcript, want 2: %+v", notes, lines)
+	}
+}

@@ -41,6 +41,22 @@
 // delivery of one press has no second effect. A reply's id is the message's, as above.
 // Replies in the ticket thread of a staff member's own diagnosis relay nothing and are
 // ignored.
+//
+// # Internal notes and receipts
+//
+// A reply that starts with a note marker (see bot.IsNote) or with a mention of a
+// colleague (a person, a user group, @here) stays internal. The explicit way is the
+// message shortcut "Internal note" on any message of the thread, or the ticket's 📝
+// button: both open a form whose text the bot posts in the thread as a note and records
+// as one (bot.Inbound.Note), whatever it says. Every agent message gets a reaction once
+// the desk has decided: 📤 sent to the customer, 📝 kept internal, 🚫 the ticket is
+// closed (bot.MsgReceipt).
+//
+// # One installation
+//
+// The channel answers its own workspace and app only (Identify): events, envelopes,
+// button presses, shortcuts and slash commands of any other are acknowledged and
+// ignored (outcome "foreign").
 package slack
 
 import (

@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -84,6 +85,15 @@ type Request struct {
 	Blocks json.RawMessage
 }
 
+// View is a modal the app opened with views.open.
+type View struct {
+	ID              string
+	User            string // who it was opened for: the user of its trigger
+	CallbackID      string
+	PrivateMetadata string
+	Blocks          json.RawMessage
+}
+
 // Fault is a failure to answer a Web API call with, instead of handling it.
 type Fault struct {
 	Status     int    // HTTP status; 0 means 200 with ok=false and Error
@@ -103,6 +113,8 @@ type Server struct {
 	faults   map[string][]Fault
 	calls    []string
 	requests []Request
+	triggers map[string]string // trigger_id → user, while unused
+	views    []View
 	lastTS   time.Time
 	seq      int
 	identity Identity
@@ -121,6 +133,7 @@ func NewServer() *Server {
 		users:    map[string]User{},
 		members:  map[string]bool{},
 		faults:   map[string][]Fault{},
+		triggers: map[string]string{},
 		acks:     map[string]json.RawMessage{},
 		pingsTo:  5 * time.Second,
 		identity: Identity{TeamID: TeamID, AppID: AppID, BotUserID: BotUserID, BotID: BotID},
@@ -336,6 +349,10 @@ func (s *Server) find(channel, ts string) *Message {
 // api answers one Web API call.
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
+	var body []byte
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		body, _ = io.ReadAll(r.Body)
+	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
@@ -399,6 +416,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		res = s.history(r.PostForm)
 	case "reactions.add":
 		res = s.addReaction(r.PostForm)
+	case "views.open":
+		res = s.openView(body)
 	case "apps.connections.open":
 		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
 	default:
@@ -485,6 +504,65 @@ func (s *Server) deleteMessage(form map[string][]string) map[string]any {
 	s.messages = slices.Delete(s.messages, i, i+1)
 	s.notify()
 	return map[string]any{"channel": channel, "ts": ts}
+}
+
+// openView answers views.open: a modal for an unused trigger of an interaction.
+func (s *Server) openView(body []byte) map[string]any {
+	var req struct {
+		TriggerID string `json:"trigger_id"`
+		View      struct {
+			Type            string          `json:"type"`
+			CallbackID      string          `json:"callback_id"`
+			PrivateMetadata string          `json:"private_metadata"`
+			Blocks          json.RawMessage `json:"blocks"`
+		} `json:"view"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return map[string]any{"error": "invalid_json"}
+	}
+	user, ok := s.triggers[req.TriggerID]
+	switch {
+	case !ok:
+		return map[string]any{"error": "invalid_trigger_id"}
+	case req.View.Type != "modal":
+		return map[string]any{"error": "invalid_arguments"}
+	}
+	if probs := CheckBlocks(req.View.Blocks); len(probs) > 0 {
+		return map[string]any{"error": "invalid_arguments", "response_metadata": map[string]any{"messages": probs}}
+	}
+	delete(s.triggers, req.TriggerID)
+	v := View{ID: s.id("V"), User: user, CallbackID: req.View.CallbackID, PrivateMetadata: req.View.PrivateMetadata,
+		Blocks: req.View.Blocks}
+	s.views = append(s.views, v)
+	s.notify()
+	return map[string]any{"view": map[string]any{"id": v.ID, "type": "modal", "callback_id": v.CallbackID}}
+}
+
+// WaitView waits until the app has opened n modals and returns the last.
+func (s *Server) WaitView(ctx context.Context, n int) (View, error) {
+	var out View
+	err := s.wait(ctx, func() bool {
+		if len(s.views) >= n {
+			out = s.views[n-1]
+			return true
+		}
+		return false
+	})
+	return out, err
+}
+
+// Views returns the modals the app opened, in order.
+func (s *Server) Views() []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.views)
+}
+
+// trigger returns a new trigger_id for an interaction of user; s.mu is held.
+func (s *Server) trigger(user string) string {
+	t := s.id("trigger.")
+	s.triggers[t] = user
+	return t
 }
 
 // addReaction answers reactions.add: the bot reacts to a message of a channel it is in,
