@@ -90,8 +90,9 @@ func (n namedProfiler) Profile(context.Context, bot.Event) (bot.Profile, error) 
 // recording LINE channel.
 type deskHarness struct {
 	*harness
-	line *lineSender
-	n    int
+	line   *lineSender
+	n      int
+	socket bool // agents' replies come over Socket Mode
 }
 
 func startDesk(t *testing.T, su setup) *deskHarness {
@@ -699,13 +700,29 @@ var slackReplies = []struct{ text, want string }{
 }
 
 // TestNotesStayInternal writes every note spelling and ordinary reply in a ticket's
-// thread, through signed Events API requests: notes never reach the customer and get 📝,
+// thread, through signed Events API requests and over Socket Mode: notes never reach the customer and get 📝,
 // replies reach the customer as written and get 📤.
 func TestNotesStayInternal(t *testing.T) {
 	if len(slackNotes) < 30 || len(slackReplies) < 10 {
 		t.Fatalf("%d notes and %d replies, want at least 30 and 10", len(slackNotes), len(slackReplies))
 	}
+	t.Run("http", func(t *testing.T) { notesStayInternal(t, false) })
+	t.Run("socket mode", func(t *testing.T) { notesStayInternal(t, true) })
+}
+
+func notesStayInternal(t *testing.T, socket bool) {
 	d := startDesk(t, setup{})
+	if d.socket = socket; socket {
+		ctx, cancel := context.WithCancel(d.ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.ch.RunSocketMode(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("RunSocketMode: %v", err)
+			}
+		})
+	}
 	root, _ := d.handOff()
 	before := len(d.line.wait(t, 2))
 	for _, text := range slackNotes {
@@ -752,7 +769,17 @@ func (d *deskHarness) receipt(root slacktest.Message, user, text string) []strin
 	d.t.Helper()
 	m := d.fake.Post(handoffChannel, user, text, root.TS)
 	body, _ := d.fake.MessageEvent(m, "channel")
-	if code := d.event(body); code != http.StatusOK {
+	if d.socket {
+		ctx, cancel := d.wait()
+		defer cancel()
+		id, err := d.fake.Send(ctx, slacktest.Envelope{Type: "events_api", Payload: body})
+		if err == nil {
+			_, err = d.fake.WaitAck(ctx, id)
+		}
+		if err != nil {
+			d.t.Fatalf("reply %q over Socket Mode: %v", text, err)
+		}
+	} else if code := d.event(body); code != http.StatusOK {
 		d.t.Fatalf("reply %q: answered %d", text, code)
 	}
 	ctx, cancel := d.wait()
