@@ -128,8 +128,9 @@ type Channel struct {
 	api *slackapi.Client
 
 	mu         sync.Mutex
-	inst       installation        // from auth.test; zero until known
-	foreigners map[string]struct{} // foreign team/app pairs logged so far
+	inst       installation         // from auth.test; zero until known
+	foreigners map[string]struct{}  // foreign team/app pairs logged so far
+	commands   map[string]time.Time // slash commands' trigger ids, when first seen
 
 	handoffMu sync.Mutex
 	orphans   map[string]string     // ticket id → a root posted but not linked yet

@@ -727,6 +727,25 @@ func TestCommandNotStarted(t *testing.T) {
 	}
 }
 
+// TestCommandReplayed sends one signed slash command three times, as an attacker
+// replaying it within the signature window would: one thread root, one conversation.
+func TestCommandReplayed(t *testing.T) {
+	h := start(t)
+	body := []byte(h.fake.SlashCommand(support, bob, "/giftdesk", "").Encode())
+	header := slacktest.Sign(secret, body, time.Now())
+	for i := range 3 {
+		if code, _ := h.request("/slack/commands", "application/x-www-form-urlencoded", body, header); code != http.StatusOK {
+			t.Fatalf("delivery %d answered %d", i, code)
+		}
+	}
+	if roots := h.fake.Messages(support); len(roots) != 1 {
+		t.Errorf("%d thread roots, want 1:\n%s", len(roots), plain(roots))
+	}
+	if _, fresh, dup, _ := h.inbox.counts(); fresh != 1 || dup != 0 {
+		t.Errorf("inbox: %d fresh, %d duplicates; want 1 and 0", fresh, dup)
+	}
+}
+
 // TestCommandWithText starts a diagnosis from the command's text.
 func TestCommandWithText(t *testing.T) {
 	h := start(t)
