@@ -305,6 +305,9 @@ func (c *Channel) ticketAction(ctx context.Context, p *interaction, channel, msg
 	case linked != id:
 		return ignored("ticket action of another ticket")
 	}
+	if res, ok := c.memberOnly(ctx, channel, p.User.ID); !ok {
+		return res
+	}
 	name := p.User.Name
 	if name == "" {
 		name = p.User.Username

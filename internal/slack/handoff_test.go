@@ -105,6 +105,7 @@ func startDesk(t *testing.T, su setup) *deskHarness {
 	}
 	h := startWith(t, su)
 	h.fake.Join(handoffChannel)
+	h.fake.AddMembers(handoffChannel, alice, bob)
 	return &deskHarness{harness: h, line: line}
 }
 
@@ -534,6 +535,7 @@ func TestTicketThreadReading(t *testing.T) {
 	threads := &countingThreads{}
 	h := startWith(t, setup{threads: func(th bot.Threads) bot.Threads { threads.Threads = th; return threads }})
 	h.fake.Join(handoffChannel)
+	h.fake.AddMembers(handoffChannel, alice, bob)
 	// A customer's ticket, and a staff member's own diagnosis's ticket.
 	root := h.fake.Post(handoffChannel, bob, "ticket root", "")
 	if err := h.store.LinkThread(h.ctx, "Tcust", customer, handoffChannel+":"+root.TS); err != nil {
@@ -959,4 +961,34 @@ func TestInternalNoteForm(t *testing.T) {
 	if notes != 2 {
 		t.Errorf("%d named notes in the transcript, want 2: %+v", notes, lines)
 	}
+}
+
+// TestTicketButtonsMembersOnly presses a ticket's buttons as someone who is not a member
+// of the tickets channel (anyone in the workspace may see a public channel): ignored.
+// Members' presses count; an app without the scope to list members lets presses through.
+func TestTicketButtonsMembersOnly(t *testing.T) {
+	const eve = "U0EVE"
+	t.Run("members only", func(t *testing.T) {
+		d := startDesk(t, setup{})
+		root, id := d.handOff()
+		before := len(d.line.wait(t, 2))
+		d.press(root, eve, "t:resolve:"+id)
+		d.press(root, eve, "t:claim:"+id)
+		d.press(root, alice, "t:claim:"+id)
+		root = d.updated(root, 1)
+		c, err := d.store.Conversation(d.ctx, customer)
+		if err != nil || c.Ticket == nil || c.Ticket.State != bot.TicketClaimed || c.Ticket.Agent != alice {
+			t.Fatalf("after the presses: %+v, %v; want claimed by %s", c.Ticket, err, alice)
+		}
+		if n := len(d.settledLine()); n != before {
+			t.Errorf("%d deliveries to LINE after a non-member's Resolve, want none", n-before)
+		}
+	})
+	t.Run("no scope to list members", func(t *testing.T) {
+		d := startDesk(t, setup{})
+		root, id := d.handOff()
+		d.fake.FailNext("conversations.members", slacktest.Fault{Error: "missing_scope"})
+		d.press(root, eve, "t:claim:"+id)
+		d.updated(root, 1)
+	})
 }

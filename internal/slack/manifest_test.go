@@ -31,6 +31,8 @@ func TestManifest(t *testing.T) {
 		"channels:history":  "message.channels events; conversations.history (a ticket's root, to update it)",
 		"groups:history":    "message.groups events; conversations.history in a private tickets channel",
 		"im:history":        "message.im events",
+		"channels:read":     "conversations.members of a public tickets channel",
+		"groups:read":       "conversations.members of a private tickets channel",
 		"chat:write":        "chat.postMessage and chat.update",
 		"commands":          "the slash command",
 		"users:read":        "users.info (name and locale), bots.info (the app id)",

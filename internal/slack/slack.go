@@ -135,6 +135,7 @@ type Channel struct {
 	handoffMu sync.Mutex
 	orphans   map[string]string     // ticket id → a root posted but not linked yet
 	names     map[string]cachedName // agents' names, by user id
+	members   map[string]memberList // tickets channels' members, by channel id
 }
 
 var (

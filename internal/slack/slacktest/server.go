@@ -108,7 +108,8 @@ type Server struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every change
 	users    map[string]User
-	members  map[string]bool // channels the bot is in (DMs, "D…", always)
+	members  map[string]bool     // channels the bot is in (DMs, "D…", always)
+	people   map[string][]string // channels' members other than the bot
 	messages []*Message
 	faults   map[string][]Fault
 	calls    []string
@@ -171,6 +172,35 @@ func (s *Server) Join(channel string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.members[channel] = true
+}
+
+// AddMembers makes users members of channel (conversations.members lists them, with the
+// bot when it joined).
+func (s *Server) AddMembers(channel string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.people == nil {
+		s.people = map[string][]string{}
+	}
+	s.people[channel] = append(s.people[channel], users...)
+}
+
+// conversationMembers answers conversations.members, two members a page (so that
+// pagination is exercised).
+func (s *Server) conversationMembers(form map[string][]string) map[string]any {
+	channel := first(form, "channel")
+	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
+		return map[string]any{"error": "not_in_channel"}
+	}
+	all := slices.Clone(s.people[channel])
+	all = append(all, s.identity.BotUserID)
+	start, _ := strconv.Atoi(first(form, "cursor"))
+	end := min(start+2, len(all))
+	next := ""
+	if end < len(all) {
+		next = strconv.Itoa(end)
+	}
+	return map[string]any{"members": all[min(start, end):end], "response_metadata": map[string]any{"next_cursor": next}}
 }
 
 // FailNext makes the next call of method (such as "chat.postMessage") fail with f; calls
@@ -414,6 +444,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		res = s.deleteMessage(r.PostForm)
 	case "conversations.history":
 		res = s.history(r.PostForm)
+	case "conversations.members":
+		res = s.conversationMembers(r.PostForm)
 	case "reactions.add":
 		res = s.addReaction(r.PostForm)
 	case "views.open":
