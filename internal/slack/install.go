@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
 
@@ -86,15 +87,10 @@ func (c *Channel) foreign(ctx context.Context, kind, team, app string, teams ...
 		c.foreigners[pair] = struct{}{}
 	}
 	c.mu.Unlock()
-	level := "info"
+	level := slog.LevelInfo
 	if seen {
-		level = "debug"
+		level = slog.LevelDebug
 	}
-	msg := "request for another Slack workspace or app ignored"
-	if level == "info" {
-		c.log.Info(msg, "kind", kind, "team", team, "app", app)
-	} else {
-		c.log.Debug(msg, "kind", kind, "team", team, "app", app)
-	}
+	c.log.Log(ctx, level, "request for another Slack workspace or app ignored", "kind", kind, "team", team, "app", app)
 	return result{status: http.StatusOK, outcome: "foreign", detail: kind + " from team " + team + " app " + app}, false
 }
