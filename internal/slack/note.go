@@ -26,7 +26,7 @@ const (
 )
 
 // Texts of the note form and post.
-var (
+const (
 	noteTitle  = "社内メモ / Internal note"
 	noteLabel  = "お客様には送られません / Never sent to the customer"
 	noteFailed = "スレッドに投稿できませんでした。もう一度お試しください。 / Could not post in the thread; please try again."
