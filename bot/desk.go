@@ -54,10 +54,6 @@ const (
 	ticketAddrPrefix = "ticket:" // the address of a ticket's thread, resolved by the channel
 )
 
-// notePrefixes start an agent's internal note in a ticket's thread (compared after
-// folding full-width forms and case).
-var notePrefixes = []string{"note:", "メモ:"}
-
 // TicketAddress is the address of ticket id's thread in the agents' channel; the channel
 // resolves it to the thread the ticket was posted as.
 func TicketAddress(id string) string { return ticketAddrPrefix + id }
@@ -503,8 +499,11 @@ func (s *step) agentOrTimer(in Inbound) error {
 	if t == nil || (in.Ticket != "" && in.Ticket != t.ID) {
 		// The ticket was closed meanwhile (cancelled, returned, rated).
 		if in.Kind != InTicketWait && in.Ticket != "" {
-			s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: TicketAddress(in.Ticket),
-				Messages: []Message{{Kind: MsgText, Text: texts.TicketGone.In(Japanese)}}})
+			msgs := []Message{{Kind: MsgText, Text: texts.TicketGone.In(Japanese)}}
+			if in.Kind == InAgentText {
+				msgs = append(msgs, Message{Kind: MsgReceipt, Text: ReceiptDropped, Ref: s.ev.ID})
+			}
+			s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: TicketAddress(in.Ticket), Messages: msgs})
 		}
 		return nil
 	}
@@ -526,8 +525,9 @@ func (s *step) agentOrTimer(in Inbound) error {
 		if text == "" {
 			return nil
 		}
-		if note, ok := cutNote(text); ok {
-			s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleNote, Name: in.AgentName, Text: s.d.cfg.Redact(strings.TrimSpace(note))})
+		if in.Note || IsNote(text) {
+			s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleNote, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
+			s.toThread(t, Message{Kind: MsgReceipt, Text: ReceiptNote, Ref: s.ev.ID})
 			return nil
 		}
 		if t.State == TicketWaiting {
@@ -536,6 +536,7 @@ func (s *step) agentOrTimer(in Inbound) error {
 		s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleAgent, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
 		s.res.Out = append(s.res.Out, &Outgoing{Channel: c.Key.Channel, Address: c.Address,
 			Messages: []Message{{Kind: MsgText, Text: text}}})
+		s.toThread(t, Message{Kind: MsgReceipt, Text: ReceiptSent, Ref: s.ev.ID})
 	case InAgentResolve:
 		if !s.fire(evResolve) {
 			return nil
@@ -577,24 +578,6 @@ func (s *step) claim(in Inbound, agent string) {
 	s.update(t, "")
 	s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleSystem, Text: "claimed by " + agent})
 	s.observe("claimed", 0)
-}
-
-// cutNote returns the rest of an agent's message that starts with a note prefix, in any
-// width or case ("note:", "NOTE：", "メモ:").
-func cutNote(s string) (string, bool) {
-	folded := []rune(s)
-	for i, r := range folded {
-		if r >= '！' && r <= '～' { // full-width ASCII
-			folded[i] = r - 0xFEE0
-		}
-	}
-	f := strings.ToLower(string(folded))
-	for _, p := range notePrefixes {
-		if strings.HasPrefix(f, p) {
-			return string([]rune(s)[len([]rune(p)):]), true
-		}
-	}
-	return s, false
 }
 
 // Sweep enqueues a wait notice for every ticket that has waited unclaimed longer than the

@@ -127,11 +127,19 @@ func TestDeskHandoffLifecycle(t *testing.T) {
 		t.Errorf("agent = %q, want UA", r.c.Ticket.Agent)
 	}
 
-	// The agent answers: pushed to the customer; a note stays internal.
-	wantIn(t, "agent reply", outs(r.agent(bot.InAgentText, "UA", "コードを確認しますね")), "line U1: text  コードを確認しますね")
-	res = r.agent(bot.InAgentText, "UA", "note: refund likely")
-	if len(res.Out) != 0 || len(res.Transcript) != 1 || res.Transcript[0].Role != bot.RoleNote {
-		t.Errorf("note: %s %+v", outs(res), res.Transcript)
+	// The agent answers: pushed to the customer; a note stays internal. Either way the
+	// thread is told what became of the message.
+	wantIn(t, "agent reply", outs(r.agent(bot.InAgentText, "UA", "コードを確認しますね")), "line U1: text  コードを確認しますね",
+		"slack ticket:"+id+": receipt  sent")
+	for _, in := range []bot.Inbound{
+		{Kind: bot.InAgentText, Agent: "UA", Text: "*note:* refund likely", Ticket: id},
+		{Kind: bot.InAgentText, Agent: "UA", Text: "refund likely", Ticket: id, Note: true},
+	} {
+		res = r.step(in)
+		if o := outs(res); strings.Contains(o, "line") || !strings.Contains(o, "slack ticket:"+id+": receipt  note") ||
+			len(res.Transcript) != 1 || res.Transcript[0].Role != bot.RoleNote || res.Transcript[0].Text != in.Text {
+			t.Errorf("note %+v: %s %+v", in, o, res.Transcript)
+		}
 	}
 
 	// Resolve: the customer is thanked and asked for a rating, which closes the ticket.
@@ -147,7 +155,7 @@ func TestDeskHandoffLifecycle(t *testing.T) {
 
 	// An agent acting on the closed ticket is told so.
 	res = r.step(bot.Inbound{Kind: bot.InAgentText, Agent: "UA", Text: "hello?", Ticket: id})
-	wantIn(t, "stale ticket", outs(res), "このチケットは終了しています")
+	wantIn(t, "stale ticket", outs(res), "このチケットは終了しています", "receipt  dropped")
 }
 
 func TestDeskWaitCancelUnfollowReturn(t *testing.T) {

@@ -20,6 +20,17 @@ const (
 	MsgTicket MessageKind = "ticket"
 	// MsgTicketUpdate updates the posted ticket (claimed, resolved, closed).
 	MsgTicketUpdate MessageKind = "ticket_update"
+	// MsgReceipt tells the agents' channel what became of an agent's message: Text is one
+	// of the Receipt… outcomes and Ref the id of the agent's event, by which the channel
+	// finds the message to mark.
+	MsgReceipt MessageKind = "receipt"
+)
+
+// Outcomes of an agent's message, in a MsgReceipt.
+const (
+	ReceiptSent    = "sent"    // relayed to the customer
+	ReceiptNote    = "note"    // kept internal
+	ReceiptDropped = "dropped" // not relayed: the ticket is closed
 )
 
 // Message is one channel-neutral outgoing message. Channels render it natively: a LINE
@@ -39,6 +50,8 @@ type Message struct {
 	Ticket *TicketCard `json:"ticket,omitempty"`
 	// FAQ names the flow's FAQ entry a text answers (a direct question asked mid-flow).
 	FAQ string `json:"faq,omitempty"`
+	// Ref is set on MsgReceipt: the id of the event the receipt is about.
+	Ref string `json:"ref,omitempty"`
 }
 
 // TicketCard is what agents see of a hand-off: who, why, and what happened so far. Gift-card
@@ -89,7 +102,7 @@ const (
 	// InUnfollow is a customer blocking the bot: close the conversation.
 	InUnfollow InboundKind = "unfollow"
 	// InAgentText is an agent's message in a ticket's thread, for the customer (or an
-	// internal note when it starts with "note:").
+	// internal note when Note is set or it starts with a note marker: see IsNote).
 	InAgentText InboundKind = "agent_text"
 	// InAgentClaim, InAgentResolve and InAgentReturn are an agent pressing the ticket's
 	// Claim, Resolve and Return-to-bot buttons.
@@ -125,4 +138,7 @@ type Inbound struct {
 	Agent     string `json:"agent,omitempty"`
 	AgentName string `json:"agent_name,omitempty"`
 	Ticket    string `json:"ticket,omitempty"`
+	// Note marks an InAgentText as an internal note explicitly (the agent used the
+	// channel's own way of writing one): it is never sent to the customer.
+	Note bool `json:"note,omitempty"`
 }

@@ -107,6 +107,7 @@ func TestHandoffEndToEnd(t *testing.T) {
 	slack := slacktest.NewServer()
 	t.Cleanup(slack.Close)
 	slack.Join("CHANDOFF")
+	slack.AddMembers("CHANDOFF", "UALICE", "UBOB") // ticket buttons count for members only
 	slack.AddUser(slacktest.User{ID: "UALICE", Name: "alice", DisplayName: "アリス"})
 	slack.AddUser(slacktest.User{ID: "UBOB", Name: "bob", DisplayName: "ボブ"})
 	db := filepath.Join(t.TempDir(), "giftdesk.db")

@@ -258,6 +258,7 @@ func TestHandoffAcrossReplicas(t *testing.T) {
 	slack := slacktest.NewServer()
 	t.Cleanup(slack.Close)
 	slack.Join("CHANDOFF")
+	slack.AddMembers("CHANDOFF", "UAGENT") // ticket buttons count for members only
 	a := startDesk(t, fake, slack, db, nil)
 	b := startDesk(t, fake, slack, db, nil)
 	customer := "U" + strings.Repeat("9", 32)

@@ -267,6 +267,16 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		if err != nil {
 			return err
 		}
+		// The installation (workspace, app, bot user): requests from any other are
+		// ignored. A refused token stops start-up; an unreachable Slack is asked again
+		// by the first request.
+		if err := slackCh.Identify(ctx); err != nil {
+			var de *bot.DeliveryError
+			if errors.As(err, &de) && de.Permanent {
+				return fmt.Errorf("SLACK_BOT_TOKEN: %w", err)
+			}
+			log.Warn("Slack installation not read yet", "err", err)
+		}
 		senders[slack.Name], profilers[slack.Name] = slackCh, slackCh
 		channels = append(channels, slack.Name)
 		if cfg.SlackSigningSecret != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -157,5 +158,58 @@ func TestServeSlackConfig(t *testing.T) {
 				t.Errorf("a token is quoted in the error: %v", err)
 			}
 		})
+	}
+}
+
+// TestServeSlackForeign sends a correctly signed event of another workspace and app:
+// acknowledged, not answered, counted in the metrics.
+func TestServeSlackForeign(t *testing.T) {
+	fake := newSlackFake(t)
+	base := startSlackServe(t, fake, map[string]string{"SLACK_SIGNING_SECRET": slackSecret})
+	m := fake.Post("D0BOB", "U0BOB", "my gift card code is invalid", "")
+	body, _ := fake.MessageEvent(m, "im")
+	body = bytes.ReplaceAll(bytes.ReplaceAll(body, []byte(slacktest.TeamID), []byte("T0OTHER")), []byte(slacktest.AppID), []byte("A0OTHER"))
+	req, _ := http.NewRequest(http.MethodPost, base+"/slack/events", bytes.NewReader(body))
+	req.Header = slacktest.Sign(slackSecret, body, time.Now())
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("foreign event answered %d, want 200", res.StatusCode)
+	}
+	res, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := `giftdesk_webhooks_total{channel="slack",outcome="foreign"} 1`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics lack %s", want)
+	}
+	if got := fake.Replies("D0BOB", m.TS); len(got) != 0 {
+		t.Errorf("the foreign event was answered: %v", got)
+	}
+}
+
+// TestServeSlackTokenRefused checks that a bot token Slack refuses stops start-up.
+func TestServeSlackTokenRefused(t *testing.T) {
+	fake := newSlackFake(t)
+	fake.FailNext("auth.test", slacktest.Fault{Error: "invalid_auth"})
+	env := map[string]string{
+		"GIFTDESK_DB": filepath.Join(t.TempDir(), "giftdesk.db"), "SLACK_BOT_TOKEN": slacktest.BotToken,
+		"SLACK_API_URL": fake.URL(), "SLACK_SIGNING_SECRET": slackSecret,
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var logs syncBuffer
+	err = runServe(context.Background(), func(k string) string { return env[k] }, &logs, l)
+	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") || !strings.Contains(err.Error(), "invalid_auth") {
+		t.Errorf("serve: %v, want an error naming SLACK_BOT_TOKEN and invalid_auth", err)
 	}
 }

@@ -48,7 +48,7 @@ func New(inbox Inbox, log *slog.Logger) *Metrics {
 		reg: prometheus.NewRegistry(),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "giftdesk_webhooks_total",
-			Help: "Webhook requests by channel and outcome (accepted, bad_signature, too_large, malformed, store_error, …).",
+			Help: "Webhook requests by channel and outcome (accepted, bad_signature, too_large, malformed, store_error, foreign (another Slack workspace or app), …).",
 		}, []string{"channel", "outcome"}),
 		webhookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "giftdesk_webhook_events_total",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -48,6 +49,14 @@ func (c *Channel) command(ctx context.Context, cmd slackapi.SlashCommand, raw []
 	if cmd.ChannelID == "" || !validID(cmd.UserID) || cmd.TriggerID == "" {
 		return c.deadLetter(ctx, "command without channel_id, user_id or trigger_id", raw)
 	}
+	if res, ok := c.foreign(ctx, "command", cmd.TeamID, cmd.APIAppID); !ok {
+		return res
+	}
+	if !c.firstCommand(cmd.TriggerID) {
+		// Slack does not send a slash command twice: a replay, which would post a
+		// second root (the event itself is deduplicated by the inbox, but only after).
+		return ignored("replayed slash command")
+	}
 	// Slack waits 3 seconds for the acknowledgement: bound the Web API calls. The
 	// language is a nicety and may take at most half of it.
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.CommandTimeout)
@@ -87,4 +96,37 @@ func (c *Channel) command(ctx context.Context, cmd slackapi.SlashCommand, raw []
 		Address:    key.User,
 		ReplyToken: handle{User: cmd.UserID}.encode(),
 	}})
+}
+
+// How long and how many slash commands' trigger ids are remembered: longer than a signed
+// request may be replayed (the signature window, either way).
+const (
+	commandMemory = 2 * signatureWindow
+	maxCommands   = 10000
+)
+
+// firstCommand reports whether this process sees the slash command with trigger id for
+// the first time within commandMemory, and remembers it.
+func (c *Channel) firstCommand(trigger string) bool {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if at, ok := c.commands[trigger]; ok && now.Sub(at) < commandMemory {
+		return false
+	}
+	if c.commands == nil {
+		c.commands = map[string]time.Time{}
+	}
+	if len(c.commands) >= maxCommands {
+		for k, at := range c.commands {
+			if now.Sub(at) >= commandMemory {
+				delete(c.commands, k)
+			}
+		}
+		if len(c.commands) >= maxCommands {
+			c.commands = map[string]time.Time{} // a flood: start over
+		}
+	}
+	c.commands[trigger] = now
+	return true
 }

@@ -14,10 +14,15 @@ import (
 
 // envelope is the outer Events API payload, over HTTP and in Socket Mode alike.
 type envelope struct {
-	Type      string          `json:"type"`
-	Challenge string          `json:"challenge"`
-	EventID   string          `json:"event_id"`
-	Event     json.RawMessage `json:"event"`
+	Type           string `json:"type"`
+	Challenge      string `json:"challenge"`
+	EventID        string `json:"event_id"`
+	TeamID         string `json:"team_id"`
+	APIAppID       string `json:"api_app_id"`
+	Authorizations []struct {
+		TeamID string `json:"team_id"`
+	} `json:"authorizations"`
+	Event json.RawMessage `json:"event"`
 }
 
 // events handles one Events API payload: the url_verification handshake, or an
@@ -30,11 +35,19 @@ func (c *Channel) events(ctx context.Context, body []byte) result {
 	switch env.Type {
 	case slackevents.URLVerification:
 		return result{status: http.StatusOK, body: slackevents.ChallengeResponse{Challenge: env.Challenge}, outcome: "url_verification"}
-	case slackevents.CallbackEvent:
-	case slackevents.AppRateLimited:
-		c.log.Warn("Slack is rate-limiting events to the app")
-		return ignored(env.Type)
+	case slackevents.CallbackEvent, slackevents.AppRateLimited:
 	default:
+		return ignored(env.Type)
+	}
+	teams := make([]string, 0, len(env.Authorizations))
+	for _, a := range env.Authorizations {
+		teams = append(teams, a.TeamID)
+	}
+	if res, ok := c.foreign(ctx, "event", env.TeamID, env.APIAppID, teams...); !ok {
+		return res
+	}
+	if env.Type == slackevents.AppRateLimited {
+		c.log.Warn("Slack is rate-limiting events to the app")
 		return ignored(env.Type)
 	}
 	m, ok, err := parseMessage(env.Event)
@@ -119,7 +132,7 @@ func parseMessage(raw json.RawMessage) (message, bool, error) {
 // hand-off ticket's thread (an agent's, see ticketMessage), any message in a direct
 // message with the bot, a message that mentions the bot, or a reply in a thread the bot
 // runs. ok is false for the rest, and for messages of bots (the bot's own
-// included), edits and deletions. A malformed error means the event cannot be understood;
+// included, with or without bot_id), edits and deletions. A malformed error means the event cannot be understood;
 // other errors are temporary.
 func (c *Channel) message(ctx context.Context, m message) (ev bot.Event, ok bool, err error) {
 	if m.botID != "" || !userSubtypes[m.subtype] || m.edited || m.user == "" {
@@ -129,16 +142,17 @@ func (c *Channel) message(ctx context.Context, m message) (ev bot.Event, ok bool
 	if !tsOK || m.channel == "" || (m.threadTS != "" && !validTS(m.threadTS)) {
 		return bot.Event{}, false, malformed("message without a valid channel, ts or thread_ts")
 	}
+	// The bot's own messages, even without bot_id: never read, never relayed.
+	self, err := c.botUserID(ctx)
+	if err != nil {
+		return bot.Event{}, false, err
+	}
+	if m.user == self {
+		return bot.Event{}, false, nil
+	}
 	text := m.text
 	mentioned := m.mention
 	if strings.Contains(text, "<@") {
-		self, err := c.botUserID(ctx)
-		if err != nil {
-			return bot.Event{}, false, err
-		}
-		if m.user == self {
-			return bot.Event{}, false, nil
-		}
 		var found bool
 		text, found = withoutMention(text, self)
 		mentioned = mentioned || found

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -157,9 +158,18 @@ func (c *Channel) sendTicketThread(ctx context.Context, id string, out bot.Outgo
 	if !ok {
 		return "", &bot.DeliveryError{Permanent: true, Err: fmt.Errorf("ticket %s is linked to no Slack thread", id)}
 	}
+	// Receipts first: a retry after a failed post finds them made already.
+	for _, m := range out.Messages {
+		if m.Kind == bot.MsgReceipt {
+			if err := c.receipt(ctx, m); err != nil {
+				return "", err
+			}
+		}
+	}
 	var pending []post
 	for _, m := range out.Messages {
 		switch {
+		case m.Kind == bot.MsgReceipt:
 		case m.Kind == bot.MsgTicketUpdate && m.Ticket != nil:
 			if err := c.postThread(ctx, channel, root, pending); err != nil {
 				return "", err
@@ -181,6 +191,39 @@ func (c *Channel) sendTicketThread(ctx context.Context, id string, out bot.Outgo
 		return "", err
 	}
 	return "push", nil
+}
+
+// receiptReactions are the reactions that show on an agent's message in a ticket's thread
+// what became of it.
+var receiptReactions = map[string]string{
+	bot.ReceiptSent:    "outbox_tray",   // 📤 sent to the customer
+	bot.ReceiptNote:    "memo",          // 📝 kept internal
+	bot.ReceiptDropped: "no_entry_sign", // 🚫 the ticket is closed: sent to nobody
+}
+
+// receipt reacts to the agent's message a MsgReceipt is about. A reaction made already
+// (a retry) is done; a message that cannot be reacted to (deleted, no reactions:write
+// scope) is logged and skipped; other failures are temporary.
+func (c *Channel) receipt(ctx context.Context, m bot.Message) error {
+	name, ok := receiptReactions[m.Text]
+	ref, isMsg := strings.CutPrefix(m.Ref, Name+":msg:")
+	channel, ts, addrOK := splitAddress(ref)
+	if !ok || !isMsg || !addrOK {
+		c.log.Warn("receipt without a known outcome or Slack message", "outcome", m.Text)
+		return nil
+	}
+	err := c.api.AddReactionContext(ctx, name, slackapi.NewRefToMessage(channel, ts))
+	var resp slackapi.SlackErrorResponse
+	switch {
+	case err == nil, errors.As(err, &resp) && resp.Err == "already_reacted":
+		return nil
+	}
+	de := apiError("reactions.add", err)
+	if !de.Permanent {
+		return de
+	}
+	c.log.Warn("receipt reaction", "outcome", m.Text, "err", de)
+	return nil
 }
 
 // threadPosts renders a message for a ticket's thread: a relayed customer message as
@@ -241,6 +284,9 @@ func (c *Channel) updateTicket(ctx context.Context, channel, root string, card *
 func (c *Channel) ticketAction(ctx context.Context, p *interaction, channel, msgTS string, at time.Time) result {
 	a := p.Actions[0]
 	action, id, ok := parseTicketValue(a.Value)
+	if ok && action == noteOpenAction {
+		return c.openNote(ctx, p.TriggerID, address(channel, msgTS))
+	}
 	kind, known := ticketActions[action]
 	if !ok || !known {
 		return ignored("ticket action")
@@ -258,6 +304,9 @@ func (c *Channel) ticketAction(ctx context.Context, p *interaction, channel, msg
 		return result{status: http.StatusInternalServerError, outcome: "error"}
 	case linked != id:
 		return ignored("ticket action of another ticket")
+	}
+	if res, ok := c.memberOnly(ctx, channel, p.User.ID); !ok {
+		return res
 	}
 	name := p.User.Name
 	if name == "" {
@@ -292,12 +341,35 @@ func (c *Channel) ticketMessage(ctx context.Context, m message, text string, at 
 		return bot.Event{}, false, true, nil
 	}
 	return bot.Event{
-		ID:      Name + ":msg:" + m.channel + ":" + m.ts,
-		Key:     key,
-		In:      bot.Inbound{Kind: bot.InAgentText, Text: plain, Agent: m.user, AgentName: c.agentName(ctx, m.user), Ticket: id},
+		ID:  Name + ":msg:" + m.channel + ":" + m.ts,
+		Key: key,
+		In: bot.Inbound{Kind: bot.InAgentText, Text: plain, Agent: m.user, AgentName: c.agentName(ctx, m.user), Ticket: id,
+			Note: toColleagues(text)},
 		At:      at,
 		Address: address(m.channel, m.threadTS),
 	}, true, true, nil
+}
+
+// toColleagues reports whether a message (Slack markup, without the bot's own mentions)
+// starts by mentioning someone in Slack — a person, a user group, @here, @channel — and
+// so speaks to colleagues, not to the customer, who cannot be mentioned: it is kept
+// internal like a note.
+func toColleagues(text string) bool {
+	for {
+		t := strings.TrimLeftFunc(text, func(r rune) bool {
+			return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || strings.ContainsRune("*_~`", r)
+		})
+		if t, ok := strings.CutPrefix(t, "&gt;"); ok {
+			text = t
+			continue
+		}
+		for _, p := range []string{"<@", "<!subteam^", "<!here", "<!channel", "<!everyone"} {
+			if strings.HasPrefix(t, p) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // agentName returns the agent's Slack name, cached for an hour; the user id when it cannot

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,12 +79,20 @@ func (lineProfiler) Profile(context.Context, bot.Event) (bot.Profile, error) {
 	return bot.Profile{Name: "山田太郎", Lang: bot.Japanese}, nil
 }
 
+// namedProfiler knows every LINE customer by its name.
+type namedProfiler string
+
+func (n namedProfiler) Profile(context.Context, bot.Event) (bot.Profile, error) {
+	return bot.Profile{Name: string(n), Lang: bot.Japanese}, nil
+}
+
 // deskHarness is the harness with hand-off tickets posted to handoffChannel and a
 // recording LINE channel.
 type deskHarness struct {
 	*harness
-	line *lineSender
-	n    int
+	line   *lineSender
+	n      int
+	socket bool // agents' replies come over Socket Mode
 }
 
 func startDesk(t *testing.T, su setup) *deskHarness {
@@ -90,9 +100,12 @@ func startDesk(t *testing.T, su setup) *deskHarness {
 	line := &lineSender{}
 	su.tickets = handoffChannel
 	su.senders = map[string]bot.Sender{"line": line}
-	su.profilers = map[string]bot.Profiler{"line": lineProfiler{}}
+	if su.profilers == nil {
+		su.profilers = map[string]bot.Profiler{"line": lineProfiler{}}
+	}
 	h := startWith(t, su)
 	h.fake.Join(handoffChannel)
+	h.fake.AddMembers(handoffChannel, alice, bob)
 	return &deskHarness{harness: h, line: line}
 }
 
@@ -522,6 +535,7 @@ func TestTicketThreadReading(t *testing.T) {
 	threads := &countingThreads{}
 	h := startWith(t, setup{threads: func(th bot.Threads) bot.Threads { threads.Threads = th; return threads }})
 	h.fake.Join(handoffChannel)
+	h.fake.AddMembers(handoffChannel, alice, bob)
 	// A customer's ticket, and a staff member's own diagnosis's ticket.
 	root := h.fake.Post(handoffChannel, bob, "ticket root", "")
 	if err := h.store.LinkThread(h.ctx, "Tcust", customer, handoffChannel+":"+root.TS); err != nil {
@@ -554,6 +568,8 @@ func TestTicketThreadReading(t *testing.T) {
 			"text": "<@" + slacktest.BotUserID + ">", "ts": h.fake.NextTS(), "thread_ts": root.TS, "channel_type": "channel"}), code: 200, lookups: 1},
 		{name: "reply in a staff ticket", body: msg(handoffChannel, alice, "nice", staffRoot.TS, "channel"), code: 200, lookups: 1},
 		{name: "bot's own reply", body: event(map[string]any{"type": "message", "user": slacktest.BotUserID, "bot_id": slacktest.BotID,
+			"channel": handoffChannel, "text": "x", "ts": h.fake.NextTS(), "thread_ts": root.TS, "channel_type": "channel"}), code: 200},
+		{name: "bot's own reply without bot_id", body: event(map[string]any{"type": "message", "user": slacktest.BotUserID,
 			"channel": handoffChannel, "text": "x", "ts": h.fake.NextTS(), "thread_ts": root.TS, "channel_type": "channel"}), code: 200},
 		{name: "edit", body: event(map[string]any{"type": "message", "subtype": "message_changed", "channel": handoffChannel,
 			"ts": h.fake.NextTS(), "channel_type": "channel", "message": map[string]any{"user": alice, "text": "edited", "ts": root.TS, "thread_ts": root.TS}}), code: 200},
@@ -617,4 +633,362 @@ func TestTicketThreadReading(t *testing.T) {
 	if _, fresh, dup, _ := h.inbox.counts(); fresh-fresh0 != 2 || dup != 1 {
 		t.Errorf("%d new events and %d duplicates from three presses, want 2 and 1", fresh-fresh0, dup)
 	}
+}
+
+// slackNotes are internal notes as Slack sends them in a ticket's thread (markup and
+// entities as in the event's text): none may reach the customer. bot's TestIsNote has
+// more spellings as the desk sees them.
+var slackNotes = []string{
+	"note: 返金の可能性あり",
+	"Note: refund likely",
+	"note : refund likely",
+	"NOTE - refund likely",
+	"*note:* refund likely",
+	"*Note*: refund likely",
+	"_note:_ refund likely",
+	"~note:~ refund likely",
+	"`note:` refund likely",
+	"```note: refund likely```",
+	"&gt; note: refund likely",
+	"&gt; *note:* refund likely",
+	"\u200bnote: zero-width space",
+	"\u2060note: word joiner",
+	"\ufeffnote: byte-order mark",
+	"＊note:＊ full-width",
+	"ＮＯＴＥ：全角",
+	"memo: refund likely",
+	"internal: refund likely",
+	"Internal note: refund likely",
+	"private: refund likely",
+	"[note] refund likely",
+	"(note) refund likely",
+	"&lt;internal&gt; refund likely",
+	"メモ: 返金の可能性あり",
+	"メモ：返金の可能性あり",
+	"メモ 返金の可能性あり",
+	"ﾒﾓ: 半角",
+	"内部メモ: 返金の可能性あり",
+	"ノート: 返金の可能性あり",
+	"社内: 返金の可能性あり",
+	"社内メモ：返金の可能性あり",
+	"【メモ】返金の可能性あり",
+	"「メモ」返金の可能性あり",
+	"（メモ）返金の可能性あり",
+	"*【社内メモ】* 返金の可能性あり",
+	":memo: refund likely",
+	"<@U0AGENT2> note: can you check?",
+	"<@" + slacktest.BotUserID + "> note: refund likely",
+	// Addressed to colleagues, not the customer.
+	"<@U0AGENT2> can you take this one?",
+	"\u200b*<@U0AGENT2>* please check",
+	"<!subteam^S0SUPPORT|@support> anyone know this card type?",
+	"<!here> who knows this card type?",
+}
+
+// slackReplies are ordinary replies, some with a note word later or inside another word,
+// and what the customer reads of them.
+var slackReplies = []struct{ text, want string }{
+	{"Note that your code may take a few minutes to appear.", "Note that your code may take a few minutes to appear."},
+	{"Please note: the code is case-insensitive.", "Please note: the code is case-insensitive."},
+	{"Notes on your order: none yet.", "Notes on your order: none yet."},
+	{"I've made a note of your order number.", "I've made a note of your order number."},
+	{"Your internal reference is 4711.", "Your internal reference is 4711."},
+	{"Memory cards are not affected.", "Memory cards are not affected."},
+	{"社内で確認いたしますので、少々お待ちください。", "社内で確認いたしますので、少々お待ちください。"},
+	{"メモ帳に控えておいてください。", "メモ帳に控えておいてください。"},
+	{"ノートパソコンからもお試しください。", "ノートパソコンからもお試しください。"},
+	{"確認しますね &lt;3", "確認しますね <3"},
+	{"*ありがとうございます*", "*ありがとうございます*"},
+}
+
+// TestNotesStayInternal writes every note spelling and ordinary reply in a ticket's
+// thread, through signed Events API requests and over Socket Mode: notes never reach the customer and get 📝,
+// replies reach the customer as written and get 📤.
+func TestNotesStayInternal(t *testing.T) {
+	if len(slackNotes) < 30 || len(slackReplies) < 10 {
+		t.Fatalf("%d notes and %d replies, want at least 30 and 10", len(slackNotes), len(slackReplies))
+	}
+	t.Run("http", func(t *testing.T) { notesStayInternal(t, false) })
+	t.Run("socket mode", func(t *testing.T) { notesStayInternal(t, true) })
+}
+
+func notesStayInternal(t *testing.T, socket bool) {
+	d := startDesk(t, setup{})
+	if d.socket = socket; socket {
+		ctx, cancel := context.WithCancel(d.ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.ch.RunSocketMode(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("RunSocketMode: %v", err)
+			}
+		})
+	}
+	root, _ := d.handOff()
+	before := len(d.line.wait(t, 2))
+	for _, text := range slackNotes {
+		t.Run("note/"+text, func(t *testing.T) {
+			if got := d.receipt(root, alice, text); !slices.Equal(got, []string{"memo"}) {
+				t.Errorf("reactions %v, want [memo]", got)
+			}
+		})
+	}
+	for i, r := range slackReplies {
+		t.Run("reply/"+r.text, func(t *testing.T) {
+			if got := d.receipt(root, alice, r.text); !slices.Equal(got, []string{"outbox_tray"}) {
+				t.Errorf("reactions %v, want [outbox_tray]", got)
+			}
+			outs := d.line.wait(t, before+i+1)
+			if got := outs[before+i]; len(got.Messages) != 1 || got.Messages[0].Text != r.want {
+				t.Errorf("the customer got %q, want %q", lineText(outs[before+i:]), r.want)
+			}
+		})
+	}
+	// LINE gets a conversation's messages in order: had a note gone out, it would have
+	// before the replies.
+	if outs := d.line.all(); len(outs) != before+len(slackReplies) {
+		t.Errorf("%d deliveries to LINE, want %d:\n%s", len(outs)-before, len(slackReplies), lineText(outs[before:]))
+	}
+	lines, err := d.store.Transcript(d.ctx, customer, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := 0
+	for _, l := range lines {
+		if l.Role == bot.RoleNote {
+			notes++
+		}
+	}
+	if notes != len(slackNotes) {
+		t.Errorf("%d notes in the transcript, want %d", notes, len(slackNotes))
+	}
+}
+
+// receipt writes text in the thread at root as user, sends Slack's event for it, and
+// returns the bot's reactions to it once it has one.
+func (d *deskHarness) receipt(root slacktest.Message, user, text string) []string {
+	d.t.Helper()
+	m := d.fake.Post(handoffChannel, user, text, root.TS)
+	body, _ := d.fake.MessageEvent(m, "channel")
+	if d.socket {
+		ctx, cancel := d.wait()
+		defer cancel()
+		id, err := d.fake.Send(ctx, slacktest.Envelope{Type: "events_api", Payload: body})
+		if err == nil {
+			_, err = d.fake.WaitAck(ctx, id)
+		}
+		if err != nil {
+			d.t.Fatalf("reply %q over Socket Mode: %v", text, err)
+		}
+	} else if code := d.event(body); code != http.StatusOK {
+		d.t.Fatalf("reply %q: answered %d", text, code)
+	}
+	ctx, cancel := d.wait()
+	defer cancel()
+	m, err := d.fake.WaitReaction(ctx, handoffChannel, m.TS)
+	if err != nil {
+		d.t.Fatalf("no reaction to %q: %v", text, err)
+	}
+	return m.Reactions
+}
+
+// hostile is what a customer may put in a LINE display name or a message to make Slack
+// ping, link or mislead: broadcasts, mentions, channel links, labelled links, entities
+// that would decode to markup, formatting.
+var hostile = []string{
+	"<!channel>", "<!here>", "<!everyone>", "<@U0ALICE>", "<@U123|boss>", "<#C123>", "<#C0SUPPORT|support>",
+	"<http://evil.example|click>", "<https://evil.example>", "<mailto:a@evil.example|mail>",
+	"&lt;!channel&gt;", "&amp;lt;@U123&amp;gt;", "<!subteam^S123|@team>", "<!date^1392734382^{date}|x>",
+	"*bold*", "_it_", "`code`", "> quote", "@channel", "#general",
+}
+
+// TestHostileCustomer sends a hostile display name and hostile texts through every path
+// a customer's words take to Slack — the ticket's root (name, recent lines), its updates
+// (claim, resolve, rating), relayed messages and relayed choices — and checks every
+// text Slack parses in what the channel posted: no mention, broadcast, channel link or
+// link comes from the customer; the only mentions are the agents' own, put there by
+// giftdesk.
+func TestHostileCustomer(t *testing.T) {
+	name := strings.Join(hostile, " ")
+	d := startDesk(t, setup{profilers: map[string]bot.Profiler{"line": namedProfiler(name)}})
+	d.says("こんにちは " + strings.Join(hostile[:10], " "))
+	d.line.wait(t, 1)
+	root, id := d.handOff()
+	posts := 0
+	for _, h := range hostile {
+		d.says("まだですか " + h)
+		posts++
+	}
+	d.from(bot.Inbound{Kind: bot.InPostback, Postback: "x:" + hostile[0], Text: strings.Join(hostile[:8], " ")})
+	posts++
+	d.replies(handoffChannel, root.TS, posts)
+	d.press(root, alice, "t:claim:"+id)
+	d.updated(root, 1)
+	d.receipt(root, alice, "確認します")
+	d.says("ありがとう " + name)
+	posts++
+	d.replies(handoffChannel, root.TS, posts)
+	d.press(root, alice, "t:resolve:"+id)
+	d.updated(root, 2)
+	d.from(bot.Inbound{Kind: bot.InPostback, Postback: "r:5", Text: name})
+	d.updated(root, 3)
+	d.replies(handoffChannel, root.TS, posts+1) // the rating's note
+
+	markup := regexp.MustCompile(`<[^>]*>`)
+	agents := map[string]bool{"<@" + alice + ">": true}
+	var texts []string
+	for _, r := range d.fake.Requests() {
+		texts = append(texts, r.Parsed()...)
+	}
+	escaped := 0
+	for _, s := range texts {
+		for _, m := range markup.FindAllString(s, -1) {
+			if !agents[m] {
+				t.Errorf("Slack parses %s in %q", m, s)
+			}
+		}
+		if strings.Contains(s, "&lt;!channel&gt;") && strings.Contains(s, "&lt;http://evil.example|click&gt;") {
+			escaped++
+		}
+	}
+	// The hostile words did reach Slack, escaped: in the root (name), its updates, and
+	// the relays.
+	if escaped < 10 {
+		t.Errorf("the hostile name and texts reached Slack escaped in %d texts, want at least 10:\n%s", escaped, strings.Join(texts, "\n"))
+	}
+	if !strings.Contains(strings.Join(texts, "\n"), "<@"+alice+">") {
+		t.Errorf("the agent is not mentioned anywhere: the check above may be vacuous")
+	}
+}
+
+// TestInternalNoteForm writes notes the explicit way — the "Internal note" message
+// shortcut on a message of the ticket's thread, and the ticket's button — whatever they
+// say: each is posted in the thread as a note (codes masked), recorded as one, marked 📝,
+// and never reaches the customer.
+func TestInternalNoteForm(t *testing.T) {
+	d := startDesk(t, setup{})
+	root, id := d.handOff()
+	before := len(d.line.wait(t, 2))
+	d.says("まだですか")
+	relay := d.replies(handoffChannel, root.TS, 1)[0]
+	interact := func(payload json.RawMessage) []byte {
+		t.Helper()
+		code, body := d.signed("/slack/interactivity", "application/x-www-form-urlencoded",
+			[]byte(slacktest.InteractivityForm(payload).Encode()))
+		if code != http.StatusOK {
+			t.Fatalf("answered %d", code)
+		}
+		return body
+	}
+	submit := func(n int, text string) slacktest.Message {
+		t.Helper()
+		ctx, cancel := d.wait()
+		defer cancel()
+		v, err := d.fake.WaitView(ctx, n)
+		if err != nil {
+			t.Fatalf("no form opened: %v", err)
+		}
+		if v.User != alice || v.CallbackID != "giftdesk-note" || v.PrivateMetadata != handoffChannel+":"+root.TS {
+			t.Errorf("form %+v", v)
+		}
+		if body := interact(d.fake.ViewSubmission(v, alice, map[string]map[string]string{"note": {"text": text}})); len(body) != 0 {
+			t.Errorf("submission answered %s, want nothing (the form closes)", body)
+		}
+		posts, err := d.fake.WaitReplies(ctx, handoffChannel, root.TS, 1+n)
+		if err != nil {
+			t.Fatalf("note not posted: %v", err)
+		}
+		note := posts[len(posts)-1]
+		m, err := d.fake.WaitReaction(ctx, handoffChannel, note.TS)
+		if err != nil || !slices.Equal(m.Reactions, []string{"memo"}) {
+			t.Errorf("note reactions %v, %v; want [memo]", m.Reactions, err)
+		}
+		return note
+	}
+
+	// The shortcut, on the customer's relayed message.
+	interact(d.fake.MessageAction(relay, alice, "giftdesk_note"))
+	note := submit(1, "お待たせしました、コードは ABCD-EFGH12-JKLM3 ですね")
+	mustContain(t, "note", note.Plain(), "📝 *社内メモ / Internal note* — <@"+alice+">", "お待たせしました")
+	if strings.Contains(markup(t, note)+note.Text, "EFGH12") {
+		t.Errorf("the note shows the code: %s", markup(t, note))
+	}
+	// The button on the ticket.
+	d.press(root, alice, "t:note:"+id)
+	submit(2, "Thanks for waiting, your refund is on its way.")
+
+	// Outside a ticket's thread the shortcut does nothing.
+	other := d.fake.Post(handoffChannel, bob, "lunch?", "")
+	interact(d.fake.MessageAction(other, alice, "giftdesk_note"))
+	// A failed post keeps the form open with an error, and stores nothing.
+	d.press(root, alice, "t:note:"+id)
+	ctx, cancel := d.wait()
+	defer cancel()
+	v, err := d.fake.WaitView(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fresh0, _, _ := d.inbox.counts()
+	d.fake.FailNext("chat.postMessage", slacktest.Fault{Error: "ratelimited"})
+	body := interact(d.fake.ViewSubmission(v, alice, map[string]map[string]string{"note": {"text": "x"}}))
+	if !strings.Contains(string(body), `"response_action":"errors"`) {
+		t.Errorf("failed submission answered %s, want errors", body)
+	}
+	if _, fresh, _, _ := d.inbox.counts(); fresh != fresh0 {
+		t.Errorf("a note that was not posted was stored")
+	}
+	if n := len(d.fake.Views()); n != 3 {
+		t.Errorf("%d forms opened, want 3 (none outside a ticket)", n)
+	}
+
+	// An ordinary reply afterwards reaches the customer first: the notes did not.
+	d.receipt(root, alice, "確認します")
+	outs := d.line.wait(t, before+1)
+	if len(outs) != before+1 || outs[before].Messages[0].Text != "確認します" {
+		t.Errorf("the customer got:\n%s", lineText(outs[before:]))
+	}
+	lines, err := d.store.Transcript(d.ctx, customer, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := 0
+	for _, l := range lines {
+		if l.Role == bot.RoleNote && l.Name != "" {
+			notes++
+		}
+	}
+	if notes != 2 {
+		t.Errorf("%d named notes in the transcript, want 2: %+v", notes, lines)
+	}
+}
+
+// TestTicketButtonsMembersOnly presses a ticket's buttons as someone who is not a member
+// of the tickets channel (anyone in the workspace may see a public channel): ignored.
+// Members' presses count; an app without the scope to list members lets presses through.
+func TestTicketButtonsMembersOnly(t *testing.T) {
+	const eve = "U0EVE"
+	t.Run("members only", func(t *testing.T) {
+		d := startDesk(t, setup{})
+		root, id := d.handOff()
+		before := len(d.line.wait(t, 2))
+		d.press(root, eve, "t:resolve:"+id)
+		d.press(root, eve, "t:claim:"+id)
+		d.press(root, alice, "t:claim:"+id)
+		root = d.updated(root, 1)
+		c, err := d.store.Conversation(d.ctx, customer)
+		if err != nil || c.Ticket == nil || c.Ticket.State != bot.TicketClaimed || c.Ticket.Agent != alice {
+			t.Fatalf("after the presses: %+v, %v; want claimed by %s", c.Ticket, err, alice)
+		}
+		if n := len(d.settledLine()); n != before {
+			t.Errorf("%d deliveries to LINE after a non-member's Resolve, want none", n-before)
+		}
+	})
+	t.Run("no scope to list members", func(t *testing.T) {
+		d := startDesk(t, setup{})
+		root, id := d.handOff()
+		d.fake.FailNext("conversations.members", slacktest.Fault{Error: "missing_scope"})
+		d.press(root, eve, "t:claim:"+id)
+		d.updated(root, 1)
+	})
 }

@@ -30,9 +30,10 @@ type result struct {
 	// body is sent as JSON with a 200: the url_verification challenge, or an ephemeral
 	// answer to a slash command. Optional.
 	body any
-	// outcome is one of a fixed set, for metrics: "accepted", "ignored",
-	// "url_verification", "not_started" (a slash command whose thread could not be
-	// started), "malformed", "store_error", "error", and for refused HTTP requests
+	// outcome is one of a fixed set, for metrics: "accepted", "ignored", "foreign"
+	// (another workspace or app), "url_verification", "not_started" (a slash command
+	// whose thread could not be started), "malformed", "store_error", "error", and for
+	// refused HTTP requests
 	// "bad_signature", "bad_timestamp", "no_signing_secret", "too_large", "unreadable",
 	// "method".
 	outcome    string
@@ -64,7 +65,7 @@ func (c *Channel) Commands() http.Handler {
 			return c.deadLetter(ctx, "command: malformed form", body)
 		}
 		return c.command(ctx, slackapi.SlashCommand{
-			TeamID: form.Get("team_id"), ChannelID: form.Get("channel_id"), UserID: form.Get("user_id"),
+			TeamID: form.Get("team_id"), APIAppID: form.Get("api_app_id"), ChannelID: form.Get("channel_id"), UserID: form.Get("user_id"),
 			Command: form.Get("command"), Text: form.Get("text"), TriggerID: form.Get("trigger_id"),
 		}, body)
 	})

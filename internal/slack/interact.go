@@ -12,11 +12,19 @@ import (
 // InteractionCallback decodes the message's blocks into typed values; the channel keeps
 // them as Slack sent them, to put them back when it updates the message.)
 type interaction struct {
-	Type string `json:"type"`
+	Type       string          `json:"type"`
+	APIAppID   string          `json:"api_app_id"`
+	CallbackID string          `json:"callback_id"` // message_action
+	TriggerID  string          `json:"trigger_id"`
+	View       json.RawMessage `json:"view"` // view_submission
+	Team       struct {
+		ID string `json:"id"`
+	} `json:"team"`
 	User struct {
 		ID       string `json:"id"`
 		Name     string `json:"name"`
 		Username string `json:"username"`
+		TeamID   string `json:"team_id"`
 	} `json:"user"`
 	Channel struct {
 		ID string `json:"id"`
@@ -53,6 +61,15 @@ func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 	var p interaction
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return c.deadLetter(ctx, "interactivity: "+jsonProblem(err), payload)
+	}
+	if res, ok := c.foreign(ctx, "interaction", p.Team.ID, p.APIAppID, p.User.TeamID); !ok {
+		return res
+	}
+	switch p.Type {
+	case "message_action":
+		return c.shortcut(ctx, &p, payload)
+	case "view_submission":
+		return c.submission(ctx, &p)
 	}
 	if p.Type != "block_actions" || len(p.Actions) == 0 || p.Container.IsEphemeral {
 		return ignored("interaction " + p.Type)

@@ -31,9 +31,12 @@ func TestManifest(t *testing.T) {
 		"channels:history":  "message.channels events; conversations.history (a ticket's root, to update it)",
 		"groups:history":    "message.groups events; conversations.history in a private tickets channel",
 		"im:history":        "message.im events",
+		"channels:read":     "conversations.members of a public tickets channel",
+		"groups:read":       "conversations.members of a private tickets channel",
 		"chat:write":        "chat.postMessage and chat.update",
 		"commands":          "the slash command",
-		"users:read":        "users.info (name and locale)",
+		"users:read":        "users.info (name and locale), bots.info (the app id)",
+		"reactions:write":   "reactions.add (receipts on agents' messages)",
 	}
 	if got, want := sorted(m.OAuthConfig.Scopes.Bot), sorted(keys(scopes)); !slices.Equal(got, want) {
 		t.Errorf("bot scopes %v, want %v", got, want)
@@ -46,6 +49,10 @@ func TestManifest(t *testing.T) {
 	}
 	if got := sorted(m.Settings.EventSubscriptions.BotEvents); !slices.Equal(got, events) {
 		t.Errorf("bot events %v, want %v", got, events)
+	}
+	if len(m.Features.Shortcuts) != 1 || m.Features.Shortcuts[0].CallbackID != noteShortcut ||
+		m.Features.Shortcuts[0].Type != slackapi.MessageShortcut {
+		t.Errorf("shortcuts %+v, want the message shortcut %s", m.Features.Shortcuts, noteShortcut)
 	}
 	if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/giftdesk" {
 		t.Errorf("slash commands %+v, want /giftdesk", m.Features.SlashCommands)

@@ -41,10 +41,25 @@
 // delivery of one press has no second effect. A reply's id is the message's, as above.
 // Replies in the ticket thread of a staff member's own diagnosis relay nothing and are
 // ignored.
+//
+// # Internal notes and receipts
+//
+// A reply that starts with a note marker (see bot.IsNote) or with a mention of a
+// colleague (a person, a user group, @here) stays internal. The explicit way is the
+// message shortcut "Internal note" on any message of the thread, or the ticket's 📝
+// button: both open a form whose text the bot posts in the thread as a note and records
+// as one (bot.Inbound.Note), whatever it says. Every agent message gets a reaction once
+// the desk has decided: 📤 sent to the customer, 📝 kept internal, 🚫 the ticket is
+// closed (bot.MsgReceipt).
+//
+// # One installation
+//
+// The channel answers its own workspace and app only (Identify): events, envelopes,
+// button presses, shortcuts and slash commands of any other are acknowledged and
+// ignored (outcome "foreign").
 package slack
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -96,7 +111,8 @@ type Config struct {
 	// acknowledged (Slack waits 3 seconds); default 2s.
 	CommandTimeout time.Duration
 	// Observe is called once per request, over HTTP or Socket Mode, with its outcome
-	// ("accepted", "ignored", "url_verification", "not_started", "malformed",
+	// ("accepted", "ignored", "foreign" (another workspace or app: see Identify),
+	// "url_verification", "not_started", "malformed",
 	// "store_error", "error", "bad_signature", "bad_timestamp", "no_signing_secret",
 	// "too_large", "unreadable", "method"), how many events were new and how many
 	// duplicates, and how long it took; optional.
@@ -111,12 +127,15 @@ type Channel struct {
 	log *slog.Logger
 	api *slackapi.Client
 
-	mu      sync.Mutex
-	botUser string // the bot's user id, from auth.test; empty until known
+	mu         sync.Mutex
+	inst       installation         // from auth.test; zero until known
+	foreigners map[string]struct{}  // foreign team/app pairs logged so far
+	commands   map[string]time.Time // slash commands' trigger ids, when first seen
 
 	handoffMu sync.Mutex
 	orphans   map[string]string     // ticket id → a root posted but not linked yet
 	names     map[string]cachedName // agents' names, by user id
+	members   map[string]memberList // tickets channels' members, by channel id
 }
 
 var (
@@ -168,21 +187,6 @@ func New(cfg Config) (*Channel, error) {
 		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
 	return &Channel{cfg: cfg, log: log.With("component", "slack"), api: slackapi.New(cfg.BotToken, opts...)}, nil
-}
-
-// botUserID returns the bot's own user id, asking auth.test the first time.
-func (c *Channel) botUserID(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.botUser != "" {
-		return c.botUser, nil
-	}
-	res, err := c.api.AuthTestContext(ctx)
-	if err != nil {
-		return "", apiError("auth.test", err)
-	}
-	c.botUser = res.UserID
-	return c.botUser, nil
 }
 
 // address is "<channel id>:<thread ts>", the key of a conversation and where it is

@@ -177,7 +177,7 @@ func ticketStatus(card *bot.TicketCard) slackapi.Block {
 
 // ticketButtons returns the buttons that apply in the ticket's state, or nil for none: a
 // waiting ticket may be claimed, resolved or returned to the bot; a claimed one resolved
-// or returned. Resolving and returning ask for confirmation: both reach the customer.
+// or returned; both take internal notes (a form, see openNote). Resolving and returning ask for confirmation: both reach the customer.
 func ticketButtons(card *bot.TicketCard) *slackapi.ActionBlock {
 	if card.Staff {
 		return nil
@@ -185,13 +185,14 @@ func ticketButtons(card *bot.TicketCard) *slackapi.ActionBlock {
 	var actions []string
 	switch card.State {
 	case bot.TicketWaiting:
-		actions = []string{"claim", "resolve", "return"}
+		actions = []string{"claim", "resolve", "return", noteOpenAction}
 	case bot.TicketClaimed:
-		actions = []string{"resolve", "return"}
+		actions = []string{"resolve", "return", noteOpenAction}
 	default:
 		return nil
 	}
-	labels := map[string]string{"claim": "✋ 担当する (Claim)", "resolve": "✅ 解決 (Resolve)", "return": "↩️ ボットに戻す (Return to bot)"}
+	labels := map[string]string{"claim": "✋ 担当する (Claim)", "resolve": "✅ 解決 (Resolve)", "return": "↩️ ボットに戻す (Return to bot)",
+		noteOpenAction: "📝 社内メモ (Internal note)"}
 	confirms := map[string][2]string{
 		"resolve": {"解決済みにしますか?", "お客様に完了のお知らせと評価のお願いが送られます。"},
 		"return":  {"ボットに戻しますか?", "お客様は自動案内に戻ります。"},

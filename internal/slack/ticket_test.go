@@ -134,12 +134,12 @@ func TestTicketStates(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{name: "waiting", buttons: []string{"t:claim:T0a1b2c3d4e5f", "t:resolve:T0a1b2c3d4e5f", "t:return:T0a1b2c3d4e5f"},
+		{name: "waiting", buttons: []string{"t:claim:T0a1b2c3d4e5f", "t:resolve:T0a1b2c3d4e5f", "t:return:T0a1b2c3d4e5f", "t:note:T0a1b2c3d4e5f"},
 			want: []string{"対応待ち", "山田太郎", "LINE", "日本語", "2026-11-27 11:05 JST", "refund_guarantee",
 				"当サイトで購入したギフト券", "• どうしましたか? → コードが無効と表示される", "👤 *山田太郎*: コードが使えません",
 				"🤖 担当者におつなぎします。", "営業時間外", "2026-11-30 10:00 JST", "T0a1b2c3d4e5f"}},
 		{name: "claimed", edit: func(c *bot.TicketCard) { c.State, c.Agent = bot.TicketClaimed, "U0ALICE" },
-			buttons: []string{"t:resolve:T0a1b2c3d4e5f", "t:return:T0a1b2c3d4e5f"}, want: []string{"対応中", "<@U0ALICE>"}},
+			buttons: []string{"t:resolve:T0a1b2c3d4e5f", "t:return:T0a1b2c3d4e5f", "t:note:T0a1b2c3d4e5f"}, want: []string{"対応中", "<@U0ALICE>"}},
 		{name: "resolved", edit: func(c *bot.TicketCard) { c.State, c.Agent = bot.TicketResolved, "U0ALICE" },
 			want: []string{"解決済み", "<@U0ALICE>"}},
 		{name: "closed with a note", edit: func(c *bot.TicketCard) {
@@ -150,7 +150,7 @@ func TestTicketStates(t *testing.T) {
 		{name: "staff", edit: func(c *bot.TicketCard) { c.Staff, c.Channel = true, "slack" },
 			want: []string{"スタッフの診断", "中継はありません", "Slack"}, notWant: []string{"対応待ち"}},
 		{name: "agent not an id", edit: func(c *bot.TicketCard) { c.State, c.Agent = bot.TicketClaimed, "!channel" },
-			buttons: []string{"t:resolve:T0a1b2c3d4e5f", "t:return:T0a1b2c3d4e5f"}, notWant: []string{"<!channel>", "!channel"}},
+			buttons: []string{"t:resolve:T0a1b2c3d4e5f", "t:return:T0a1b2c3d4e5f", "t:note:T0a1b2c3d4e5f"}, notWant: []string{"<!channel>", "!channel"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,7 +56,8 @@ type buttonJSON struct {
 // when they are fine.
 func CheckBlocks(raw []byte) []string {
 	var blocks []blockJSON
-	if err := json.Unmarshal(raw, &blocks); err != nil {
+	var rawBlocks []json.RawMessage
+	if json.Unmarshal(raw, &blocks) != nil || json.Unmarshal(raw, &rawBlocks) != nil {
 		return []string{"blocks: not a JSON array of blocks"}
 	}
 	var probs []string
@@ -143,6 +144,16 @@ func CheckBlocks(raw []byte) []string {
 					add("%s: missing, long or duplicate action_id %q", where, btn.ActionID)
 				}
 				actionIDs[btn.ActionID] = true
+			}
+		case "input":
+			var in struct {
+				Label   *textObject     `json:"label"`
+				Element json.RawMessage `json:"element"`
+			}
+			if json.Unmarshal(rawBlocks[i], &in) != nil || in.Label == nil || in.Label.Type != "plain_text" || len(in.Element) == 0 {
+				add("block %d: input needs a plain_text label and an element", i)
+			} else {
+				probs = append(probs, checkTextObject(fmt.Sprintf("block %d label", i), *in.Label, 2000)...)
 			}
 		case "divider":
 		default:

@@ -79,7 +79,7 @@ func URLVerification(challenge string) []byte {
 // SlashCommand returns the form Slack posts when user types command text in channel.
 func (s *Server) SlashCommand(channel, user, command, text string) url.Values {
 	s.mu.Lock()
-	trigger := s.id("trigger.")
+	trigger := s.trigger(user)
 	s.mu.Unlock()
 	return url.Values{
 		"token": {"unused"}, "team_id": {TeamID}, "team_domain": {"giftdesk-test"},
@@ -114,7 +114,7 @@ func (s *Server) BlockActions(m Message, user, button string) (json.RawMessage, 
 		return nil, fmt.Errorf("slacktest: no button %q in message %s (buttons: %v)", button, m.TS, m.Buttons())
 	}
 	s.mu.Lock()
-	actionTS, trigger := s.nextTS(), s.id("trigger.")
+	actionTS, trigger := s.nextTS(), s.trigger(user)
 	name := strings.ToLower(user)
 	if u, ok := s.users[user]; ok && u.Name != "" {
 		name = u.Name
@@ -224,4 +224,84 @@ func (m Message) Plain() string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Parsed returns the texts of the request that Slack parses for mentions and links: the
+// notification text and every mrkdwn text object in its blocks (plain_text is shown as
+// it is).
+func (r Request) Parsed() []string {
+	var out []string
+	if r.Text != "" {
+		out = append(out, r.Text)
+	}
+	var v any
+	if r.Blocks != nil && json.Unmarshal(r.Blocks, &v) == nil {
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if v["type"] == "mrkdwn" {
+					if s, ok := v["text"].(string); ok {
+						out = append(out, s)
+					}
+				}
+				for _, e := range v {
+					walk(e)
+				}
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			}
+		}
+		walk(v)
+	}
+	return out
+}
+
+// MessageAction returns the interactivity payload Slack sends when user picks the message
+// shortcut callbackID on message m.
+func (s *Server) MessageAction(m Message, user, callbackID string) json.RawMessage {
+	s.mu.Lock()
+	trigger := s.trigger(user)
+	s.mu.Unlock()
+	msg := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS}
+	if m.ThreadTS != "" {
+		msg["thread_ts"] = m.ThreadTS
+	}
+	if m.BotID != "" {
+		msg["bot_id"] = m.BotID
+	}
+	b, _ := json.Marshal(map[string]any{
+		"type": "message_action", "callback_id": callbackID, "trigger_id": trigger, "api_app_id": AppID,
+		"token": "unused", "action_ts": s.NextTS(), "message_ts": m.TS,
+		"team":    map[string]any{"id": TeamID, "domain": "giftdesk-test"},
+		"user":    map[string]any{"id": user, "name": strings.ToLower(user), "team_id": TeamID},
+		"channel": map[string]any{"id": m.Channel, "name": "support"},
+		"message": msg, "response_url": "https://hooks.slack.invalid/actions/" + trigger,
+	})
+	return b
+}
+
+// ViewSubmission returns the interactivity payload Slack sends when user submits modal v
+// with values, by block id and action id.
+func (s *Server) ViewSubmission(v View, user string, values map[string]map[string]string) json.RawMessage {
+	state := map[string]any{}
+	for block, actions := range values {
+		m := map[string]any{}
+		for action, value := range actions {
+			m[action] = map[string]any{"type": "plain_text_input", "value": value}
+		}
+		state[block] = m
+	}
+	b, _ := json.Marshal(map[string]any{
+		"type": "view_submission", "api_app_id": AppID, "token": "unused", "trigger_id": "unused",
+		"team": map[string]any{"id": TeamID, "domain": "giftdesk-test"},
+		"user": map[string]any{"id": user, "name": strings.ToLower(user), "team_id": TeamID},
+		"view": map[string]any{
+			"id": v.ID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.PrivateMetadata,
+			"blocks": v.Blocks, "state": map[string]any{"values": state}, "team_id": TeamID, "app_id": AppID,
+		},
+	})
+	return b
 }

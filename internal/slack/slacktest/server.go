@@ -1,6 +1,6 @@
 // Package slacktest is a fake Slack for tests: the Web API methods giftdesk calls
-// (auth.test, chat.postMessage, chat.update, chat.delete, conversations.history,
-// users.info, apps.connections.open), a Socket
+// (auth.test, bots.info, chat.postMessage, chat.update, chat.delete, conversations.history,
+// reactions.add, users.info, views.open, apps.connections.open), a Socket
 // Mode WebSocket, and builders for the signed requests and payloads Slack sends.
 //
 // It is a plain httptest server rather than slack-go's slacktest: that one is built for the
@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -40,6 +41,19 @@ const (
 	AppToken  = "xapp-test-app-token"
 )
 
+// Identity is who the bot token belongs to: what auth.test and bots.info answer.
+type Identity struct {
+	TeamID, AppID, BotUserID, BotID string
+}
+
+// SetIdentity makes auth.test and bots.info answer with id instead of TeamID, AppID,
+// BotUserID and BotID (the payload builders keep those).
+func (s *Server) SetIdentity(id Identity) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identity = id
+}
+
 // User is a member of the fake workspace.
 type User struct {
 	ID          string
@@ -59,6 +73,25 @@ type Message struct {
 	Text     string
 	Blocks   json.RawMessage // as posted; nil for none
 	Updates  int             // how many times chat.update changed it
+	// Reactions are the names of the bot's reactions to it (reactions.add), in order.
+	Reactions []string
+}
+
+// Request is a Web API call that carries message text, as the fake received it.
+type Request struct {
+	Method string // chat.postMessage, chat.update, views.open
+	Text   string // the text parameter: the notification text, parsed by Slack as mrkdwn
+	// Blocks is the blocks parameter (or a view's blocks), as sent; nil for none.
+	Blocks json.RawMessage
+}
+
+// View is a modal the app opened with views.open.
+type View struct {
+	ID              string
+	User            string // who it was opened for: the user of its trigger
+	CallbackID      string
+	PrivateMetadata string
+	Blocks          json.RawMessage
 }
 
 // Fault is a failure to answer a Web API call with, instead of handling it.
@@ -75,12 +108,17 @@ type Server struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every change
 	users    map[string]User
-	members  map[string]bool // channels the bot is in (DMs, "D…", always)
+	members  map[string]bool     // channels the bot is in (DMs, "D…", always)
+	people   map[string][]string // channels' members other than the bot
 	messages []*Message
 	faults   map[string][]Fault
 	calls    []string
+	requests []Request
+	triggers map[string]string // trigger_id → user, while unused
+	views    []View
 	lastTS   time.Time
 	seq      int
+	identity Identity
 
 	// Socket Mode.
 	conn    *websocket.Conn
@@ -92,12 +130,14 @@ type Server struct {
 // NewServer starts a fake Slack; Close stops it.
 func NewServer() *Server {
 	s := &Server{
-		changed: make(chan struct{}),
-		users:   map[string]User{},
-		members: map[string]bool{},
-		faults:  map[string][]Fault{},
-		acks:    map[string]json.RawMessage{},
-		pingsTo: 5 * time.Second,
+		changed:  make(chan struct{}),
+		users:    map[string]User{},
+		members:  map[string]bool{},
+		faults:   map[string][]Fault{},
+		triggers: map[string]string{},
+		acks:     map[string]json.RawMessage{},
+		pingsTo:  5 * time.Second,
+		identity: Identity{TeamID: TeamID, AppID: AppID, BotUserID: BotUserID, BotID: BotID},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
@@ -134,6 +174,35 @@ func (s *Server) Join(channel string) {
 	s.members[channel] = true
 }
 
+// AddMembers makes users members of channel (conversations.members lists them, with the
+// bot when it joined).
+func (s *Server) AddMembers(channel string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.people == nil {
+		s.people = map[string][]string{}
+	}
+	s.people[channel] = append(s.people[channel], users...)
+}
+
+// conversationMembers answers conversations.members, two members a page (so that
+// pagination is exercised).
+func (s *Server) conversationMembers(form map[string][]string) map[string]any {
+	channel := first(form, "channel")
+	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
+		return map[string]any{"error": "not_in_channel"}
+	}
+	all := slices.Clone(s.people[channel])
+	all = append(all, s.identity.BotUserID)
+	start, _ := strconv.Atoi(first(form, "cursor"))
+	end := min(start+2, len(all))
+	next := ""
+	if end < len(all) {
+		next = strconv.Itoa(end)
+	}
+	return map[string]any{"members": all[min(start, end):end], "response_metadata": map[string]any{"next_cursor": next}}
+}
+
 // FailNext makes the next call of method (such as "chat.postMessage") fail with f; calls
 // queue up in order.
 func (s *Server) FailNext(method string, f Fault) {
@@ -147,6 +216,14 @@ func (s *Server) Calls() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.calls)
+}
+
+// Requests returns the calls that carried message text so far, in order, whether or not
+// they succeeded.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
 }
 
 // Post adds a message written by user, as if they wrote it in Slack, and returns it.
@@ -165,7 +242,9 @@ func (s *Server) Message(channel, ts string) (Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := s.find(channel, ts); m != nil {
-		return *m, true
+		out := *m
+		out.Reactions = slices.Clone(m.Reactions)
+		return out, true
 	}
 	return Message{}, false
 }
@@ -300,6 +379,10 @@ func (s *Server) find(channel, ts string) *Message {
 // api answers one Web API call.
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
+	var body []byte
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		body, _ = io.ReadAll(r.Body)
+	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
@@ -311,6 +394,13 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, method)
+	if method == "chat.postMessage" || method == "chat.update" {
+		req := Request{Method: method, Text: r.PostForm.Get("text")}
+		if b := r.PostForm.Get("blocks"); b != "" {
+			req.Blocks = json.RawMessage(b)
+		}
+		s.requests = append(s.requests, req)
+	}
 	if fs := s.faults[method]; len(fs) > 0 {
 		f := fs[0]
 		s.faults[method] = fs[1:]
@@ -335,8 +425,15 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	var res map[string]any
 	switch method {
 	case "auth.test":
+		id := s.identity
 		res = map[string]any{"url": "https://giftdesk-test.slack.com/", "team": "giftdesk test", "user": "giftdesk",
-			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID}
+			"team_id": id.TeamID, "user_id": id.BotUserID, "bot_id": id.BotID}
+	case "bots.info":
+		if id := s.identity; first(r.PostForm, "bot") == id.BotID {
+			res = map[string]any{"bot": map[string]any{"id": id.BotID, "name": "giftdesk", "app_id": id.AppID, "user_id": id.BotUserID}}
+		} else {
+			res = map[string]any{"error": "bot_not_found"}
+		}
 	case "users.info":
 		res = s.usersInfo(r.PostForm)
 	case "chat.postMessage":
@@ -347,6 +444,12 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		res = s.deleteMessage(r.PostForm)
 	case "conversations.history":
 		res = s.history(r.PostForm)
+	case "conversations.members":
+		res = s.conversationMembers(r.PostForm)
+	case "reactions.add":
+		res = s.addReaction(r.PostForm)
+	case "views.open":
+		res = s.openView(body)
 	case "apps.connections.open":
 		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
 	default:
@@ -433,6 +536,101 @@ func (s *Server) deleteMessage(form map[string][]string) map[string]any {
 	s.messages = slices.Delete(s.messages, i, i+1)
 	s.notify()
 	return map[string]any{"channel": channel, "ts": ts}
+}
+
+// openView answers views.open: a modal for an unused trigger of an interaction.
+func (s *Server) openView(body []byte) map[string]any {
+	var req struct {
+		TriggerID string `json:"trigger_id"`
+		View      struct {
+			Type            string          `json:"type"`
+			CallbackID      string          `json:"callback_id"`
+			PrivateMetadata string          `json:"private_metadata"`
+			Blocks          json.RawMessage `json:"blocks"`
+		} `json:"view"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return map[string]any{"error": "invalid_json"}
+	}
+	user, ok := s.triggers[req.TriggerID]
+	switch {
+	case !ok:
+		return map[string]any{"error": "invalid_trigger_id"}
+	case req.View.Type != "modal":
+		return map[string]any{"error": "invalid_arguments"}
+	}
+	if probs := CheckBlocks(req.View.Blocks); len(probs) > 0 {
+		return map[string]any{"error": "invalid_arguments", "response_metadata": map[string]any{"messages": probs}}
+	}
+	delete(s.triggers, req.TriggerID)
+	v := View{ID: s.id("V"), User: user, CallbackID: req.View.CallbackID, PrivateMetadata: req.View.PrivateMetadata,
+		Blocks: req.View.Blocks}
+	s.views = append(s.views, v)
+	s.notify()
+	return map[string]any{"view": map[string]any{"id": v.ID, "type": "modal", "callback_id": v.CallbackID}}
+}
+
+// WaitView waits until the app has opened n modals and returns the last.
+func (s *Server) WaitView(ctx context.Context, n int) (View, error) {
+	var out View
+	err := s.wait(ctx, func() bool {
+		if len(s.views) >= n {
+			out = s.views[n-1]
+			return true
+		}
+		return false
+	})
+	return out, err
+}
+
+// Views returns the modals the app opened, in order.
+func (s *Server) Views() []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.views)
+}
+
+// trigger returns a new trigger_id for an interaction of user; s.mu is held.
+func (s *Server) trigger(user string) string {
+	t := s.id("trigger.")
+	s.triggers[t] = user
+	return t
+}
+
+// addReaction answers reactions.add: the bot reacts to a message of a channel it is in,
+// once per name.
+func (s *Server) addReaction(form map[string][]string) map[string]any {
+	channel, ts, name := first(form, "channel"), first(form, "timestamp"), first(form, "name")
+	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
+		return map[string]any{"error": "not_in_channel"}
+	}
+	m := s.find(channel, ts)
+	switch {
+	case name == "":
+		return map[string]any{"error": "invalid_name"}
+	case m == nil:
+		return map[string]any{"error": "message_not_found"}
+	case slices.Contains(m.Reactions, name):
+		return map[string]any{"error": "already_reacted"}
+	}
+	m.Reactions = append(m.Reactions, name)
+	s.notify()
+	return map[string]any{}
+}
+
+// WaitReaction waits until the bot has reacted to the message of channel with ts and
+// returns the message.
+func (s *Server) WaitReaction(ctx context.Context, channel, ts string) (Message, error) {
+	var out Message
+	err := s.wait(ctx, func() bool {
+		m := s.find(channel, ts)
+		if m != nil {
+			out = *m
+			out.Reactions = slices.Clone(m.Reactions)
+		}
+		return m != nil && len(m.Reactions) > 0
+	})
+	return out, err
 }
 
 // history answers conversations.history: the messages at the top of the channel (thread
