@@ -31,6 +31,14 @@ type Config struct {
 	Logger  *slog.Logger
 	// ReadTimeout bounds reading a request, headers and body; default 10s.
 	ReadTimeout time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers; default 5s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its next request;
+	// default 30s.
+	IdleTimeout time.Duration
+	// MaxConns bounds the connections open at once; further clients wait to be accepted.
+	// Default 8192.
+	MaxConns int
 }
 
 // Server is the HTTP server.
@@ -48,6 +56,15 @@ func New(cfg Config) *Server {
 	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = 5 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 30 * time.Second
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 8192
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -68,10 +85,10 @@ func New(cfg Config) *Server {
 	s.srv = &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           s.recover(mux),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
@@ -115,8 +132,9 @@ func (s *Server) recover(next http.Handler) http.Handler {
 	})
 }
 
-// Serve listens on l (or Config.Addr when l is nil) until ctx is done, then drains:
-// readiness turns false first, in-flight requests finish within grace, and Serve returns.
+// Serve listens on l (or Config.Addr when l is nil), with at most Config.MaxConns
+// connections open at once, until ctx is done, then drains: readiness turns false first,
+// in-flight requests finish within grace, and Serve returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
 	if l == nil {
 		var err error
@@ -124,7 +142,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 			return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 		}
 	}
-	s.log.Info("listening", "addr", l.Addr().String())
+	l = newLimitListener(l, s.cfg.MaxConns)
+	s.log.Info("listening", "addr", l.Addr().String(), "max_conns", s.cfg.MaxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(l) }()
 	select {
