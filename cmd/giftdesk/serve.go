@@ -17,6 +17,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/flows"
+	"github.com/giftdesk/giftdesk/internal/budget"
 	"github.com/giftdesk/giftdesk/internal/line"
 	"github.com/giftdesk/giftdesk/internal/metrics"
 	"github.com/giftdesk/giftdesk/internal/redact"
@@ -35,6 +36,14 @@ type serveConfig struct {
 	DebugAddr   string // pprof listener; empty means none
 	LogFormat   string
 	LogLevel    slog.Level
+
+	// The HTTP edge: bytes and number of unauthenticated webhook bodies read at once,
+	// connections open at once, and how long a connection may idle or send its headers.
+	WebhookMemory int64
+	WebhookReads  int
+	MaxConns      int
+	KeepAlive     time.Duration
+	HeaderTimeout time.Duration
 
 	LineSecret, LineToken, LineAPI string
 	// LineReplyWindow is how long after an event its reply token is used; it must stay
@@ -93,6 +102,35 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	c.Grace = dur("GIFTDESK_SHUTDOWN_GRACE", 10*time.Second)
 	c.Lease = dur("GIFTDESK_LEASE", 30*time.Second)
 	c.LineReplyWindow = dur("LINE_REPLY_WINDOW", 50*time.Second)
+	c.KeepAlive = dur("GIFTDESK_KEEPALIVE_TIMEOUT", 30*time.Second)
+	c.HeaderTimeout = dur("GIFTDESK_HEADER_TIMEOUT", 5*time.Second)
+	c.WebhookMemory = 64 << 20
+	if v := getenv("GIFTDESK_WEBHOOK_MEMORY"); v != "" {
+		n, err := parseSize(v)
+		if err != nil || n < 1<<20 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_WEBHOOK_MEMORY=%q: want a size of at least 1MiB (the largest body), such as 64MiB", v))
+		}
+		c.WebhookMemory = n
+	}
+	c.WebhookReads = 256
+	if v := getenv("GIFTDESK_WEBHOOK_READS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1<<16 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_WEBHOOK_READS=%q: want a number from 1 to 65536", v))
+		}
+		c.WebhookReads = n
+	}
+	files := openFilesLimit()
+	c.MaxConns = min(8192, max(files-256, 64))
+	if v := getenv("GIFTDESK_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 16 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_MAX_CONNS=%q: want a number of at least 16", v))
+		} else if n > files-64 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_MAX_CONNS=%d: over the open-files limit %d less 64 for the database and outgoing calls (raise ulimit -n)", n, files))
+		}
+		c.MaxConns = n
+	}
 	c.Workers = 4
 	if v := getenv("GIFTDESK_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -168,6 +206,25 @@ func (c serveConfig) checkSlack() []error {
 	return errs
 }
 
+// parseSize parses a size in bytes: a number, optionally followed by KiB, MiB or GiB.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<50)/mult {
+		return 0, fmt.Errorf("size %q: want a number of bytes, KiB, MiB or GiB", s)
+	}
+	return n * mult, nil
+}
+
 func orEnv(getenv func(string) string, name, def string) string {
 	if v := getenv(name); v != "" {
 		return v
@@ -237,13 +294,16 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		deliverer *bot.Deliverer
 		channels  []string
 	)
+	// One memory budget for the bodies of every channel's webhooks, read before they can be
+	// authenticated.
+	bodies := budget.New(budget.Config{Bytes: cfg.WebhookMemory, Reads: cfg.WebhookReads})
 	routes := map[string]http.Handler{}
 	senders := map[string]bot.Sender{}
 	profilers := map[string]bot.Profiler{}
 	if cfg.LineSecret != "" {
 		lineCh, err := line.New(line.Config{
 			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI, ReplyWindow: cfg.LineReplyWindow,
-			Inbox: inbox, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log,
+			Inbox: inbox, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(line.Name, outcome, fresh, dup, d)
 			},
@@ -259,7 +319,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		slackCh, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
 			APIURL: cfg.SlackAPI, Inbox: inbox, Conversations: store, Threads: store, Received: func() { worker.Notify() },
-			Redact: flows.RedactCodes, Logger: log,
+			Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(slack.Name, outcome, fresh, dup, d)
 			},
@@ -330,6 +390,10 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		Ready:   store,
 		Metrics: m.Handler(),
 		Logger:  log,
+
+		MaxConns:          cfg.MaxConns,
+		IdleTimeout:       cfg.KeepAlive,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
 	})
 	log.Info("giftdesk serving", "addr", cfg.Addr, "db", redactURL(cfg.DB), "channels", strings.Join(channels, ","), "owner", owner)
 	err = srv.Serve(ctx, listener, cfg.Grace)

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeEdgeConfig(t *testing.T) {
+	line := map[string]string{"LINE_CHANNEL_SECRET": "a", "LINE_CHANNEL_ACCESS_TOKEN": "b"}
+	tests := []struct {
+		name  string
+		env   map[string]string
+		want  string // in the error; empty for none
+		check func(serveConfig) bool
+	}{
+		{name: "defaults", check: func(c serveConfig) bool {
+			return c.WebhookMemory == 64<<20 && c.WebhookReads == 256 && c.KeepAlive == 30*time.Second &&
+				c.HeaderTimeout == 5*time.Second && c.MaxConns >= 64 && c.MaxConns <= 8192
+		}},
+		{name: "memory in MiB", env: map[string]string{"GIFTDESK_WEBHOOK_MEMORY": "128MiB"}, check: func(c serveConfig) bool { return c.WebhookMemory == 128<<20 }},
+		{name: "memory in bytes", env: map[string]string{"GIFTDESK_WEBHOOK_MEMORY": "2097152"}, check: func(c serveConfig) bool { return c.WebhookMemory == 2<<20 }},
+		{name: "memory under one body", env: map[string]string{"GIFTDESK_WEBHOOK_MEMORY": "512KiB"}, want: "GIFTDESK_WEBHOOK_MEMORY"},
+		{name: "memory unit unknown", env: map[string]string{"GIFTDESK_WEBHOOK_MEMORY": "64MB"}, want: "GIFTDESK_WEBHOOK_MEMORY"},
+		{name: "reads", env: map[string]string{"GIFTDESK_WEBHOOK_READS": "32"}, check: func(c serveConfig) bool { return c.WebhookReads == 32 }},
+		{name: "reads zero", env: map[string]string{"GIFTDESK_WEBHOOK_READS": "0"}, want: "GIFTDESK_WEBHOOK_READS"},
+		{name: "connections", env: map[string]string{"GIFTDESK_MAX_CONNS": "100"}, check: func(c serveConfig) bool { return c.MaxConns == 100 }},
+		{name: "connections too few", env: map[string]string{"GIFTDESK_MAX_CONNS": "3"}, want: "GIFTDESK_MAX_CONNS"},
+		{name: "connections over the open-files limit", env: map[string]string{"GIFTDESK_MAX_CONNS": "1000000000"}, want: "open-files limit"},
+		{name: "keep-alive", env: map[string]string{"GIFTDESK_KEEPALIVE_TIMEOUT": "5s"}, check: func(c serveConfig) bool { return c.KeepAlive == 5*time.Second }},
+		{name: "header timeout malformed", env: map[string]string{"GIFTDESK_HEADER_TIMEOUT": "soon"}, want: "GIFTDESK_HEADER_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadServeConfig(func(k string) string {
+				if v, ok := tt.env[k]; ok {
+					return v
+				}
+				return line[k]
+			})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			case tt.check != nil && !tt.check(c):
+				t.Errorf("config %+v", c)
+			}
+		})
+	}
+}
