@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -19,13 +20,25 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// WriteProber is a Pinger that can also tell whether writes succeed (a full disk, a
+// read-only file answer pings but fail every write). /readyz probes at most once per
+// ProbeEvery.
+type WriteProber interface {
+	ProbeWrite(ctx context.Context) error
+}
+
 // Config configures a Server. A zero field means the default.
 type Config struct {
 	Addr string // default ":8080"
 	// Routes maps patterns ("POST /line/webhook") to handlers.
 	Routes map[string]http.Handler
-	// Ready is checked by GET /readyz; optional.
+	// Ready is checked by GET /readyz; optional. When it is also a WriteProber, /readyz
+	// probes writes too.
 	Ready Pinger
+	// ProbeEvery is how long a write probe's result is reused; default 1s.
+	ProbeEvery time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 	// Metrics serves GET /metrics; optional.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -47,6 +60,10 @@ type Server struct {
 	log      *slog.Logger
 	srv      *http.Server
 	draining atomic.Bool
+
+	probeMu  sync.Mutex
+	probedAt time.Time
+	probeErr error
 }
 
 // New returns a Server.
@@ -65,6 +82,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = 8192
+	}
+	if cfg.ProbeEvery == 0 {
+		cfg.ProbeEvery = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -111,8 +134,28 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
 			return
 		}
+		if err := s.probeWrite(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			http.Error(w, "store not writable", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+// probeWrite returns the result of the store's write probe, probing at most once per
+// ProbeEvery; nil when the store has no probe.
+func (s *Server) probeWrite(ctx context.Context) error {
+	p, ok := s.cfg.Ready.(WriteProber)
+	if !ok {
+		return nil
+	}
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	if now := s.cfg.Now(); s.probedAt.IsZero() || now.Sub(s.probedAt) >= s.cfg.ProbeEvery {
+		s.probeErr, s.probedAt = p.ProbeWrite(ctx), now
+	}
+	return s.probeErr
 }
 
 // recover turns a panicking handler into a 500 without the panic's text, and logs it

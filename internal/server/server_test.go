@@ -159,3 +159,48 @@ func TestMaxConns(t *testing.T) {
 		t.Fatalf("third connection after one closed: %q, %v", buf[:n], err)
 	}
 }
+
+// prober is a store whose pings succeed and whose writes fail while err is set.
+type prober struct {
+	err    error
+	probes int
+}
+
+func (p *prober) Ping(context.Context) error { return nil }
+func (p *prober) ProbeWrite(context.Context) error {
+	p.probes++
+	return p.err
+}
+
+// TestReadyWhenWritable: /readyz is false while writes fail though pings succeed, probes
+// at most once a second, and is true again once writes work.
+func TestReadyWhenWritable(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	p := &prober{err: errors.New("database or disk is full")}
+	h := server.New(server.Config{Ready: p, Now: func() time.Time { return now }}).Handler()
+	steps := []struct {
+		name    string
+		advance time.Duration
+		healthy bool
+		want    int
+		probes  int
+	}{
+		{name: "disk full", want: 503, probes: 1},
+		{name: "within the second: cached", advance: 500 * time.Millisecond, healthy: true, want: 503, probes: 1},
+		{name: "after the second: probed again", advance: 600 * time.Millisecond, healthy: true, want: 200, probes: 2},
+		{name: "cached success", advance: 100 * time.Millisecond, want: 200, probes: 2},
+		{name: "fails again", advance: 2 * time.Second, want: 503, probes: 3},
+	}
+	for _, st := range steps {
+		now = now.Add(st.advance)
+		if st.healthy {
+			p.err = nil
+		} else if st.advance > time.Second {
+			p.err = errors.New("attempt to write a readonly database")
+		}
+		code, body := get(t, h, "GET", "/readyz")
+		if code != st.want || p.probes != st.probes {
+			t.Errorf("%s: /readyz = %d %q after %d probes, want %d after %d", st.name, code, body, p.probes, st.want, st.probes)
+		}
+	}
+}
