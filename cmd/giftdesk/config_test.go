@@ -1,9 +1,15 @@
 package main
 
 import (
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/giftdesk/giftdesk/internal/line/linetest"
 )
 
 func TestServeEdgeConfig(t *testing.T) {
@@ -29,6 +35,8 @@ func TestServeEdgeConfig(t *testing.T) {
 		{name: "connections over the open-files limit", env: map[string]string{"GIFTDESK_MAX_CONNS": "1000000000"}, want: "open-files limit"},
 		{name: "keep-alive", env: map[string]string{"GIFTDESK_KEEPALIVE_TIMEOUT": "5s"}, check: func(c serveConfig) bool { return c.KeepAlive == 5*time.Second }},
 		{name: "header timeout malformed", env: map[string]string{"GIFTDESK_HEADER_TIMEOUT": "soon"}, want: "GIFTDESK_HEADER_TIMEOUT"},
+		{name: "metrics address", env: map[string]string{"GIFTDESK_METRICS_ADDR": "127.0.0.1:9090"}, check: func(c serveConfig) bool { return c.MetricsAddr == "127.0.0.1:9090" }},
+		{name: "metrics address malformed", env: map[string]string{"GIFTDESK_METRICS_ADDR": "9090"}, want: "GIFTDESK_METRICS_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,5 +55,49 @@ func TestServeEdgeConfig(t *testing.T) {
 				t.Errorf("config %+v", c)
 			}
 		})
+	}
+}
+
+// TestServeMetricsListener: with GIFTDESK_METRICS_ADDR, /metrics is served there and not
+// on the public listener.
+func TestServeMetricsListener(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	fake := linetest.New(t, linetest.Config{})
+	var logs syncBuffer
+	s := startServeWith(t, fake, map[string]string{
+		"GIFTDESK_DB": filepath.Join(t.TempDir(), "giftdesk.db"), "LINE_CHANNEL_SECRET": testSecret,
+		"LINE_CHANNEL_ACCESS_TOKEN": fake.Token(), "LINE_API_BASE_URL": fake.URL(), "GIFTDESK_METRICS_ADDR": addr,
+	}, &logs)
+	res, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("public /metrics answered %d, want 404", res.StatusCode)
+	}
+	var body []byte
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(10 * time.Second); ; <-tick.C {
+		res, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no metrics on %s: %v", addr, err)
+		}
+	}
+	if !strings.Contains(string(body), "giftdesk_inbox_pending_events") {
+		t.Errorf("metrics listener serves no giftdesk metrics:\n%.500s", body)
 	}
 }

@@ -34,6 +34,7 @@ type serveConfig struct {
 	Lease       time.Duration
 	Workers     int
 	DebugAddr   string // pprof listener; empty means none
+	MetricsAddr string // metrics listener; empty means /metrics on the main listener
 	LogFormat   string
 	LogLevel    slog.Level
 
@@ -142,6 +143,11 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.DebugAddr = getenv("GIFTDESK_DEBUG_ADDR"); c.DebugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
 			errs = append(errs, fmt.Errorf("GIFTDESK_DEBUG_ADDR=%q: want host:port such as 127.0.0.1:6060", c.DebugAddr))
+		}
+	}
+	if c.MetricsAddr = getenv("GIFTDESK_METRICS_ADDR"); c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("GIFTDESK_METRICS_ADDR=%q: want host:port such as 127.0.0.1:9090", c.MetricsAddr))
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -382,13 +388,22 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			}
 		})
 	}
+	publicMetrics := m.Handler()
+	if cfg.MetricsAddr != "" {
+		publicMetrics = nil
+		wg.Go(func() {
+			if err := server.ServeMetrics(bg, cfg.MetricsAddr, m.Handler(), log); err != nil {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		})
+	}
 	wg.Go(func() { housekeeping(bg, log, desk, store, inbox, worker, cfg.SweepEvery, cfg.Retention) })
 
 	srv := server.New(server.Config{
 		Addr:    cfg.Addr,
 		Routes:  routes,
 		Ready:   store,
-		Metrics: m.Handler(),
+		Metrics: publicMetrics,
 		Logger:  log,
 
 		MaxConns:          cfg.MaxConns,
