@@ -60,6 +60,33 @@ func TestServeEdgeConfig(t *testing.T) {
 
 // TestServeMetricsListener: with GIFTDESK_METRICS_ADDR, /metrics is served there and not
 // on the public listener.
+// TestURLErrorsWithoutCredentials: a malformed API URL is named in the start-up error
+// without its user and password.
+func TestURLErrorsWithoutCredentials(t *testing.T) {
+	tests := []struct {
+		name, key, value string
+	}{
+		{name: "LINE, wrong scheme", key: "LINE_API_BASE_URL", value: "ftp://admin:hunter2secret@line.example"},
+		{name: "LINE, no scheme", key: "LINE_API_BASE_URL", value: "admin:hunter2secret@line.example"},
+		{name: "LINE, unparsable", key: "LINE_API_BASE_URL", value: "http://admin:hunter2secret@line example/%zz"},
+		{name: "Slack, no trailing slash", key: "SLACK_API_URL", value: "https://admin:hunter2secret@slack.example/api"},
+		{name: "Slack, user only", key: "SLACK_API_URL", value: "ftp://hunter2secret@slack.example/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"LINE_CHANNEL_SECRET": "a", "LINE_CHANNEL_ACCESS_TOKEN": "b",
+				"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", tt.key: tt.value}
+			_, err := loadServeConfig(func(k string) string { return env[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("error %v, want one naming %s", err, tt.key)
+			}
+			if strings.Contains(err.Error(), "hunter2secret") || strings.Contains(err.Error(), "admin") {
+				t.Errorf("error shows the credentials: %v", err)
+			}
+		})
+	}
+}
+
 func TestServeMetricsListener(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

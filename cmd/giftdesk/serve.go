@@ -177,7 +177,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		errs = append(errs, errors.New("LINE_CHANNEL_ACCESS_TOKEN is not set (LINE_CHANNEL_SECRET is)"))
 	}
 	if u, err := url.Parse(c.LineAPI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("LINE_API_BASE_URL=%q: want an http(s) URL", c.LineAPI))
+		errs = append(errs, fmt.Errorf("LINE_API_BASE_URL=%q: want an http(s) URL", urlForError(c.LineAPI)))
 	}
 	if slackSet {
 		errs = append(errs, c.checkSlack()...)
@@ -207,7 +207,7 @@ func (c serveConfig) checkSlack() []error {
 	}
 	u, err := url.Parse(c.SlackAPI)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(u.Path, "/") {
-		errs = append(errs, fmt.Errorf("SLACK_API_URL=%q: want an http(s) URL ending in /, such as %s", c.SlackAPI, slack.DefaultAPIURL))
+		errs = append(errs, fmt.Errorf("SLACK_API_URL=%q: want an http(s) URL ending in /, such as %s", urlForError(c.SlackAPI), slack.DefaultAPIURL))
 	}
 	return errs
 }
@@ -236,6 +236,21 @@ func orEnv(getenv func(string) string, name, def string) string {
 		return v
 	}
 	return def
+}
+
+// urlForError returns s for an error message without credentials: a URL's user and
+// password are left out, and a string that does not parse as a URL, or still holds an
+// "@", is not shown at all.
+func urlForError(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	if out := u.String(); !strings.Contains(out, "@") {
+		return out
+	}
+	return "(URL with credentials)"
 }
 
 // redactURL hides a password in a database URL; a file path is returned as it is.
