@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/budget"
 )
 
@@ -162,6 +164,49 @@ func TestWebhookRefusedUnread(t *testing.T) {
 				}
 			case <-time.After(5 * time.Second):
 				t.Errorf("no answer before the body was sent")
+			}
+		})
+	}
+}
+
+// TestProfilePathEscaped: ids from a webhook body go into the profile request's path as
+// single escaped segments, so they cannot aim it at another API path.
+func TestProfilePathEscaped(t *testing.T) {
+	var got []*http.Request
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"displayName":"x","userId":"U1"}`)
+	}))
+	t.Cleanup(api.Close)
+	c, err := New(Config{ChannelSecret: secret, AccessToken: "token", Inbox: &recordingInbox{}, APIBaseURL: api.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const evil = "U1/../../v2/bot/message/push?to=U2#"
+	tests := []struct {
+		name     string
+		key      string
+		prefix   string
+		segments int // in the decoded path
+	}{
+		{name: "user", key: evil, prefix: "/v2/bot/profile/", segments: 4},
+		{name: "group member", key: "group:C1/../x:" + evil, prefix: "/v2/bot/group/", segments: 6},
+		{name: "room member", key: "room:R1?x:" + evil, prefix: "/v2/bot/room/", segments: 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			if _, err := c.Profile(t.Context(), bot.Event{Key: bot.Key{Channel: Name, User: tt.key}}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d requests", len(got))
+			}
+			r := got[0]
+			segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+			if r.URL.RawQuery != "" || !strings.HasPrefix(r.URL.Path, tt.prefix) || len(segs) != tt.segments || slices.Contains(segs, "..") {
+				t.Errorf("request went to %q (query %q), want %d segments under %s", r.URL.Path, r.URL.RawQuery, tt.segments, tt.prefix)
 			}
 		})
 	}
