@@ -1,8 +1,10 @@
 package flows
 
 import (
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -31,10 +33,16 @@ func NormalizeCode(s string) string {
 
 // dropCodeSeparator maps separators to -1 (dropped by strings.Map) and keeps other runes.
 func dropCodeSeparator(r rune) rune {
-	if isCodeHyphen(r) || unicode.IsSpace(r) || isZeroWidth(r) {
+	if isCodeSeparator(r) {
 		return -1
 	}
 	return r
+}
+
+// isCodeSeparator reports whether r (after NFKC) may stand between the groups of a code:
+// the code reader drops it, and RedactCodes joins groups across it.
+func isCodeSeparator(r rune) bool {
+	return isCodeHyphen(r) || unicode.IsSpace(r) || isZeroWidth(r)
 }
 
 // isCodeHyphen reports whether r is one of the dashes customers type between code groups.
@@ -117,7 +125,7 @@ func CheckCode(raw string) (normalized string, problem CodeProblem) {
 // droppedFirstGroup reports whether raw is typed in the groups 3-6-5 or 3-6-4.
 func droppedFirstGroup(raw string) bool {
 	groups := strings.FieldsFunc(norm.NFKC.String(strings.ToValidUTF8(raw, "\ufffd")), func(r rune) bool {
-		return isCodeHyphen(r) || unicode.IsSpace(r)
+		return isCodeHyphen(r) || unicode.IsSpace(r) || isZeroWidth(r)
 	})
 	if len(groups) != 3 {
 		return false
@@ -162,57 +170,52 @@ func MaskCode(s string) string {
 	return maskPrefix + string(r[len(r)-4:])
 }
 
-// RedactCodes returns text with everything that looks like a gift-card code replaced by its
-// MaskCode form, for logs and transcripts. Unmatched text, including invalid UTF-8, is
-// copied unchanged; RedactCodes never panics, is idempotent, and is safe for concurrent use.
+// RedactCodes returns text with every gift-card code in it replaced by its MaskCode form,
+// for transcripts, dead letters, Slack posts and logs. It finds codes by the one
+// definition of what a code looks like that the code reader (the "code" input) also goes
+// by: whatever that reader accepts as a code, RedactCodes masks. Unmatched text, including
+// invalid UTF-8, is copied unchanged; RedactCodes never panics, is idempotent, and is safe
+// for concurrent use.
 //
-// Finding codes in free text is a heuristic; it errs towards masking, since a leaked code is
-// lost money while a masked word only reads oddly. It works like this:
+// What a code looks like:
 //
-//  1. Full-width letters and digits count as ASCII. A chunk is a maximal run of letters and
-//     digits, so a code stops at kana and kanji: 「コードはＡＢＣＤ－１２３４５６－ＸＹＺＷ９です」.
-//  2. Neighbouring chunks of at least 3 characters join into one token when the text between
-//     them is 1–3 spaces or hyphens (of any kind) holding at most one hyphen. A hyphen always
-//     joins. A space joins unless it looks like prose: a plain word (all lower case, or
-//     Capitalised) joins across a space only with a chunk that mixes letters and digits, so
-//     "have 3000 yen", "Amazon Gift Card" and "May 2016" stay apart. Three chunks in a
-//     printed layout (4-6-5, 4-6-4, 3-6-5, 3-6-4) with at least two digits among them join
-//     across spaces whatever they look like ("abcd 123456 efghi").
-//  3. A plain word of fewer than 10 letters at either end of a token, joined to it by a
-//     space, is dropped from the token when what remains still has at least 14 characters
-//     (a whole code) and the word does not complete a printed layout — so in
-//     "ABCD-123456-XYZW9 but it says" the "but" stays readable, while "abcd 12ef56 klmno"
-//     stays one token.
-//  4. A token of n letters and digits, d of them digits, is masked when n ≥ 10 and
-//     – it is all digits and n ≥ 14 (codes, the 16-digit card number, long account
-//     numbers; phone numbers, postal codes and amounts are shorter), or
-//     – d ≥ 2, or
-//     – n ≥ 14 (a lower-case code may have no digits), or
-//     – n ≥ 12 and it holds a chunk that is not a plain word (upper case, mixed case, or
-//     letters with a digit).
-//  5. Exactly four ASCII upper-case letters or digits right after "****-" are an earlier
-//     mask: they are left alone and join nothing, which keeps RedactCodes idempotent.
+//  1. Characters. Letters and digits in any width or compatibility form NFKC folds to
+//     ASCII (ＡＢＣ１２３), in either case. Between them, separators are what the reader drops:
+//     hyphens and dashes of every kind (-, －, ー, –, …), any Unicode space (including
+//     newlines, tabs, the ideographic, thin, en and narrow no-break spaces) and zero-width
+//     characters (U+200B–U+200D, the word joiner U+2060, U+FEFF). Written as a JSON escape
+//     (\n, \u200b, \uff21) or percent-encoded (%0A, %E2%80%8B, + for a space), as in a
+//     stored request body, they count the same.
+//  2. Groups. A group is a run of letters and digits. Neighbouring groups of at least 2
+//     (3 when digits only, unlike the parts of a date) join across 1 to 8 separators holding a hyphen or a zero-width character; across
+//     spaces only, when both are code-like (they hold a digit, or are upper-case letters),
+//     or when one mixes letters and digits and neither is longer than 8. Three groups in the printed layout 4-6-5 or 4-6-4 (or 3-6-5, 3-6-4:
+//     the first character dropped) join whatever their case, unless they are plain words
+//     between plain spaces. Prose does not join: "have 3000 yen", "Amazon Gift Card".
+//  3. Codes. In joined groups, a run of letters and digits is a code when it mixes letters
+//     and digits and has 13 to 20 of them (a 14- or 15-character code, one with a
+//     character missing or added), or 10 to 20 in several groups (a mistyped code); when
+//     it is 13 to 16 upper-case letters, or letters in the printed layout; and when it is
+//     exactly 16 digits (the card number). The printed layout is taken first, then all the
+//     joined groups when they are one code, else runs from the left; a plain word at one
+//     end is left out when the rest is a code of 13 or more by itself (plain words at both
+//     ends: both or neither).
+//  4. Exactly four letters or digits right after "****-" are an earlier mask and join
+//     nothing, which keeps RedactCodes idempotent.
 //
-// Left alone: "Amazon", "smartphone" (too short, no digits), 2016/5/1 and 2017年4月24日 (short
-// chunks split by other characters), 3,000円, 090-1234-5678 (11 digits).
-// Masked although not codes: runs of 14 or more letters ("congratulations",
-// "user-friendly-interface"), shouted text such as "AMAZON GIFT CARD", 17-digit order
-// numbers, and amounts glued to words ("3000yen balance").
-// Missed: a code typed in lower case and grouped by spaces, not in the printed layout with
-// two digits, where two neighbouring groups are both letters-only or a letters-only group
-// meets a digits-only one ("abcd efghij klmno", "abcde 12345 fghij"): it reads like words
-// and numbers, and its groups are masked only if they are code-like on their own. Groups
-// shorter than 3 characters never join, and a code typed right after "****-" loses its
-// first group to rule 5.
+// So JSON keys and camel-case names (webhookEventId), lower-case words ("representative"),
+// ids longer than a code (ULIDs, LINE user ids, reply tokens), UUIDs, Slack ids, durations,
+// timestamps, dates, amounts and phone numbers are left alone. A code typed in lower case
+// without a digit, as one group or grouped by spaces, is not told from words: the reader
+// does not accept it as a code either, and asks again.
 func RedactCodes(text string) string {
 	out, _ := redactCodes(text)
 	return out
 }
 
-// FindCode returns the first code-like token of text (by the rules of RedactCodes),
-// normalised as NormalizeCode would, so that a code typed inside a sentence
-// (「番号はABCD-EFGH12-JKLM3です」) can be checked. The result is a full code: mask it before
-// storing or showing it.
+// FindCode returns the first code of text by the definition of RedactCodes, normalised as
+// NormalizeCode would, so that a code typed inside a sentence (「番号はABCD-EFGH12-JKLM3です」)
+// can be checked. The result is a full code: mask it before storing or showing it.
 func FindCode(text string) (string, bool) {
 	_, codes := redactCodes(text)
 	if len(codes) == 0 {
@@ -221,44 +224,167 @@ func FindCode(text string) (string, bool) {
 	return codes[0], true
 }
 
-// redactCodes masks the code-like tokens of text and returns them.
+// redactCodes masks the codes of text and returns them, normalised.
 func redactCodes(text string) (string, []string) {
-	var found []string
-	chunks := redactScan(text)
+	chunks := scanChunks(text)
 	if len(chunks) == 0 {
 		return text, nil
 	}
-	var b strings.Builder
-	pos := 0
+	var spans [][2]int // chunk index ranges [i, j), in order
 	for i := 0; i < len(chunks); {
 		j := i + 1
-		for j < len(chunks) && chunks[j-1].link != linkNone {
+		for j < len(chunks) && chunks[j-1].link {
 			j++
 		}
-		lo, hi := redactTrim(chunks[i:j])
-		if span := chunks[i+lo : i+hi]; len(span) > 0 && codeLike(span) {
-			b.WriteString(text[pos:span[0].start])
-			code := joinAlnum(span)
-			found = append(found, code)
-			b.WriteString(MaskCode(code))
-			pos = span[len(span)-1].end
+		if !uuidShaped(chunks[i:j]) {
+			spans = append(spans, codeSpans(chunks, i, j)...)
 		}
 		i = j
 	}
-	if pos == 0 {
-		return text, found
+	if len(spans) == 0 {
+		return text, nil
+	}
+	var b strings.Builder
+	var found []string
+	pos := 0
+	for _, sp := range spans {
+		first, last := chunks[sp[0]], chunks[sp[1]-1]
+		code := NormalizeCode(joinAlnum(chunks[sp[0]:sp[1]]))
+		found = append(found, code)
+		b.WriteString(text[pos:first.start])
+		b.WriteString(MaskCode(code))
+		pos = last.end
 	}
 	b.WriteString(text[pos:])
 	return b.String(), found
 }
 
-// linkKind says how a chunk is joined to the one after it.
+// The lengths of the runs RedactCodes takes for codes: at least spanMin letters and
+// digits (spanMinJoined for groups joined by separators, where a mistyped code missing a
+// group is still several groups of one), at most spanMax (a code typed with extra
+// characters); a card number has exactly serialLen digits.
+const (
+	spanMin       = codeMinLen - 1
+	spanMinJoined = 10
+	spanMax       = 20
+	spanMaxLetter = serialLen
+)
+
+// uuidShaped reports whether joined chunks are a UUID (8-4-4-4-12 hex digits), an
+// identifier and not a code.
+func uuidShaped(tok []redactChunk) bool {
+	if len(tok) != 5 {
+		return false
+	}
+	for i, n := range []int{8, 4, 4, 4, 12} {
+		if len(tok[i].alnum) != n || strings.Trim(strings.ToLower(tok[i].alnum), "0123456789abcdef") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// codeSpans returns the codes among the joined chunks [lo, hi), as index ranges.
+func codeSpans(chunks []redactChunk, lo, hi int) [][2]int {
+	var spans [][2]int
+	covered := make([]bool, hi-lo)
+	// The printed layout first.
+	for i := lo; i+3 <= hi; i++ {
+		if tok := chunks[i : i+3]; !covered[i-lo] && printedLayout(tok) && isCode(tok, true) {
+			spans = append(spans, [2]int{i, i + 3})
+			covered[i-lo], covered[i+1-lo], covered[i+2-lo] = true, true, true
+		}
+	}
+	whole := func(i, j int) bool { return isCode(chunks[i:j], false) && alnumLen(chunks[i:j]) >= spanMin }
+	add := func(i, j int) {
+		// A plain word at an end stays out when the rest is a whole code; when both ends
+		// are plain words, both stay out or neither does (which of two words belongs to a
+		// code cannot be told: mask both).
+		if j-i >= 2 {
+			lp, rp := chunks[i].class == classPlain, chunks[j-1].class == classPlain
+			switch {
+			case lp && rp:
+				if j-i >= 3 && whole(i+1, j-1) {
+					i, j = i+1, j-1
+				}
+			case lp && whole(i+1, j):
+				i++
+			case rp && whole(i, j-1):
+				j--
+			}
+		}
+		spans = append(spans, [2]int{i, j})
+		for k := i; k < j; k++ {
+			covered[k-lo] = true
+		}
+	}
+	for a := lo; a < hi; {
+		if covered[a-lo] {
+			a++
+			continue
+		}
+		b := a
+		for b < hi && !covered[b-lo] {
+			b++
+		}
+		if isCode(chunks[a:b], false) {
+			add(a, b)
+			a = b
+			continue
+		}
+		// Too long for one code: take runs from the left.
+		for i := a; i < b; {
+			j, n := i, 0
+			for j < b && n < spanMin {
+				n += len(chunks[j].alnum)
+				j++
+			}
+			// A run grown past the longest code by its last group may be a code without it.
+			if j-i >= 2 && n > spanMax && !isCode(chunks[i:j], false) {
+				j--
+			}
+			if isCode(chunks[i:j], false) {
+				add(i, j)
+				i = j
+			} else {
+				i++
+			}
+		}
+		a = b
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	return spans
+}
+
+// isCode reports whether tok, joined chunks, is a code by its letters and digits (rule 3
+// of RedactCodes); layout says it is in the printed layout.
+func isCode(tok []redactChunk, layout bool) bool {
+	n, d := alnumLen(tok), countDigits(tok)
+	switch {
+	case n > spanMax:
+		return false
+	case d == n:
+		return n == serialLen
+	case d > 0:
+		return n >= spanMin || len(tok) > 1 && n >= spanMinJoined
+	case n < spanMin || n > spanMaxLetter:
+		return false
+	}
+	for _, c := range tok {
+		if c.class != classCaps || strings.ToUpper(c.alnum) != c.alnum {
+			return layout && len(tok) == 3
+		}
+	}
+	return true
+}
+
+// linkKind is the kind of separators between two chunks.
 type linkKind int
 
 const (
-	linkNone linkKind = iota
-	linkHyphen
-	linkSpace
+	gapNone   linkKind = iota // not separators only, or too many
+	gapSpace                  // spaces only
+	gapHyphen                 // with a hyphen or a zero-width character
 )
 
 // chunkClass sorts chunks by how much they look like words.
@@ -274,130 +400,192 @@ const (
 // redactChunk is a run of letters and digits in text given to RedactCodes.
 type redactChunk struct {
 	start, end int    // byte offsets in the text
-	alnum      string // the run, width-folded to ASCII
+	alnum      string // the run, folded to ASCII
 	class      chunkClass
 	frozen     bool     // an earlier mask's last four characters
-	gap        linkKind // how the gap to the next chunk could join it
-	link       linkKind // how it joins the next chunk
+	gap        linkKind // the separators between it and the next chunk
+	link       bool     // whether it joins the next chunk
 }
 
-// redactScan splits text into chunks and decides which neighbours join.
-func redactScan(text string) []redactChunk {
+// codeLike reports whether a chunk may be part of a code next to another code-like one:
+// it holds a digit, or is upper-case letters.
+func (c *redactChunk) codeLike() bool {
+	return c.class == classDigits || c.class == classMixed || c.class == classCaps && strings.ToUpper(c.alnum) == c.alnum
+}
+
+// short reports whether the chunk is too short to join others: one character, or two
+// digits (the parts of a date).
+func (c *redactChunk) short() bool {
+	return len(c.alnum) < 2 || len(c.alnum) < minGroup && c.class == classDigits
+}
+
+// hasDigit reports whether the chunk holds a digit.
+func (c *redactChunk) hasDigit() bool { return c.class == classDigits || c.class == classMixed }
+
+// The groups of a code: at most maxGap separators between two, each at least minGroup
+// long when digits only and 2 otherwise; a word joins a group of letters and digits across spaces only when both are at
+// most maxWordGroup long.
+const (
+	maxGap       = 8
+	minGroup     = 3
+	maxWordGroup = 8
+)
+
+// scanChunks splits text into chunks and decides which neighbours join (rule 2 of
+// RedactCodes).
+func scanChunks(text string) []redactChunk {
 	var chunks []redactChunk
 	var run []byte
-	start := -1
-	flush := func(end int) {
-		if start < 0 {
-			return
-		}
-		c := redactChunk{start: start, end: end, alnum: string(run), class: classify(run)}
-		c.frozen = end-start == 4 && strings.HasSuffix(text[:start], maskPrefix) &&
-			isCodeAlnum(c.alnum)
-		chunks = append(chunks, c)
-		run, start = run[:0], -1
-	}
+	start, end := -1, 0
+	gapRunes, gap := 0, gapSpace // the separators since the last chunk
 	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
+		r, size := decodeCodeRune(text, i)
 		if c, ok := foldAlnum(r); ok {
 			if start < 0 {
+				if k := len(chunks) - 1; k >= 0 {
+					chunks[k].gap = gap
+				}
 				start = i
 			}
-			run = append(run, c)
-		} else {
-			flush(i)
+			run, end = append(run, c), i+size
+			i += size
+			continue
+		}
+		if start >= 0 {
+			c := redactChunk{start: start, end: end, alnum: string(run), class: classify(run)}
+			c.frozen = len(run) == 4 && strings.HasSuffix(text[:start], maskPrefix) && isCodeAlnum(c.alnum)
+			chunks = append(chunks, c)
+			run, start = run[:0], -1
+			gapRunes, gap = 0, gapSpace
+		}
+		switch f := foldCodeRune(r); {
+		case gap == gapNone:
+		case isCodeSeparator(f) && gapRunes < maxGap:
+			gapRunes++
+			if !unicode.IsSpace(f) {
+				gap = gapHyphen
+			}
+		default:
+			gap = gapNone
 		}
 		i += size
 	}
-	flush(len(text))
+	if start >= 0 {
+		c := redactChunk{start: start, end: end, alnum: string(run), class: classify(run)}
+		c.frozen = len(run) == 4 && strings.HasSuffix(text[:start], maskPrefix) && isCodeAlnum(c.alnum)
+		chunks = append(chunks, c)
+	}
 	for k := 0; k+1 < len(chunks); k++ {
 		a, b := &chunks[k], &chunks[k+1]
-		a.gap = gapKind(a, b, text[a.end:b.start])
-		a.link = a.gap
-		if a.gap == linkSpace && (a.class == classPlain && b.class != classMixed ||
-			b.class == classPlain && a.class != classMixed) {
-			a.link = linkNone // prose: "have 3000 yen", "Amazon Gift Card"
+		if a.frozen || b.frozen || a.short() || b.short() {
+			a.gap = gapNone
+		}
+		switch a.gap {
+		case gapSpace:
+			a.link = a.codeLike() && b.codeLike() ||
+				(a.class == classMixed || b.class == classMixed) && len(a.alnum) <= maxWordGroup && len(b.alnum) <= maxWordGroup
+		case gapHyphen:
+			a.link = true
 		}
 	}
 	for k := 0; k+2 < len(chunks); k++ {
-		if tok := chunks[k : k+3]; tok[0].gap != linkNone && tok[1].gap != linkNone &&
-			printedLayout(tok) && countDigits(tok) >= 2 {
-			tok[0].link, tok[1].link = tok[0].gap, tok[1].gap
+		tok := chunks[k : k+3]
+		prose := countDigits(tok) == 0 && tok[0].gap == gapSpace && tok[1].gap == gapSpace &&
+			tok[0].class == classPlain && tok[1].class == classPlain && tok[2].class == classPlain
+		if tok[0].gap != gapNone && tok[1].gap != gapNone && printedLayout(tok) && !prose {
+			tok[0].link, tok[1].link = true, true
 		}
 	}
 	return chunks
 }
 
-// gapKind says how chunk a may join chunk b across gap, going by the gap and the chunks'
-// lengths alone.
-func gapKind(a, b *redactChunk, gap string) linkKind {
-	if a.frozen || b.frozen || len(a.alnum) < 3 || len(b.alnum) < 3 {
-		return linkNone
-	}
-	runes, hyphens := 0, 0
-	for _, r := range gap {
-		runes++
-		switch {
-		case isCodeHyphen(r):
-			hyphens++
-		case r == ' ' || r == '\t' || r == '\u3000' || r == '\u00a0':
-		default:
-			return linkNone
+// decodeCodeRune returns the rune at text[i:] and its length in bytes, reading a JSON
+// escape (\n, \r, \t, \uXXXX with surrogate pairs) or percent-encoded UTF-8 (%0A,
+// %E2%80%8B; + is a space) as the rune it stands for, so that a code in a stored request
+// body is found as it is in plain text. Invalid UTF-8 is one byte of U+FFFD.
+func decodeCodeRune(text string, i int) (rune, int) {
+	switch text[i] {
+	case '\\':
+		if i+1 >= len(text) {
+			break
 		}
+		switch text[i+1] {
+		case 'n':
+			return '\n', 2
+		case 'r':
+			return '\r', 2
+		case 't':
+			return '\t', 2
+		case 'u':
+			r, ok := hex4(text, i+2)
+			if !ok {
+				break
+			}
+			if utf16.IsSurrogate(r) && i+12 <= len(text) && text[i+6] == '\\' && text[i+7] == 'u' {
+				if r2, ok := hex4(text, i+8); ok {
+					if c := utf16.DecodeRune(r, r2); c != utf8.RuneError {
+						return c, 12
+					}
+				}
+			}
+			return r, 6
+		}
+	case '%':
+		var buf [utf8.UTFMax]byte
+		n := 0
+		for n < len(buf) && i+3*n+3 <= len(text) && text[i+3*n] == '%' {
+			hi, ok1 := unhex(text[i+3*n+1])
+			lo, ok2 := unhex(text[i+3*n+2])
+			if !ok1 || !ok2 {
+				break
+			}
+			buf[n] = hi<<4 | lo
+			n++
+			if utf8.FullRune(buf[:n]) {
+				if r, size := utf8.DecodeRune(buf[:n]); size == n && r != utf8.RuneError {
+					return r, 3 * n
+				}
+				break
+			}
+		}
+	case '+':
+		return ' ', 1
 	}
+	return utf8.DecodeRuneInString(text[i:])
+}
+
+// hex4 parses the four hex digits at text[i:].
+func hex4(text string, i int) (rune, bool) {
+	if i+4 > len(text) {
+		return 0, false
+	}
+	var r rune
+	for k := range 4 {
+		d, ok := unhex(text[i+k])
+		if !ok {
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
+}
+
+func unhex(c byte) (byte, bool) {
 	switch {
-	case runes > 3 || hyphens > 1:
-		return linkNone
-	case hyphens == 1:
-		return linkHyphen
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
 	}
-	return linkSpace
-}
-
-// redactTrim returns the part [lo, hi) of a token that is left after dropping plain words
-// at its ends (rule 3 of RedactCodes).
-func redactTrim(tok []redactChunk) (lo, hi int) {
-	lo, hi = 0, len(tok)
-	if hi-lo >= 2 && trimmable(tok[lo], tok[lo].link) && alnumLen(tok[lo+1:hi]) >= codeMinLen &&
-		!(hi-lo >= 3 && printedLayout(tok[lo:lo+3]) && codeLike(tok[lo:lo+3])) {
-		lo++
-	}
-	if hi-lo >= 2 && trimmable(tok[hi-1], tok[hi-2].link) && alnumLen(tok[lo:hi-1]) >= codeMinLen &&
-		!(hi-lo >= 3 && printedLayout(tok[hi-3:hi]) && codeLike(tok[hi-3:hi])) {
-		hi--
-	}
-	return lo, hi
-}
-
-// trimmable reports whether c, joined to the rest of its token by link, may be dropped from
-// the token's end. Words of 10 or more letters stay, so that a trimmed word is never masked
-// on its own later (RedactCodes must be idempotent).
-func trimmable(c redactChunk, link linkKind) bool {
-	return c.class == classPlain && link == linkSpace && len(c.alnum) < 10
+	return 0, false
 }
 
 // printedLayout reports whether three chunks have the lengths 4-6-5, 4-6-4, 3-6-5 or 3-6-4.
 func printedLayout(tok []redactChunk) bool {
 	a, b, c := len(tok[0].alnum), len(tok[1].alnum), len(tok[2].alnum)
 	return (a == 4 || a == 3) && b == 6 && (c == 5 || c == 4)
-}
-
-// codeLike reports whether a token should be masked (rule 4 of RedactCodes).
-func codeLike(tok []redactChunk) bool {
-	n, d, worded := alnumLen(tok), countDigits(tok), true
-	for _, c := range tok {
-		if c.class == classCaps || c.class == classMixed {
-			worded = false
-		}
-	}
-	switch {
-	case n < 10:
-		return false
-	case d == n:
-		return n >= codeMinLen
-	case d >= 2, n >= codeMinLen:
-		return true
-	}
-	return n >= 12 && !worded
 }
 
 // alnumLen returns the number of letters and digits in tok.
@@ -455,11 +643,27 @@ func classify(run []byte) chunkClass {
 	return classCaps
 }
 
-// foldAlnum returns the ASCII letter or digit that r is, folding full-width forms.
-func foldAlnum(r rune) (byte, bool) {
-	if r >= 0xff01 && r <= 0xff5e {
-		r -= 0xfee0
+// foldCodeRune returns what NFKC makes of r when that is a single rune (full-width and
+// other compatibility forms of letters, digits, spaces and dashes), and r otherwise.
+func foldCodeRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		return r
 	}
+	var buf [utf8.UTFMax]byte
+	n := utf8.EncodeRune(buf[:], r)
+	d := norm.NFKC.Properties(buf[:n]).Decomposition()
+	if d == nil {
+		return r
+	}
+	if f, size := utf8.DecodeRune(d); size == len(d) {
+		return f
+	}
+	return r
+}
+
+// foldAlnum returns the ASCII letter or digit that r is, folding compatibility forms.
+func foldAlnum(r rune) (byte, bool) {
+	r = foldCodeRune(r)
 	if r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' {
 		return byte(r), true
 	}

@@ -303,7 +303,10 @@ func codeInput(raw string, _ time.Time) (map[string]string, error) {
 	if problem == CodeEmpty {
 		return nil, errors.New("code input: empty")
 	}
-	if !codeShaped(raw, code) {
+	// What is read as a code is what RedactCodes masks: an answer that looks like a whole
+	// code to CheckCode but not to RedactCodes ("hello everybody", a lower-case code without
+	// a digit) is not taken as one, so that no code is ever stored unmasked.
+	if !codeShaped(raw, code) || complete(problem) && !masked(raw, code) {
 		found, ok := FindCode(raw)
 		if !ok {
 			// The code may sit among Japanese words: keep only the Latin part.
@@ -318,9 +321,29 @@ func codeInput(raw string, _ time.Time) (map[string]string, error) {
 			}
 			found = latin
 		}
-		code, problem = CheckCode(found)
+		if code, problem = CheckCode(found); complete(problem) && !masked(raw, code) {
+			return nil, errors.New("code input: not a code")
+		}
 	}
 	return map[string]string{"": MaskCode(code), "problem": string(problem)}, nil
+}
+
+// complete reports whether a CheckCode result is a whole code.
+func complete(p CodeProblem) bool {
+	return p == CodeOK || p == CodeDroppedFirst || p == CodeSerialNumber
+}
+
+// masked reports whether RedactCodes hides code, as typed in raw: no four characters of it
+// other than the last four are left.
+func masked(raw, code string) bool {
+	out := NormalizeCode(RedactCodes(raw))
+	last := code[max(len(code)-4, 0):]
+	for i := 0; i+4 < len(code); i++ {
+		if w := code[i : i+4]; w != last && strings.Contains(out, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // codeShaped reports whether an answer is plausibly a (mis)typed code as a whole: 3 to 24

@@ -151,6 +151,9 @@ func TestCodeInputMasks(t *testing.T) {
 			raw = "番号は" + raw + "です" // bad_chars: the whole answer is masked
 		}
 		vars, err := code(raw, testNow())
+		if err != nil && c.blindSpot() {
+			continue // not told from words, so not read as a code either
+		}
 		if err != nil {
 			t.Fatalf("code(%q) error: %v", raw, err)
 		}

@@ -10,6 +10,8 @@
 //	                   [--serve-env GIFTDESK_X=v]… [--json] [--keep]
 //	giftdesk-load rss  [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
 //	                   [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
+//	giftdesk-load slow [--bin PATH] [--clients 1500] [--size 1048576] [--spread 8s] [--idle 8000]
+//	                   [--hold 3s] [--serve-env GIFTDESK_X=v]… [--keep]
 //	giftdesk-load bare --addr 127.0.0.1:PORT --secret SECRET
 //
 // giftdesk serve and the bare handler run as child processes, so their CPU time and peak
@@ -39,6 +41,10 @@ const usage = `usage:
   giftdesk-load rss [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
                     [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
       store many conversations, then report giftdesk serve's peak RSS
+  giftdesk-load slow [--bin PATH] [--clients 1500] [--size 1048576] [--spread 8s] [--idle 8000]
+                     [--hold 3s] [--serve-env GIFTDESK_X=v]… [--keep]
+      slow clients sending large bodies with a wrong signature, then idle keep-alive
+      connections: report giftdesk serve's peak RSS under each
 Run "giftdesk-load <command> -h" for the flags' meanings.
 `
 
@@ -71,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLoad(ctx, args[1:], stdout, stderr)
 	case "rss":
 		return runRSS(ctx, args[1:], stdout, stderr)
+	case "slow":
+		return runSlow(ctx, args[1:], stdout, stderr)
 	case "bare":
 		return runBare(ctx, args[1:], stderr)
 	case "help", "-h", "--help":

@@ -17,6 +17,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/flows"
+	"github.com/giftdesk/giftdesk/internal/budget"
 	"github.com/giftdesk/giftdesk/internal/line"
 	"github.com/giftdesk/giftdesk/internal/metrics"
 	"github.com/giftdesk/giftdesk/internal/redact"
@@ -33,8 +34,17 @@ type serveConfig struct {
 	Lease       time.Duration
 	Workers     int
 	DebugAddr   string // pprof listener; empty means none
+	MetricsAddr string // metrics listener; empty means /metrics on the main listener
 	LogFormat   string
 	LogLevel    slog.Level
+
+	// The HTTP edge: bytes and number of unauthenticated webhook bodies read at once,
+	// connections open at once, and how long a connection may idle or send its headers.
+	WebhookMemory int64
+	WebhookReads  int
+	MaxConns      int
+	KeepAlive     time.Duration
+	HeaderTimeout time.Duration
 
 	LineSecret, LineToken, LineAPI string
 	// LineReplyWindow is how long after an event its reply token is used; it must stay
@@ -93,6 +103,35 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	c.Grace = dur("GIFTDESK_SHUTDOWN_GRACE", 10*time.Second)
 	c.Lease = dur("GIFTDESK_LEASE", 30*time.Second)
 	c.LineReplyWindow = dur("LINE_REPLY_WINDOW", 50*time.Second)
+	c.KeepAlive = dur("GIFTDESK_KEEPALIVE_TIMEOUT", 30*time.Second)
+	c.HeaderTimeout = dur("GIFTDESK_HEADER_TIMEOUT", 5*time.Second)
+	c.WebhookMemory = 64 << 20
+	if v := getenv("GIFTDESK_WEBHOOK_MEMORY"); v != "" {
+		n, err := parseSize(v)
+		if err != nil || n < 1<<20 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_WEBHOOK_MEMORY=%q: want a size of at least 1MiB (the largest body), such as 64MiB", v))
+		}
+		c.WebhookMemory = n
+	}
+	c.WebhookReads = 256
+	if v := getenv("GIFTDESK_WEBHOOK_READS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1<<16 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_WEBHOOK_READS=%q: want a number from 1 to 65536", v))
+		}
+		c.WebhookReads = n
+	}
+	files := openFilesLimit()
+	c.MaxConns = min(8192, max(files-256, 64))
+	if v := getenv("GIFTDESK_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 16 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_MAX_CONNS=%q: want a number of at least 16", v))
+		} else if n > files-64 {
+			errs = append(errs, fmt.Errorf("GIFTDESK_MAX_CONNS=%d: over the open-files limit %d less 64 for the database and outgoing calls (raise ulimit -n)", n, files))
+		}
+		c.MaxConns = n
+	}
 	c.Workers = 4
 	if v := getenv("GIFTDESK_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -104,6 +143,11 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.DebugAddr = getenv("GIFTDESK_DEBUG_ADDR"); c.DebugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
 			errs = append(errs, fmt.Errorf("GIFTDESK_DEBUG_ADDR=%q: want host:port such as 127.0.0.1:6060", c.DebugAddr))
+		}
+	}
+	if c.MetricsAddr = getenv("GIFTDESK_METRICS_ADDR"); c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("GIFTDESK_METRICS_ADDR=%q: want host:port such as 127.0.0.1:9090", c.MetricsAddr))
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -133,7 +177,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		errs = append(errs, errors.New("LINE_CHANNEL_ACCESS_TOKEN is not set (LINE_CHANNEL_SECRET is)"))
 	}
 	if u, err := url.Parse(c.LineAPI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("LINE_API_BASE_URL=%q: want an http(s) URL", c.LineAPI))
+		errs = append(errs, fmt.Errorf("LINE_API_BASE_URL=%q: want an http(s) URL", urlForError(c.LineAPI)))
 	}
 	if slackSet {
 		errs = append(errs, c.checkSlack()...)
@@ -163,9 +207,28 @@ func (c serveConfig) checkSlack() []error {
 	}
 	u, err := url.Parse(c.SlackAPI)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(u.Path, "/") {
-		errs = append(errs, fmt.Errorf("SLACK_API_URL=%q: want an http(s) URL ending in /, such as %s", c.SlackAPI, slack.DefaultAPIURL))
+		errs = append(errs, fmt.Errorf("SLACK_API_URL=%q: want an http(s) URL ending in /, such as %s", urlForError(c.SlackAPI), slack.DefaultAPIURL))
 	}
 	return errs
+}
+
+// parseSize parses a size in bytes: a number, optionally followed by KiB, MiB or GiB.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<50)/mult {
+		return 0, fmt.Errorf("size %q: want a number of bytes, KiB, MiB or GiB", s)
+	}
+	return n * mult, nil
 }
 
 func orEnv(getenv func(string) string, name, def string) string {
@@ -173,6 +236,21 @@ func orEnv(getenv func(string) string, name, def string) string {
 		return v
 	}
 	return def
+}
+
+// urlForError returns s for an error message without credentials: a URL's user and
+// password are left out, and a string that does not parse as a URL, or still holds an
+// "@", is not shown at all.
+func urlForError(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	if out := u.String(); !strings.Contains(out, "@") {
+		return out
+	}
+	return "(URL with credentials)"
 }
 
 // redactURL hides a password in a database URL; a file path is returned as it is.
@@ -237,13 +315,16 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		deliverer *bot.Deliverer
 		channels  []string
 	)
+	// One memory budget for the bodies of every channel's webhooks, read before they can be
+	// authenticated.
+	bodies := budget.New(budget.Config{Bytes: cfg.WebhookMemory, Reads: cfg.WebhookReads})
 	routes := map[string]http.Handler{}
 	senders := map[string]bot.Sender{}
 	profilers := map[string]bot.Profiler{}
 	if cfg.LineSecret != "" {
 		lineCh, err := line.New(line.Config{
 			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI, ReplyWindow: cfg.LineReplyWindow,
-			Inbox: inbox, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log,
+			Inbox: inbox, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(line.Name, outcome, fresh, dup, d)
 			},
@@ -259,7 +340,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		slackCh, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
 			APIURL: cfg.SlackAPI, Inbox: inbox, Conversations: store, Threads: store, Received: func() { worker.Notify() },
-			Redact: flows.RedactCodes, Logger: log,
+			Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(slack.Name, outcome, fresh, dup, d)
 			},
@@ -332,14 +413,27 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			}
 		})
 	}
+	publicMetrics := m.Handler()
+	if cfg.MetricsAddr != "" {
+		publicMetrics = nil
+		wg.Go(func() {
+			if err := server.ServeMetrics(bg, cfg.MetricsAddr, m.Handler(), log); err != nil {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		})
+	}
 	wg.Go(func() { housekeeping(bg, log, desk, store, inbox, worker, cfg.SweepEvery, cfg.Retention) })
 
 	srv := server.New(server.Config{
 		Addr:    cfg.Addr,
 		Routes:  routes,
 		Ready:   store,
-		Metrics: m.Handler(),
+		Metrics: publicMetrics,
 		Logger:  log,
+
+		MaxConns:          cfg.MaxConns,
+		IdleTimeout:       cfg.KeepAlive,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
 	})
 	log.Info("giftdesk serving", "addr", cfg.Addr, "db", redactURL(cfg.DB), "channels", strings.Join(channels, ","), "owner", owner)
 	err = srv.Serve(ctx, listener, cfg.Grace)

@@ -13,6 +13,7 @@ import (
 	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/budget"
 )
 
 // Name is the channel name in conversation keys.
@@ -32,13 +33,18 @@ type Config struct {
 	Received func()
 	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
 	Redact func(string) string
-	// MaxBody is the largest webhook body accepted; default 1 MiB.
+	// MaxBody is the largest webhook body accepted; default 1 MiB. Ignored when Bodies is
+	// set.
 	MaxBody int64
+	// Bodies reads webhook bodies within a memory budget, which other channels may share;
+	// default a budget of its own with MaxBody.
+	Bodies *budget.Bodies
 	// ReplyWindow is how long after an event its reply token is still tried; default 50s
 	// (LINE accepts a reply token for about a minute).
 	ReplyWindow time.Duration
 	// Observe is called once per webhook request with its outcome ("accepted",
-	// "bad_signature", "too_large", "malformed", "store_error", "method", "unreadable"), how
+	// "bad_signature", "too_large", "busy", "malformed", "store_error", "method",
+	// "unreadable"), how
 	// many events were new and how many duplicates, and how long it took; optional.
 	Observe func(outcome string, fresh, duplicate int, d time.Duration)
 	Logger  *slog.Logger
@@ -80,8 +86,8 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Redact == nil {
 		cfg.Redact = func(string) string { return "(redacted)" }
 	}
-	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 1 << 20
+	if cfg.Bodies == nil {
+		cfg.Bodies = budget.New(budget.Config{MaxBody: cfg.MaxBody})
 	}
 	if cfg.ReplyWindow == 0 {
 		cfg.ReplyWindow = 50 * time.Second

@@ -137,15 +137,22 @@ func TestRenderRespectsLimits(t *testing.T) {
 		{Kind: bot.MsgSteps, Title: strings.Repeat("題", 500), Steps: []string{"一", "二"}},
 		{Kind: bot.MsgQuestion, Text: "どれですか?", Choices: choices},
 	})
-	text := msgs[0].(*messaging_api.TextMessage).Text
-	if n := len(utf16.Encode([]rune(text))); n > maxTextUnits || !utf8.ValidString(text) {
-		t.Errorf("text is %d UTF-16 units (valid UTF-8: %v), want ≤ %d", n, utf8.ValidString(text), maxTextUnits)
+	var joined string
+	for _, m := range msgs[:2] {
+		text := m.(*messaging_api.TextMessage).Text
+		if n := len(utf16.Encode([]rune(text))); n > maxTextUnits || !utf8.ValidString(text) {
+			t.Errorf("text is %d UTF-16 units (valid UTF-8: %v), want ≤ %d", n, utf8.ValidString(text), maxTextUnits)
+		}
+		joined += text
 	}
-	flex := msgs[1].(*messaging_api.FlexMessage)
+	if joined != long {
+		t.Errorf("the long text was not kept whole in two messages")
+	}
+	flex := msgs[2].(*messaging_api.FlexMessage)
 	if utf8.RuneCountInString(flex.AltText) > maxAltTextRunes {
 		t.Errorf("altText has %d characters", utf8.RuneCountInString(flex.AltText))
 	}
-	q := msgs[2].(*messaging_api.TextMessage).QuickReply
+	q := msgs[3].(*messaging_api.TextMessage).QuickReply
 	if len(q.Items) != maxQuickReplies {
 		t.Fatalf("%d quick replies, want %d", len(q.Items), maxQuickReplies)
 	}
@@ -154,6 +161,48 @@ func TestRenderRespectsLimits(t *testing.T) {
 		if it.Type != "action" || utf8.RuneCountInString(a.Label) > maxLabelRunes || len(a.Data) > maxPostbackBytes {
 			t.Errorf("item %+v / action %q (%d bytes of data)", it.Type, a.Label, len(a.Data))
 		}
+	}
+}
+
+// TestRenderSplitsLongText: a text over LINE's 5,000 UTF-16 units (an agent's long reply)
+// becomes several messages that together are the whole text, split at a line break or a
+// space near the limit when there is one, never inside a character.
+func TestRenderSplitsLongText(t *testing.T) {
+	para := strings.Repeat("あ", 999) + "\n"
+	tests := []struct {
+		name  string
+		text  string
+		parts int
+		ends  string // what each part but the last ends with; empty for anything
+	}{
+		{name: "at the limit", text: strings.Repeat("a", 5000), parts: 1},
+		{name: "one over", text: strings.Repeat("a", 5001), parts: 2},
+		{name: "paragraphs", text: strings.Repeat(para, 12), parts: 3, ends: "\n"},
+		{name: "words", text: strings.Repeat("word ", 2400), parts: 3, ends: " "},
+		{name: "surrogate pairs", text: strings.Repeat("🎁", 5001), parts: 3},
+		{name: "lines and spaces", text: strings.Repeat("ab cd\n", 2000), parts: 3, ends: "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs := render([]bot.Message{{Kind: bot.MsgText, Text: tt.text}})
+			if len(msgs) != tt.parts {
+				t.Errorf("%d messages, want %d", len(msgs), tt.parts)
+			}
+			var joined string
+			for i, m := range msgs {
+				text := m.(*messaging_api.TextMessage).Text
+				if n := len(utf16.Encode([]rune(text))); n > maxTextUnits || !utf8.ValidString(text) {
+					t.Errorf("part %d is %d UTF-16 units (valid UTF-8: %v)", i, n, utf8.ValidString(text))
+				}
+				if i < len(msgs)-1 && !strings.HasSuffix(text, tt.ends) {
+					t.Errorf("part %d ends with %q, want %q", i, text[max(len(text)-3, 0):], tt.ends)
+				}
+				joined += text
+			}
+			if joined != tt.text {
+				t.Errorf("the parts are not the whole text (%d of %d bytes)", len(joined), len(tt.text))
+			}
+		})
 	}
 }
 

@@ -22,8 +22,10 @@ const (
 )
 
 // render turns channel-neutral messages into LINE messages: text with quick-reply buttons
-// for questions, a Flex bubble for advice. Quick replies are shown by LINE only on the last
-// message, so a question's choices go on the last message of the batch.
+// for questions, a Flex bubble for advice. A text longer than LINE's 5,000 UTF-16 units (an
+// agent's long reply) becomes several text messages, nothing cut; Send pushes more than five
+// messages in several requests. Quick replies are shown by LINE only on the last message,
+// so a question's choices go on the last message of the batch.
 func render(msgs []bot.Message) []messaging_api.MessageInterface {
 	out := make([]messaging_api.MessageInterface, 0, len(msgs))
 	var quick *messaging_api.QuickReply
@@ -32,7 +34,9 @@ func render(msgs []bot.Message) []messaging_api.MessageInterface {
 		case bot.MsgSteps:
 			out = append(out, stepsBubble(m))
 		default:
-			out = append(out, &messaging_api.TextMessage{Text: truncateUTF16(m.Text, maxTextUnits)})
+			for _, part := range splitUTF16(m.Text, maxTextUnits) {
+				out = append(out, &messaging_api.TextMessage{Text: part})
+			}
 		}
 		if len(m.Choices) > 0 {
 			quick = quickReply(m.Choices)
@@ -96,17 +100,31 @@ func stepsBubble(m bot.Message) *messaging_api.FlexMessage {
 	}
 }
 
-// truncateUTF16 cuts s to at most n UTF-16 code units (LINE counts text that way), never
-// inside a character.
-func truncateUTF16(s string, n int) string {
-	units := 0
-	for i, r := range s {
-		units += utf16.RuneLen(r)
-		if units > n {
-			return s[:i]
+// splitUTF16 splits s into parts of at most n UTF-16 code units (LINE counts text that
+// way), never inside a character, after the last line break or else the last space of a
+// part when one is in its last fifth. The parts put together are s.
+func splitUTF16(s string, n int) []string {
+	var parts []string
+	for {
+		units, cut, soft := 0, len(s), -1
+		for i, r := range s {
+			units += utf16.RuneLen(r)
+			if units > n {
+				cut = i
+				break
+			}
+			if units > n*4/5 && (r == '\n' || r == ' ' || r == '\u3000') && (soft < 0 || r == '\n' || s[soft-1] != '\n') {
+				soft = i + utf8.RuneLen(r)
+			}
 		}
+		if cut == len(s) {
+			return append(parts, s)
+		}
+		if soft > 0 {
+			cut = soft
+		}
+		parts, s = append(parts, s[:cut]), s[cut:]
 	}
-	return s
 }
 
 func truncateRunes(s string, n int) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,8 @@ func retryKey(eventID string, seq, n int) string {
 
 // Profile returns the customer's display name and language (LINE tells the language only
 // for a one-to-one chat). For a member of a group or room it asks for the member profile.
+// The ids come from a webhook body and go into the request path, escaped (the SDK pastes
+// them in as they are), so a crafted id cannot aim the request at another API path.
 func (c *Channel) Profile(ctx context.Context, ev bot.Event) (bot.Profile, error) {
 	api := c.api(ctx)
 	var (
@@ -120,18 +123,18 @@ func (c *Channel) Profile(ctx context.Context, ev bot.Event) (bot.Profile, error
 		where, user, _ := strings.Cut(rest, ":")
 		if kind == "group" {
 			var p *messaging_api.GroupUserProfileResponse
-			if res, p, err = api.GetGroupMemberProfileWithHttpInfo(where, user); p != nil {
+			if res, p, err = api.GetGroupMemberProfileWithHttpInfo(url.PathEscape(where), url.PathEscape(user)); p != nil {
 				prof.Name = p.DisplayName
 			}
 		} else {
 			var p *messaging_api.RoomUserProfileResponse
-			if res, p, err = api.GetRoomMemberProfileWithHttpInfo(where, user); p != nil {
+			if res, p, err = api.GetRoomMemberProfileWithHttpInfo(url.PathEscape(where), url.PathEscape(user)); p != nil {
 				prof.Name = p.DisplayName
 			}
 		}
 	default:
 		var p *messaging_api.UserProfileResponse
-		if res, p, err = api.GetProfileWithHttpInfo(ev.Key.User); p != nil {
+		if res, p, err = api.GetProfileWithHttpInfo(url.PathEscape(ev.Key.User)); p != nil {
 			prof.Name = p.DisplayName
 			prof.Lang, _ = bot.ParseLang(p.Language)
 		}

@@ -1,10 +1,11 @@
 package line
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -15,9 +16,11 @@ import (
 	"github.com/giftdesk/giftdesk/bot"
 )
 
-// ServeHTTP handles POST /line/webhook. It reads at most MaxBody bytes (413 beyond),
-// verifies X-Line-Signature over exactly those bytes (401 when missing or wrong: nothing is
-// stored), stores the events in the inbox, and answers 200 only once they are on disk (500
+// ServeHTTP handles POST /line/webhook. A request without a well-formed X-Line-Signature
+// is refused (401) before its body is read. The body is read within the memory budget
+// (Config.Bodies: 413 over the largest body, 503 with Retry-After when the budget is spent,
+// which LINE redelivers), the signature verified over exactly those bytes (401 when wrong:
+// nothing is stored), and the events stored the events in the inbox, and answers 200 only once they are on disk (500
 // otherwise, so LINE redelivers). A correctly signed body that cannot be parsed is kept as
 // a dead letter and answered 200, so LINE does not redeliver it forever.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -36,18 +39,21 @@ func (c *Channel) serve(w http.ResponseWriter, r *http.Request) (outcome string,
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return "method", 0, 0
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return "too_large", 0, 0
-		}
-		http.Error(w, "cannot read request body", http.StatusBadRequest)
-		return "unreadable", 0, 0
-	}
 	sig := r.Header.Get("X-Line-Signature")
-	if sig == "" || !webhook.ValidateSignature(c.cfg.ChannelSecret, sig, body) {
+	if !wellFormedSignature(sig) {
+		w.Header().Set("Connection", "close")
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return "bad_signature", 0, 0
+	}
+	read, err := c.cfg.Bodies.Read(r)
+	if err != nil {
+		return c.cfg.Bodies.Refuse(w, err), 0, 0
+	}
+	// The events are decoded into strings of their own, and a dead letter copied, so the
+	// buffer goes back to the pool when the request is answered.
+	defer read.Release()
+	body := read.Bytes
+	if !webhook.ValidateSignature(c.cfg.ChannelSecret, sig, body) {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return "bad_signature", 0, 0
 	}
@@ -85,6 +91,13 @@ func (c *Channel) serve(w http.ResponseWriter, r *http.Request) (outcome string,
 		return "malformed", 0, 0
 	}
 	return "accepted", fresh, dup
+}
+
+// wellFormedSignature reports whether sig can be an X-Line-Signature: the base64 of an
+// HMAC-SHA256, 32 bytes.
+func wellFormedSignature(sig string) bool {
+	b, err := base64.StdEncoding.DecodeString(sig)
+	return err == nil && len(b) == sha256.Size
 }
 
 // wireEvent is a LINE webhook event: the fields giftdesk reads, of every type it acts on.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/budget"
 )
 
 // signatureWindow is how far a request's timestamp may be from our clock, either way.
@@ -33,9 +33,8 @@ type result struct {
 	// outcome is one of a fixed set, for metrics: "accepted", "ignored", "foreign"
 	// (another workspace or app), "url_verification", "not_started" (a slash command
 	// whose thread could not be started), "malformed", "store_error", "error", and for
-	// refused HTTP requests
-	// "bad_signature", "bad_timestamp", "no_signing_secret", "too_large", "unreadable",
-	// "method".
+	// refused HTTP requests "bad_signature", "bad_timestamp", "no_signing_secret",
+	// "too_large", "busy", "unreadable", "method".
 	outcome    string
 	detail     string // what was ignored, for the log
 	fresh, dup int
@@ -71,9 +70,11 @@ func (c *Channel) Commands() http.Handler {
 	})
 }
 
-// handler reads at most MaxBody bytes (413 beyond), verifies Slack's signature over
-// exactly those bytes (401 when missing, wrong or outside the 5-minute window: nothing is
-// stored or sent), and answers with what process returns. This is the one place where
+// handler refuses a request whose signature headers are missing, malformed or outside the
+// 5-minute window (401) before reading its body, reads the body within the memory budget
+// (Config.Bodies: 413 over the largest body, 503 with Retry-After when the budget is spent,
+// which Slack retries), verifies Slack's signature over exactly those bytes (401 when
+// wrong: nothing is stored or sent), and answers with what process returns. This is the one place where
 // outcomes become HTTP statuses.
 func (c *Channel) handler(kind string, process func(context.Context, []byte) result) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -99,17 +100,21 @@ func (c *Channel) serve(w http.ResponseWriter, r *http.Request, process func(con
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return result{status: http.StatusMethodNotAllowed, outcome: "method"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxBody))
+	sig, err := c.signatureHeaders(r.Header)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return result{status: http.StatusRequestEntityTooLarge, outcome: "too_large"}
-		}
-		http.Error(w, "cannot read request body", http.StatusBadRequest)
-		return result{status: http.StatusBadRequest, outcome: "unreadable"}
+		w.Header().Set("Connection", "close")
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return result{status: http.StatusUnauthorized, outcome: err.Error()}
 	}
-	if err := c.verify(r.Header, body); err != nil {
+	read, err := c.cfg.Bodies.Read(r)
+	if err != nil {
+		return result{status: budget.Status(err), outcome: c.cfg.Bodies.Refuse(w, err)}
+	}
+	// Everything process keeps of the body is decoded or copied, so the buffer goes back
+	// to the pool when the request is answered.
+	defer read.Release()
+	body := read.Bytes
+	if err := c.verify(r.Header.Get("X-Slack-Request-Timestamp"), sig, body); err != nil {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return result{status: http.StatusUnauthorized, outcome: err.Error()}
 	}
@@ -133,27 +138,33 @@ var (
 	errStaleTime = errors.New("bad_timestamp")
 )
 
-// verify checks X-Slack-Signature: "v0=" and the hex HMAC-SHA256, keyed with the signing
-// secret, of "v0:<X-Slack-Request-Timestamp>:<body>", with a timestamp within 5 minutes of
-// now. (slack-go's SecretsVerifier does the same against time.Now; this one uses the
-// channel's clock.)
-func (c *Channel) verify(h http.Header, body []byte) error {
+// signatureHeaders checks what can be checked before the body is read: a signing secret
+// is configured, X-Slack-Request-Timestamp is within 5 minutes of now, and
+// X-Slack-Signature is "v0=" and the hex of an HMAC-SHA256, which it returns decoded.
+// (slack-go's SecretsVerifier does the same against time.Now; this one uses the channel's
+// clock.)
+func (c *Channel) signatureHeaders(h http.Header) ([]byte, error) {
 	if c.cfg.SigningSecret == "" {
-		return errNoSecret
+		return nil, errNoSecret
 	}
-	ts := h.Get("X-Slack-Request-Timestamp")
-	sec, err := strconv.ParseInt(ts, 10, 64)
+	sec, err := strconv.ParseInt(h.Get("X-Slack-Request-Timestamp"), 10, 64)
 	if err != nil {
-		return errStaleTime
+		return nil, errStaleTime
 	}
 	if d := c.cfg.Now().Sub(time.Unix(sec, 0)); d > signatureWindow || d < -signatureWindow {
-		return errStaleTime
+		return nil, errStaleTime
 	}
 	got, ok := strings.CutPrefix(h.Get("X-Slack-Signature"), "v0=")
 	sig, err := hex.DecodeString(got)
-	if !ok || err != nil {
-		return errBadSig
+	if !ok || err != nil || len(sig) != sha256.Size {
+		return nil, errBadSig
 	}
+	return sig, nil
+}
+
+// verify checks sig, the decoded X-Slack-Signature, against the HMAC-SHA256, keyed with
+// the signing secret, of "v0:<ts>:<body>".
+func (c *Channel) verify(ts string, sig, body []byte) error {
 	mac := hmac.New(sha256.New, []byte(c.cfg.SigningSecret))
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)

@@ -71,6 +71,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/budget"
 )
 
 // Name is the channel name in conversation keys.
@@ -105,8 +106,12 @@ type Config struct {
 	Received func()
 	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
 	Redact func(string) string
-	// MaxBody is the largest request body accepted; default 1 MiB.
+	// MaxBody is the largest request body accepted; default 1 MiB. Ignored when Bodies is
+	// set.
 	MaxBody int64
+	// Bodies reads request bodies within a memory budget, which other channels may share;
+	// default a budget of its own with MaxBody.
+	Bodies *budget.Bodies
 	// CommandTimeout bounds the Web API calls a slash command makes before it is
 	// acknowledged (Slack waits 3 seconds); default 2s.
 	CommandTimeout time.Duration
@@ -166,8 +171,8 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Redact == nil {
 		cfg.Redact = func(string) string { return "(redacted)" }
 	}
-	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 1 << 20
+	if cfg.Bodies == nil {
+		cfg.Bodies = budget.New(budget.Config{MaxBody: cfg.MaxBody})
 	}
 	if cfg.CommandTimeout == 0 {
 		cfg.CommandTimeout = 2 * time.Second

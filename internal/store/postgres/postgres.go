@@ -278,6 +278,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// ProbeWrite writes to the database and commits on the durable pool, changing nothing
+// (the newest schema_migrations row is updated to itself), so that a server that cannot
+// write (a full disk, a read-only replica) shows as an error.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `UPDATE schema_migrations SET version = version
+		WHERE version = (SELECT max(version) FROM schema_migrations)`)
+	if err != nil {
+		return fmt.Errorf("probe postgres write: %w", err)
+	}
+	return nil
+}
+
 // Close closes the store's connections, waiting for those in use to be returned. Later
 // calls fail.
 func (s *Store) Close() error {

@@ -388,6 +388,34 @@ func TestPing(t *testing.T) {
 	}
 }
 
+// TestProbeWrite: the write probe fails while the database refuses writes (here a trigger
+// on the table it updates) though pings succeed, and succeeds again after.
+func TestProbeWrite(t *testing.T) {
+	s := open(t, nil)
+	t.Parallel()
+	ctx := t.Context()
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe on a healthy database: %v", err)
+	}
+	if _, err := s.pool.Exec(ctx, `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
+		CREATE TRIGGER refuse BEFORE UPDATE ON schema_migrations FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := s.ProbeWrite(ctx); err == nil {
+		t.Fatal("probe succeeded while writes fail")
+	}
+	if _, err := s.pool.Exec(ctx, `DROP TRIGGER refuse ON schema_migrations`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe after writes work again: %v", err)
+	}
+}
+
 // TestTwoStores runs workers on two stores sharing one schema, as two replicas: while
 // events keep arriving, each claims conversations, checks that no other worker holds the
 // one it got, commits a turn per event and releases it. Every event must be committed

@@ -454,3 +454,28 @@ func benchConversation() *bot.Conversation {
 	c.Vars["purchased_at"] = "2025-03-30"
 	return c
 }
+
+// TestProbeWrite: the write probe fails while the database cannot be written, and
+// succeeds again after.
+func TestProbeWrite(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "giftdesk.db"))
+	ctx := t.Context()
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe on a healthy database: %v", err)
+	}
+	if _, err := s.write.ExecContext(ctx, `PRAGMA query_only = ON`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping while read-only: %v (the probe is what tells)", err)
+	}
+	if err := s.ProbeWrite(ctx); err == nil {
+		t.Fatal("probe on a read-only database succeeded")
+	}
+	if _, err := s.write.ExecContext(ctx, `PRAGMA query_only = OFF`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe after writes work again: %v", err)
+	}
+}
