@@ -53,7 +53,7 @@ func TestEvalHeldOut(t *testing.T) {
 
 const (
 	// Dev: as for the held-out set.
-	devFirstFloor = 0.96
+	devFirstFloor = 0.95
 	devConvFloor  = 0.81
 	devLangFloor  = 0.99
 )
@@ -67,7 +67,7 @@ func TestEvalDev(t *testing.T) {
 
 const (
 	// Dev2: as for the held-out set.
-	dev2FirstFloor = 0.59
+	dev2FirstFloor = 0.58
 	dev2ConvFloor  = 0.38
 	dev2LangFloor  = 0.98
 )

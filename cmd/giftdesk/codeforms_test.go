@@ -69,8 +69,11 @@ func TestCodeFormsNeverStored(t *testing.T) {
 	user := "U" + strings.Repeat("f", 32)
 	typed := func(i int) string { return codeForms[i%len(codeForms)](codes[i]) }
 
-	// At the first question, then at the code prompt (the reader takes it for a code).
+	// At the first question (read as a fact: its format is checked at once), then, after
+	// starting over, at the code prompt (the reader takes it for a code). A turn's answers
+	// arrive in one reply, so waiting for the first of them waits for all.
 	msgs := s.say(user, s.textEvent(user, "コードは "+typed(0)+" です。使えません"), 2)
+	msgs = s.say(user, s.textEvent(user, "最初から"), len(msgs)+1)
 	msgs = s.say(user, s.postbackEvent(user, quick(t, msgs, "番号が無効と出る")), len(msgs)+1)
 	msgs = s.say(user, s.textEvent(user, typed(1)), len(msgs)+2)
 	if !strings.Contains(texts(msgs), "****-") && !strings.Contains(texts(msgs[len(msgs)-2:]), "形式") {
