@@ -29,10 +29,16 @@ type DelivererConfig struct {
 	// Backoff is the wait before attempt n+1 after n failures; default exponential from
 	// 1s to 10 minutes with jitter.
 	Backoff func(n int) time.Duration
-	Logger  *slog.Logger     // default: discard
-	Now     func() time.Time // default time.Now
+	// ParkMax caps the wait between two attempts of a parked row (one a fixable error
+	// stopped); default 5 minutes. The wait grows with the row's age from a tenth of it.
+	ParkMax time.Duration
+	// ParkLimit is how long after its creation a parked row is given up (outcome
+	// "failed"); default 24 hours.
+	ParkLimit time.Duration
+	Logger    *slog.Logger     // default: discard
+	Now       func() time.Time // default time.Now
 	// Delivered is called after every attempt with its outcome ("reply", "push",
-	// "retry", "failed") and duration: a hook for metrics.
+	// "retry", "parked", "failed") and duration: a hook for metrics.
 	Delivered func(channel, outcome string, d time.Duration)
 }
 
@@ -54,6 +60,9 @@ type Deliverer struct {
 	cleared atomic.Int64
 	// lastClaim is when Run last claimed (Run's goroutine only).
 	lastClaim time.Time
+	// parked holds the channels that may have parked rows: a success there wakes them.
+	parkMu sync.Mutex
+	parked map[string]bool
 }
 
 // maxDirect is how many deliveries handed over by Deliver run at once; more wait.
@@ -85,6 +94,12 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	if cfg.Backoff == nil {
 		cfg.Backoff = defaultBackoff
 	}
+	if cfg.ParkMax == 0 {
+		cfg.ParkMax = 5 * time.Minute
+	}
+	if cfg.ParkLimit == 0 {
+		cfg.ParkLimit = 24 * time.Hour
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -93,7 +108,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Deliverer{cfg: cfg, log: log.With("component", "deliverer"), wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, maxDirect)}, nil
+		slots: make(chan struct{}, maxDirect), parked: map[string]bool{}}, nil
 }
 
 // Claim is the lease a Queue.CommitTurn gives rows to be handed to Deliver.
@@ -214,13 +229,28 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	} else {
 		outcome, err = sender.Send(ctx, o)
 	}
+	if o.Parked {
+		d.setParked(via, true)
+	}
+	age := d.cfg.Now().Sub(o.CreatedAt)
 	switch {
 	case err == nil:
 		// Debug: the processed event's line and the deliveries metric say as much, and a
 		// line per delivery cost more than its worth under load. Failures and retries
 		// are logged below.
 		log.Debug("delivered", "outcome", outcome, "messages", len(o.Messages))
-	case isPermanent(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
+		d.wakeParked(ctx, via)
+	case isFixable(err) && age < d.cfg.ParkLimit:
+		// Error, not Warn: nothing goes out on this channel until a person acts.
+		wait := d.parkWait(age)
+		log.Error("delivery parked until the cause is fixed", "err", err, "in", wait.String())
+		d.setParked(via, true)
+		if perr := d.cfg.Outbox.ParkOutgoing(ctx, o.ID, d.cfg.Owner, d.cfg.Now().Add(wait)); perr != nil {
+			log.Error("park outgoing", "err", perr)
+		}
+		d.observe(via, "parked", start)
+		return
+	case isPermanent(err) || isFixable(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
 		outcome = "failed"
 		log.Error("delivery failed", "err", err)
 	default:
@@ -238,6 +268,41 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	d.observe(via, outcome, start)
 	if o.Claimed && d.notes.Load() > d.cleared.Load() {
 		// A row committed meanwhile may have waited behind this one.
+		d.wake1()
+	}
+}
+
+// parkWait is the wait before the next attempt of a parked row of the given age: a tenth
+// of its age, between a second and ParkMax, with jitter.
+func (d *Deliverer) parkWait(age time.Duration) time.Duration {
+	w := min(max(age/10, time.Second), d.cfg.ParkMax)
+	return w/2 + rand.N(w/2+1)
+}
+
+func (d *Deliverer) setParked(via string, on bool) {
+	d.parkMu.Lock()
+	defer d.parkMu.Unlock()
+	d.parked[via] = on
+}
+
+// wakeParked makes the parked rows of channel via due at once after a delivery there
+// succeeded: whatever stopped them (a token, a missing invitation) is fixed.
+func (d *Deliverer) wakeParked(ctx context.Context, via string) {
+	d.parkMu.Lock()
+	on := d.parked[via]
+	d.parked[via] = false
+	d.parkMu.Unlock()
+	if !on {
+		return
+	}
+	n, err := d.cfg.Outbox.WakeOutgoing(ctx, via)
+	if err != nil {
+		d.log.Error("wake parked deliveries", "via", via, "err", err)
+		d.setParked(via, true)
+		return
+	}
+	if n > 0 {
+		d.log.Info("delivering again: woke parked deliveries", "via", via, "rows", n)
 		d.wake1()
 	}
 }

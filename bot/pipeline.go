@@ -47,6 +47,9 @@ type Outgoing struct {
 	// deliverer died) and may have delivered.
 	Failures  int       `json:"failures"`
 	CreatedAt time.Time `json:"created_at"`
+	// Parked is set by ClaimOutgoing when the row's last attempt was parked (see
+	// Outbox.ParkOutgoing): a fixable error stopped it.
+	Parked bool `json:"-"`
 	// Claimed is set by CommitTurn when it leased the row to the turn's Claim owner: the
 	// committing process delivers it at once, with no claim of its own.
 	Claimed bool `json:"-"`
@@ -176,6 +179,14 @@ type Outbox interface {
 	// RetryOutgoing releases row id for another attempt at or after at, if owner still
 	// holds its lease (ErrConflict otherwise).
 	RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error
+	// ParkOutgoing is RetryOutgoing for an attempt that a fixable error stopped (see
+	// DeliveryError.Fixable): the attempt is not counted (it delivered nothing, and
+	// parking must not spend the row's attempts) and the row is marked parked until its
+	// next attempt, for WakeOutgoing.
+	ParkOutgoing(ctx context.Context, id int64, owner string, at time.Time) error
+	// WakeOutgoing makes the parked rows delivered by channel via due at once, and
+	// returns how many it woke.
+	WakeOutgoing(ctx context.Context, via string) (int, error)
 }
 
 // Sender delivers outgoing messages on one channel.
@@ -189,6 +200,11 @@ type Sender interface {
 type DeliveryError struct {
 	// Permanent means retrying cannot help (a 4xx other than 429).
 	Permanent bool
+	// Fixable means the message cannot go out until an operator fixes the cause: a
+	// rotated or revoked token, a bot not invited to the channel. The message is parked,
+	// not given up: retried with a capped backoff, and at once when a delivery on the same
+	// channel succeeds again.
+	Fixable bool
 	// RetryAfter is the wait the platform asked for, if any.
 	RetryAfter time.Duration
 	Err        error
@@ -196,7 +212,10 @@ type DeliveryError struct {
 
 func (e *DeliveryError) Error() string {
 	kind := "temporary"
-	if e.Permanent {
+	switch {
+	case e.Fixable:
+		kind = "fixable"
+	case e.Permanent:
 		kind = "permanent"
 	}
 	return fmt.Sprintf("%s delivery error: %v", kind, e.Err)
@@ -208,6 +227,12 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 func isPermanent(err error) bool {
 	var de *DeliveryError
 	return errors.As(err, &de) && de.Permanent
+}
+
+// isFixable reports whether err is a fixable delivery error.
+func isFixable(err error) bool {
+	var de *DeliveryError
+	return errors.As(err, &de) && de.Fixable
 }
 
 // retryAfter returns the wait a delivery error asked for.

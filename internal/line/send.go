@@ -25,7 +25,7 @@ import (
 // Attempts > Failures), that reply may have been delivered: the token is tried again, and
 // LINE's "Invalid reply token" for a token still fresh means it was used — delivered — so
 // nothing is pushed. Failures are *bot.DeliveryError: 429, 5xx and network errors are
-// temporary; other 4xx are permanent.
+// temporary; 401 and 403 (a rotated token) are fixable; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	msgs, err := renderEncoded(out.Messages)
 	if err != nil {
@@ -84,8 +84,12 @@ func deliveryError(call string, res *http.Response, err error) error {
 	if code == 0 {
 		return &bot.DeliveryError{Err: fmt.Errorf("%s: %w", call, err)}
 	}
+	// 401 and 403: the access token was rotated or revoked, or the channel lost a
+	// permission. An operator can fix that; the message waits for it.
+	fixable := code == http.StatusUnauthorized || code == http.StatusForbidden
 	de := &bot.DeliveryError{
-		Permanent: code/100 == 4 && code != http.StatusTooManyRequests,
+		Permanent: code/100 == 4 && code != http.StatusTooManyRequests && !fixable,
+		Fixable:   fixable,
 		Err:       fmt.Errorf("%s: LINE answered %d", call, code),
 	}
 	if s, perr := strconv.Atoi(res.Header.Get("Retry-After")); perr == nil && s > 0 {

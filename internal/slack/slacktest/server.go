@@ -311,6 +311,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, method)
+	s.notify() // for WaitCalls
 	if fs := s.faults[method]; len(fs) > 0 {
 		f := fs[0]
 		s.faults[method] = fs[1:]

@@ -38,7 +38,7 @@ const claimOutgoing = `UPDATE outbox SET lease_owner = $1, lease_expires_at = $2
 		LIMIT $4
 		FOR UPDATE SKIP LOCKED
 	)
-	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at`
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at, outcome IS NOT NULL`
 
 // ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
 // at most one per conversation and delivering channel: the oldest unfinished one. Each
@@ -65,7 +65,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			payload []byte
 			p       row.OutgoingPayload
 		)
-		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt)
+		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt, &o.Parked)
 		if err != nil {
 			return nil, fmt.Errorf("claim outgoing: %w", err)
 		}
@@ -105,12 +105,38 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome str
 // the row was claimed. owner must hold the lease, as for FinishOutgoing, and the errors
 // are FinishOutgoing's.
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
-	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL
+	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = $1, outcome = NULL, lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = $2 AND finished_at IS NULL AND lease_owner = $3`
 	if err := s.updateOutgoing(ctx, s.pool, id, owner, retry, ms(at), id, owner); err != nil {
 		return fmt.Errorf("retry outgoing %d: %w", id, err)
 	}
 	return nil
+}
+
+// ParkOutgoing ends owner's lease on row id, makes the row due again at at and marks it
+// parked (its outcome is "parked" while it is unfinished). The claim is not counted as an
+// attempt. owner must hold the lease, as for FinishOutgoing, and the errors are
+// FinishOutgoing's.
+func (s *Store) ParkOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
+	const park = `UPDATE outbox SET attempts = attempts - 1, outcome = 'parked', next_attempt_at = $1,
+			lease_owner = NULL, lease_expires_at = NULL
+		WHERE id = $2 AND finished_at IS NULL AND lease_owner = $3`
+	if err := s.updateOutgoing(ctx, s.pool, id, owner, park, ms(at), id, owner); err != nil {
+		return fmt.Errorf("park outgoing %d: %w", id, err)
+	}
+	return nil
+}
+
+// WakeOutgoing makes the parked rows delivered by via due now and returns how many it
+// woke.
+func (s *Store) WakeOutgoing(ctx context.Context, via string) (int, error) {
+	const wake = `UPDATE outbox SET next_attempt_at = $1
+		WHERE finished_at IS NULL AND outcome = 'parked' AND via = $2 AND next_attempt_at > $1`
+	tag, err := s.pool.Exec(ctx, wake, ms(s.now()), via)
+	if err != nil {
+		return 0, fmt.Errorf("wake outgoing via %s: %w", via, err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // updateOutgoing runs update, which changes row id if it is unfinished and leased by
