@@ -38,7 +38,7 @@ type DelivererConfig struct {
 	Logger    *slog.Logger     // default: discard
 	Now       func() time.Time // default time.Now
 	// Delivered is called after every attempt with its outcome ("reply", "push",
-	// "retry", "parked", "failed") and duration: a hook for metrics.
+	// "retry", "parked", "failed", OutcomeUncertain) and duration: a hook for metrics.
 	Delivered func(channel, outcome string, d time.Duration)
 }
 
@@ -234,6 +234,9 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	}
 	age := d.cfg.Now().Sub(o.CreatedAt)
 	switch {
+	case err == nil && outcome == OutcomeUncertain:
+		// The sender logged why; this is the line operators alert on.
+		log.Error("delivery uncertain: an earlier attempt may have delivered it; not sent again")
 	case err == nil:
 		// Debug: the processed event's line and the deliveries metric say as much, and a
 		// line per delivery cost more than its worth under load. Failures and retries

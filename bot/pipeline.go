@@ -189,10 +189,15 @@ type Outbox interface {
 	WakeOutgoing(ctx context.Context, via string) (int, error)
 }
 
+// OutcomeUncertain is the outcome a Sender returns for a row that an earlier attempt,
+// lost when its process died, may have delivered, when sending it again could show it
+// twice: it is recorded, and reported to the operator, instead of sent.
+const OutcomeUncertain = "uncertain"
+
 // Sender delivers outgoing messages on one channel.
 type Sender interface {
-	// Send delivers out and returns how ("reply", "push"). A *DeliveryError says whether a
-	// failure may be retried.
+	// Send delivers out and returns how ("reply", "push", OutcomeUncertain). A
+	// *DeliveryError says whether a failure may be retried.
 	Send(ctx context.Context, out Outgoing) (outcome string, err error)
 }
 

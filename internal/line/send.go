@@ -24,7 +24,9 @@ import (
 // A reply has no such key. When an earlier attempt ended without a word (its process died,
 // Attempts > Failures), that reply may have been delivered: the token is tried again, and
 // LINE's "Invalid reply token" for a token still fresh means it was used — delivered — so
-// nothing is pushed. Failures are *bot.DeliveryError: 429, 5xx and network errors are
+// nothing is pushed. After the reply window such an attempt may have replied, and a push
+// would answer twice: the outcome is then bot.OutcomeUncertain and nothing is sent (see
+// mayHaveDelivered). Failures are *bot.DeliveryError: 429, 5xx and network errors are
 // temporary; 401 and 403 (a rotated token) are fixable; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	msgs, err := renderEncoded(out.Messages)
@@ -35,8 +37,19 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		return "none", nil
 	}
 	api := c.api(ctx)
-	fresh := c.cfg.Now().Sub(out.EventAt) < c.cfg.ReplyWindow
+	now := c.cfg.Now()
+	fresh := now.Sub(out.EventAt) < c.cfg.ReplyWindow
 	uncertain := out.Attempts > out.Failures
+	if uncertain && !fresh {
+		// An attempt ended without a word and the reply token can no longer tell whether
+		// it was used. A push now would be a second answer if the lost attempt was a
+		// reply (a reply has no retry key), or a push whose retry key LINE has forgotten.
+		if why := c.mayHaveDelivered(out, now); why != "" {
+			c.log.Error("delivery may have gone out: not sent again", "conversation", out.Key.String(),
+				"outgoing", out.ID, "why", why)
+			return bot.OutcomeUncertain, nil
+		}
+	}
 	if out.ReplyToken != "" && (out.Attempts == 0 || uncertain) && fresh && len(msgs) <= maxMessagesPerReq {
 		res, _, err := api.ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{
 			ReplyToken: out.ReplyToken, Messages: msgs,
@@ -68,6 +81,24 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		}
 	}
 	return "push", nil
+}
+
+// retryKeyLife is how long LINE remembers an X-Line-Retry-Key: a push retried within it
+// is not shown twice.
+const retryKeyLife = 24 * time.Hour
+
+// mayHaveDelivered says why an earlier attempt of out that ended without a word may have
+// delivered it in a way a push now would repeat ("" when a push is safe): a reply, tried
+// while the reply token was fresh and the turn fitted one reply; or a push older than
+// LINE's memory of retry keys. It is called once the reply window has passed.
+func (c *Channel) mayHaveDelivered(out bot.Outgoing, now time.Time) string {
+	if out.ReplyToken != "" && out.CreatedAt.Sub(out.EventAt) < c.cfg.ReplyWindow && len(out.Messages) <= maxMessagesPerReq {
+		return "an earlier attempt may have replied"
+	}
+	if now.Sub(out.CreatedAt) >= retryKeyLife {
+		return "the retry key of an earlier push has expired"
+	}
+	return ""
 }
 
 func status(res *http.Response) int {
