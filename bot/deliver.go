@@ -40,6 +40,11 @@ type DelivererConfig struct {
 	// Delivered is called after every attempt with its outcome ("reply", "push",
 	// "retry", "parked", "failed", OutcomeUncertain) and duration: a hook for metrics.
 	Delivered func(channel, outcome string, d time.Duration)
+	// Backlog, if set and Outbox is an OutboxCounter, is called at most every CountEvery
+	// with the unfinished rows (Waiting, Parked): a hook for gauges, so that a metrics
+	// scrape costs no query.
+	Backlog    func(OutboxCounts)
+	CountEvery time.Duration // default 5s
 }
 
 // Deliverer sends committed outgoing messages through the channels' Senders, in order per
@@ -60,6 +65,8 @@ type Deliverer struct {
 	cleared atomic.Int64
 	// lastClaim is when Run last claimed (Run's goroutine only).
 	lastClaim time.Time
+	// lastCount is when Run last counted the backlog (Run's goroutine only).
+	lastCount time.Time
 	// parked holds the channels that may have parked rows: a success there wakes them.
 	parkMu sync.Mutex
 	parked map[string]bool
@@ -93,6 +100,9 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = defaultBackoff
+	}
+	if cfg.CountEvery == 0 {
+		cfg.CountEvery = 5 * time.Second
 	}
 	if cfg.ParkMax == 0 {
 		cfg.ParkMax = 5 * time.Minute
@@ -198,8 +208,24 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				break
 			}
 		}
+		d.countBacklog(ctx)
 		t.Reset(d.cfg.Poll)
 	}
+}
+
+// countBacklog reports the outbox's unfinished rows to Backlog, at most every CountEvery.
+func (d *Deliverer) countBacklog(ctx context.Context) {
+	counter, ok := d.cfg.Outbox.(OutboxCounter)
+	if d.cfg.Backlog == nil || !ok || time.Since(d.lastCount) < d.cfg.CountEvery {
+		return
+	}
+	d.lastCount = time.Now()
+	c, err := counter.CountOutgoing(context.WithoutCancel(ctx), d.cfg.Now())
+	if err != nil {
+		d.log.Warn("count outgoing", "err", err)
+		return
+	}
+	d.cfg.Backlog(c)
 }
 
 // RunOnce claims a batch of due rows and delivers them concurrently. It returns how many

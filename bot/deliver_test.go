@@ -97,3 +97,52 @@ func TestDelivererParks(t *testing.T) {
 		}
 	}
 }
+
+// TestDelivererBacklog checks that a running deliverer reports the outbox's backlog to
+// Backlog, parked rows included, without anybody asking.
+func TestDelivererBacklog(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	store := openMemory(t)
+	for _, user := range []string{"A", "B"} {
+		k := bot.Key{Channel: "line", User: user}
+		at := time.Now()
+		ev := bot.Event{ID: "e-" + user, Key: k, At: at, In: bot.Inbound{Kind: bot.InText, Text: "x"}}
+		if _, err := store.AddEvents(ctx, []bot.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+		c := &bot.Conversation{Key: k, Lang: bot.Japanese, Status: bot.StatusActive, Node: "start", FlowVersion: "t",
+			CreatedAt: at, UpdatedAt: at}
+		out := &bot.Outgoing{Key: k, EventID: ev.ID, Address: user, EventAt: at, Messages: []bot.Message{{Kind: bot.MsgText, Text: "hi"}}}
+		if err := store.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{out}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := make(chan bot.OutboxCounts, 100)
+	d, err := bot.NewDeliverer(bot.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": &switchSender{broken: true}},
+		CountEvery: time.Millisecond, ParkMax: time.Hour,
+		Backlog: func(c bot.OutboxCounts) {
+			select {
+			case counts <- c:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	want := bot.OutboxCounts{Waiting: 2, Parked: 2}
+	timeout := time.After(10 * time.Second)
+	for last := (bot.OutboxCounts{}); last != want; {
+		select {
+		case last = <-counts:
+		case <-timeout:
+			t.Fatalf("Backlog last reported %+v, want %+v", last, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -189,6 +189,26 @@ type Outbox interface {
 	WakeOutgoing(ctx context.Context, via string) (int, error)
 }
 
+// OutboxCounts counts outbox rows, for operators.
+type OutboxCounts struct {
+	// Waiting counts the unfinished rows: answers waiting for delivery, parked included.
+	Waiting int
+	// Parked counts the unfinished rows that a fixable error stopped.
+	Parked int
+	// Failed and Uncertain count the rows finished as "failed" and as OutcomeUncertain
+	// at or after the time asked: messages that never reached, or may not have reached,
+	// their recipient.
+	Failed, Uncertain int
+}
+
+// OutboxCounter is an optional capability of an Outbox: counting its rows. The Deliverer
+// uses it to report the backlog without a query per metrics scrape.
+type OutboxCounter interface {
+	// CountOutgoing counts the unfinished rows, and the rows finished as failed or
+	// uncertain at or after since.
+	CountOutgoing(ctx context.Context, since time.Time) (OutboxCounts, error)
+}
+
 // OutcomeUncertain is the outcome a Sender returns for a row that an earlier attempt,
 // lost when its process died, may have delivered, when sending it again could show it
 // twice: it is recorded, and reported to the operator, instead of sent.

@@ -299,7 +299,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	// claims pick up retries and rows whose process died.
 	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
 		Outbox: store, Senders: senders, Owner: owner, Logger: log, Lease: cfg.Lease,
-		Delivered: m.Delivered,
+		Delivered: m.Delivered, Backlog: m.Backlog,
 	})
 	if err != nil {
 		return err

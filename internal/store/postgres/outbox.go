@@ -160,3 +160,20 @@ func (s *Store) updateOutgoing(ctx context.Context, pool *pgxpool.Pool, id int64
 		return fmt.Errorf("not leased by %s: %w", owner, bot.ErrConflict)
 	}
 }
+
+// CountOutgoing counts the unfinished rows, and the rows finished as "failed" or
+// "uncertain" at or after since.
+func (s *Store) CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error) {
+	// Two scans, each of one index: the partial index of unfinished rows, and the index
+	// of finished rows from since on.
+	const count = `SELECT u.waiting, u.parked, f.failed, f.uncertain
+		FROM (SELECT count(*) AS waiting, count(*) FILTER (WHERE outcome = 'parked') AS parked
+			FROM outbox WHERE finished_at IS NULL) AS u,
+		     (SELECT count(*) FILTER (WHERE outcome = 'failed') AS failed, count(*) FILTER (WHERE outcome = $2) AS uncertain
+			FROM outbox WHERE finished_at >= $1) AS f`
+	var c bot.OutboxCounts
+	if err := s.pool.QueryRow(ctx, count, ms(since), bot.OutcomeUncertain).Scan(&c.Waiting, &c.Parked, &c.Failed, &c.Uncertain); err != nil {
+		return c, fmt.Errorf("count outgoing: %w", err)
+	}
+	return c, nil
+}

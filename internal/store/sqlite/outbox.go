@@ -182,3 +182,23 @@ func (s *Store) updateOutgoing(ctx context.Context, id int64, owner, update stri
 		return fmt.Errorf("not leased by %s: %w", owner, bot.ErrConflict)
 	}
 }
+
+// CountOutgoing counts the unfinished rows (from the partial index of unfinished rows and
+// their table rows), and the rows finished as "failed" or "uncertain" at or after since
+// (from the index of finished rows).
+func (s *Store) CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error) {
+	const (
+		unfinished = `SELECT count(*), coalesce(sum(outcome = 'parked'), 0) FROM outbox WHERE finished_at IS NULL`
+		finished   = `SELECT coalesce(sum(outcome = 'failed'), 0), coalesce(sum(outcome = ?), 0)
+			FROM outbox WHERE finished_at >= ?`
+	)
+	var c bot.OutboxCounts
+	q := s.readq()
+	if err := q.QueryRowContext(ctx, unfinished).Scan(&c.Waiting, &c.Parked); err != nil {
+		return c, fmt.Errorf("count outgoing: %w", err)
+	}
+	if err := q.QueryRowContext(ctx, finished, bot.OutcomeUncertain, since.UnixMilli()).Scan(&c.Failed, &c.Uncertain); err != nil {
+		return c, fmt.Errorf("count outgoing: %w", err)
+	}
+	return c, nil
+}

@@ -134,6 +134,9 @@ type Stats interface {
 	// that has waited longest arrived, by the store's clock; oldest is zero when none
 	// waits.
 	PendingEvents(ctx context.Context) (n int, oldest time.Time, err error)
+	// CountOutgoing counts the unfinished outbox rows, and those finished as failed or
+	// uncertain at or after since (bot.OutboxCounter).
+	CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error)
 }
 
 // Inspector lets the suite see what the bot's interfaces do not show. It is for tests
