@@ -87,12 +87,14 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 }
 
 // FinishOutgoing records the final outcome of row id and ends owner's lease on it; the
-// next row of its conversation and channel becomes claimable. owner must hold the lease:
+// next row of its conversation and channel becomes claimable. The row's payload (the
+// messages, an agent's words as written, the reply token) is dropped: the transcript
+// keeps what was said, masked. owner must hold the lease:
 // it is the last to have claimed the row, even if the lease has expired since. It returns
 // an error matching bot.ErrNotFound if there is no row id, and bot.ErrConflict if the row
 // is finished already or owner does not hold its lease; then nothing changes.
 func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome string) error {
-	const finish = `UPDATE outbox SET finished_at = $1, outcome = $2, lease_owner = NULL, lease_expires_at = NULL
+	const finish = `UPDATE outbox SET finished_at = $1, outcome = $2, payload = '{}', lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = $3 AND finished_at IS NULL AND lease_owner = $4`
 	if err := s.updateOutgoing(ctx, s.lazy, id, owner, finish, ms(s.now()), clean(outcome), id, owner); err != nil {
 		return fmt.Errorf("finish outgoing %d: %w", id, err)

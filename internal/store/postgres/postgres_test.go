@@ -117,6 +117,15 @@ func (s inspected) EventPayload(ctx context.Context, id string) ([]byte, error) 
 	return event, nil
 }
 
+func (s inspected) OutgoingPayload(ctx context.Context, id int64) ([]byte, error) {
+	var payload []byte
+	err := s.pool.QueryRow(ctx, `SELECT payload FROM outbox WHERE id = $1`, id).Scan(&payload)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return payload, nil
+}
+
 func (s inspected) ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error) {
 	var (
 		k      bot.Key

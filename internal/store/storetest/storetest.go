@@ -150,6 +150,9 @@ type Inspector interface {
 	// ArchivedTicket returns the ticket archived with ID id and its conversation's key,
 	// or an error matching bot.ErrNotFound.
 	ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error)
+	// OutgoingPayload returns what the store keeps of outbox row id beyond its key,
+	// channel, event, sequence and bookkeeping, or an error matching bot.ErrNotFound.
+	OutgoingPayload(ctx context.Context, id int64) ([]byte, error)
 }
 
 // test is one conformance test. It gets a fresh, empty store and the clock the store was
