@@ -41,7 +41,10 @@ type Outgoing struct {
 	ReplyToken string    `json:"reply_token,omitempty"`
 	EventAt    time.Time `json:"event_at"` // when the answered event happened: reply tokens expire
 	Messages   []Message `json:"messages"`
-	Attempts   int       `json:"attempts"`
+	// NotBefore, if set, is when the row becomes due: it waits until then (a timer). Zero
+	// means at once.
+	NotBefore time.Time `json:"not_before,omitzero"`
+	Attempts  int       `json:"attempts"`
 	// Failures counts the attempts that ended in RetryOutgoing: they surely delivered
 	// nothing. Attempts > Failures means an earlier attempt ended without a word (its
 	// deliverer died) and may have delivered.
@@ -103,9 +106,10 @@ type Queue interface {
 	// it is no longer pending: another worker did it; a store whose leases are not shared
 	// between processes also refuses an event while an older one of the conversation is
 	// pending), adds t.Out to the outbox (those
-	// with messages; their IDs are set) and appends t.Transcript. With t.Claim, each new
-	// row that is the oldest unfinished one of its conversation and channel is leased to
-	// t.Claim.Owner as ClaimOutgoing would (its Claimed set); with t.Release, owner's
+	// with messages; their IDs are set; due at once, or at NotBefore) and appends
+	// t.Transcript. With t.Claim, each new row that is due at once and the oldest
+	// unfinished one of its conversation and channel is leased to t.Claim.Owner as
+	// ClaimOutgoing would (its Claimed set); with t.Release, owner's
 	// lease on the conversation ends, as ReleaseConversation.
 	CommitTurn(ctx context.Context, t *Turn) error
 }

@@ -52,6 +52,9 @@ type serveConfig struct {
 	HandoffWait    time.Duration
 	SweepEvery     time.Duration
 	Retention      time.Duration
+	// Per conversation: tickets an hour, and messages relayed to a ticket's thread a
+	// minute (0 for no limit).
+	TicketsPerHour, RelaysPerMinute int
 }
 
 // loadServeConfig reads and validates the environment. A missing or malformed setting is
@@ -93,6 +96,19 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	c.Grace = dur("GIFTDESK_SHUTDOWN_GRACE", 10*time.Second)
 	c.Lease = dur("GIFTDESK_LEASE", 30*time.Second)
 	c.LineReplyWindow = dur("LINE_REPLY_WINDOW", 50*time.Second)
+	count := func(name string, def, most int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > most {
+			errs = append(errs, fmt.Errorf("%s=%q: want a number from 0 (no limit) to %d", name, v, most))
+		}
+		return n
+	}
+	c.TicketsPerHour = count("GIFTDESK_TICKETS_PER_HOUR", 3, 1000)
+	c.RelaysPerMinute = count("GIFTDESK_RELAYS_PER_MINUTE", 6, 1000)
 	c.Workers = 4
 	if v := getenv("GIFTDESK_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -287,7 +303,10 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	deskCfg := bot.DeskConfig{
 		Engine: engine, Hours: cfg.Hours, Wait: cfg.HandoffWait, Redact: flows.RedactCodes,
 		Transcripts: store, Observe: m.Handoff, Logger: log,
+		TicketsPerHour: orNoLimit(cfg.TicketsPerHour), RelaysPerMinute: orNoLimit(cfg.RelaysPerMinute),
 	}
+	// The desk's timers (held relays) come back through the inbox.
+	senders[bot.TimerChannel] = &bot.Timers{Inbox: inbox, Stored: func() { worker.Notify() }}
 	if cfg.HandoffChannel != "" {
 		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, cfg.HandoffChannel
 	}
@@ -376,4 +395,12 @@ func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store s
 func instanceName() string {
 	host, _ := os.Hostname()
 	return host + "/" + strconv.Itoa(os.Getpid())
+}
+
+// orNoLimit maps a setting's 0 (no limit) to the Desk's negative.
+func orNoLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -27,6 +27,26 @@ var outboxTests = []test{
 	{"CommitClaim", testOutboxCommitClaim},
 	{"CommitClaimExpiry", testOutboxCommitClaimExpiry},
 	{"Park", testOutboxPark},
+	{"NotBefore", testOutboxNotBefore},
+}
+
+// testOutboxNotBefore checks that a row with NotBefore (a timer) is neither claimed at
+// commit nor claimable until then, and holds up no other channel's rows.
+func testOutboxNotBefore(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	timer := outgoing(event(a, "x", t0), "timer")
+	timer.Channel, timer.NotBefore = "timer", clk.Now().Add(time.Minute)
+	now := outgoing(event(a, "x", t0), "now")
+	outs := claimTurn(t, s, a, "a1", t0, "w1", timer, now)
+	if outs[0].Claimed || !outs[1].Claimed {
+		t.Fatalf("Claimed = %v, %v; want false (a timer), true", outs[0].Claimed, outs[1].Claimed)
+	}
+	claimOut(t, s, "d1", 10)
+	finishOut(t, s, outs[1].ID, "w1", "push")
+	clk.Advance(time.Minute - time.Millisecond)
+	claimOut(t, s, "d1", 10)
+	clk.Advance(time.Millisecond)
+	claimOut(t, s, "d1", 10, outs[0])
 }
 
 // claimTurn stores event id of conversation k and commits its turn with outs, claiming
