@@ -53,6 +53,13 @@ type Outgoing struct {
 	// Parked is set by ClaimOutgoing when the row's last attempt was parked (see
 	// Outbox.ParkOutgoing): a fixable error stopped it.
 	Parked bool `json:"-"`
+	// Replied is set by ClaimOutgoing when an earlier attempt began a call that cannot
+	// be repeated safely (MarkReply: a reply, which has no retry key) and never said how
+	// it ended: it may have delivered.
+	Replied bool `json:"-"`
+	// MarkReply, set by the Deliverer when its Outbox is a ReplyMarker, records that this
+	// attempt is about to make such a call; a Sender calls it just before. Not stored.
+	MarkReply func(ctx context.Context) error `json:"-"`
 	// Claimed is set by CommitTurn when it leased the row to the turn's Claim owner: the
 	// committing process delivers it at once, with no claim of its own.
 	Claimed bool `json:"-"`
@@ -191,6 +198,15 @@ type Outbox interface {
 	// WakeOutgoing makes the parked rows delivered by channel via due at once, and
 	// returns how many it woke.
 	WakeOutgoing(ctx context.Context, via string) (int, error)
+}
+
+// ReplyMarker is an optional capability of an Outbox: recording, before the call, that an
+// attempt makes a call that cannot be repeated safely, so that the attempt after a crash
+// knows it may have delivered (Outgoing.Replied).
+type ReplyMarker interface {
+	// MarkReplying records it for row id, if owner holds its lease (ErrConflict
+	// otherwise). RetryOutgoing and ParkOutgoing clear it: those attempts surely failed.
+	MarkReplying(ctx context.Context, id int64, owner string) error
 }
 
 // OutboxCounts counts outbox rows, for operators.

@@ -51,6 +51,13 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		}
 	}
 	if out.ReplyToken != "" && (out.Attempts == 0 || uncertain) && fresh && len(msgs) <= maxMessagesPerReq {
+		// Recorded before the call: a reply has no retry key, so if this process dies
+		// before the outcome is, the next attempt must know a reply may have gone out.
+		if out.MarkReply != nil {
+			if err := out.MarkReply(ctx); err != nil {
+				return "", &bot.DeliveryError{Err: fmt.Errorf("record the reply attempt: %w", err)}
+			}
+		}
 		res, _, err := api.ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{
 			ReplyToken: out.ReplyToken, Messages: msgs,
 		})
@@ -88,12 +95,12 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 const retryKeyLife = 24 * time.Hour
 
 // mayHaveDelivered says why an earlier attempt of out that ended without a word may have
-// delivered it in a way a push now would repeat ("" when a push is safe): a reply, tried
-// while the reply token was fresh and the turn fitted one reply; or a push older than
+// delivered it in a way a push now would repeat ("" when a push is safe): a reply, which
+// the attempt recorded before the call (bot.Outgoing.Replied); or a push older than
 // LINE's memory of retry keys. It is called once the reply window has passed.
 func (c *Channel) mayHaveDelivered(out bot.Outgoing, now time.Time) string {
-	if out.ReplyToken != "" && out.CreatedAt.Sub(out.EventAt) < c.cfg.ReplyWindow && len(out.Messages) <= maxMessagesPerReq {
-		return "an earlier attempt may have replied"
+	if out.Replied {
+		return "an earlier attempt began a reply"
 	}
 	if now.Sub(out.CreatedAt) >= retryKeyLife {
 		return "the retry key of an earlier push has expired"

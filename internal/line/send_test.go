@@ -21,15 +21,17 @@ func (nopInbox) AddDeadLetter(context.Context, bot.DeadLetter) error { return ni
 
 // TestLateRestartAnswersOnce plays a delivery whose process died after the call to LINE
 // and before its outcome was recorded, then a restart: the row's lease expires and another
-// deliverer claims it. Past the reply window, a row that may have been answered by a reply
-// is recorded as uncertain and not pushed; one that surely delivered nothing, or whose
-// only earlier attempts were pushes with a retry key LINE still remembers, is pushed.
+// deliverer claims it. Past the reply window, a row whose lost attempt recorded a reply
+// is recorded as uncertain and not pushed; one that surely delivered nothing (it failed,
+// or died before the call), or whose only earlier attempts were pushes with a retry key
+// LINE still remembers, is pushed.
 func TestLateRestartAnswersOnce(t *testing.T) {
 	tests := []struct {
 		name     string
 		reply    bool          // the row has a reply token
 		late     time.Duration // the turn was committed this long after the event
-		sent     bool          // the lost attempt reached LINE
+		marked   bool          // the lost attempt recorded a reply but never called LINE
+		sent     bool          // the lost attempt called LINE (a reply is recorded first)
 		failed   bool          // the earlier attempt failed and said so (RetryOutgoing)
 		restart  time.Duration // the restart, after the event
 		outcome  string
@@ -38,11 +40,13 @@ func TestLateRestartAnswersOnce(t *testing.T) {
 	}{
 		{name: "reply sent, restart after the window", reply: true, sent: true, restart: 2 * time.Minute,
 			outcome: bot.OutcomeUncertain, messages: 1},
-		{name: "reply lost before LINE, restart after the window", reply: true, restart: 2 * time.Minute,
+		{name: "reply recorded, not sent, restart after the window", reply: true, marked: true, restart: 2 * time.Minute,
 			outcome: bot.OutcomeUncertain, messages: 0},
+		{name: "died before the call, restart after the window", reply: true, restart: 2 * time.Minute,
+			outcome: "push", messages: 1, pushes: 1},
 		{name: "reply sent, restart within the window", reply: true, sent: true, restart: 40 * time.Second,
 			outcome: "reply", messages: 1},
-		{name: "reply failed, restart after the window", reply: true, failed: true, restart: 2 * time.Minute,
+		{name: "reply failed, restart after the window", reply: true, sent: true, failed: true, restart: 2 * time.Minute,
 			outcome: "push", messages: 1, pushes: 1},
 		{name: "push sent, restart after the window", late: time.Minute, sent: true, restart: 2 * time.Minute,
 			outcome: "push", messages: 1, pushes: 2},
@@ -88,8 +92,18 @@ func TestLateRestartAnswersOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tt.marked {
+				if err := store.MarkReplying(ctx, out.ID, "first"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tt.sent {
-				if _, err := ch.Send(ctx, *out); err != nil {
+				first := *out
+				first.MarkReply = func(ctx context.Context) error { return store.MarkReplying(ctx, out.ID, "first") }
+				if tt.failed {
+					fake.FailNext(linetest.PathReply, 500, 1)
+				}
+				if _, err := ch.Send(ctx, first); err != nil && !tt.failed {
 					t.Fatalf("first Send: %v", err)
 				}
 			}

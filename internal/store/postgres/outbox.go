@@ -38,7 +38,7 @@ const claimOutgoing = `UPDATE outbox SET lease_owner = $1, lease_expires_at = $2
 		LIMIT $4
 		FOR UPDATE SKIP LOCKED
 	)
-	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at, outcome IS NOT NULL`
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at, coalesce(outcome, '')`
 
 // ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
 // at most one per conversation and delivering channel: the oldest unfinished one. Each
@@ -64,8 +64,9 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			o       bot.Outgoing
 			payload []byte
 			p       row.OutgoingPayload
+			mark    string
 		)
-		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt, &o.Parked)
+		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt, &mark)
 		if err != nil {
 			return nil, fmt.Errorf("claim outgoing: %w", err)
 		}
@@ -76,6 +77,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 		}
 		o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
 		o.CreatedAt = utc(o.CreatedAt)
+		o.Parked, o.Replied = mark == "parked", mark == "replying"
 		outs = append(outs, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -139,6 +141,19 @@ func (s *Store) WakeOutgoing(ctx context.Context, via string) (int, error) {
 		return 0, fmt.Errorf("wake outgoing via %s: %w", via, err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// MarkReplying records that owner's attempt at row id is about to reply (a call with no
+// retry key): until RetryOutgoing or ParkOutgoing clears it, ClaimOutgoing returns the
+// row with Replied set. owner must hold the lease, as for FinishOutgoing, and the errors
+// are FinishOutgoing's. It commits without waiting for the WAL flush, as finishes do: a
+// crash of this process finds it; a crash of the database server may lose it.
+func (s *Store) MarkReplying(ctx context.Context, id int64, owner string) error {
+	const mark = `UPDATE outbox SET outcome = 'replying' WHERE id = $1 AND finished_at IS NULL AND lease_owner = $2`
+	if err := s.updateOutgoing(ctx, s.lazy, id, owner, mark, id, owner); err != nil {
+		return fmt.Errorf("mark outgoing %d replying: %w", id, err)
+	}
+	return nil
 }
 
 // updateOutgoing runs update, which changes row id if it is unfinished and leased by

@@ -31,7 +31,7 @@ const dueOutgoing = `SELECT o.id FROM outbox AS o
 // Its parameters are the owner, the lease's expiry, and dueOutgoing's.
 const claimOutgoing = `UPDATE outbox SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
 	WHERE id IN (` + dueOutgoing + `)
-	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at, outcome IS NOT NULL`
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at, coalesce(outcome, '')`
 
 // ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
 // at most one per conversation and delivering channel: the oldest unfinished one. Each
@@ -68,8 +68,9 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 				payload []byte
 				created int64
 				p       row.OutgoingPayload
+				mark    string
 			)
-			err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &created, &o.Parked)
+			err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &created, &mark)
 			if err != nil {
 				return err
 			}
@@ -81,6 +82,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			}
 			o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
 			o.CreatedAt = time.UnixMilli(created).UTC()
+			o.Parked, o.Replied = mark == markParked, mark == markReplying
 			outs = append(outs, o)
 		}
 		return rows.Err()
@@ -151,6 +153,24 @@ func (s *Store) WakeOutgoing(ctx context.Context, via string) (int, error) {
 		return 0, fmt.Errorf("wake outgoing via %s: %w", via, err)
 	}
 	return int(n), nil
+}
+
+// Marks an unfinished row carries in its outcome column.
+const (
+	markParked   = "parked"   // ParkOutgoing
+	markReplying = "replying" // MarkReplying
+)
+
+// MarkReplying records that owner's attempt at row id is about to reply (a call with no
+// retry key): until RetryOutgoing or ParkOutgoing clears it, ClaimOutgoing returns the
+// row with Replied set. owner must hold the lease, as for FinishOutgoing, and the errors
+// are FinishOutgoing's.
+func (s *Store) MarkReplying(ctx context.Context, id int64, owner string) error {
+	const mark = `UPDATE outbox SET outcome = 'replying' WHERE id = ? AND finished_at IS NULL AND lease_owner = ?`
+	if err := s.updateOutgoing(ctx, id, owner, mark, id, owner); err != nil {
+		return fmt.Errorf("mark outgoing %d replying: %w", id, err)
+	}
+	return nil
 }
 
 // updateOutgoing runs update, which changes row id if it is unfinished and leased by

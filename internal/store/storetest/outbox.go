@@ -28,6 +28,34 @@ var outboxTests = []test{
 	{"CommitClaimExpiry", testOutboxCommitClaimExpiry},
 	{"Park", testOutboxPark},
 	{"NotBefore", testOutboxNotBefore},
+	{"ReplyMark", testOutboxReplyMark},
+}
+
+// testOutboxReplyMark checks that a reply recorded by MarkReplying shows as Replied when
+// the row is claimed after its lease expired, until an attempt ends in RetryOutgoing; and
+// that only the lease's owner may record it.
+func testOutboxReplyMark(t *testing.T, s Store, clk *clock) {
+	ctx := t.Context()
+	a := bot.Key{Channel: "line", User: "A"}
+	a1 := turn(t, s, a, "a1", t0, "a1")
+	if got := claimOut(t, s, "d1", 10, a1); got[0].Replied {
+		t.Errorf("first claim: Replied = true, want false")
+	}
+	if err := s.MarkReplying(ctx, a1.ID, "d2"); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("MarkReplying by another owner: err = %v, want bot.ErrConflict", err)
+	}
+	if err := s.MarkReplying(ctx, a1.ID, "d1"); err != nil {
+		t.Fatalf("MarkReplying: %v", err)
+	}
+	clk.Advance(lease) // d1 died
+	if got := claimOut(t, s, "d2", 10, a1); !got[0].Replied || got[0].Parked || got[0].Attempts != 1 {
+		t.Errorf("after a lost reply: Replied %v, Parked %v, Attempts %d; want true, false, 1", got[0].Replied, got[0].Parked, got[0].Attempts)
+	}
+	retryOut(t, s, a1.ID, "d2", clk.Now())
+	if got := claimOut(t, s, "d3", 10, a1); got[0].Replied {
+		t.Errorf("after a retry: Replied = true, want false")
+	}
+	finishOut(t, s, a1.ID, "d3", "push")
 }
 
 // testOutboxNotBefore checks that a row with NotBefore (a timer) is neither claimed at

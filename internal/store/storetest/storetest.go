@@ -120,6 +120,7 @@ type Store interface {
 	bot.Inbox
 	bot.Queue
 	bot.Outbox
+	bot.ReplyMarker
 	bot.Tickets
 	bot.Threads
 	bot.Purger
