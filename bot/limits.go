@@ -64,7 +64,13 @@ func (s *step) loadLimits() {
 func (s *step) saveLimits() {
 	l := &s.limits
 	l.Tickets = recent(l.Tickets, s.now.Add(-time.Hour))
-	if len(l.Tickets) == 0 && l.Last == "" && len(l.Held) == 0 && l.Relays == 0 {
+	if len(l.Tickets) == 0 {
+		l.Last = "" // only a refusal within the hour needs it
+	}
+	if s.now.Sub(l.Window) >= time.Minute && len(l.Held) == 0 {
+		l.Window, l.Relays = time.Time{}, 0
+	}
+	if len(l.Tickets) == 0 && len(l.Held) == 0 && l.Relays == 0 && l.TimerAt.IsZero() {
 		delete(s.c.Vars, deskVar)
 		return
 	}
