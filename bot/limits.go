@@ -13,8 +13,8 @@ import (
 // second per channel, and every ticket shares the hand-off channel: one customer asking
 // for a person over and over, or writing fast during a hand-off, would delay everyone's
 // tickets. So a conversation opens at most DeskConfig.TicketsPerHour tickets an hour (a
-// request beyond that is noted in the last ticket's thread, and the customer told it was
-// received already), and has at most DeskConfig.RelaysPerMinute messages relayed to the
+// request beyond that is noted in the last ticket's thread, and the customer told to ask
+// again later), and has at most DeskConfig.RelaysPerMinute messages relayed to the
 // thread a minute; beyond that they are held and posted together, as one message, when
 // the minute is over (a timer: an outbox row on TimerChannel due then, which Timers turns
 // into an InDeskTimer event).
@@ -104,9 +104,10 @@ func (s *step) opened(t *Ticket) {
 	s.limits.Last = t.ID
 }
 
-// refuseTicket answers a hand-off beyond the hourly limit: the customer is told the
-// request was received already, the agents see it in the last ticket's thread, and the
-// conversation ends (the next message starts over).
+// refuseTicket answers a hand-off beyond the hourly limit: the customer is told to ask
+// again later, the agents see the request in the last ticket's thread (closed: the
+// customer's hand-offs were cancelled), and the conversation ends (the next message
+// starts over).
 func (s *step) refuseTicket(msgs []Message) []Message {
 	texts := s.d.e.texts
 	out := msgs[:0]

@@ -40,7 +40,7 @@ func TestDeskTicketsPerHour(t *testing.T) {
 			}
 			last = r.c.Ticket.ID
 		} else {
-			wantIn(t, "refused hand-off", outs(res), "reply: 担当者へのご依頼は少し前に受け付けています",
+			wantIn(t, "refused hand-off", outs(res), "reply: 担当者へのご依頼が短い間に続いたため",
 				"slack ticket:"+last+": text  お客様がもう一度担当者を呼びました")
 			if strings.Contains(outs(res), "おつなぎします") || r.c.Ticket != nil {
 				t.Errorf("request %d: handed off beyond the limit:\n%s", i+1, outs(res))

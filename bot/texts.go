@@ -125,8 +125,8 @@ var defaultTexts = Texts{
 		EN: "Thanks for your rating! Write to us anytime.",
 	},
 	TicketLimit: Text{
-		JA: "担当者へのご依頼は少し前に受け付けています。担当者から順番にご連絡しますので、もうしばらくお待ちください。",
-		EN: "We received your request for a person a short while ago. Someone will get back to you in turn — please bear with us.",
+		JA: "担当者へのご依頼が短い間に続いたため、新しい受付をしばらく止めています。お手数ですが、少し時間をおいてからもう一度「担当者」とお送りください。",
+		EN: "You've asked for a person several times in a short while, so new requests are paused for now. Please send \"agent\" again a little later.",
 	},
 	BackToBot: Text{
 		JA: "担当者との対応は終了しました。ここからは自動案内でお手伝いします。",

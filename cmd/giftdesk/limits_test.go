@@ -23,7 +23,7 @@ func TestTicketsPerHour(t *testing.T) {
 		msgs = d.say(customer, d.textEvent(customer, "担当者と話したい"), len(msgs)+1)
 		msgs = d.say(customer, d.textEvent(customer, "最初から"), len(msgs)+1)
 	}
-	if got := strings.Count(texts(msgs), "担当者へのご依頼は少し前に受け付けています"); got != 5 {
+	if got := strings.Count(texts(msgs), "担当者へのご依頼が短い間に続いたため"); got != 5 {
 		t.Errorf("%d requests refused, want 5:\n%s", got, texts(msgs))
 	}
 	ctx := waitCtx(t)
