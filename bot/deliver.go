@@ -250,8 +250,8 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	sender, ok := d.cfg.Senders[via]
 	var outcome string
 	var err error
-	if m, ok := d.cfg.Outbox.(ReplyMarker); ok {
-		o.MarkReply = func(ctx context.Context) error { return m.MarkReplying(ctx, o.ID, d.cfg.Owner) }
+	if marker, can := d.cfg.Outbox.(ReplyMarker); can {
+		o.MarkReply = func(ctx context.Context) error { return marker.MarkReplying(ctx, o.ID, d.cfg.Owner) }
 	}
 	if !ok {
 		err = &DeliveryError{Permanent: true, Err: fmt.Errorf("no sender for channel %q", via)}
