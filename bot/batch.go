@@ -77,12 +77,23 @@ func (b *Batcher) Run(ctx context.Context) {
 	}
 }
 
+// write stores batch in one transaction. When that fails and the batch holds several
+// requests, it stores each request on its own: one that cannot be stored then fails
+// alone, and the others' webhooks are acknowledged. (Events that can never be stored are
+// kept as dead letters by the Inbox itself; this covers what it does not foresee.)
 func (b *Batcher) write(ctx context.Context, batch []*batchReq, n int) {
 	all := make([]Event, 0, n)
 	for _, r := range batch {
 		all = append(all, r.evs...)
 	}
 	fresh, err := b.inbox.AddEvents(ctx, all)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			r.fresh, r.err = b.inbox.AddEvents(ctx, r.evs)
+			close(r.done)
+		}
+		return
+	}
 	i := 0
 	for _, r := range batch {
 		if err != nil {

@@ -29,11 +29,22 @@ type DelivererConfig struct {
 	// Backoff is the wait before attempt n+1 after n failures; default exponential from
 	// 1s to 10 minutes with jitter.
 	Backoff func(n int) time.Duration
-	Logger  *slog.Logger     // default: discard
-	Now     func() time.Time // default time.Now
+	// ParkMax caps the wait between two attempts of a parked row (one a fixable error
+	// stopped); default 5 minutes. The wait grows with the row's age from a tenth of it.
+	ParkMax time.Duration
+	// ParkLimit is how long after its creation a parked row is given up (outcome
+	// "failed"); default 24 hours.
+	ParkLimit time.Duration
+	Logger    *slog.Logger     // default: discard
+	Now       func() time.Time // default time.Now
 	// Delivered is called after every attempt with its outcome ("reply", "push",
-	// "retry", "failed") and duration: a hook for metrics.
+	// "retry", "parked", "failed", OutcomeUncertain) and duration: a hook for metrics.
 	Delivered func(channel, outcome string, d time.Duration)
+	// Backlog, if set and Outbox is an OutboxCounter, is called at most every CountEvery
+	// with the unfinished rows (Waiting, Parked): a hook for gauges, so that a metrics
+	// scrape costs no query.
+	Backlog    func(OutboxCounts)
+	CountEvery time.Duration // default 5s
 }
 
 // Deliverer sends committed outgoing messages through the channels' Senders, in order per
@@ -54,6 +65,11 @@ type Deliverer struct {
 	cleared atomic.Int64
 	// lastClaim is when Run last claimed (Run's goroutine only).
 	lastClaim time.Time
+	// lastCount is when Run last counted the backlog (Run's goroutine only).
+	lastCount time.Time
+	// parked holds the channels that may have parked rows: a success there wakes them.
+	parkMu sync.Mutex
+	parked map[string]bool
 }
 
 // maxDirect is how many deliveries handed over by Deliver run at once; more wait.
@@ -85,6 +101,15 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	if cfg.Backoff == nil {
 		cfg.Backoff = defaultBackoff
 	}
+	if cfg.CountEvery == 0 {
+		cfg.CountEvery = 5 * time.Second
+	}
+	if cfg.ParkMax == 0 {
+		cfg.ParkMax = 5 * time.Minute
+	}
+	if cfg.ParkLimit == 0 {
+		cfg.ParkLimit = 24 * time.Hour
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -93,7 +118,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Deliverer{cfg: cfg, log: log.With("component", "deliverer"), wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, maxDirect)}, nil
+		slots: make(chan struct{}, maxDirect), parked: map[string]bool{}}, nil
 }
 
 // Claim is the lease a Queue.CommitTurn gives rows to be handed to Deliver.
@@ -183,8 +208,24 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				break
 			}
 		}
+		d.countBacklog(ctx)
 		t.Reset(d.cfg.Poll)
 	}
+}
+
+// countBacklog reports the outbox's unfinished rows to Backlog, at most every CountEvery.
+func (d *Deliverer) countBacklog(ctx context.Context) {
+	counter, ok := d.cfg.Outbox.(OutboxCounter)
+	if d.cfg.Backlog == nil || !ok || time.Since(d.lastCount) < d.cfg.CountEvery {
+		return
+	}
+	d.lastCount = time.Now()
+	c, err := counter.CountOutgoing(context.WithoutCancel(ctx), d.cfg.Now())
+	if err != nil {
+		d.log.Warn("count outgoing", "err", err)
+		return
+	}
+	d.cfg.Backlog(c)
 }
 
 // RunOnce claims a batch of due rows and delivers them concurrently. It returns how many
@@ -209,18 +250,39 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	sender, ok := d.cfg.Senders[via]
 	var outcome string
 	var err error
+	if marker, can := d.cfg.Outbox.(ReplyMarker); can {
+		o.MarkReply = func(ctx context.Context) error { return marker.MarkReplying(ctx, o.ID, d.cfg.Owner) }
+	}
 	if !ok {
 		err = &DeliveryError{Permanent: true, Err: fmt.Errorf("no sender for channel %q", via)}
 	} else {
 		outcome, err = sender.Send(ctx, o)
 	}
+	if o.Parked {
+		d.setParked(via, true)
+	}
+	age := d.cfg.Now().Sub(o.CreatedAt)
 	switch {
+	case err == nil && outcome == OutcomeUncertain:
+		// The sender logged why; this is the line operators alert on.
+		log.Error("delivery uncertain: an earlier attempt may have delivered it; not sent again")
 	case err == nil:
 		// Debug: the processed event's line and the deliveries metric say as much, and a
 		// line per delivery cost more than its worth under load. Failures and retries
 		// are logged below.
 		log.Debug("delivered", "outcome", outcome, "messages", len(o.Messages))
-	case isPermanent(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
+		d.wakeParked(ctx, via)
+	case isFixable(err) && age < d.cfg.ParkLimit:
+		// Error, not Warn: nothing goes out on this channel until a person acts.
+		wait := d.parkWait(age)
+		log.Error("delivery parked until the cause is fixed", "err", err, "in", wait.String())
+		d.setParked(via, true)
+		if perr := d.cfg.Outbox.ParkOutgoing(ctx, o.ID, d.cfg.Owner, d.cfg.Now().Add(wait)); perr != nil {
+			log.Error("park outgoing", "err", perr)
+		}
+		d.observe(via, "parked", start)
+		return
+	case isPermanent(err) || isFixable(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
 		outcome = "failed"
 		log.Error("delivery failed", "err", err)
 	default:
@@ -238,6 +300,41 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	d.observe(via, outcome, start)
 	if o.Claimed && d.notes.Load() > d.cleared.Load() {
 		// A row committed meanwhile may have waited behind this one.
+		d.wake1()
+	}
+}
+
+// parkWait is the wait before the next attempt of a parked row of the given age: a tenth
+// of its age, between a second and ParkMax, with jitter.
+func (d *Deliverer) parkWait(age time.Duration) time.Duration {
+	w := min(max(age/10, time.Second), d.cfg.ParkMax)
+	return w/2 + rand.N(w/2+1)
+}
+
+func (d *Deliverer) setParked(via string, on bool) {
+	d.parkMu.Lock()
+	defer d.parkMu.Unlock()
+	d.parked[via] = on
+}
+
+// wakeParked makes the parked rows of channel via due at once after a delivery there
+// succeeded: whatever stopped them (a token, a missing invitation) is fixed.
+func (d *Deliverer) wakeParked(ctx context.Context, via string) {
+	d.parkMu.Lock()
+	on := d.parked[via]
+	d.parked[via] = false
+	d.parkMu.Unlock()
+	if !on {
+		return
+	}
+	n, err := d.cfg.Outbox.WakeOutgoing(ctx, via)
+	if err != nil {
+		d.log.Error("wake parked deliveries", "via", via, "err", err)
+		d.setParked(via, true)
+		return
+	}
+	if n > 0 {
+		d.log.Info("delivering again: woke parked deliveries", "via", via, "rows", n)
 		d.wake1()
 	}
 }

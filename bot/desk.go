@@ -78,8 +78,14 @@ type DeskConfig struct {
 	Redact func(string) string
 	// Transcripts supplies the last lines for a new ticket; optional.
 	Transcripts Tickets
+	// TicketsPerHour is how many tickets a conversation may open in an hour; default 3,
+	// negative for no limit. RelaysPerMinute is how many of the customer's messages are
+	// relayed to a ticket's thread in a minute; beyond that they are posted together when
+	// the minute is over (see TimerChannel); default 6, negative for no limit.
+	TicketsPerHour, RelaysPerMinute int
 	// Observe is told of hand-off stages ("started", "claimed", "resolved", "returned",
-	// "cancelled", "closed") and ratings (stage "rated", rating 1–5); optional.
+	// "cancelled", "closed", "limited": a hand-off refused by TicketsPerHour) and
+	// ratings (stage "rated", rating 1–5); optional.
 	Observe func(stage string, rating int)
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -105,6 +111,12 @@ func NewDesk(cfg DeskConfig) (*Desk, error) {
 	}
 	if cfg.Wait == 0 {
 		cfg.Wait = 15 * time.Minute
+	}
+	if cfg.TicketsPerHour == 0 {
+		cfg.TicketsPerHour = 3
+	}
+	if cfg.RelaysPerMinute == 0 {
+		cfg.RelaysPerMinute = 6
 	}
 	if cfg.Redact == nil {
 		cfg.Redact = func(string) string { return "(text hidden)" }
@@ -133,11 +145,16 @@ type step struct {
 	ev  Event
 	now time.Time
 	res Result
+	// limits is the conversation's deskState, read at the start of Step and written
+	// back at its end.
+	limits deskState
 }
 
 // Step handles one event of conversation c.
 func (d *Desk) Step(ctx context.Context, c *Conversation, ev Event) (Result, error) {
 	s := &step{d: d, ctx: context.WithoutCancel(ctx), c: c, ev: ev, now: d.cfg.Now()}
+	s.loadLimits()
+	defer s.saveLimits()
 	in := ev.In
 	if in.Kind.fromCustomer() {
 		if ev.Address != "" {
@@ -268,8 +285,13 @@ func (s *step) diagnose(in Inbound) error {
 	if s.c.Misses > misses && len(s.res.Transcript) > 0 && s.res.Transcript[0].Role == RoleCustomer {
 		s.res.Transcript[0].Miss = true
 	}
-	if s.c.Status == StatusHandoff && s.d.tickets() && s.fire(evHandoff) {
-		msgs = s.open(msgs)
+	if s.c.Status == StatusHandoff && s.d.tickets() {
+		switch {
+		case !s.mayOpen():
+			msgs = s.refuseTicket(msgs)
+		case s.fire(evHandoff):
+			msgs = s.open(msgs)
+		}
 	}
 	s.tell(msgs...)
 	return nil
@@ -289,6 +311,7 @@ func (s *step) open(msgs []Message) []Message {
 	t := &Ticket{ID: "T" + hex.EncodeToString(sum[:6]), State: TicketWaiting, Reason: reason, CreatedAt: s.now,
 		Staff: c.Key.Channel == s.d.cfg.TicketChannel}
 	c.Ticket = t
+	s.opened(t)
 	card := s.card(t, msgs)
 	if open, next := s.d.cfg.Hours.Open(s.now); !open {
 		card.OutOfHours = next.Format("2006-01-02 15:04 MST")
@@ -418,7 +441,7 @@ func (s *step) whileHandedOff(in Inbound) error {
 	if name == "" || name == "-" {
 		name = texts.Customer.In(Japanese)
 	}
-	s.toThread(t, Message{Kind: MsgText, From: name, Text: s.d.cfg.Redact(text)})
+	s.relay(t, name, s.d.cfg.Redact(text))
 	c.UpdatedAt = s.now
 	return nil
 }
@@ -496,6 +519,10 @@ func rating(in Inbound) (int, bool) {
 // agentOrTimer handles an agent's action in the ticket's thread, or the wait sweeper.
 func (s *step) agentOrTimer(in Inbound) error {
 	c, t, texts := s.c, s.c.Ticket, s.d.e.texts
+	if in.Kind == InDeskTimer {
+		s.flushHeld()
+		return nil
+	}
 	if t == nil || (in.Ticket != "" && in.Ticket != t.ID) {
 		// The ticket was closed meanwhile (cancelled, returned, rated).
 		if in.Kind != InTicketWait && in.Ticket != "" {

@@ -111,6 +111,8 @@ const (
 	InAgentReturn  InboundKind = "agent_return"
 	// InTicketWait is the hand-off sweeper noticing that a ticket has waited too long.
 	InTicketWait InboundKind = "ticket_wait"
+	// InDeskTimer is a timer the Desk set (see Timers) going off: held relays are due.
+	InDeskTimer InboundKind = "desk_timer"
 )
 
 // fromCustomer reports whether events of kind k come from the customer (rather than from

@@ -41,12 +41,25 @@ type Outgoing struct {
 	ReplyToken string    `json:"reply_token,omitempty"`
 	EventAt    time.Time `json:"event_at"` // when the answered event happened: reply tokens expire
 	Messages   []Message `json:"messages"`
-	Attempts   int       `json:"attempts"`
+	// NotBefore, if set, is when the row becomes due: it waits until then (a timer). Zero
+	// means at once.
+	NotBefore time.Time `json:"not_before,omitzero"`
+	Attempts  int       `json:"attempts"`
 	// Failures counts the attempts that ended in RetryOutgoing: they surely delivered
 	// nothing. Attempts > Failures means an earlier attempt ended without a word (its
 	// deliverer died) and may have delivered.
 	Failures  int       `json:"failures"`
 	CreatedAt time.Time `json:"created_at"`
+	// Parked is set by ClaimOutgoing when the row's last attempt was parked (see
+	// Outbox.ParkOutgoing): a fixable error stopped it.
+	Parked bool `json:"-"`
+	// Replied is set by ClaimOutgoing when an earlier attempt began a call that cannot
+	// be repeated safely (MarkReply: a reply, which has no retry key) and never said how
+	// it ended: it may have delivered.
+	Replied bool `json:"-"`
+	// MarkReply, set by the Deliverer when its Outbox is a ReplyMarker, records that this
+	// attempt is about to make such a call; a Sender calls it just before. Not stored.
+	MarkReply func(ctx context.Context) error `json:"-"`
 	// Claimed is set by CommitTurn when it leased the row to the turn's Claim owner: the
 	// committing process delivers it at once, with no claim of its own.
 	Claimed bool `json:"-"`
@@ -100,9 +113,10 @@ type Queue interface {
 	// it is no longer pending: another worker did it; a store whose leases are not shared
 	// between processes also refuses an event while an older one of the conversation is
 	// pending), adds t.Out to the outbox (those
-	// with messages; their IDs are set) and appends t.Transcript. With t.Claim, each new
-	// row that is the oldest unfinished one of its conversation and channel is leased to
-	// t.Claim.Owner as ClaimOutgoing would (its Claimed set); with t.Release, owner's
+	// with messages; their IDs are set; due at once, or at NotBefore) and appends
+	// t.Transcript. With t.Claim, each new row that is due at once and the oldest
+	// unfinished one of its conversation and channel is leased to t.Claim.Owner as
+	// ClaimOutgoing would (its Claimed set); with t.Release, owner's
 	// lease on the conversation ends, as ReleaseConversation.
 	CommitTurn(ctx context.Context, t *Turn) error
 }
@@ -176,12 +190,54 @@ type Outbox interface {
 	// RetryOutgoing releases row id for another attempt at or after at, if owner still
 	// holds its lease (ErrConflict otherwise).
 	RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error
+	// ParkOutgoing is RetryOutgoing for an attempt that a fixable error stopped (see
+	// DeliveryError.Fixable): the attempt is not counted (it delivered nothing, and
+	// parking must not spend the row's attempts) and the row is marked parked until its
+	// next attempt, for WakeOutgoing.
+	ParkOutgoing(ctx context.Context, id int64, owner string, at time.Time) error
+	// WakeOutgoing makes the parked rows delivered by channel via due at once, and
+	// returns how many it woke.
+	WakeOutgoing(ctx context.Context, via string) (int, error)
 }
+
+// ReplyMarker is an optional capability of an Outbox: recording, before the call, that an
+// attempt makes a call that cannot be repeated safely, so that the attempt after a crash
+// knows it may have delivered (Outgoing.Replied).
+type ReplyMarker interface {
+	// MarkReplying records it for row id, if owner holds its lease (ErrConflict
+	// otherwise). RetryOutgoing and ParkOutgoing clear it: those attempts surely failed.
+	MarkReplying(ctx context.Context, id int64, owner string) error
+}
+
+// OutboxCounts counts outbox rows, for operators.
+type OutboxCounts struct {
+	// Waiting counts the unfinished rows: answers waiting for delivery, parked included.
+	Waiting int
+	// Parked counts the unfinished rows that a fixable error stopped.
+	Parked int
+	// Failed and Uncertain count the rows finished as "failed" and as OutcomeUncertain
+	// at or after the time asked: messages that never reached, or may not have reached,
+	// their recipient.
+	Failed, Uncertain int
+}
+
+// OutboxCounter is an optional capability of an Outbox: counting its rows. The Deliverer
+// uses it to report the backlog without a query per metrics scrape.
+type OutboxCounter interface {
+	// CountOutgoing counts the unfinished rows, and the rows finished as failed or
+	// uncertain at or after since.
+	CountOutgoing(ctx context.Context, since time.Time) (OutboxCounts, error)
+}
+
+// OutcomeUncertain is the outcome a Sender returns for a row that an earlier attempt,
+// lost when its process died, may have delivered, when sending it again could show it
+// twice: it is recorded, and reported to the operator, instead of sent.
+const OutcomeUncertain = "uncertain"
 
 // Sender delivers outgoing messages on one channel.
 type Sender interface {
-	// Send delivers out and returns how ("reply", "push"). A *DeliveryError says whether a
-	// failure may be retried.
+	// Send delivers out and returns how ("reply", "push", OutcomeUncertain). A
+	// *DeliveryError says whether a failure may be retried.
 	Send(ctx context.Context, out Outgoing) (outcome string, err error)
 }
 
@@ -189,6 +245,11 @@ type Sender interface {
 type DeliveryError struct {
 	// Permanent means retrying cannot help (a 4xx other than 429).
 	Permanent bool
+	// Fixable means the message cannot go out until an operator fixes the cause: a
+	// rotated or revoked token, a bot not invited to the channel. The message is parked,
+	// not given up: retried with a capped backoff, and at once when a delivery on the same
+	// channel succeeds again.
+	Fixable bool
 	// RetryAfter is the wait the platform asked for, if any.
 	RetryAfter time.Duration
 	Err        error
@@ -196,7 +257,10 @@ type DeliveryError struct {
 
 func (e *DeliveryError) Error() string {
 	kind := "temporary"
-	if e.Permanent {
+	switch {
+	case e.Fixable:
+		kind = "fixable"
+	case e.Permanent:
 		kind = "permanent"
 	}
 	return fmt.Sprintf("%s delivery error: %v", kind, e.Err)
@@ -208,6 +272,12 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 func isPermanent(err error) bool {
 	var de *DeliveryError
 	return errors.As(err, &de) && de.Permanent
+}
+
+// isFixable reports whether err is a fixable delivery error.
+func isFixable(err error) bool {
+	var de *DeliveryError
+	return errors.As(err, &de) && de.Fixable
 }
 
 // retryAfter returns the wait a delivery error asked for.

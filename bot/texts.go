@@ -37,6 +37,7 @@ type Texts struct {
 	RatingPrompt     Text `yaml:"rating_prompt"`
 	RatingThanks     Text `yaml:"rating_thanks"`
 	BackToBot        Text `yaml:"back_to_bot"`
+	TicketLimit      Text `yaml:"ticket_limit"` // too many tickets in the last hour
 	// The hand-off's texts for agents (shown in Japanese in the team's workspace).
 	Customer       Text `yaml:"customer"`
 	NoteCancelled  Text `yaml:"note_cancelled"`
@@ -45,6 +46,8 @@ type Texts struct {
 	NoteUnrated    Text `yaml:"note_unrated"`
 	AlreadyClaimed Text `yaml:"already_claimed"` // %s is who has it
 	TicketGone     Text `yaml:"ticket_gone"`
+	NoteAskedAgain Text `yaml:"note_asked_again"` // %d is the tickets of the last hour
+	NoteHeld       Text `yaml:"note_held"`        // %d is how many messages came at once
 }
 
 // defaultTexts are used for every text a flow leaves empty.
@@ -128,6 +131,10 @@ var defaultTexts = Texts{
 		JA: "ご評価ありがとうございました。またいつでもご相談ください。",
 		EN: "Thanks for your rating! Write to us anytime.",
 	},
+	TicketLimit: Text{
+		JA: "担当者へのご依頼が短い間に続いたため、新しい受付をしばらく止めています。お手数ですが、少し時間をおいてからもう一度「担当者」とお送りください。",
+		EN: "You've asked for a person several times in a short while, so new requests are paused for now. Please send \"agent\" again a little later.",
+	},
 	BackToBot: Text{
 		JA: "担当者との対応は終了しました。ここからは自動案内でお手伝いします。",
 		EN: "Our team has handed you back to the automatic assistant.",
@@ -139,6 +146,8 @@ var defaultTexts = Texts{
 	NoteUnrated:    Text{JA: "お客様は評価せずに次のご用件に移りました。", EN: "The customer moved on without rating."},
 	AlreadyClaimed: Text{JA: "このチケットは %s が対応中です。", EN: "%s already has this ticket."},
 	TicketGone:     Text{JA: "このチケットは終了しています(お客様には届きません)。", EN: "This ticket is closed; nothing reaches the customer."},
+	NoteAskedAgain: Text{JA: "お客様がもう一度担当者を呼びました(直近1時間で%d件目のため、新しいチケットは作成していません)。", EN: "The customer asked for a person again (ticket %d of the last hour: no new ticket opened)."},
+	NoteHeld:       Text{JA: "(短時間に届いた%d件のメッセージをまとめて表示しています)", EN: "(%d messages that came in quick succession, shown together)"},
 }
 
 // fields lists every text, in declaration order.
@@ -148,8 +157,9 @@ func (t *Texts) fields() []*Text {
 		&t.OfferHuman, &t.TalkToPerson, &t.StartOver, &t.IdleRestart, &t.FlowChanged,
 		&t.Help, &t.CannotGoBack, &t.StaleChoice, &t.LangSwitched, &t.DidYouMean, &t.KnownAnswer, &t.Error, &t.HandoffWaiting,
 		&t.OutOfHours, &t.TicketPosted, &t.KeepWaiting, &t.CannotCancel, &t.LongWait, &t.KeepWaitingLabel,
-		&t.SelfHelpLabel, &t.ResolvedThanks, &t.RatingPrompt, &t.RatingThanks, &t.BackToBot,
+		&t.SelfHelpLabel, &t.ResolvedThanks, &t.RatingPrompt, &t.RatingThanks, &t.BackToBot, &t.TicketLimit,
 		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteReturned, &t.NoteUnrated, &t.AlreadyClaimed, &t.TicketGone,
+		&t.NoteAskedAgain, &t.NoteHeld,
 	}
 }
 

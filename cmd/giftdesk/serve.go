@@ -62,6 +62,9 @@ type serveConfig struct {
 	HandoffWait    time.Duration
 	SweepEvery     time.Duration
 	Retention      time.Duration
+	// Per conversation: tickets an hour, and messages relayed to a ticket's thread a
+	// minute (0 for no limit).
+	TicketsPerHour, RelaysPerMinute int
 }
 
 // loadServeConfig reads and validates the environment. A missing or malformed setting is
@@ -132,6 +135,19 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 		c.MaxConns = n
 	}
+	count := func(name string, def, most int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > most {
+			errs = append(errs, fmt.Errorf("%s=%q: want a number from 0 (no limit) to %d", name, v, most))
+		}
+		return n
+	}
+	c.TicketsPerHour = count("GIFTDESK_TICKETS_PER_HOUR", 3, 1000)
+	c.RelaysPerMinute = count("GIFTDESK_RELAYS_PER_MINUTE", 6, 1000)
 	c.Workers = 4
 	if v := getenv("GIFTDESK_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -378,7 +394,10 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	deskCfg := bot.DeskConfig{
 		Engine: engine, Hours: cfg.Hours, Wait: cfg.HandoffWait, Redact: flows.RedactCodes,
 		Transcripts: store, Observe: m.Handoff, Logger: log,
+		TicketsPerHour: orNoLimit(cfg.TicketsPerHour), RelaysPerMinute: orNoLimit(cfg.RelaysPerMinute),
 	}
+	// The desk's timers (held relays) come back through the inbox.
+	senders[bot.TimerChannel] = &bot.Timers{Inbox: inbox, Stored: func() { worker.Notify() }}
 	if cfg.HandoffChannel != "" {
 		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, cfg.HandoffChannel
 	}
@@ -390,7 +409,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	// claims pick up retries and rows whose process died.
 	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
 		Outbox: store, Senders: senders, Owner: owner, Logger: log, Lease: cfg.Lease,
-		Delivered: m.Delivered,
+		Delivered: m.Delivered, Backlog: m.Backlog,
 	})
 	if err != nil {
 		return err
@@ -480,4 +499,12 @@ func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store s
 func instanceName() string {
 	host, _ := os.Hostname()
 	return host + "/" + strconv.Itoa(os.Getpid())
+}
+
+// orNoLimit maps a setting's 0 (no limit) to the Desk's negative.
+func orNoLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

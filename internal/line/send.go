@@ -25,8 +25,10 @@ import (
 // A reply has no such key. When an earlier attempt ended without a word (its process died,
 // Attempts > Failures), that reply may have been delivered: the token is tried again, and
 // LINE's "Invalid reply token" for a token still fresh means it was used — delivered — so
-// nothing is pushed. Failures are *bot.DeliveryError: 429, 5xx and network errors are
-// temporary; other 4xx are permanent.
+// nothing is pushed. After the reply window such an attempt may have replied, and a push
+// would answer twice: the outcome is then bot.OutcomeUncertain and nothing is sent (see
+// mayHaveDelivered). Failures are *bot.DeliveryError: 429, 5xx and network errors are
+// temporary; 401 and 403 (a rotated token) are fixable; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	msgs, err := renderEncoded(out.Messages)
 	if err != nil {
@@ -36,9 +38,27 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		return "none", nil
 	}
 	api := c.api(ctx)
-	fresh := c.cfg.Now().Sub(out.EventAt) < c.cfg.ReplyWindow
+	now := c.cfg.Now()
+	fresh := now.Sub(out.EventAt) < c.cfg.ReplyWindow
 	uncertain := out.Attempts > out.Failures
+	if uncertain && !fresh {
+		// An attempt ended without a word and the reply token can no longer tell whether
+		// it was used. A push now would be a second answer if the lost attempt was a
+		// reply (a reply has no retry key), or a push whose retry key LINE has forgotten.
+		if why := c.mayHaveDelivered(out, now); why != "" {
+			c.log.Error("delivery may have gone out: not sent again", "conversation", out.Key.String(),
+				"outgoing", out.ID, "why", why)
+			return bot.OutcomeUncertain, nil
+		}
+	}
 	if out.ReplyToken != "" && (out.Attempts == 0 || uncertain) && fresh && len(msgs) <= maxMessagesPerReq {
+		// Recorded before the call: a reply has no retry key, so if this process dies
+		// before the outcome is, the next attempt must know a reply may have gone out.
+		if out.MarkReply != nil {
+			if err := out.MarkReply(ctx); err != nil {
+				return "", &bot.DeliveryError{Err: fmt.Errorf("record the reply attempt: %w", err)}
+			}
+		}
 		res, _, err := api.ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{
 			ReplyToken: out.ReplyToken, Messages: msgs,
 		})
@@ -71,6 +91,24 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	return "push", nil
 }
 
+// retryKeyLife is how long LINE remembers an X-Line-Retry-Key: a push retried within it
+// is not shown twice.
+const retryKeyLife = 24 * time.Hour
+
+// mayHaveDelivered says why an earlier attempt of out that ended without a word may have
+// delivered it in a way a push now would repeat ("" when a push is safe): a reply, which
+// the attempt recorded before the call (bot.Outgoing.Replied); or a push older than
+// LINE's memory of retry keys. It is called once the reply window has passed.
+func (c *Channel) mayHaveDelivered(out bot.Outgoing, now time.Time) string {
+	if out.Replied {
+		return "an earlier attempt began a reply"
+	}
+	if now.Sub(out.CreatedAt) >= retryKeyLife {
+		return "the retry key of an earlier push has expired"
+	}
+	return ""
+}
+
 func status(res *http.Response) int {
 	if res == nil {
 		return 0
@@ -85,8 +123,12 @@ func deliveryError(call string, res *http.Response, err error) error {
 	if code == 0 {
 		return &bot.DeliveryError{Err: fmt.Errorf("%s: %w", call, err)}
 	}
+	// 401 and 403: the access token was rotated or revoked, or the channel lost a
+	// permission. An operator can fix that; the message waits for it.
+	fixable := code == http.StatusUnauthorized || code == http.StatusForbidden
 	de := &bot.DeliveryError{
-		Permanent: code/100 == 4 && code != http.StatusTooManyRequests,
+		Permanent: code/100 == 4 && code != http.StatusTooManyRequests && !fixable,
+		Fixable:   fixable,
 		Err:       fmt.Errorf("%s: LINE answered %d", call, code),
 	}
 	if s, perr := strconv.Atoi(res.Header.Get("Retry-After")); perr == nil && s > 0 {

@@ -36,6 +36,8 @@ type Metrics struct {
 	ratings         *prometheus.CounterVec
 	deliveries      *prometheus.CounterVec
 	deliveryLatency *prometheus.HistogramVec
+	outboxWaiting   prometheus.Gauge
+	outboxParked    prometheus.Gauge
 }
 
 // New registers the metrics, including the inbox backlog read from inbox at each scrape
@@ -84,7 +86,16 @@ func New(inbox Inbox, log *slog.Logger) *Metrics {
 			Help:    "Duration of delivery attempts by channel and outcome.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"channel", "outcome"}),
+		outboxWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "giftdesk_outbox_waiting",
+			Help: "Answers and other messages committed but not yet delivered (parked included), as the deliverer last counted.",
+		}),
+		outboxParked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "giftdesk_outbox_parked",
+			Help: "Messages held back by an error an operator must fix (a revoked token, a bot not in the channel).",
+		}),
 	}
+	m.reg.MustRegister(m.outboxWaiting, m.outboxParked)
 	m.reg.MustRegister(m.webhooks, m.webhookEvents, m.webhookLatency, m.turns, m.advice, m.handoffs,
 		m.ratings, m.deliveries, m.deliveryLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -138,6 +149,12 @@ func (m *Metrics) Handoff(stage string, rating int) {
 func (m *Metrics) Delivered(channel, outcome string, d time.Duration) {
 	m.deliveries.WithLabelValues(channel, outcome).Inc()
 	m.deliveryLatency.WithLabelValues(channel, outcome).Observe(d.Seconds())
+}
+
+// Backlog records the outbox's unfinished rows, as the deliverer counted them.
+func (m *Metrics) Backlog(c bot.OutboxCounts) {
+	m.outboxWaiting.Set(float64(c.Waiting))
+	m.outboxParked.Set(float64(c.Parked))
 }
 
 // inboxCollector reads the inbox backlog at scrape time.

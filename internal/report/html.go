@@ -174,6 +174,17 @@ pre.mermaid { background: #fafafa; border: 1px solid #eee; padding: 1em; overflo
 {{end}}</tbody>
 </table>
 
+{{with .R.Deliveries}}<h2>Undelivered</h2>
+<p class="note">Failed: never delivered. Uncertain: may have reached the customer, not sent again. Parked: held until an operator fixes a revoked token or invites the bot.</p>
+<table>
+<tbody>
+<tr><td>failed in the period</td><td class="n">{{.Failed}}</td></tr>
+<tr><td>uncertain in the period</td><td class="n">{{.Uncertain}}</td></tr>
+<tr><td>waiting now</td><td class="n">{{.Waiting}}</td></tr>
+<tr><td>parked now</td><td class="n">{{.Parked}}</td></tr>
+</tbody>
+</table>
+{{end}}
 <h2>Not understood</h2>
 <p class="note">The {{len .R.Unclear}} most frequent of {{.R.Distinct}} distinct utterances, grouped regardless of case and width; codes are masked.</p>
 <table>

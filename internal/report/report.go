@@ -37,6 +37,14 @@ type Source interface {
 	TicketsSince(ctx context.Context, since time.Time, fn func(bot.Key, bot.Ticket) error) error
 }
 
+// Deliveries is an optional capability of a Source: counting the messages that did not
+// go out. The stores implement it.
+type Deliveries interface {
+	// CountOutgoing counts the messages waiting for delivery (parked included), and those
+	// finished as failed or uncertain at or after since.
+	CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error)
+}
+
 // TopMisses is how many of the utterances that were not understood a report lists.
 const TopMisses = 10
 
@@ -91,6 +99,10 @@ type Report struct {
 	Misses   int
 	Distinct int
 	Unclear  []Count
+	// Deliveries counts the messages waiting now (Waiting, Parked) and those that failed
+	// or may not have reached the customer (Uncertain) in the period; nil when the Source
+	// cannot count them.
+	Deliveries *bot.OutboxCounts
 }
 
 // Node is one node's traffic.
@@ -261,6 +273,13 @@ func Build(ctx context.Context, src Source, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("build report: %w", err)
 	}
 	r.Outcomes = counts(outcomes)
+	if d, ok := src.(Deliveries); ok {
+		c, err := d.CountOutgoing(ctx, cfg.Since)
+		if err != nil {
+			return nil, fmt.Errorf("build report: %w", err)
+		}
+		r.Deliveries = &c
+	}
 
 	r.Conversations = len(convs)
 	reached, stopped := make(map[string]int), make(map[string]int)

@@ -126,7 +126,8 @@ func (p *pipeline) handoffRated(k bot.Key, rating int) {
 //   - rated: asks for a person, who resolves it; rated 4;
 //   - lost: two utterances not understood, one of them markup; stops at the start;
 //   - waiting: one utterance not understood, then asks for a person; nobody has answered yet;
-//   - staff: a staff member in Slack asks for a person: the ticket is posted and closed.
+//   - staff: a staff member in Slack asks for a person: the ticket is posted and closed;
+//   - of the answers, none delivered, but one failed, one uncertain and one parked.
 func seed(t *testing.T) (*pipeline, time.Time) {
 	p := newPipeline(t)
 	p.handoffRated(bot.Key{Channel: "line", User: "U-old"}, 1)
@@ -153,6 +154,21 @@ func seed(t *testing.T) (*pipeline, time.Time) {
 	staff := bot.Key{Channel: "slack", User: "C1/1.0"}
 	p.follow(staff)
 	p.say(staff, "talk to a person")
+
+	// Deliveries: of the first claimed, one failed, one uncertain, one parked.
+	outs, err := p.store.ClaimOutgoing(p.t.Context(), "d", 3, time.Minute)
+	if err != nil || len(outs) != 3 {
+		t.Fatalf("ClaimOutgoing = %d rows, %v", len(outs), err)
+	}
+	for i, finish := range []func(id int64) error{
+		func(id int64) error { return p.store.FinishOutgoing(p.t.Context(), id, "d", "failed") },
+		func(id int64) error { return p.store.FinishOutgoing(p.t.Context(), id, "d", bot.OutcomeUncertain) },
+		func(id int64) error { return p.store.ParkOutgoing(p.t.Context(), id, "d", p.clk.t.Add(time.Hour)) },
+	} {
+		if err := finish(outs[i].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return p, p.clk.t.Add(time.Hour)
 }
 

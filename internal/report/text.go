@@ -71,6 +71,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		line("  %6d  %s", c.N, oneLine(c.Name))
 	}
 
+	if d := r.Deliveries; d != nil {
+		line("\nundelivered: %d failed and %d uncertain in the period; %d waiting now, %d of them parked",
+			d.Failed, d.Uncertain, d.Waiting, d.Parked)
+		line("  (uncertain: may have reached the customer, not sent again; parked: held until an operator")
+		line("  fixes a revoked token or invites the bot; failed: never delivered)")
+	}
+
 	if r.Distinct == 0 {
 		line("\nnot understood: nothing")
 	} else {

@@ -487,18 +487,19 @@ func TestTicketDeliveryErrors(t *testing.T) {
 		ch        *slack.Channel
 		out       bot.Outgoing
 		permanent bool
+		fixable   bool
 	}{
 		{name: "thread not linked yet", ch: h.ch, out: relay},
 		{name: "no thread store: ticket", ch: noThreads, out: ticket, permanent: true},
 		{name: "no thread store: relay", ch: noThreads, out: relay, permanent: true},
-		{name: "bot not in the channel", ch: h.ch, out: notIn, permanent: true},
+		{name: "bot not in the channel", ch: h.ch, out: notIn, fixable: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.ch.Send(h.ctx, tt.out)
 			var de *bot.DeliveryError
-			if !errors.As(err, &de) || de.Permanent != tt.permanent {
-				t.Errorf("Send: %v; want a delivery error, permanent %v", err, tt.permanent)
+			if !errors.As(err, &de) || de.Permanent != tt.permanent || de.Fixable != tt.fixable {
+				t.Errorf("Send: %v; want a delivery error, permanent %v, fixable %v", err, tt.permanent, tt.fixable)
 			}
 		})
 	}

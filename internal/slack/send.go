@@ -47,8 +47,9 @@ func decodeHandle(s string) handle {
 //
 // It returns "reply" when it updated a pressed message and "push" otherwise. Failures are
 // *bot.DeliveryError: 429 (with Slack's Retry-After), 5xx, Slack's internal errors and
-// network errors are temporary; other Slack errors (channel_not_found, not_in_channel,
-// invalid_auth, …) are permanent. A pressed message that can no longer be updated (it was
+// network errors are temporary; errors a person can fix (not_in_channel, invalid_auth,
+// token_revoked, …: see fixableSlackErrors) are fixable; other Slack errors are
+// permanent. A pressed message that can no longer be updated (it was
 // deleted) is logged and the answer posted anyway.
 //
 // Hand-off tickets are delivered differently (see the package documentation): an
@@ -151,6 +152,16 @@ var temporarySlackErrors = map[string]bool{
 	"request_timeout": true, "team_added_to_org": true,
 }
 
+// fixableSlackErrors are Slack error codes that an administrator can fix: invite the
+// bot, reinstall the app, grant a scope, unarchive the channel. Messages wait for that.
+var fixableSlackErrors = map[string]bool{
+	"not_in_channel": true, "channel_not_found": true, "is_archived": true,
+	"invalid_auth": true, "not_authed": true, "account_inactive": true, "token_revoked": true,
+	"token_expired": true, "missing_scope": true, "no_permission": true, "access_denied": true,
+	"team_access_not_granted": true, "ekm_access_denied": true, "restricted_action": true,
+	"not_allowed_token_type": true, "org_login_required": true,
+}
+
 // apiError classifies a failed Web API call as a *bot.DeliveryError. Its message names the
 // call and Slack's error code or status, never a token or a message's content.
 func apiError(call string, err error) *bot.DeliveryError {
@@ -163,13 +174,17 @@ func apiError(call string, err error) *bot.DeliveryError {
 	case errors.As(err, &rate):
 		return &bot.DeliveryError{RetryAfter: rate.RetryAfter, Err: fmt.Errorf("%s: rate limited", call)}
 	case errors.As(err, &status):
+		fixable := status.Code == http.StatusUnauthorized || status.Code == http.StatusForbidden
 		return &bot.DeliveryError{
-			Permanent: status.Code/100 == 4 && status.Code != http.StatusTooManyRequests,
+			Permanent: status.Code/100 == 4 && status.Code != http.StatusTooManyRequests && !fixable,
+			Fixable:   fixable,
 			Err:       fmt.Errorf("%s: Slack answered %d", call, status.Code),
 		}
 	case errors.As(err, &resp):
+		fixable := fixableSlackErrors[resp.Err]
 		return &bot.DeliveryError{
-			Permanent: !temporarySlackErrors[resp.Err],
+			Permanent: !temporarySlackErrors[resp.Err] && !fixable,
+			Fixable:   fixable,
 			Err:       fmt.Errorf("%s: %s", call, resp.Err),
 		}
 	}

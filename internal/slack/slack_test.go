@@ -767,6 +767,7 @@ func TestDeliveryErrors(t *testing.T) {
 		fault      *slacktest.Fault
 		address    string
 		permanent  bool
+		fixable    bool
 		retryAfter time.Duration
 		ok         bool
 	}{
@@ -774,9 +775,12 @@ func TestDeliveryErrors(t *testing.T) {
 		{name: "rate limited", fault: &slacktest.Fault{Status: 429, RetryAfter: 7}, retryAfter: 7 * time.Second},
 		{name: "server error", fault: &slacktest.Fault{Status: 503}},
 		{name: "ratelimited error code", fault: &slacktest.Fault{Error: "ratelimited"}},
-		{name: "channel not found", fault: &slacktest.Fault{Error: "channel_not_found"}, permanent: true},
-		{name: "not in channel", address: elsewhere + ":1712345678.000100", permanent: true},
-		{name: "invalid auth", fault: &slacktest.Fault{Error: "invalid_auth"}, permanent: true},
+		{name: "channel not found", fault: &slacktest.Fault{Error: "channel_not_found"}, fixable: true},
+		{name: "not in channel", address: elsewhere + ":1712345678.000100", fixable: true},
+		{name: "invalid auth", fault: &slacktest.Fault{Error: "invalid_auth"}, fixable: true},
+		{name: "token revoked", fault: &slacktest.Fault{Error: "token_revoked"}, fixable: true},
+		{name: "forbidden", fault: &slacktest.Fault{Status: 403}, fixable: true},
+		{name: "message too long", fault: &slacktest.Fault{Error: "msg_too_long"}, permanent: true},
 		{name: "no address", address: "nonsense", permanent: true},
 	}
 	for _, tt := range tests {
@@ -799,9 +803,9 @@ func TestDeliveryErrors(t *testing.T) {
 			if !errors.As(err, &de) {
 				t.Fatalf("Send returned %v, want a *bot.DeliveryError", err)
 			}
-			if de.Permanent != tt.permanent || de.RetryAfter != tt.retryAfter {
-				t.Errorf("Send: %v (permanent %v, retry after %s); want permanent %v, retry after %s",
-					err, de.Permanent, de.RetryAfter, tt.permanent, tt.retryAfter)
+			if de.Permanent != tt.permanent || de.Fixable != tt.fixable || de.RetryAfter != tt.retryAfter {
+				t.Errorf("Send: %v (permanent %v, fixable %v, retry after %s); want permanent %v, fixable %v, retry after %s",
+					err, de.Permanent, de.Fixable, de.RetryAfter, tt.permanent, tt.fixable, tt.retryAfter)
 			}
 			if strings.Contains(err.Error(), slacktest.BotToken) {
 				t.Errorf("the token is in the error: %v", err)

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,6 +123,7 @@ type Server struct {
 	onCall    func(Call)
 	done      chan struct{} // closed by Close, to cut delays short
 	closeOnce sync.Once
+	revoked   atomic.Bool // SetRevoked
 
 	mu        sync.Mutex
 	nextID    int64
@@ -349,6 +351,11 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// SetRevoked makes every request fail with 401, as LINE answers a token that was
+// reissued or revoked, until it is called again with false. A rejected request delivers
+// nothing and uses no reply token.
+func (s *Server) SetRevoked(revoked bool) { s.revoked.Store(revoked) }
+
 // FailNext makes the next n requests for path fail with status and LINE's error body for
 // it. path is a request path or one of the Path constants. A 429 carries Retry-After: 1.
 // Scripted faults come after authentication and validation, so a faulted request is not
@@ -487,7 +494,7 @@ func (s *Server) handle(rt route, r *http.Request, c *Call) response {
 // precheck authenticates and validates a request. A non-zero status in the response
 // means it is answered with that.
 func (s *Server) precheck(rt route, r *http.Request, c *Call) (response, []Detail) {
-	if r.Header.Get("Authorization") != "Bearer "+s.token {
+	if s.revoked.Load() || r.Header.Get("Authorization") != "Bearer "+s.token {
 		return errorResponse(http.StatusUnauthorized, msgUnauthorized), nil
 	}
 	if rt.limits == nil {

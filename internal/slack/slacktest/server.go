@@ -401,6 +401,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		}
 		s.requests = append(s.requests, req)
 	}
+	s.notify() // for WaitCalls
 	if fs := s.faults[method]; len(fs) > 0 {
 		f := fs[0]
 		s.faults[method] = fs[1:]

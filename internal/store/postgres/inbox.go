@@ -2,11 +2,11 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // addEvents stores a batch of events and returns the ids of those that were new. Its
@@ -40,7 +40,9 @@ const addEvents = `WITH input AS (
 // including those whose ID comes earlier in evs. fresh[i] reports whether evs[i] was new;
 // len(fresh) == len(evs). Of concurrent calls storing the same ID, exactly one reports it
 // new. On error nothing is stored. An event with an empty ID is an error. The events are
-// stored whole, reply tokens included, as JSON.
+// stored whole, reply tokens included, as JSON. An event that cannot be stored (a time
+// past year 9999, a NUL or invalid UTF-8 in its id or key) is kept as a dead letter
+// instead and reported not fresh: the others are stored.
 func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, err error) {
 	if len(evs) == 0 {
 		return []bool{}, nil
@@ -48,6 +50,7 @@ func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, e
 	first := make(map[string]int, len(evs)) // the index of each id's first occurrence
 	var ids, channels, users, bodies []string
 	var ats []time.Time
+	var dead []bot.DeadLetter
 	for i, ev := range evs {
 		if ev.ID == "" {
 			return nil, fmt.Errorf("add events: event %d of %d has no ID", i, len(evs))
@@ -56,30 +59,49 @@ func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, e
 			continue // the first one is stored, or the stored one kept
 		}
 		first[ev.ID] = i
-		b, err := json.Marshal(ev)
+		b, err := row.EncodeEvent(ev)
+		if err == nil && (clean(ev.ID) != ev.ID || clean(ev.Key.Channel) != ev.Key.Channel || clean(ev.Key.User) != ev.Key.User) {
+			err = fmt.Errorf("event %s: NUL or invalid UTF-8 in its id or key", clean(ev.ID))
+		}
 		if err != nil {
-			return nil, fmt.Errorf("add events: event %s: %w", ev.ID, err)
+			d := row.Unstorable(ev, err, s.now())
+			d.Channel = clean(d.Channel)
+			dead = append(dead, d)
+			continue
 		}
 		ids, channels, users = append(ids, ev.ID), append(channels, ev.Key.Channel), append(users, ev.Key.User)
-		bodies, ats = append(bodies, string(b)), append(ats, ms(ev.At))
+		bodies, ats = append(bodies, b), append(ats, ms(ev.At))
 	}
+	// Dead letters first: if storing the others fails, the platform sends the request
+	// again and the dead letter is kept twice, which is harmless; no event is stored.
+	for _, d := range dead {
+		if err := s.AddDeadLetter(ctx, d); err != nil {
+			return nil, fmt.Errorf("add %d events: %w", len(evs), err)
+		}
+	}
+	fresh = make([]bool, len(evs))
+	if len(ids) > 0 {
+		if err := s.addEvents(ctx, first, fresh, ids, channels, users, bodies, ats); err != nil {
+			return nil, fmt.Errorf("add %d events: %w", len(evs), err)
+		}
+	}
+	return fresh, nil
+}
+
+func (s *Store) addEvents(ctx context.Context, first map[string]int, fresh []bool, ids, channels, users, bodies []string, ats []time.Time) error {
 	rows, err := s.pool.Query(ctx, addEvents, ids, channels, users, bodies, ats, ms(s.now()))
 	if err != nil {
-		return nil, fmt.Errorf("add %d events: %w", len(evs), err)
+		return err
 	}
 	defer rows.Close()
-	fresh = make([]bool, len(evs))
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("add %d events: %w", len(evs), err)
+			return err
 		}
 		fresh[first[id]] = true
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("add %d events: %w", len(evs), err)
-	}
-	return fresh, nil
+	return rows.Err()
 }
 
 // AddDeadLetter stores d. A zero d.At means now. Dead letters are not deduplicated. The

@@ -38,7 +38,7 @@ const claimOutgoing = `UPDATE outbox SET lease_owner = $1, lease_expires_at = $2
 		LIMIT $4
 		FOR UPDATE SKIP LOCKED
 	)
-	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at`
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at, coalesce(outcome, '')`
 
 // ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
 // at most one per conversation and delivering channel: the oldest unfinished one. Each
@@ -64,8 +64,9 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			o       bot.Outgoing
 			payload []byte
 			p       row.OutgoingPayload
+			mark    string
 		)
-		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt)
+		err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &o.CreatedAt, &mark)
 		if err != nil {
 			return nil, fmt.Errorf("claim outgoing: %w", err)
 		}
@@ -76,6 +77,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 		}
 		o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
 		o.CreatedAt = utc(o.CreatedAt)
+		o.Parked, o.Replied = mark == "parked", mark == "replying"
 		outs = append(outs, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -87,12 +89,14 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 }
 
 // FinishOutgoing records the final outcome of row id and ends owner's lease on it; the
-// next row of its conversation and channel becomes claimable. owner must hold the lease:
+// next row of its conversation and channel becomes claimable. The row's payload (the
+// messages, an agent's words as written, the reply token) is dropped: the transcript
+// keeps what was said, masked. owner must hold the lease:
 // it is the last to have claimed the row, even if the lease has expired since. It returns
 // an error matching bot.ErrNotFound if there is no row id, and bot.ErrConflict if the row
 // is finished already or owner does not hold its lease; then nothing changes.
 func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome string) error {
-	const finish = `UPDATE outbox SET finished_at = $1, outcome = $2, lease_owner = NULL, lease_expires_at = NULL
+	const finish = `UPDATE outbox SET finished_at = $1, outcome = $2, payload = '{}', lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = $3 AND finished_at IS NULL AND lease_owner = $4`
 	if err := s.updateOutgoing(ctx, s.lazy, id, owner, finish, ms(s.now()), clean(outcome), id, owner); err != nil {
 		return fmt.Errorf("finish outgoing %d: %w", id, err)
@@ -105,10 +109,49 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome str
 // the row was claimed. owner must hold the lease, as for FinishOutgoing, and the errors
 // are FinishOutgoing's.
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
-	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL
+	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = $1, outcome = NULL, lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = $2 AND finished_at IS NULL AND lease_owner = $3`
 	if err := s.updateOutgoing(ctx, s.pool, id, owner, retry, ms(at), id, owner); err != nil {
 		return fmt.Errorf("retry outgoing %d: %w", id, err)
+	}
+	return nil
+}
+
+// ParkOutgoing ends owner's lease on row id, makes the row due again at at and marks it
+// parked (its outcome is "parked" while it is unfinished). The claim is not counted as an
+// attempt. owner must hold the lease, as for FinishOutgoing, and the errors are
+// FinishOutgoing's.
+func (s *Store) ParkOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
+	const park = `UPDATE outbox SET attempts = attempts - 1, outcome = 'parked', next_attempt_at = $1,
+			lease_owner = NULL, lease_expires_at = NULL
+		WHERE id = $2 AND finished_at IS NULL AND lease_owner = $3`
+	if err := s.updateOutgoing(ctx, s.pool, id, owner, park, ms(at), id, owner); err != nil {
+		return fmt.Errorf("park outgoing %d: %w", id, err)
+	}
+	return nil
+}
+
+// WakeOutgoing makes the parked rows delivered by via due now and returns how many it
+// woke.
+func (s *Store) WakeOutgoing(ctx context.Context, via string) (int, error) {
+	const wake = `UPDATE outbox SET next_attempt_at = $1
+		WHERE finished_at IS NULL AND outcome = 'parked' AND via = $2 AND next_attempt_at > $1`
+	tag, err := s.pool.Exec(ctx, wake, ms(s.now()), via)
+	if err != nil {
+		return 0, fmt.Errorf("wake outgoing via %s: %w", via, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// MarkReplying records that owner's attempt at row id is about to reply (a call with no
+// retry key): until RetryOutgoing or ParkOutgoing clears it, ClaimOutgoing returns the
+// row with Replied set. owner must hold the lease, as for FinishOutgoing, and the errors
+// are FinishOutgoing's. It commits without waiting for the WAL flush, as finishes do: a
+// crash of this process finds it; a crash of the database server may lose it.
+func (s *Store) MarkReplying(ctx context.Context, id int64, owner string) error {
+	const mark = `UPDATE outbox SET outcome = 'replying' WHERE id = $1 AND finished_at IS NULL AND lease_owner = $2`
+	if err := s.updateOutgoing(ctx, s.lazy, id, owner, mark, id, owner); err != nil {
+		return fmt.Errorf("mark outgoing %d replying: %w", id, err)
 	}
 	return nil
 }
@@ -133,4 +176,21 @@ func (s *Store) updateOutgoing(ctx context.Context, pool *pgxpool.Pool, id int64
 	default:
 		return fmt.Errorf("not leased by %s: %w", owner, bot.ErrConflict)
 	}
+}
+
+// CountOutgoing counts the unfinished rows, and the rows finished as "failed" or
+// "uncertain" at or after since.
+func (s *Store) CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error) {
+	// Two scans, each of one index: the partial index of unfinished rows, and the index
+	// of finished rows from since on.
+	const count = `SELECT u.waiting, u.parked, f.failed, f.uncertain
+		FROM (SELECT count(*) AS waiting, count(*) FILTER (WHERE outcome = 'parked') AS parked
+			FROM outbox WHERE finished_at IS NULL) AS u,
+		     (SELECT count(*) FILTER (WHERE outcome = 'failed') AS failed, count(*) FILTER (WHERE outcome = $2) AS uncertain
+			FROM outbox WHERE finished_at >= $1) AS f`
+	var c bot.OutboxCounts
+	if err := s.pool.QueryRow(ctx, count, ms(since), bot.OutcomeUncertain).Scan(&c.Waiting, &c.Parked, &c.Failed, &c.Uncertain); err != nil {
+		return c, fmt.Errorf("count outgoing: %w", err)
+	}
+	return c, nil
 }

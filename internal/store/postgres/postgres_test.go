@@ -117,6 +117,15 @@ func (s inspected) EventPayload(ctx context.Context, id string) ([]byte, error) 
 	return event, nil
 }
 
+func (s inspected) OutgoingPayload(ctx context.Context, id int64) ([]byte, error) {
+	var payload []byte
+	err := s.pool.QueryRow(ctx, `SELECT payload FROM outbox WHERE id = $1`, id).Scan(&payload)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return payload, nil
+}
+
 func (s inspected) ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error) {
 	var (
 		k      bot.Key
@@ -876,4 +885,44 @@ func schemaVersions(t *testing.T) string {
 		vs = append(vs, fmt.Sprint(m.Version))
 	}
 	return strings.Join(vs, ",")
+}
+
+// TestUnstorableEvents checks that events PostgreSQL cannot hold (a NUL or invalid UTF-8
+// in an id or key, a time JSON cannot encode) become dead letters, without their text,
+// and that the rest of the batch is stored.
+func TestUnstorableEvents(t *testing.T) {
+	now := time.Date(2025, time.April, 2, 10, 0, 0, 0, time.UTC)
+	s := open(t, func() time.Time { return now })
+	t.Parallel()
+	ctx := t.Context()
+	ev := func(id, user string, at time.Time) bot.Event {
+		return bot.Event{ID: id, Key: bot.Key{Channel: "line", User: user}, At: at,
+			In: bot.Inbound{Kind: bot.InText, Text: "secret text"}}
+	}
+	evs := []bot.Event{
+		ev("line:good", "U1", now),
+		ev("line:nul", "U\x00evil", now),
+		ev("line:bad-utf8", "U\xff", now),
+		ev("line:\x00id", "U2", now),
+		ev("line:year", "U3", time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC)),
+	}
+	fresh, err := s.AddEvents(ctx, evs)
+	if err != nil {
+		t.Fatalf("AddEvents: %v", err)
+	}
+	if want := []bool{true, false, false, false, false}; fmt.Sprint(fresh) != fmt.Sprint(want) {
+		t.Errorf("fresh = %v, want %v", fresh, want)
+	}
+	var n int
+	var bodies string
+	err = s.pool.QueryRow(ctx, `SELECT count(*), coalesce(string_agg(convert_from(body, 'UTF8'), ' '), '') FROM dead_letters`).Scan(&n, &bodies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("%d dead letters, want 4", n)
+	}
+	if strings.Contains(bodies, "secret text") {
+		t.Errorf("a dead letter holds the event's text: %s", bodies)
+	}
 }

@@ -24,6 +24,18 @@ var purges = []struct{ name, stmt string }{
 		(SELECT id FROM outbox WHERE finished_at < $1 ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)`}, // outbox_finished
 	{"dead letters", `DELETE FROM dead_letters WHERE id IN
 		(SELECT id FROM dead_letters WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`}, // dead_letters_at
+	// Conversations (names, ids, answers) untouched since before, with no open ticket,
+	// nothing pending in the inbox nor waiting in the outbox; one a turn holds is passed
+	// over. No index on updated_at (every turn would move the row in it): a scan of the
+	// table, once an hour.
+	{"idle conversations", `DELETE FROM conversations WHERE (channel, user_id) IN
+		(SELECT c.channel, c.user_id FROM conversations AS c
+		 WHERE c.updated_at < $1 AND c.ticket IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM inbox AS i
+			WHERE i.channel = c.channel AND i.user_id = c.user_id AND i.processed_at IS NULL) -- inbox_pending_conversation
+		   AND NOT EXISTS (SELECT 1 FROM outbox AS o
+			WHERE o.channel = c.channel AND o.user_id = c.user_id AND o.finished_at IS NULL) -- outbox_unfinished
+		 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 }
 
 // purgeTickets deletes a batch of archived tickets closed before its first parameter, at
@@ -41,9 +53,10 @@ const purgeTickets = `WITH old AS (
 // Purge deletes what is older than before (to the millisecond) and returns how many rows
 // went: transcript lines by their time, processed inbox events by the time they were
 // processed, finished outbox rows by the time they were finished, dead letters by their
-// time, and archived tickets by the time they closed, together with their thread links.
-// It never deletes pending events or unfinished outbox rows, nor the thread links of
-// tickets that are not archived.
+// time, conversations by the time they were last saved (unless a ticket is open or an
+// event or a message of theirs is still pending), and archived tickets by the time they
+// closed, together with their thread links. It never deletes pending events or
+// unfinished outbox rows, nor the thread links of tickets that are not archived.
 //
 // Purge deletes in batches, each its own transaction, so other writes go ahead between
 // batches; replicas purging at once share the work. On error, it returns the rows deleted

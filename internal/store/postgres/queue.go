@@ -225,9 +225,14 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		if created[i].IsZero() {
 			created[i] = now
 		}
-		// Due at once by the store's clock, whatever the caller's says.
-		b.Queue(insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq, payloads[i], ms(created[i]), ms(now),
-			claimOwner, ms(now.Add(claimLease)))
+		// Due at once by the store's clock, whatever the caller's says, unless it is a
+		// timer (NotBefore): then it is due then, and not claimed now.
+		due, owner := now, claimOwner
+		if o.NotBefore.After(now) {
+			due, owner = o.NotBefore, nil
+		}
+		b.Queue(insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq, payloads[i], ms(created[i]), ms(due),
+			owner, ms(now.Add(claimLease)))
 	}
 	for _, l := range t.Transcript {
 		b.Queue(insertLine, c.Key.Channel, c.Key.User, ms(l.At), clean(string(l.Role)), clean(l.Name), clean(l.Text),

@@ -3,17 +3,19 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/row"
 )
 
 // AddEvents stores evs in one transaction, skipping those whose ID is stored already,
 // including those whose ID comes earlier in evs. fresh[i] reports whether evs[i] was new;
 // len(fresh) == len(evs). On error nothing is stored. An event with an empty ID is an
-// error. The events are stored whole, reply tokens included, as JSON.
+// error. The events are stored whole, reply tokens included, as JSON. An event that
+// cannot be encoded (a time past year 9999) is kept as a dead letter instead, in the same
+// transaction, and reported not fresh: the others are stored.
 func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, err error) {
 	const insert = `INSERT INTO inbox (id, channel, user_id, event, at, received_at)
 		VALUES (?, ?, ?, ?, ?, ?)
@@ -23,24 +25,35 @@ func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, e
 	}
 	// Encode before taking the write lock.
 	bodies := make([]string, len(evs))
+	var dead []bot.DeadLetter
 	for i, ev := range evs {
 		if ev.ID == "" {
 			return nil, fmt.Errorf("add events: event %d of %d has no ID", i, len(evs))
 		}
-		b, err := json.Marshal(ev)
+		b, err := row.EncodeEvent(ev)
 		if err != nil {
-			return nil, fmt.Errorf("add events: event %s: %w", ev.ID, err)
+			dead = append(dead, row.Unstorable(ev, err, s.now()))
+			continue
 		}
-		bodies[i] = string(b) // text, not a BLOB
+		bodies[i] = b // text, not a BLOB
 	}
 	fresh = make([]bool, len(evs))
 	err = s.inTxUrgent(ctx, func(tx *sql.Tx) error {
+		q := s.writeq(tx)
+		for _, d := range dead {
+			if _, err := q.ExecContext(ctx, insertDeadLetter, d.Channel, d.Reason, d.Body, d.At.UnixMilli()); err != nil {
+				return fmt.Errorf("dead letter: %w", err)
+			}
+		}
 		received := s.now().UnixMilli()
-		stmt, err := s.writeq(tx).stmt(ctx, insert)
+		stmt, err := q.stmt(ctx, insert)
 		if err != nil {
 			return err
 		}
 		for i, ev := range evs {
+			if bodies[i] == "" {
+				continue // kept as a dead letter
+			}
 			res, err := stmt.ExecContext(ctx, ev.ID, ev.Key.Channel, ev.Key.User, bodies[i], ev.At.UnixMilli(), received)
 			if err != nil {
 				return fmt.Errorf("event %s: %w", ev.ID, err)
@@ -59,9 +72,10 @@ func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, e
 	return fresh, nil
 }
 
+const insertDeadLetter = `INSERT INTO dead_letters (channel, reason, body, at) VALUES (?, ?, ?, ?)`
+
 // AddDeadLetter stores d. A zero d.At means now. Dead letters are not deduplicated.
 func (s *Store) AddDeadLetter(ctx context.Context, d bot.DeadLetter) error {
-	const insert = `INSERT INTO dead_letters (channel, reason, body, at) VALUES (?, ?, ?, ?)`
 	at := d.At
 	if at.IsZero() {
 		at = s.now()
@@ -71,7 +85,7 @@ func (s *Store) AddDeadLetter(ctx context.Context, d bot.DeadLetter) error {
 		body = []byte{} // the column is NOT NULL
 	}
 	if err := s.inTxUrgent(ctx, func(tx *sql.Tx) error {
-		_, err := s.writeq(tx).ExecContext(ctx, insert, d.Channel, d.Reason, body, at.UnixMilli())
+		_, err := s.writeq(tx).ExecContext(ctx, insertDeadLetter, d.Channel, d.Reason, body, at.UnixMilli())
 		return err
 	}); err != nil {
 		return fmt.Errorf("add dead letter from %s: %w", d.Channel, err)

@@ -31,7 +31,7 @@ const dueOutgoing = `SELECT o.id FROM outbox AS o
 // Its parameters are the owner, the lease's expiry, and dueOutgoing's.
 const claimOutgoing = `UPDATE outbox SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
 	WHERE id IN (` + dueOutgoing + `)
-	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at`
+	RETURNING id, channel, user_id, via, event_id, seq, payload, attempts - 1, failures, created_at, coalesce(outcome, '')`
 
 // ClaimOutgoing leases to owner, until lease has passed, up to n outbox rows that are due,
 // at most one per conversation and delivering channel: the oldest unfinished one. Each
@@ -68,8 +68,9 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 				payload []byte
 				created int64
 				p       row.OutgoingPayload
+				mark    string
 			)
-			err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &created)
+			err := rows.Scan(&o.ID, &o.Key.Channel, &o.Key.User, &o.Channel, &o.EventID, &o.Seq, &payload, &o.Attempts, &o.Failures, &created, &mark)
 			if err != nil {
 				return err
 			}
@@ -81,6 +82,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			}
 			o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
 			o.CreatedAt = time.UnixMilli(created).UTC()
+			o.Parked, o.Replied = mark == markParked, mark == markReplying
 			outs = append(outs, o)
 		}
 		return rows.Err()
@@ -94,12 +96,14 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 }
 
 // FinishOutgoing records the final outcome of row id and ends owner's lease on it; the
-// next row of its conversation and channel becomes claimable. owner must hold the lease:
+// next row of its conversation and channel becomes claimable. The row's payload (the
+// messages, an agent's words as written, the reply token) is dropped: the transcript
+// keeps what was said, masked. owner must hold the lease:
 // it is the last to have claimed the row, even if the lease has expired since. It returns
 // an error matching bot.ErrNotFound if there is no row id, and bot.ErrConflict if the row
 // is finished already or owner does not hold its lease; then nothing changes.
 func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome string) error {
-	const finish = `UPDATE outbox SET finished_at = ?, outcome = ?, lease_owner = NULL, lease_expires_at = NULL
+	const finish = `UPDATE outbox SET finished_at = ?, outcome = ?, payload = '{}', lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = ? AND finished_at IS NULL AND lease_owner = ?`
 	if err := s.updateOutgoing(ctx, id, owner, finish, s.now().UnixMilli(), outcome, id, owner); err != nil {
 		return fmt.Errorf("finish outgoing %d: %w", id, err)
@@ -112,10 +116,59 @@ func (s *Store) FinishOutgoing(ctx context.Context, id int64, owner, outcome str
 // the row was claimed. owner must hold the lease, as for FinishOutgoing, and the errors
 // are FinishOutgoing's.
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
-	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+	const retry = `UPDATE outbox SET failures = failures + 1, next_attempt_at = ?, outcome = NULL, lease_owner = NULL, lease_expires_at = NULL
 		WHERE id = ? AND finished_at IS NULL AND lease_owner = ?`
 	if err := s.updateOutgoing(ctx, id, owner, retry, at.UnixMilli(), id, owner); err != nil {
 		return fmt.Errorf("retry outgoing %d: %w", id, err)
+	}
+	return nil
+}
+
+// ParkOutgoing ends owner's lease on row id, makes the row due again at at and marks it
+// parked (its outcome is "parked" while it is unfinished). The claim is not counted as an
+// attempt. owner must hold the lease, as for FinishOutgoing, and the errors are
+// FinishOutgoing's.
+func (s *Store) ParkOutgoing(ctx context.Context, id int64, owner string, at time.Time) error {
+	const park = `UPDATE outbox SET attempts = attempts - 1, outcome = 'parked', next_attempt_at = ?,
+			lease_owner = NULL, lease_expires_at = NULL
+		WHERE id = ? AND finished_at IS NULL AND lease_owner = ?`
+	if err := s.updateOutgoing(ctx, id, owner, park, at.UnixMilli(), id, owner); err != nil {
+		return fmt.Errorf("park outgoing %d: %w", id, err)
+	}
+	return nil
+}
+
+// WakeOutgoing makes the parked rows delivered by via due now and returns how many it
+// woke. It reads the partial index of unfinished rows only.
+func (s *Store) WakeOutgoing(ctx context.Context, via string) (int, error) {
+	const wake = `UPDATE outbox SET next_attempt_at = ?1
+		WHERE finished_at IS NULL AND outcome = 'parked' AND via = ?2 AND next_attempt_at > ?1`
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = execN(ctx, s.writeq(tx), wake, s.now().UnixMilli(), via)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("wake outgoing via %s: %w", via, err)
+	}
+	return int(n), nil
+}
+
+// Marks an unfinished row carries in its outcome column.
+const (
+	markParked   = "parked"   // ParkOutgoing
+	markReplying = "replying" // MarkReplying
+)
+
+// MarkReplying records that owner's attempt at row id is about to reply (a call with no
+// retry key): until RetryOutgoing or ParkOutgoing clears it, ClaimOutgoing returns the
+// row with Replied set. owner must hold the lease, as for FinishOutgoing, and the errors
+// are FinishOutgoing's.
+func (s *Store) MarkReplying(ctx context.Context, id int64, owner string) error {
+	const mark = `UPDATE outbox SET outcome = 'replying' WHERE id = ? AND finished_at IS NULL AND lease_owner = ?`
+	if err := s.updateOutgoing(ctx, id, owner, mark, id, owner); err != nil {
+		return fmt.Errorf("mark outgoing %d replying: %w", id, err)
 	}
 	return nil
 }
@@ -150,4 +203,24 @@ func (s *Store) updateOutgoing(ctx context.Context, id int64, owner, update stri
 	default:
 		return fmt.Errorf("not leased by %s: %w", owner, bot.ErrConflict)
 	}
+}
+
+// CountOutgoing counts the unfinished rows (from the partial index of unfinished rows and
+// their table rows), and the rows finished as "failed" or "uncertain" at or after since
+// (from the index of finished rows).
+func (s *Store) CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error) {
+	const (
+		unfinished = `SELECT count(*), coalesce(sum(outcome = 'parked'), 0) FROM outbox WHERE finished_at IS NULL`
+		finished   = `SELECT coalesce(sum(outcome = 'failed'), 0), coalesce(sum(outcome = ?), 0)
+			FROM outbox WHERE finished_at >= ?`
+	)
+	var c bot.OutboxCounts
+	q := s.readq()
+	if err := q.QueryRowContext(ctx, unfinished).Scan(&c.Waiting, &c.Parked); err != nil {
+		return c, fmt.Errorf("count outgoing: %w", err)
+	}
+	if err := q.QueryRowContext(ctx, finished, bot.OutcomeUncertain, since.UnixMilli()).Scan(&c.Failed, &c.Uncertain); err != nil {
+		return c, fmt.Errorf("count outgoing: %w", err)
+	}
+	return c, nil
 }

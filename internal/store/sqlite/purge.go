@@ -24,6 +24,17 @@ var purges = []struct{ name, stmt string }{
 		(SELECT id FROM outbox WHERE finished_at < ? ORDER BY finished_at LIMIT ?)`}, // outbox_finished
 	{"dead letters", `DELETE FROM dead_letters WHERE id IN
 		(SELECT id FROM dead_letters WHERE at < ? ORDER BY at LIMIT ?)`}, // dead_letters_at
+	// Conversations (names, ids, answers) untouched since before, with no open ticket,
+	// nothing pending in the inbox nor waiting in the outbox. No index on updated_at
+	// (every turn would move the row in it): a scan of the table, once an hour.
+	{"idle conversations", `DELETE FROM conversations WHERE rowid IN
+		(SELECT c.rowid FROM conversations AS c
+		 WHERE c.updated_at < ? AND c.ticket IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM inbox AS i
+			WHERE i.channel = c.channel AND i.user_id = c.user_id AND i.processed_at IS NULL) -- inbox_pending_conversation
+		   AND NOT EXISTS (SELECT 1 FROM outbox AS o
+			WHERE o.channel = c.channel AND o.user_id = c.user_id AND o.finished_at IS NULL) -- outbox_unfinished
+		 LIMIT ?)`},
 }
 
 // oldTickets selects a batch of archived tickets closed before its first parameter, at
@@ -34,9 +45,10 @@ const oldTickets = `SELECT id FROM tickets WHERE closed_at < ? ORDER BY closed_a
 // Purge deletes what is older than before (to the millisecond) and returns how many rows
 // went: transcript lines by their time, processed inbox events by the time they were
 // processed, finished outbox rows by the time they were finished, dead letters by their
-// time, and archived tickets by the time they closed, together with their thread links.
-// It never deletes pending events or unfinished outbox rows, nor the thread links of
-// tickets that are not archived.
+// time, conversations by the time they were last saved (unless a ticket is open or an
+// event or a message of theirs is still pending), and archived tickets by the time they
+// closed, together with their thread links. It never deletes pending events or
+// unfinished outbox rows, nor the thread links of tickets that are not archived.
 //
 // Deleted content is overwritten in the database file (secure_delete). Purge deletes in
 // batches, each its own transaction, so other writes go ahead between batches. On error,

@@ -273,9 +273,14 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			if created[i].IsZero() {
 				created[i] = now
 			}
-			// Due at once by the store's clock, whatever the caller's says.
+			// Due at once by the store's clock, whatever the caller's says, unless it is a
+			// timer (NotBefore): then it is due then, and not claimed now.
+			due, owner := now, claimOwner
+			if o.NotBefore.After(now) {
+				due, owner = o.NotBefore, nil
+			}
 			err := s.writeq(tx).QueryRowContext(ctx, insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
-				payloads[i], created[i].UnixMilli(), now.UnixMilli(), claimOwner, now.Add(claimLease).UnixMilli()).Scan(&ids[i], &claimed[i])
+				payloads[i], created[i].UnixMilli(), due.UnixMilli(), owner, now.Add(claimLease).UnixMilli()).Scan(&ids[i], &claimed[i])
 			if err != nil {
 				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
 			}

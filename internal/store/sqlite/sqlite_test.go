@@ -46,6 +46,15 @@ func (s inspected) EventPayload(ctx context.Context, id string) ([]byte, error) 
 	return []byte(event.String), nil
 }
 
+func (s inspected) OutgoingPayload(ctx context.Context, id int64) ([]byte, error) {
+	var payload string
+	err := s.read.QueryRowContext(ctx, `SELECT payload FROM outbox WHERE id = ?`, id).Scan(&payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bot.ErrNotFound
+	}
+	return []byte(payload), err
+}
+
 func (s inspected) ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error) {
 	var (
 		k      bot.Key

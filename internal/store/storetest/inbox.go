@@ -19,6 +19,34 @@ var inboxTests = []test{
 	{"Empty", testInboxEmpty},
 	{"DeadLetter", testInboxDeadLetter},
 	{"CancelledContext", testInboxCancelledContext},
+	{"Unstorable", testInboxUnstorable},
+}
+
+// testInboxUnstorable checks that an event that cannot be stored (its time is past year
+// 9999: JSON cannot encode it) fails neither the call nor the other events: it is
+// reported not fresh and the others are stored and claimable.
+func testInboxUnstorable(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	poison := event(b, "line:poison", time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC))
+	good1, good2 := event(a, "line:a1", t0), event(a, "line:a2", t0.Add(time.Second))
+	fresh, err := s.AddEvents(t.Context(), []bot.Event{good1, poison, good2})
+	if err != nil {
+		t.Fatalf("AddEvents with an unstorable event: %v", err)
+	}
+	if !slices.Equal(fresh, []bool{true, false, true}) {
+		t.Errorf("fresh = %v, want [true false true]", fresh)
+	}
+	if _, err := s.EventPayload(t.Context(), poison.ID); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("the unstorable event is stored: err = %v, want bot.ErrNotFound", err)
+	}
+	claimWant(t, s, "w1", a, good1.ID, good2.ID)
+	claimNone(t, s, "w2")
+	// Alone, too.
+	fresh, err = s.AddEvents(t.Context(), []bot.Event{poison})
+	if err != nil || len(fresh) != 1 || fresh[0] {
+		t.Errorf("AddEvents of the unstorable event alone = %v, %v; want [false], nil", fresh, err)
+	}
 }
 
 func testInboxDedup(t *testing.T, s Store, _ *clock) {

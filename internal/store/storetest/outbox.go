@@ -26,6 +26,55 @@ var outboxTests = []test{
 	{"CancelledContext", testOutboxCancelledContext},
 	{"CommitClaim", testOutboxCommitClaim},
 	{"CommitClaimExpiry", testOutboxCommitClaimExpiry},
+	{"Park", testOutboxPark},
+	{"NotBefore", testOutboxNotBefore},
+	{"ReplyMark", testOutboxReplyMark},
+}
+
+// testOutboxReplyMark checks that a reply recorded by MarkReplying shows as Replied when
+// the row is claimed after its lease expired, until an attempt ends in RetryOutgoing; and
+// that only the lease's owner may record it.
+func testOutboxReplyMark(t *testing.T, s Store, clk *clock) {
+	ctx := t.Context()
+	a := bot.Key{Channel: "line", User: "A"}
+	a1 := turn(t, s, a, "a1", t0, "a1")
+	if got := claimOut(t, s, "d1", 10, a1); got[0].Replied {
+		t.Errorf("first claim: Replied = true, want false")
+	}
+	if err := s.MarkReplying(ctx, a1.ID, "d2"); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("MarkReplying by another owner: err = %v, want bot.ErrConflict", err)
+	}
+	if err := s.MarkReplying(ctx, a1.ID, "d1"); err != nil {
+		t.Fatalf("MarkReplying: %v", err)
+	}
+	clk.Advance(lease) // d1 died
+	if got := claimOut(t, s, "d2", 10, a1); !got[0].Replied || got[0].Parked || got[0].Attempts != 1 {
+		t.Errorf("after a lost reply: Replied %v, Parked %v, Attempts %d; want true, false, 1", got[0].Replied, got[0].Parked, got[0].Attempts)
+	}
+	retryOut(t, s, a1.ID, "d2", clk.Now())
+	if got := claimOut(t, s, "d3", 10, a1); got[0].Replied {
+		t.Errorf("after a retry: Replied = true, want false")
+	}
+	finishOut(t, s, a1.ID, "d3", "push")
+}
+
+// testOutboxNotBefore checks that a row with NotBefore (a timer) is neither claimed at
+// commit nor claimable until then, and holds up no other channel's rows.
+func testOutboxNotBefore(t *testing.T, s Store, clk *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	timer := outgoing(event(a, "x", t0), "timer")
+	timer.Channel, timer.NotBefore = "timer", clk.Now().Add(time.Minute)
+	now := outgoing(event(a, "x", t0), "now")
+	outs := claimTurn(t, s, a, "a1", t0, "w1", timer, now)
+	if outs[0].Claimed || !outs[1].Claimed {
+		t.Fatalf("Claimed = %v, %v; want false (a timer), true", outs[0].Claimed, outs[1].Claimed)
+	}
+	claimOut(t, s, "d1", 10)
+	finishOut(t, s, outs[1].ID, "w1", "push")
+	clk.Advance(time.Minute - time.Millisecond)
+	claimOut(t, s, "d1", 10)
+	clk.Advance(time.Millisecond)
+	claimOut(t, s, "d1", 10, outs[0])
 }
 
 // claimTurn stores event id of conversation k and commits its turn with outs, claiming
@@ -454,4 +503,50 @@ func testOutboxCancelledContext(t *testing.T, s Store, _ *clock) {
 	}
 	claimOut(t, s, "d3", 10) // still d2's
 	finishOut(t, s, a1.ID, "d2", "reply")
+}
+
+// testOutboxPark checks that a parked row waits for its time or a WakeOutgoing of its
+// delivering channel, holds up its conversation's later rows, comes back Parked with the
+// parked attempt not counted, and stops being parked after a retry.
+func testOutboxPark(t *testing.T, s Store, clk *clock) {
+	ctx := t.Context()
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	a1 := turn(t, s, a, "a1", t0, "a1")
+	a2 := turn(t, s, a, "a2", t0.Add(time.Second), "a2")
+	b1 := turn(t, s, b, "b1", t0.Add(2*time.Second), "b1")
+	claimOut(t, s, "d1", 1, a1)
+	if err := s.ParkOutgoing(ctx, a1.ID, "d1", clk.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("ParkOutgoing: %v", err)
+	}
+	if err := s.ParkOutgoing(ctx, a1.ID, "d1", clk.Now()); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("ParkOutgoing of a row not leased: err = %v, want bot.ErrConflict", err)
+	}
+	if got := claimOut(t, s, "d1", 10, b1); got[0].Parked {
+		t.Errorf("a row never parked came back Parked")
+	}
+	finishOut(t, s, b1.ID, "d1", "push")
+	claimOut(t, s, "d1", 10) // a1 parked, a2 behind it
+
+	if n, err := s.WakeOutgoing(ctx, "slack"); err != nil || n != 0 {
+		t.Errorf("WakeOutgoing of another channel = %d, %v; want 0, nil", n, err)
+	}
+	claimOut(t, s, "d1", 10)
+	if n, err := s.WakeOutgoing(ctx, "line"); err != nil || n != 1 {
+		t.Fatalf("WakeOutgoing = %d, %v; want 1, nil", n, err)
+	}
+	got := claimOut(t, s, "d2", 10, a1)
+	if !got[0].Parked || got[0].Attempts != 0 || got[0].Failures != 0 {
+		t.Errorf("woken row: Parked %v, Attempts %d, Failures %d; want true, 0, 0 (a parked attempt is not counted)",
+			got[0].Parked, got[0].Attempts, got[0].Failures)
+	}
+	if n, err := s.WakeOutgoing(ctx, "line"); err != nil || n != 0 {
+		t.Errorf("WakeOutgoing of a leased row = %d, %v; want 0, nil", n, err)
+	}
+	retryOut(t, s, a1.ID, "d2", clk.Now())
+	if got := claimOut(t, s, "d3", 10, a1); got[0].Parked || got[0].Attempts != 1 || got[0].Failures != 1 {
+		t.Errorf("after a retry: Parked %v, Attempts %d, Failures %d; want false, 1, 1", got[0].Parked, got[0].Attempts, got[0].Failures)
+	}
+	finishOut(t, s, a1.ID, "d3", "push")
+	claimOut(t, s, "d3", 10, a2)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,80 @@ import (
 var purgeTests = []test{
 	{"KeepsWhatItMust", testPurgeKeepsWhatItMust},
 	{"Empty", testPurgeEmpty},
+	{"Conversations", testPurgeConversations},
+	{"OutgoingPayload", testPurgeOutgoingPayload},
+}
+
+// testPurgeConversations checks that Purge deletes the conversations last saved before
+// its time, but not one with an open ticket, a pending event or an undelivered row.
+func testPurgeConversations(t *testing.T, s Store, clk *clock) {
+	ctx := t.Context()
+	old := clk.Now()
+	save := func(user string, ticket bool, at time.Time) bot.Key {
+		t.Helper()
+		c := sample(bot.Key{Channel: "line", User: user})
+		c.UpdatedAt = at
+		if !ticket {
+			c.Ticket = nil
+		}
+		if err := s.SaveConversation(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c.Key
+	}
+	idle := save("idle", false, old)
+	withTicket := save("ticket", true, old)
+	pending := save("pending", false, old)
+	addEvents(t, s, event(pending, "p1", old))
+	undelivered := save("undelivered", false, old)
+	u1 := event(undelivered, "u1", old)
+	addEvents(t, s, u1)
+	tn := &bot.Turn{Conversation: current(t, s, undelivered), EventID: u1.ID, Out: []*bot.Outgoing{outgoing(u1, "u1")}}
+	if err := s.CommitTurn(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	recent := save("recent", false, old.Add(time.Hour))
+
+	clk.Advance(time.Hour)
+	purge(t, s, old.Add(time.Minute), 2) // idle's conversation, and the processed event u1
+	for _, k := range []bot.Key{withTicket, pending, undelivered, recent} {
+		if _, err := s.Conversation(ctx, k); err != nil {
+			t.Errorf("conversation %s after Purge: %v, want it kept", k.User, err)
+		}
+	}
+	if _, err := s.Conversation(ctx, idle); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("idle conversation after Purge: err = %v, want bot.ErrNotFound", err)
+	}
+}
+
+// testPurgeOutgoingPayload checks that a delivered row keeps no payload (an agent's words
+// as written, a reply token), while a row still to deliver keeps it.
+func testPurgeOutgoingPayload(t *testing.T, s Store, _ *clock) {
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	delivered := turn(t, s, a, "a1", t0, "GIFT-7K3Q-PX9M-2ZLW is your new code")
+	waiting := turn(t, s, b, "b1", t0, "still waiting")
+	claimOut(t, s, "d1", 10, delivered, waiting)
+	finishOut(t, s, delivered.ID, "d1", "push")
+	for _, tt := range []struct {
+		name string
+		id   int64
+		want string // in the payload; "" for none
+	}{
+		{name: "delivered", id: delivered.ID},
+		{name: "waiting", id: waiting.ID, want: "still waiting"},
+	} {
+		p, err := s.OutgoingPayload(t.Context(), tt.id)
+		if err != nil {
+			t.Fatalf("%s: OutgoingPayload: %v", tt.name, err)
+		}
+		if tt.want == "" && (strings.Contains(string(p), "7K3Q") || strings.Contains(string(p), "new code")) {
+			t.Errorf("%s row keeps its messages: %s", tt.name, p)
+		}
+		if tt.want != "" && !strings.Contains(string(p), tt.want) {
+			t.Errorf("%s row lost its messages: %s", tt.name, p)
+		}
+	}
 }
 
 func purge(t *testing.T, s Store, before time.Time, want int) {
@@ -71,8 +146,9 @@ func testPurgeKeepsWhatItMust(t *testing.T, s Store, clk *clock) {
 	}
 
 	// 2 transcript lines, 2 processed events (a1, b1), 1 delivered row, 1 dead letter, 1
-	// archived ticket and its thread.
-	purge(t, s, before, 8)
+	// archived ticket and its thread, and A's conversation (saved with an UpdatedAt a day
+	// before old; B's stays, its row undelivered).
+	purge(t, s, before, 9)
 	purge(t, s, before, 0)
 
 	checkTranscript(t, s, a, 10, bot.Line{At: before, Role: bot.RoleCustomer, Text: "new 1"},
@@ -98,8 +174,8 @@ func testPurgeKeepsWhatItMust(t *testing.T, s Store, clk *clock) {
 	purge(t, s, clk.Now().Add(time.Hour), 6) // 2 lines, 1 event, 1 row, 1 dead letter, 1 ticket
 	claimOut(t, s, "d3", 10)                 // still d2's
 	finishOut(t, s, undelivered.ID, "d2", "push")
-	purge(t, s, clk.Now().Add(time.Hour), 1)
-	claimWant(t, s, "w2", a, "a1") // redelivered after its id was purged, so pending again
+	purge(t, s, clk.Now().Add(time.Hour), 2) // the row, and B's conversation with it
+	claimWant(t, s, "w2", a, "a1")           // redelivered after its id was purged, so pending again
 }
 
 func testPurgeEmpty(t *testing.T, s Store, _ *clock) {

@@ -9,6 +9,41 @@ import (
 
 var statsTests = []test{
 	{"PendingEvents", testStatsPendingEvents},
+	{"CountOutgoing", testStatsCountOutgoing},
+}
+
+// testStatsCountOutgoing checks that CountOutgoing counts the unfinished rows, the parked
+// ones among them, and the rows finished as failed or uncertain from since on.
+func testStatsCountOutgoing(t *testing.T, s Store, clk *clock) {
+	check := func(since time.Time, want bot.OutboxCounts) {
+		t.Helper()
+		got, err := s.CountOutgoing(t.Context(), since)
+		if err != nil {
+			t.Fatalf("CountOutgoing: %v", err)
+		}
+		if got != want {
+			t.Errorf("CountOutgoing since %s = %+v, want %+v", since, got, want)
+		}
+	}
+	check(t0, bot.OutboxCounts{})
+	keys := []bot.Key{{Channel: "line", User: "A"}, {Channel: "line", User: "B"}, {Channel: "line", User: "C"},
+		{Channel: "line", User: "D"}, {Channel: "line", User: "E"}}
+	var outs []*bot.Outgoing
+	for i, k := range keys {
+		outs = append(outs, turn(t, s, k, "e"+k.User, t0.Add(time.Duration(i)*time.Second), "hi"))
+	}
+	check(t0, bot.OutboxCounts{Waiting: 5})
+	claimOut(t, s, "d1", 10, outs...)
+	start := clk.Now()
+	finishOut(t, s, outs[0].ID, "d1", "failed")
+	finishOut(t, s, outs[1].ID, "d1", bot.OutcomeUncertain)
+	finishOut(t, s, outs[2].ID, "d1", "reply")
+	if err := s.ParkOutgoing(t.Context(), outs[3].ID, "d1", clk.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	check(start, bot.OutboxCounts{Waiting: 2, Parked: 1, Failed: 1, Uncertain: 1})
+	clk.Advance(time.Second)
+	check(clk.Now(), bot.OutboxCounts{Waiting: 2, Parked: 1})
 }
 
 // testStatsPendingEvents checks that PendingEvents counts the pending events and reports

@@ -44,6 +44,8 @@
 //   - AddEvents returns one bool per event, false for an ID stored before or earlier in the
 //     same call, whose event does not replace the stored one; concurrent calls with the
 //     same ID report it fresh exactly once.
+//   - An event that cannot be stored (a time past year 9999) does not fail AddEvents: it
+//     is reported not fresh, kept as a dead letter, and the call's other events stored.
 //   - Claimed events are ordered by Event.At (to the millisecond), then by arrival; an
 //     Event comes back with every field as stored.
 //   - ReleaseConversation by an owner that does not hold the lease does nothing and
@@ -70,6 +72,11 @@
 //     finished row with bot.ErrConflict, and by anyone but the owner of the last claim
 //     with bot.ErrConflict, changing nothing. The owner of an expired lease that nobody
 //     took over may still finish or retry; RetryOutgoing ends the lease.
+//   - ParkOutgoing is RetryOutgoing without counting the attempt; the row comes back
+//     Parked until its next attempt ends, and WakeOutgoing of its delivering channel makes
+//     it due at once. MarkReplying makes the next claim return the row Replied, until a
+//     RetryOutgoing or ParkOutgoing. An Outgoing with NotBefore after now is not claimed
+//     at commit and is due then. FinishOutgoing drops the row's payload.
 //
 // and for tickets (bot.Tickets, bot.Threads, bot.Purger, Stats):
 //
@@ -87,9 +94,12 @@
 //     DeadLetter.At (the store's now when zero), archived tickets by Ticket.ClosedAt (the
 //     commit's now when zero). It deletes the thread links of the archived tickets it
 //     deletes, and counts them. It never deletes pending events, unfinished outgoing rows,
-//     or the thread links of tickets not archived.
+//     or the thread links of tickets not archived. It deletes conversations saved before
+//     before, unless one has an open ticket, a pending event or an unfinished row.
 //   - PendingEvents counts the pending events and reports when the longest waiting one
 //     arrived, by the store's clock.
+//   - CountOutgoing counts unfinished rows (Parked among them) and rows finished as
+//     "failed" or bot.OutcomeUncertain at or after since.
 //
 // and for reports (Reports):
 //
@@ -120,6 +130,7 @@ type Store interface {
 	bot.Inbox
 	bot.Queue
 	bot.Outbox
+	bot.ReplyMarker
 	bot.Tickets
 	bot.Threads
 	bot.Purger
@@ -134,6 +145,9 @@ type Stats interface {
 	// that has waited longest arrived, by the store's clock; oldest is zero when none
 	// waits.
 	PendingEvents(ctx context.Context) (n int, oldest time.Time, err error)
+	// CountOutgoing counts the unfinished outbox rows, and those finished as failed or
+	// uncertain at or after since (bot.OutboxCounter).
+	CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error)
 }
 
 // Inspector lets the suite see what the bot's interfaces do not show. It is for tests
@@ -147,6 +161,9 @@ type Inspector interface {
 	// ArchivedTicket returns the ticket archived with ID id and its conversation's key,
 	// or an error matching bot.ErrNotFound.
 	ArchivedTicket(ctx context.Context, id string) (bot.Key, *bot.Ticket, error)
+	// OutgoingPayload returns what the store keeps of outbox row id beyond its key,
+	// channel, event, sequence and bookkeeping, or an error matching bot.ErrNotFound.
+	OutgoingPayload(ctx context.Context, id int64) ([]byte, error)
 }
 
 // test is one conformance test. It gets a fresh, empty store and the clock the store was
