@@ -365,11 +365,12 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			return err
 		}
 		// The installation (workspace, app, bot user): requests from any other are
-		// ignored. A refused token stops start-up; an unreachable Slack is asked again
-		// by the first request.
+		// ignored. A refused token (an error that is permanent, or that delivery would
+		// park until an operator fixes it) stops start-up; an unreachable Slack is asked
+		// again by the first request.
 		if err := slackCh.Identify(ctx); err != nil {
 			var de *bot.DeliveryError
-			if errors.As(err, &de) && de.Permanent {
+			if errors.As(err, &de) && (de.Permanent || de.Fixable) {
 				return fmt.Errorf("SLACK_BOT_TOKEN: %w", err)
 			}
 			log.Warn("Slack installation not read yet", "err", err)

@@ -58,6 +58,8 @@ type setup struct {
 	// senders and profilers are further channels' (a recording "line").
 	senders   map[string]bot.Sender
 	profilers map[string]bot.Profiler
+	// relaysPerMinute is the desk's limit (0: its default, negative: none).
+	relaysPerMinute int
 }
 
 func start(t *testing.T) *harness {
@@ -104,7 +106,8 @@ func startWith(t *testing.T, su setup) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deskCfg := bot.DeskConfig{Engine: engine, Redact: flows.RedactCodes, Transcripts: store, Logger: log}
+	deskCfg := bot.DeskConfig{Engine: engine, Redact: flows.RedactCodes, Transcripts: store, Logger: log,
+		RelaysPerMinute: su.relaysPerMinute}
 	if su.tickets != "" {
 		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, su.tickets
 	}
