@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,7 +101,7 @@ func New(inbox Inbox, log *slog.Logger) *Metrics {
 		m.ratings, m.deliveries, m.deliveryLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if inbox != nil {
-		m.reg.MustRegister(&inboxCollector{inbox: inbox, log: log})
+		m.reg.MustRegister(&inboxCollector{inbox: inbox, log: log, now: time.Now})
 	}
 	return m
 }
@@ -157,15 +158,25 @@ func (m *Metrics) Backlog(c bot.OutboxCounts) {
 	m.outboxParked.Set(float64(c.Parked))
 }
 
-// inboxCollector reads the inbox backlog at scrape time.
+// inboxTTL is how long the inbox backlog read by one scrape serves the next ones: a scrape
+// costs the database at most one query per inboxTTL, however often /metrics is asked.
+const inboxTTL = 5 * time.Second
+
+// inboxCollector reads the inbox backlog at scrape time, at most once per inboxTTL.
 type inboxCollector struct {
 	inbox Inbox
 	log   *slog.Logger
+	now   func() time.Time
+
+	mu     sync.Mutex // held while reading, so concurrent scrapes share one query
+	readAt time.Time  // zero before the first successful read
+	n      int
+	oldest time.Time
 }
 
 var (
 	pendingDesc = prometheus.NewDesc("giftdesk_inbox_pending_events",
-		"Events stored but not yet processed.", nil, nil)
+		"Events stored but not yet processed (read at most every 5s).", nil, nil)
 	oldestDesc = prometheus.NewDesc("giftdesk_inbox_oldest_pending_seconds",
 		"Age of the oldest unprocessed event (0 when none).", nil, nil)
 )
@@ -176,17 +187,23 @@ func (c *inboxCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *inboxCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	n, oldest, err := c.inbox.PendingEvents(ctx)
-	if err != nil {
-		c.log.Warn("inbox metrics", "err", err)
-		return
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if c.readAt.IsZero() || now.Sub(c.readAt) >= inboxTTL {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n, oldest, err := c.inbox.PendingEvents(ctx)
+		cancel()
+		if err != nil {
+			c.log.Warn("inbox metrics", "err", err)
+			return
+		}
+		c.readAt, c.n, c.oldest = now, n, oldest
 	}
 	age := 0.0
-	if !oldest.IsZero() {
-		age = time.Since(oldest).Seconds()
+	if !c.oldest.IsZero() {
+		age = c.now().Sub(c.oldest).Seconds()
 	}
-	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(c.n))
 	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
 }
