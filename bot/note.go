@@ -28,7 +28,7 @@ var (
 		`|notes?\s*to\s*(?:self|team|staff|agents?|all)` +
 		`|(?:internal|private)(?:\s*(?:use\s*)?only)?|staff\s*only`
 	noteWordsJA = `(?:内部|社内|非公開)\s*(?:メモ|ノート|用|のみ|限り|向け)?|社外秘|メモ|ノート`
-	noteSep     = `[:;=|>→\-‐‑–—―、\])}】」』〕〉》≫]`
+	noteSep     = `[:;=|>→\-‐‑–—―、\])}】」』〕〉》≫\n\x01]`
 	noteOpen    = `[\[(<{【「『〔〈《≪]`
 	noteClose   = `[\])>}】」』〕〉》≫]`
 	noteLead    = `(?:[\s>#•・\-]|@\S+)*`
@@ -70,12 +70,14 @@ var kanaWidth = func() map[rune]rune {
 
 // noteFold returns the first noteHead characters of s folded for reading a marker:
 // full-width ASCII and half-width katakana in their usual width, every space a plain
-// space, lower case, without invisible format characters, variation selectors and the
-// formatting marks * _ ~ `. (bot/ imports no Unicode normalisation library; this is the
+// space (a line break stays one), lower case, without invisible format characters and
+// variation selectors, and with the formatting marks * _ ~ ` dropped, or read as a
+// separator (\x01) where they close a word. (bot/ imports no Unicode normalisation library; this is the
 // part of NFKC that a typed marker needs.)
 func noteFold(s string) string {
 	var b strings.Builder
 	n := 0
+	last := rune(0) // the last rune written
 	for _, r := range s {
 		if n >= noteHead {
 			break
@@ -84,7 +86,7 @@ func noteFold(s string) string {
 		switch {
 		case r >= '！' && r <= '～':
 			r -= 0xFEE0
-		case r == '\u3000' || (r != ' ' && unicode.IsSpace(r)):
+		case r == '\u3000' || (r != ' ' && r != '\n' && unicode.IsSpace(r)):
 			r = ' '
 		case unicode.Is(unicode.Cf, r), r >= '\uFE00' && r <= '\uFE0F', r == '\u034F':
 			continue
@@ -94,9 +96,16 @@ func noteFold(s string) string {
 		}
 		switch r {
 		case '*', '_', '~', '`':
+			// A mark that closes a word ("*note* …", "_memo_ …") ends the marker as
+			// a separator would: formatting is how a label is set apart.
+			if unicode.IsLetter(last) || unicode.IsDigit(last) {
+				b.WriteByte('\x01')
+				last = '\x01'
+			}
 			continue
 		}
-		b.WriteRune(unicode.ToLower(r))
+		last = unicode.ToLower(r)
+		b.WriteRune(last)
 	}
 	return b.String()
 }

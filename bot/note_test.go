@@ -77,6 +77,12 @@ var noteSpellings = []string{
 	"📝 refund likely",
 	":memo: refund likely",
 	":lock: refund likely",
+	"*Note* refund likely",
+	"_memo_ refund likely",
+	"`internal` refund likely",
+	"*メモ* 返金の可能性あり",
+	"note\nrefund likely",
+	"NOTE\r\nrefund likely",
 }
 
 // replySpellings are ordinary replies to the customer, some with a note word later or
@@ -100,6 +106,9 @@ var replySpellings = []string{
 	"(ご参考) ヘルプページはこちらです。",
 	"Privately, I'd suggest contacting your bank.",
 	"@here is not something we can help with.",
+	"*Please note* the code is case-insensitive.",
+	"Note that *your* code is fine.",
+	"Noted, thanks!\nI'll check.",
 }
 
 func TestIsNote(t *testing.T) {
