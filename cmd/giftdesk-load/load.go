@@ -513,19 +513,7 @@ func newLoadFake(customers []*customer, tr *tracker, validate bool) (*linetest.S
 	for i, c := range customers {
 		profiles[c.id] = linetest.Profile{DisplayName: fmt.Sprintf("Customer %d", i+1), Language: c.lang}
 	}
-	cfg := linetest.Config{SkipValidation: !validate, NoHistory: true, OnCall: tr.onCall, Profiles: profiles}
-	if validate {
-		path, ok := linetest.SpecPath()
-		if !ok {
-			return nil, fmt.Errorf("LINE OpenAPI spec not found at %q", path)
-		}
-		spec, err := linetest.LoadSpec(path)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Spec = spec
-	}
-	return linetest.New(nil, cfg), nil
+	return linetest.Start(linetest.Config{SkipValidation: !validate, NoHistory: true, OnCall: tr.onCall, Profiles: profiles})
 }
 
 func newTargetResult(name string, res *driveResult) *targetResult {

@@ -241,7 +241,7 @@ func postTo(base string, ev event) int {
 	if err != nil {
 		return 0
 	}
-	req.Header.Set("X-Line-Signature", sign(body, testSecret))
+	req.Header.Set("X-Line-Signature", linetest.Sign(testSecret, body))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0

@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -143,12 +140,6 @@ func (s *lineServer) userEvent(user, typ string, extra map[string]any) event {
 	return e
 }
 
-func sign(body []byte, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // post sends events in one signed webhook and returns the status.
 func (s *lineServer) post(evs ...event) int {
 	s.t.Helper()
@@ -156,7 +147,7 @@ func (s *lineServer) post(evs ...event) int {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return s.postRaw(body, sign(body, s.secret))
+	return s.postRaw(body, linetest.Sign(s.secret, body))
 }
 
 func (s *lineServer) postRaw(body []byte, signature string) int {
@@ -330,13 +321,13 @@ func TestServeLineRejects(t *testing.T) {
 		want int
 	}{
 		{name: "missing signature", body: good, sig: "", want: http.StatusUnauthorized},
-		{name: "wrong signature", body: good, sig: sign([]byte("other"), testSecret), want: http.StatusUnauthorized},
+		{name: "wrong signature", body: good, sig: linetest.Sign(testSecret, []byte("other")), want: http.StatusUnauthorized},
 		{name: "garbage signature", body: good, sig: "!!!", want: http.StatusUnauthorized},
-		{name: "2 MB body", body: big, sig: sign(big, testSecret), want: http.StatusRequestEntityTooLarge},
-		{name: "malformed JSON", body: []byte(`{"events": [`), sig: sign([]byte(`{"events": [`), testSecret), want: http.StatusOK},
-		{name: "empty events", body: []byte(`{"events": []}`), sig: sign([]byte(`{"events": []}`), testSecret), want: http.StatusOK},
-		{name: "unknown event type", body: unknownEvent(), sig: sign(unknownEvent(), testSecret), want: http.StatusOK},
-		{name: "standby mode", body: standbyEvent(user), sig: sign(standbyEvent(user), testSecret), want: http.StatusOK},
+		{name: "2 MB body", body: big, sig: linetest.Sign(testSecret, big), want: http.StatusRequestEntityTooLarge},
+		{name: "malformed JSON", body: []byte(`{"events": [`), sig: linetest.Sign(testSecret, []byte(`{"events": [`)), want: http.StatusOK},
+		{name: "empty events", body: []byte(`{"events": []}`), sig: linetest.Sign(testSecret, []byte(`{"events": []}`)), want: http.StatusOK},
+		{name: "unknown event type", body: unknownEvent(), sig: linetest.Sign(testSecret, unknownEvent()), want: http.StatusOK},
+		{name: "standby mode", body: standbyEvent(user), sig: linetest.Sign(testSecret, standbyEvent(user)), want: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

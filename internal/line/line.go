@@ -53,9 +53,10 @@ type Config struct {
 
 // Channel is the LINE channel. It is safe for concurrent use.
 type Channel struct {
-	cfg  Config
-	log  *slog.Logger
-	opts []messaging_api.MessagingApiAPIOption
+	cfg     Config
+	log     *slog.Logger
+	opts    []messaging_api.MessagingApiAPIOption
+	encoded *encodedCache // rendered batches, see marshal.go
 }
 
 var (
@@ -99,7 +100,7 @@ func New(cfg Config) (*Channel, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Channel{cfg: cfg, log: log.With("component", "line")}
+	c := &Channel{cfg: cfg, log: log.With("component", "line"), encoded: newEncodedCache()}
 	c.opts = []messaging_api.MessagingApiAPIOption{
 		messaging_api.WithEndpoint(cfg.APIBaseURL), messaging_api.WithHTTPClient(cfg.HTTPClient),
 	}

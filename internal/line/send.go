@@ -28,7 +28,7 @@ import (
 // nothing is pushed. Failures are *bot.DeliveryError: 429, 5xx and network errors are
 // temporary; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	msgs, err := renderEncoded(out.Messages)
+	msgs, err := c.encoded.render(out.Messages)
 	if err != nil {
 		return "", &bot.DeliveryError{Permanent: true, Err: fmt.Errorf("encode messages: %w", err)}
 	}
