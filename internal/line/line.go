@@ -14,6 +14,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/budget"
+	"github.com/giftdesk/giftdesk/internal/webhook"
 )
 
 // Name is the channel name in conversation keys.
@@ -57,6 +58,7 @@ type Channel struct {
 	log     *slog.Logger
 	opts    []messaging_api.MessagingApiAPIOption
 	encoded *encodedCache // rendered batches, see marshal.go
+	edge    *webhook.Edge
 }
 
 var (
@@ -101,6 +103,14 @@ func New(cfg Config) (*Channel, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Channel{cfg: cfg, log: log.With("component", "line"), encoded: newEncodedCache()}
+	edge, err := webhook.New(webhook.Config{
+		Bodies: cfg.Bodies, Inbox: cfg.Inbox, Channel: Name, Signature: signature{secret: cfg.ChannelSecret},
+		Redact: cfg.Redact, Received: cfg.Received, Logger: c.log, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.edge = edge
 	c.opts = []messaging_api.MessagingApiAPIOption{
 		messaging_api.WithEndpoint(cfg.APIBaseURL), messaging_api.WithHTTPClient(cfg.HTTPClient),
 	}

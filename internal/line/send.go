@@ -86,7 +86,7 @@ func deliveryError(call string, res *http.Response, err error) error {
 		return &bot.DeliveryError{Err: fmt.Errorf("%s: %w", call, err)}
 	}
 	de := &bot.DeliveryError{
-		Permanent: code/100 == 4 && code != http.StatusTooManyRequests,
+		Permanent: bot.PermanentStatus(code),
 		Err:       fmt.Errorf("%s: LINE answered %d", call, code),
 	}
 	if s, perr := strconv.Atoi(res.Header.Get("Retry-After")); perr == nil && s > 0 {

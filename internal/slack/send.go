@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 
 	slackapi "github.com/slack-go/slack"
@@ -73,7 +72,7 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		switch {
 		case err == nil:
 			outcome = "reply"
-		case isPermanent(err):
+		case bot.IsPermanent(err):
 			c.log.Warn("update pressed message", "conversation", out.Key.String(), "outgoing", out.ID, "err", err)
 		default:
 			return "", err
@@ -164,7 +163,7 @@ func apiError(call string, err error) *bot.DeliveryError {
 		return &bot.DeliveryError{RetryAfter: rate.RetryAfter, Err: fmt.Errorf("%s: rate limited", call)}
 	case errors.As(err, &status):
 		return &bot.DeliveryError{
-			Permanent: status.Code/100 == 4 && status.Code != http.StatusTooManyRequests,
+			Permanent: bot.PermanentStatus(status.Code),
 			Err:       fmt.Errorf("%s: Slack answered %d", call, status.Code),
 		}
 	case errors.As(err, &resp):
@@ -175,9 +174,4 @@ func apiError(call string, err error) *bot.DeliveryError {
 	}
 	// Network errors, timeouts, a body that is not JSON: try again.
 	return &bot.DeliveryError{Err: fmt.Errorf("%s: %w", call, err)}
-}
-
-func isPermanent(err error) bool {
-	var de *bot.DeliveryError
-	return errors.As(err, &de) && de.Permanent
 }
