@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
+	"github.com/giftdesk/giftdesk/internal/settle"
 )
 
 const testSecret = "test-channel-secret"
@@ -25,6 +26,7 @@ type lineServer struct {
 	t      *testing.T
 	fake   *linetest.Server
 	url    string
+	db     string // GIFTDESK_DB
 	secret string
 	seq    atomic.Int64
 	stop   func() // stops the server and waits for it; also run at cleanup
@@ -74,7 +76,7 @@ func startServeWith(t *testing.T, fake *linetest.Server, env map[string]string, 
 		})
 	}
 	t.Cleanup(stop)
-	s := &lineServer{t: t, fake: fake, url: "http://" + l.Addr().String(), secret: env["LINE_CHANNEL_SECRET"], stop: stop}
+	s := &lineServer{t: t, fake: fake, url: "http://" + l.Addr().String(), db: env["GIFTDESK_DB"], secret: env["LINE_CHANNEL_SECRET"], stop: stop}
 	waitReady(t, s.url)
 	return s
 }
@@ -98,18 +100,46 @@ func (b *syncBuffer) String() string {
 
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := settle.Until(ctx, func() (bool, error) {
 		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false, nil // not listening yet
 		}
-		time.Sleep(20 * time.Millisecond)
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("%s never became ready: %v", base, err)
 	}
-	t.Fatalf("%s never became ready", base)
+}
+
+// waitDrained waits until the store db (GIFTDESK_DB) has no pending event and no
+// unfinished outbox row: every event acknowledged so far has been answered and the answer
+// delivered, so nothing more will be sent until another event arrives.
+func waitDrained(t *testing.T, db string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	drainable, ok := st.(settle.Store)
+	if !ok {
+		t.Fatalf("the store of %s cannot tell a drained pipeline", db)
+	}
+	if err := settle.Drained(ctx, drainable); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitDrained waits for the server's pipeline to be drained (see waitDrained).
+func (s *lineServer) waitDrained() {
+	s.t.Helper()
+	waitDrained(s.t, s.db)
 }
 
 // event builds a LINE webhook event from a user; body is the type-specific part.
@@ -287,8 +317,8 @@ func TestServeLineRedeliveredOnce(t *testing.T) {
 	if err := fake.WaitFor(ctx, func() bool { return len(fake.Replies()) >= 2 }); err != nil {
 		t.Fatal(err)
 	}
-	// Give a wrongly duplicated answer the time to show up.
-	time.Sleep(300 * time.Millisecond)
+	// Every event answered and delivered: a wrongly duplicated answer would be out.
+	s.waitDrained()
 	if n := accepted(fake); n != 2 {
 		t.Errorf("%d answers to 2 distinct events delivered 5 times each, want 2", n)
 	}
@@ -336,7 +366,7 @@ func TestServeLineRejects(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	s.waitDrained()
 	if n := accepted(fake); n != 0 {
 		t.Errorf("%d messages sent for rejected or ignored webhooks", n)
 	}

@@ -90,6 +90,8 @@
 //     or the thread links of tickets not archived.
 //   - PendingEvents counts the pending events and reports when the longest waiting one
 //     arrived, by the store's clock.
+//   - UnfinishedOutgoing counts the outbox rows not finished, leased or not; together
+//     with PendingEvents it tells a drained pipeline (both zero).
 //
 // and for reports (Reports):
 //
@@ -134,6 +136,8 @@ type Stats interface {
 	// that has waited longest arrived, by the store's clock; oldest is zero when none
 	// waits.
 	PendingEvents(ctx context.Context) (n int, oldest time.Time, err error)
+	// UnfinishedOutgoing returns how many outbox rows have not been finished.
+	UnfinishedOutgoing(ctx context.Context) (int, error)
 }
 
 // Inspector lets the suite see what the bot's interfaces do not show. It is for tests
