@@ -81,7 +81,7 @@ func TestCodeFormsNeverStored(t *testing.T) {
 	}
 
 	// A hand-off: what the customer writes is relayed to the ticket's thread.
-	msgs = s.say(user, s.textEvent(user, "担当者と話したい"), len(fake.Delivered(user))+1)
+	s.say(user, s.textEvent(user, "担当者と話したい"), len(fake.Delivered(user))+1)
 	ctx := waitCtx(t)
 	roots, err := slack.WaitMessages(ctx, "CHANDOFF", 1)
 	if err != nil {

@@ -276,7 +276,7 @@ func TestServeLineDiagnosis(t *testing.T) {
 			if last := msgs[len(msgs)-2]; last.Type != "flex" {
 				t.Errorf("advice was sent as %q, want a flex bubble:\n%s", last.Type, all)
 			}
-			msgs = s.say(user, s.postbackEvent(user, quick(t, msgs, map[string]string{"ja": "はい、解決しました", "en": "Yes, solved"}[tt.language])), len(msgs)+1)
+			s.say(user, s.postbackEvent(user, quick(t, msgs, map[string]string{"ja": "はい、解決しました", "en": "Yes, solved"}[tt.language])), len(msgs)+1)
 			for _, r := range fake.Replies() {
 				if r.Status != http.StatusOK {
 					t.Errorf("reply answered %d", r.Status)

@@ -975,7 +975,7 @@ func TestTicketButtonsMembersOnly(t *testing.T) {
 		d.press(root, eve, "t:resolve:"+id)
 		d.press(root, eve, "t:claim:"+id)
 		d.press(root, alice, "t:claim:"+id)
-		root = d.updated(root, 1)
+		d.updated(root, 1)
 		c, err := d.store.Conversation(d.ctx, customer)
 		if err != nil || c.Ticket == nil || c.Ticket.State != bot.TicketClaimed || c.Ticket.Agent != alice {
 			t.Fatalf("after the presses: %+v, %v; want claimed by %s", c.Ticket, err, alice)
