@@ -2,13 +2,16 @@ package line
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
+	"github.com/giftdesk/giftdesk/internal/sendertest"
 )
 
 // TestDeliveryErrorClassification pins how Send classifies LINE's answers to a push, with
@@ -73,4 +76,36 @@ func TestDeliveryErrorClassification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSenderContract runs the contract every channel's sender keeps against the fake
+// LINE API, pushing to one user.
+func TestSenderContract(t *testing.T) {
+	sendertest.Run(t, func(t *testing.T, client *http.Client) sendertest.Target {
+		const user = "U0123456789abcdef0123456789abcdef"
+		fake := linetest.New(t, linetest.Config{})
+		c, err := New(Config{ChannelSecret: secret, AccessToken: fake.Token(), APIBaseURL: fake.URL(),
+			HTTPClient: client, Inbox: nopInbox{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seq atomic.Int64
+		return sendertest.Target{
+			Sender: c,
+			Outgoing: func(msgs ...bot.Message) bot.Outgoing {
+				n := seq.Add(1)
+				return bot.Outgoing{ID: n, Key: bot.Key{Channel: Name, User: user}, EventID: fmt.Sprintf("line:01EV%d", n),
+					Address: user, EventAt: time.Now(), Messages: msgs}
+			},
+			Delivered: func() []string {
+				var out []string
+				for _, m := range fake.Delivered(user) {
+					out = append(out, m.Text+"\n"+m.AltText+"\n"+string(m.Raw))
+				}
+				return out
+			},
+			FailNext: func(status int) { fake.FailNext(linetest.PathPush, status, 1) },
+			Secrets:  []string{fake.Token(), secret},
+		}
+	})
 }
