@@ -78,8 +78,8 @@ func TestSmoke(t *testing.T) {
 
 	t.Run("run", func(t *testing.T) {
 		rep := smokeLoad(ctx, t, bin, "sqlite", "", true)
-		if rep.Issue7 == nil || rep.Issue7.Target != "sqlite" {
-			t.Errorf("issue 7 verdict = %+v, want one for the sqlite target", rep.Issue7)
+		if rep.SQLite == nil || rep.SQLite.Target != "sqlite" {
+			t.Errorf("SQLite thresholds verdict = %+v, want one for the sqlite target", rep.SQLite)
 		}
 	})
 }
@@ -143,8 +143,8 @@ func TestSmokePostgresReplicas(t *testing.T) {
 		g.RequestsPerReplica[0]+g.RequestsPerReplica[1] != g.Requests {
 		t.Errorf("requests per replica %v of %d, want both replicas to receive some and all counted", g.RequestsPerReplica, g.Requests)
 	}
-	if rep.Issue7 != nil {
-		t.Errorf("issue 7 verdict %+v without a single-replica sqlite target", rep.Issue7)
+	if rep.SQLite != nil {
+		t.Errorf("SQLite thresholds verdict %+v without a single-replica sqlite target", rep.SQLite)
 	}
 }
 

@@ -105,3 +105,12 @@ func (s *Store) UnfinishedOutgoing(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// CountConversations returns how many conversations are stored, whatever their state.
+func (s *Store) CountConversations(ctx context.Context) (int, error) {
+	var n int
+	if err := s.readq().QueryRowContext(ctx, `SELECT count(*) FROM conversations`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}

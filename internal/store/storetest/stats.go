@@ -10,6 +10,7 @@ import (
 var statsTests = []test{
 	{"PendingEvents", testStatsPendingEvents},
 	{"UnfinishedOutgoing", testStatsUnfinishedOutgoing},
+	{"CountConversations", testStatsCountConversations},
 }
 
 // testStatsPendingEvents checks that PendingEvents counts the pending events and reports
@@ -98,4 +99,26 @@ func testStatsUnfinishedOutgoing(t *testing.T, s Store, clk *clock) {
 		t.Fatal(err)
 	}
 	check(0)
+}
+
+// testStatsCountConversations checks that CountConversations counts every stored
+// conversation once, however often it was saved.
+func testStatsCountConversations(t *testing.T, s Store, _ *clock) {
+	for i, k := range []bot.Key{{Channel: "line", User: "A"}, {Channel: "line", User: "B"}, {Channel: "slack", User: "C:1"}} {
+		c := sample(k)
+		if err := s.SaveConversation(t.Context(), c); err != nil {
+			t.Fatalf("SaveConversation %v: %v", k, err)
+		}
+		c.Node = "after"
+		if err := s.SaveConversation(t.Context(), c); err != nil {
+			t.Fatalf("SaveConversation %v again: %v", k, err)
+		}
+		n, err := s.CountConversations(t.Context())
+		if err != nil {
+			t.Fatalf("CountConversations: %v", err)
+		}
+		if n != i+1 {
+			t.Errorf("CountConversations = %d, want %d", n, i+1)
+		}
+	}
 }

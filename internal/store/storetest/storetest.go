@@ -90,6 +90,7 @@
 //     or the thread links of tickets not archived.
 //   - PendingEvents counts the pending events and reports when the longest waiting one
 //     arrived, by the store's clock.
+//   - CountConversations counts the stored conversations, whatever their state.
 //   - UnfinishedOutgoing counts the outbox rows not finished, leased or not; together
 //     with PendingEvents it tells a drained pipeline (both zero).
 //
@@ -138,6 +139,8 @@ type Stats interface {
 	PendingEvents(ctx context.Context) (n int, oldest time.Time, err error)
 	// UnfinishedOutgoing returns how many outbox rows have not been finished.
 	UnfinishedOutgoing(ctx context.Context) (int, error)
+	// CountConversations returns how many conversations are stored.
+	CountConversations(ctx context.Context) (int, error)
 }
 
 // Inspector lets the suite see what the bot's interfaces do not show. It is for tests
