@@ -89,7 +89,7 @@ func wellFormedSignature(sig string) bool {
 // Decoding the whole body into these in one pass, instead of the SDK's UnmarshalEvent
 // (which decodes each event again per discriminator: event type, message type,
 // mentionee type), took the parsing share of a webhook's CPU from about a fifth to a few
-// percent; the fields and their meaning are the SDK's (webhook.MessageEvent,
+// percent; the fields and their meaning are the SDK's (linehook.MessageEvent,
 // TextMessageContent, UserMentionee, PostbackEvent).
 type wireEvent struct {
 	Type           string `json:"type"`
