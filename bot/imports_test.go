@@ -34,6 +34,9 @@ func TestImportRules(t *testing.T) {
 		{name: "slack adapter does not import line", pkg: mod + "internal/slack", allowed: func(d string) bool {
 			return !strings.HasPrefix(d, mod+"internal/line") && !strings.HasPrefix(d, "github.com/line/")
 		}},
+		{name: "the shared webhook edge imports no SDK and no adapter", pkg: mod + "internal/webhook", allowed: func(d string) bool {
+			return !isSDKOrDriver(d) && !strings.HasPrefix(d, mod+"internal/line") && !strings.HasPrefix(d, mod+"internal/slack")
+		}},
 	}
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {

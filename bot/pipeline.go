@@ -243,7 +243,7 @@ type Sender interface {
 
 // DeliveryError is a failed delivery.
 type DeliveryError struct {
-	// Permanent means retrying cannot help (a 4xx other than 429).
+	// Permanent means retrying cannot help (for an HTTP API, see PermanentStatus).
 	Permanent bool
 	// Fixable means the message cannot go out until an operator fixes the cause: a
 	// rotated or revoked token, a bot not invited to the channel. The message is parked,
@@ -268,8 +268,15 @@ func (e *DeliveryError) Error() string {
 
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
-// isPermanent reports whether err is a permanent delivery error.
-func isPermanent(err error) bool {
+// PermanentStatus reports whether an HTTP API's answer with status code means that
+// retrying cannot help: a 4xx other than 429 Too Many Requests. Every channel's sender
+// classifies statuses with it.
+func PermanentStatus(code int) bool {
+	return code/100 == 4 && code != 429
+}
+
+// IsPermanent reports whether err is, or wraps, a permanent *DeliveryError.
+func IsPermanent(err error) bool {
 	var de *DeliveryError
 	return errors.As(err, &de) && de.Permanent
 }
@@ -279,6 +286,9 @@ func isFixable(err error) bool {
 	var de *DeliveryError
 	return errors.As(err, &de) && de.Fixable
 }
+
+// isPermanent is IsPermanent under the name the deliverer calls.
+func isPermanent(err error) bool { return IsPermanent(err) }
 
 // retryAfter returns the wait a delivery error asked for.
 func retryAfter(err error) time.Duration {

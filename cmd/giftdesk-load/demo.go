@@ -87,23 +87,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // when an answer is missing, a conversation does not end solved, or giftdesk sent a
 // request that LINE would reject.
 func demo(ctx context.Context, bin, dir string, w io.Writer) error {
-	specPath, found := linetest.SpecPath()
-	var spec *linetest.Spec
-	if found {
-		var err error
-		if spec, err = linetest.LoadSpec(specPath); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "fake LINE API: every request validated against %s and LINE's limits\n", specPath)
-	} else {
-		fmt.Fprintf(w, "fake LINE API: LINE OpenAPI spec not found (%q): only LINE's documented limits are checked\n", specPath)
-	}
 	profiles := map[string]linetest.Profile{}
 	for _, c := range demoConversations {
 		profiles[c.user] = linetest.Profile{DisplayName: c.name, Language: c.lang}
 	}
-	fake := linetest.New(nil, linetest.Config{Spec: spec, Profiles: profiles})
+	fake, err := linetest.Start(linetest.Config{Profiles: profiles})
+	if err != nil {
+		return err
+	}
 	defer fake.Close()
+	fmt.Fprintln(w, "fake LINE API: every request validated against LINE's OpenAPI document and LINE's limits")
 
 	srv, err := startServe(ctx, "giftdesk serve", bin, dir, "serve.log", filepath.Join(dir, "giftdesk.db"), loadSecret, fake.Token(), fake.URL())
 	if err != nil {
@@ -170,7 +163,7 @@ func (d *demoPlayer) play(ctx context.Context, c demoConversation) error {
 		before := len(d.fake.Delivered(c.user))
 		ev := makeEvent(d.ids, cust, st, d.fake.IssueReplyToken(c.user), time.Now())
 		body := encodeWebhook(ev)
-		status, err := post(ctx, d.client, d.url+"/line/webhook", body, signBody(loadSecret, body))
+		status, err := post(ctx, d.client, d.url+"/line/webhook", body, linetest.Sign(loadSecret, body))
 		if err != nil {
 			return err
 		}

@@ -81,7 +81,7 @@ func (r *driveResult) percentile(p float64) time.Duration {
 // pendingRedelivery is an acknowledged event to send again once the connection has sent
 // `due` requests.
 type pendingRedelivery struct {
-	ev  wireEvent
+	ev  linetest.Event
 	due int
 }
 
@@ -162,7 +162,7 @@ func driveConn(ctx context.Context, cfg driveConfig, client *http.Client, endpoi
 			return
 		}
 		var (
-			ev         wireEvent
+			ev         linetest.Event
 			redelivery bool
 			kind       string
 		)
@@ -190,7 +190,7 @@ func driveConn(ctx context.Context, cfg driveConfig, client *http.Client, endpoi
 		}
 		body := encodeWebhook(ev)
 		t0 := time.Now()
-		status, err := post(ctx, client, endpoints[to], body, signBody(cfg.Secret, body))
+		status, err := post(ctx, client, endpoints[to], body, linetest.Sign(cfg.Secret, body))
 		res.End = time.Now()
 		res.Requests++
 		res.PerURL[to]++

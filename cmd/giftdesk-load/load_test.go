@@ -77,13 +77,9 @@ func TestSmoke(t *testing.T) {
 	})
 
 	t.Run("run", func(t *testing.T) {
-		_, validate := linetest.SpecPath()
-		if !validate {
-			t.Log("LINE OpenAPI spec not found: the load runs without request validation")
-		}
-		rep := smokeLoad(ctx, t, bin, "sqlite", "", validate)
-		if rep.Issue7 == nil || rep.Issue7.Target != "sqlite" {
-			t.Errorf("issue 7 verdict = %+v, want one for the sqlite target", rep.Issue7)
+		rep := smokeLoad(ctx, t, bin, "sqlite", "", true)
+		if rep.SQLite == nil || rep.SQLite.Target != "sqlite" {
+			t.Errorf("SQLite thresholds verdict = %+v, want one for the sqlite target", rep.SQLite)
 		}
 	})
 }
@@ -147,8 +143,8 @@ func TestSmokePostgresReplicas(t *testing.T) {
 		g.RequestsPerReplica[0]+g.RequestsPerReplica[1] != g.Requests {
 		t.Errorf("requests per replica %v of %d, want both replicas to receive some and all counted", g.RequestsPerReplica, g.Requests)
 	}
-	if rep.Issue7 != nil {
-		t.Errorf("issue 7 verdict %+v without a single-replica sqlite target", rep.Issue7)
+	if rep.SQLite != nil {
+		t.Errorf("SQLite thresholds verdict %+v without a single-replica sqlite target", rep.SQLite)
 	}
 }
 
@@ -167,7 +163,7 @@ func TestDriveSpreadsOverReplicas(t *testing.T) {
 	var urls []string
 	for i := range 2 {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var body webhookBody
+			var body linetest.Webhook
 			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Events) != 1 {
 				http.Error(w, "bad body", http.StatusBadRequest)
 				return
@@ -310,10 +306,10 @@ func TestBareHandler(t *testing.T) {
 		sig  string
 		want int
 	}{
-		{name: "signed event", body: good, sig: signBody(loadSecret, good), want: http.StatusOK},
-		{name: "wrong signature", body: good, sig: signBody("other", good), want: http.StatusUnauthorized},
+		{name: "signed event", body: good, sig: linetest.Sign(loadSecret, good), want: http.StatusOK},
+		{name: "wrong signature", body: good, sig: linetest.Sign("other", good), want: http.StatusUnauthorized},
 		{name: "no signature", body: good, want: http.StatusUnauthorized},
-		{name: "signed garbage", body: []byte("{"), sig: signBody(loadSecret, []byte("{")), want: http.StatusBadRequest},
+		{name: "signed garbage", body: []byte("{"), sig: linetest.Sign(loadSecret, []byte("{")), want: http.StatusBadRequest},
 		{name: "too large", body: make([]byte, maxWebhookBody+1), sig: "x", want: http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,10 +13,15 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // counts the stored conversations
-
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
+)
+
+// The threshold `rss` checks (set in issue 7): giftdesk's peak resident memory with a
+// large store.
+const (
+	maxPeakRSSMB     = 150     // peak RSS of giftdesk serve, MB
+	rssConversations = 100_000 // conversations stored
 )
 
 // rssConfig is what `rss` measures with.
@@ -50,7 +54,8 @@ type rssReport struct {
 	SeedRate float64    `json:"seed_conversations_per_sec"`
 	DBMB     float64    `json:"db_mb"`
 	Phases   []rssPhase `json:"phases"`
-	// Target is issue 7's: peak RSS under 150 MB with 100,000 stored conversations.
+	// Target says whether the threshold is met: peak RSS under maxPeakRSSMB with
+	// rssConversations stored.
 	Target bool `json:"peak_rss_lt_150mb"`
 }
 
@@ -59,7 +64,7 @@ func runRSS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("rss", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bin := fs.String("bin", "", "giftdesk binary (default: go build ./cmd/giftdesk)")
-	n := fs.Int("conversations", 100_000, "conversations to store")
+	n := fs.Int("conversations", rssConversations, "conversations to store")
 	conns := fs.Int("conns", 32, "concurrent connections")
 	seedVia := fs.String("seed-via", "webhook", "how conversations are stored: webhook (one event per user through giftdesk serve) or store (SaveConversation directly)")
 	seedTimeout := fs.Duration("seed-timeout", 5*time.Minute, "give up seeding through the webhook after this long")
@@ -158,7 +163,7 @@ func measureRSS(ctx context.Context, cfg rssConfig) (*rssReport, error) {
 	if st, err := os.Stat(db); err == nil {
 		rep.DBMB = float64(st.Size()) / (1 << 20)
 	}
-	rep.Target = ph.PeakRSSMB < 150 && ph.Conversations >= 100_000
+	rep.Target = ph.PeakRSSMB < maxPeakRSSMB && ph.Conversations >= rssConversations
 	return rep, nil
 }
 
@@ -252,18 +257,14 @@ func seedStore(ctx context.Context, path string, customers []*customer) error {
 	return nil
 }
 
-// countConversations counts the rows of the conversations table.
+// countConversations counts the conversations stored in the SQLite file at path.
 func countConversations(ctx context.Context, path string) (int, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	st, err := sqlite.New(ctx, sqlite.Config{Path: path})
 	if err != nil {
 		return 0, err
 	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM conversations").Scan(&n); err != nil {
-		return 0, fmt.Errorf("count conversations: %w", err)
-	}
-	return n, nil
+	defer st.Close()
+	return st.CountConversations(ctx)
 }
 
 func printRSS(w io.Writer, cfg rssConfig, r *rssReport) {
@@ -274,6 +275,6 @@ func printRSS(w io.Writer, cfg rssConfig, r *rssReport) {
 		fmt.Fprintf(w, "%-30s %14d %8d %8.1f %14.1f %12.1f %8.1f\n", p.Phase, p.Conversations, p.Events, p.Seconds, p.ReadyRSSMB, p.PeakRSSMB, p.RSSMB)
 	}
 	last := r.Phases[len(r.Phases)-1]
-	fmt.Fprintf(w, "\nissue 7 target: peak RSS < 150 MB with 100,000 stored conversations: %s (%.1f MB with %d)\n",
-		verdict(r.Target), last.PeakRSSMB, last.Conversations)
+	fmt.Fprintf(w, "\nthreshold: peak RSS < %d MB with %d stored conversations: %s (%.1f MB with %d)\n",
+		maxPeakRSSMB, rssConversations, verdict(r.Target), last.PeakRSSMB, last.Conversations)
 }

@@ -1,75 +1,22 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/giftdesk/giftdesk/internal/line/linetest"
 )
 
 // botDestination is the bot's user id in every webhook body.
-const botDestination = "U0000000000000000000000000000b0f"
-
-// The wire form of a LINE webhook, as much of it as giftdesk reads (and what LINE sends
-// besides: destination, mode, deliveryContext, quoteToken).
-type (
-	webhookBody struct {
-		Destination string      `json:"destination"`
-		Events      []wireEvent `json:"events"`
-	}
-	wireEvent struct {
-		Type            string        `json:"type"`
-		Mode            string        `json:"mode"`
-		Timestamp       int64         `json:"timestamp"`
-		WebhookEventID  string        `json:"webhookEventId"`
-		DeliveryContext wireDelivery  `json:"deliveryContext"`
-		Source          wireSource    `json:"source"`
-		ReplyToken      string        `json:"replyToken,omitempty"`
-		Message         *wireMessage  `json:"message,omitempty"`
-		Postback        *wirePostback `json:"postback,omitempty"`
-		Follow          *wireFollow   `json:"follow,omitempty"`
-	}
-	wireDelivery struct {
-		IsRedelivery bool `json:"isRedelivery"`
-	}
-	wireSource struct {
-		Type   string `json:"type"`
-		UserID string `json:"userId"`
-	}
-	wireMessage struct {
-		Type       string `json:"type"`
-		ID         string `json:"id"`
-		Text       string `json:"text"`
-		QuoteToken string `json:"quoteToken"`
-	}
-	wirePostback struct {
-		Data string `json:"data"`
-	}
-	wireFollow struct {
-		IsUnblocked bool `json:"isUnblocked"`
-	}
-)
-
-// signBody returns the X-Line-Signature of body: base64 HMAC-SHA256 with the channel secret.
-func signBody(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
+const botDestination = "U00000000000000000000000000000b0f"
 
 // encodeWebhook returns the body of a webhook request carrying one event.
-func encodeWebhook(ev wireEvent) []byte {
-	body, err := json.Marshal(webhookBody{Destination: botDestination, Events: []wireEvent{ev}})
-	if err != nil {
-		panic(err) // plain structs of strings and numbers always encode
-	}
-	return body
+func encodeWebhook(ev linetest.Event) []byte {
+	return linetest.Body(botDestination, ev)
 }
 
 // A step is one thing a customer does: type text, tap a button (postback data), or add
@@ -230,26 +177,19 @@ func (s *idSource) messageID() string {
 	return strconv.FormatInt(500000000000000000+s.n.Add(1), 10)
 }
 
-// makeEvent builds the webhook event for a customer's step.
-func makeEvent(ids *idSource, c *customer, s step, replyToken string, now time.Time) wireEvent {
-	ev := wireEvent{
-		Mode:           "active",
-		Timestamp:      now.UnixMilli(),
-		WebhookEventID: ids.eventID(),
-		Source:         wireSource{Type: "user", UserID: c.id},
-		ReplyToken:     replyToken,
-	}
+// makeEvent builds the webhook event for a customer's step, numbered by ids.
+func makeEvent(ids *idSource, c *customer, s step, replyToken string, now time.Time) linetest.Event {
+	var ev linetest.Event
 	switch {
 	case s.follow:
-		ev.Type = "follow"
-		ev.Follow = &wireFollow{}
+		ev = linetest.FollowEvent(c.id, replyToken, now)
 	case s.postback != "":
-		ev.Type = "postback"
-		ev.Postback = &wirePostback{Data: s.postback}
+		ev = linetest.PostbackEvent(c.id, s.postback, replyToken, now)
 	default:
-		ev.Type = "message"
-		ev.Message = &wireMessage{Type: "text", ID: ids.messageID(), Text: s.text, QuoteToken: randomToken()}
+		ev = linetest.TextEvent(c.id, s.text, replyToken, now)
+		ev.Message.ID = ids.messageID()
 	}
+	ev.WebhookEventID = ids.eventID()
 	return ev
 }
 

@@ -108,11 +108,11 @@ func TestCanary(t *testing.T) {
 
 	// Failures: bad signature, oversized, malformed JSON, LINE failing.
 	body := []byte(`{"events":[{"type":"message","message":{"type":"text","text":"` + codes[3] + `"}}]}`)
-	s.postCapture(body, sign(body, "wrong-secret"), &bodies)
+	s.postCapture(body, linetest.Sign("wrong-secret", body), &bodies)
 	big := append(bytes.Repeat([]byte(" "), 2<<20), []byte(codes[3])...)
-	s.postCapture(big, sign(big, secret), &bodies)
+	s.postCapture(big, linetest.Sign(secret, big), &bodies)
 	bad := []byte(`{"events":[{"type":"message","text":"` + typings(codes[4])[0] + `"`)
-	s.postCapture(bad, sign(bad, secret), &bodies)
+	s.postCapture(bad, linetest.Sign(secret, bad), &bodies)
 	fake.FailNext(linetest.PathReply, http.StatusInternalServerError, 3)
 	other := "U" + strings.Repeat("d", 32)
 	s.say(other, s.textEvent(other, "番号は "+typings(codes[5])[0]), 2)
@@ -134,7 +134,7 @@ func TestCanary(t *testing.T) {
 	ev := s.textEvent(user, "code "+typings(codes[4])[0])
 	evBody, _ := json.Marshal(map[string]any{"events": []event{ev}})
 	for _, req := range []*http.Request{
-		signedRequest("/line/webhook", evBody, sign(evBody, secret)),
+		signedRequest("/line/webhook", evBody, linetest.Sign(secret, evBody)),
 		signedRequest("/panic", evBody, ""),
 	} {
 		rec := httptest.NewRecorder()

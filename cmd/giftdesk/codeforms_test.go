@@ -81,7 +81,7 @@ func TestCodeFormsNeverStored(t *testing.T) {
 	}
 
 	// A hand-off: what the customer writes is relayed to the ticket's thread.
-	msgs = s.say(user, s.textEvent(user, "担当者と話したい"), len(fake.Delivered(user))+1)
+	s.say(user, s.textEvent(user, "担当者と話したい"), len(fake.Delivered(user))+1)
 	ctx := waitCtx(t)
 	roots, err := slack.WaitMessages(ctx, "CHANDOFF", 1)
 	if err != nil {
@@ -100,7 +100,7 @@ func TestCodeFormsNeverStored(t *testing.T) {
 	escaped, _ := json.Marshal(typed(len(codeForms)))
 	bad := []byte(`{"events":[{"type":"message","text":` + string(escaped) + `,"more":"` +
 		strings.ReplaceAll(codeForms[1](codes[len(codeForms)+1]), "\u200b", `\u200b`) + `"`)
-	if code := s.postRaw(bad, sign(bad, testSecret)); code != 200 {
+	if code := s.postRaw(bad, linetest.Sign(testSecret, bad)); code != 200 {
 		t.Fatalf("malformed body answered %d, want 200 (kept as a dead letter)", code)
 	}
 	s.stop()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -94,7 +95,11 @@ func TestCrashAfterAcknowledging(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	fake := linetest.New(t, linetest.Config{ReplyTokenTTL: 300 * time.Millisecond})
+	// The fake's clock runs ahead once the first process is dead, so that every reply
+	// token it issued has expired.
+	var ahead atomic.Int64
+	fake := linetest.New(t, linetest.Config{ReplyTokenTTL: 300 * time.Millisecond,
+		Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }})
 	env := map[string]string{
 		"GIFTDESK_DB":               filepath.Join(t.TempDir(), "giftdesk.db"),
 		"LINE_CHANNEL_SECRET":       testSecret,
@@ -135,7 +140,10 @@ func TestCrashAfterAcknowledging(t *testing.T) {
 		t.Fatalf("%d answers delivered before the crash, want 0", got)
 	}
 
-	time.Sleep(400 * time.Millisecond) // the reply tokens expire
+	// The reply tokens expire, at the fake and for the second process, whose reply window
+	// is over for every event the first one acknowledged.
+	ahead.Store(int64(time.Minute))
+	env["LINE_REPLY_WINDOW"] = "1ms"
 	fake.ClearFaults()
 	second := startProcess(t, env)
 	// A reply in flight when the process died may have been delivered, for all the
@@ -154,7 +162,7 @@ func TestCrashAfterAcknowledging(t *testing.T) {
 		}
 		tick.Stop()
 	}
-	time.Sleep(500 * time.Millisecond) // room for a wrong second answer to show up
+	waitDrained(t, env["GIFTDESK_DB"]) // a wrong second answer would be out by then
 	for _, u := range users {
 		msgs := fake.Delivered(u)
 		switch {
@@ -270,7 +278,7 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Fatalf("%s: %v", u, err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitDrained(t, env["GIFTDESK_DB"])
 	for _, u := range users {
 		if n := len(fake.Delivered(u)); n != 2 {
 			t.Errorf("%s saw %d messages, want 2", u, n)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
@@ -182,7 +183,7 @@ func TestHandoffEndToEnd(t *testing.T) {
 	if !strings.Contains(all.String(), "****-KLM3") || strings.Contains(all.String(), "EFGH12") {
 		t.Errorf("the customer's code in the thread is not masked:\n%s", all.String())
 	}
-	time.Sleep(300 * time.Millisecond) // a retried Slack event or a note would show up by now
+	d.waitDrained() // a retried Slack event or a note would have been answered by now
 	delivered := fake.Delivered(customer)
 	if n := len(delivered); n != before+1 {
 		t.Errorf("the customer saw %d messages after the agent's reply, want exactly 1 (no retry, no note):\n%s", n-before, texts(delivered[before:]))
@@ -201,6 +202,7 @@ func TestHandoffEndToEnd(t *testing.T) {
 	wantIn(t, "after rating", texts(msgs[len(rated):]), "ご評価ありがとうございました")
 	msgs = d.say(customer, d.textEvent(customer, "こんにちは"), len(msgs)+1)
 	wantIn(t, "bot again", texts(msgs[len(msgs)-1:]), "どのような状況ですか")
+	d.waitDrained() // the rating's update of the ticket is delivered
 	final, _ := slack.Message("CHANDOFF", root.TS)
 	if len(final.Buttons()) > 0 || !strings.Contains(final.Plain(), "★") {
 		t.Errorf("the resolved ticket still offers Claim or shows no rating:\n%s", final.Plain())
@@ -251,12 +253,14 @@ func waitLinked(t *testing.T, db string, root slacktest.Message) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, _, err := st.ThreadTicket(context.Background(), root.Channel+":"+root.TS); err == nil {
-			return
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := settle.Until(ctx, func() (bool, error) {
+		_, _, err := st.ThreadTicket(ctx, root.Channel+":"+root.TS)
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("ticket %s was never linked: %v", root.TS, err)
 	}
-	t.Fatalf("ticket %s was never linked", root.TS)
 }
 
 func wantIn(t *testing.T, what, got string, wants ...string) {

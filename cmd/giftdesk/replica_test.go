@@ -18,6 +18,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 	"github.com/giftdesk/giftdesk/internal/store/postgres"
 )
@@ -91,7 +92,6 @@ func TestReplicasOnPostgres(t *testing.T) {
 		user := fmt.Sprintf("U%032x", 0xa00+i)
 		events += len(script)
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(i), 1))
 			for j, text := range script {
 				ev := a.textEvent(user, text)
 				// Each answer waits for the previous one, as a person would.
@@ -116,12 +116,11 @@ func TestReplicasOnPostgres(t *testing.T) {
 					t.Errorf("%s: no answer to %q", user, text)
 					return
 				}
-				time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
 			}
 		})
 	}
 	wg.Wait()
-	time.Sleep(500 * time.Millisecond) // room for a wrong second answer
+	waitDrained(t, db) // a wrong second answer would be out by then
 	if got := accepted(fake); got != events {
 		t.Errorf("%d answers to %d events sent twice each, want %d", got, events, events)
 	}
@@ -183,6 +182,9 @@ func TestReplicaCrashUnderLoad(t *testing.T) {
 	for u := range users {
 		user := fmt.Sprintf("U%032x", 0xb00+u)
 		senders.Go(func() {
+			// A customer writes every 250ms, so the writing spans several kills.
+			pace := time.NewTicker(250 * time.Millisecond)
+			defer pace.Stop()
 			for j := range perUser {
 				ev := s.textEvent(user, []string{"ギフト券が使えません", "1", "2", "いいえ", "最初から", "5", "3", "1", "戻る", "ヘルプ"}[j])
 				target := steady.url
@@ -196,7 +198,7 @@ func TestReplicaCrashUnderLoad(t *testing.T) {
 					acked++
 					mu.Unlock()
 				}
-				time.Sleep(250 * time.Millisecond)
+				<-pace.C
 			}
 		})
 	}
@@ -227,7 +229,7 @@ func TestReplicaCrashUnderLoad(t *testing.T) {
 	if err := fake.WaitFor(ctx, func() bool { return accepted(fake) >= total }); err != nil {
 		t.Fatalf("%d of %d acknowledged events answered: %v", accepted(fake), total, err)
 	}
-	time.Sleep(time.Second)
+	waitDrained(t, db)
 	if got := accepted(fake); got != total {
 		t.Errorf("%d answers to %d acknowledged events", got, total)
 	}
@@ -241,7 +243,7 @@ func postTo(base string, ev event) int {
 	if err != nil {
 		return 0
 	}
-	req.Header.Set("X-Line-Signature", sign(body, testSecret))
+	req.Header.Set("X-Line-Signature", linetest.Sign(testSecret, body))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0
@@ -275,13 +277,11 @@ func TestHandoffAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, _, err := st.ThreadTicket(ctx, root.Channel+":"+root.TS); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the ticket was never linked")
-		}
+	if err := settle.Until(ctx, func() (bool, error) {
+		_, _, err := st.ThreadTicket(ctx, root.Channel+":"+root.TS)
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("the ticket was never linked: %v", err)
 	}
 	if code := b.press(root, "UAGENT", "claim"); code != http.StatusOK {
 		t.Fatalf("claim through the other replica answered %d", code)
@@ -298,7 +298,7 @@ func TestHandoffAcrossReplicas(t *testing.T) {
 	if !strings.Contains(got[len(got)-1].Text, "担当の佐藤です") {
 		t.Errorf("the customer got %q", got[len(got)-1].Text)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitDrained(t, db)
 	if n := len(fake.Delivered(customer)); n != before+1 {
 		t.Errorf("the agent's answer arrived %d times", n-before)
 	}

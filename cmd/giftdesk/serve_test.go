@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -19,6 +16,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
+	"github.com/giftdesk/giftdesk/internal/settle"
 )
 
 const testSecret = "test-channel-secret"
@@ -28,6 +26,7 @@ type lineServer struct {
 	t      *testing.T
 	fake   *linetest.Server
 	url    string
+	db     string // GIFTDESK_DB
 	secret string
 	seq    atomic.Int64
 	stop   func() // stops the server and waits for it; also run at cleanup
@@ -77,7 +76,7 @@ func startServeWith(t *testing.T, fake *linetest.Server, env map[string]string, 
 		})
 	}
 	t.Cleanup(stop)
-	s := &lineServer{t: t, fake: fake, url: "http://" + l.Addr().String(), secret: env["LINE_CHANNEL_SECRET"], stop: stop}
+	s := &lineServer{t: t, fake: fake, url: "http://" + l.Addr().String(), db: env["GIFTDESK_DB"], secret: env["LINE_CHANNEL_SECRET"], stop: stop}
 	waitReady(t, s.url)
 	return s
 }
@@ -101,18 +100,46 @@ func (b *syncBuffer) String() string {
 
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := settle.Until(ctx, func() (bool, error) {
 		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false, nil // not listening yet
 		}
-		time.Sleep(20 * time.Millisecond)
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("%s never became ready: %v", base, err)
 	}
-	t.Fatalf("%s never became ready", base)
+}
+
+// waitDrained waits until the store db (GIFTDESK_DB) has no pending event and no
+// unfinished outbox row: every event acknowledged so far has been answered and the answer
+// delivered, so nothing more will be sent until another event arrives.
+func waitDrained(t *testing.T, db string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	drainable, ok := st.(settle.Store)
+	if !ok {
+		t.Fatalf("the store of %s cannot tell a drained pipeline", db)
+	}
+	if err := settle.Drained(ctx, drainable); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitDrained waits for the server's pipeline to be drained (see waitDrained).
+func (s *lineServer) waitDrained() {
+	s.t.Helper()
+	waitDrained(s.t, s.db)
 }
 
 // event builds a LINE webhook event from a user; body is the type-specific part.
@@ -143,12 +170,6 @@ func (s *lineServer) userEvent(user, typ string, extra map[string]any) event {
 	return e
 }
 
-func sign(body []byte, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // post sends events in one signed webhook and returns the status.
 func (s *lineServer) post(evs ...event) int {
 	s.t.Helper()
@@ -156,7 +177,7 @@ func (s *lineServer) post(evs ...event) int {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return s.postRaw(body, sign(body, s.secret))
+	return s.postRaw(body, linetest.Sign(s.secret, body))
 }
 
 func (s *lineServer) postRaw(body []byte, signature string) int {
@@ -255,7 +276,7 @@ func TestServeLineDiagnosis(t *testing.T) {
 			if last := msgs[len(msgs)-2]; last.Type != "flex" {
 				t.Errorf("advice was sent as %q, want a flex bubble:\n%s", last.Type, all)
 			}
-			msgs = s.say(user, s.postbackEvent(user, quick(t, msgs, map[string]string{"ja": "はい、解決しました", "en": "Yes, solved"}[tt.language])), len(msgs)+1)
+			s.say(user, s.postbackEvent(user, quick(t, msgs, map[string]string{"ja": "はい、解決しました", "en": "Yes, solved"}[tt.language])), len(msgs)+1)
 			for _, r := range fake.Replies() {
 				if r.Status != http.StatusOK {
 					t.Errorf("reply answered %d", r.Status)
@@ -296,8 +317,8 @@ func TestServeLineRedeliveredOnce(t *testing.T) {
 	if err := fake.WaitFor(ctx, func() bool { return len(fake.Replies()) >= 2 }); err != nil {
 		t.Fatal(err)
 	}
-	// Give a wrongly duplicated answer the time to show up.
-	time.Sleep(300 * time.Millisecond)
+	// Every event answered and delivered: a wrongly duplicated answer would be out.
+	s.waitDrained()
 	if n := accepted(fake); n != 2 {
 		t.Errorf("%d answers to 2 distinct events delivered 5 times each, want 2", n)
 	}
@@ -330,13 +351,13 @@ func TestServeLineRejects(t *testing.T) {
 		want int
 	}{
 		{name: "missing signature", body: good, sig: "", want: http.StatusUnauthorized},
-		{name: "wrong signature", body: good, sig: sign([]byte("other"), testSecret), want: http.StatusUnauthorized},
+		{name: "wrong signature", body: good, sig: linetest.Sign(testSecret, []byte("other")), want: http.StatusUnauthorized},
 		{name: "garbage signature", body: good, sig: "!!!", want: http.StatusUnauthorized},
-		{name: "2 MB body", body: big, sig: sign(big, testSecret), want: http.StatusRequestEntityTooLarge},
-		{name: "malformed JSON", body: []byte(`{"events": [`), sig: sign([]byte(`{"events": [`), testSecret), want: http.StatusOK},
-		{name: "empty events", body: []byte(`{"events": []}`), sig: sign([]byte(`{"events": []}`), testSecret), want: http.StatusOK},
-		{name: "unknown event type", body: unknownEvent(), sig: sign(unknownEvent(), testSecret), want: http.StatusOK},
-		{name: "standby mode", body: standbyEvent(user), sig: sign(standbyEvent(user), testSecret), want: http.StatusOK},
+		{name: "2 MB body", body: big, sig: linetest.Sign(testSecret, big), want: http.StatusRequestEntityTooLarge},
+		{name: "malformed JSON", body: []byte(`{"events": [`), sig: linetest.Sign(testSecret, []byte(`{"events": [`)), want: http.StatusOK},
+		{name: "empty events", body: []byte(`{"events": []}`), sig: linetest.Sign(testSecret, []byte(`{"events": []}`)), want: http.StatusOK},
+		{name: "unknown event type", body: unknownEvent(), sig: linetest.Sign(testSecret, unknownEvent()), want: http.StatusOK},
+		{name: "standby mode", body: standbyEvent(user), sig: linetest.Sign(testSecret, standbyEvent(user)), want: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -345,7 +366,7 @@ func TestServeLineRejects(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	s.waitDrained()
 	if n := accepted(fake); n != 0 {
 		t.Errorf("%d messages sent for rejected or ignored webhooks", n)
 	}

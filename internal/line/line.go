@@ -14,6 +14,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/budget"
+	"github.com/giftdesk/giftdesk/internal/webhook"
 )
 
 // Name is the channel name in conversation keys.
@@ -53,9 +54,11 @@ type Config struct {
 
 // Channel is the LINE channel. It is safe for concurrent use.
 type Channel struct {
-	cfg  Config
-	log  *slog.Logger
-	opts []messaging_api.MessagingApiAPIOption
+	cfg     Config
+	log     *slog.Logger
+	opts    []messaging_api.MessagingApiAPIOption
+	encoded *encodedCache // rendered batches, see marshal.go
+	edge    *webhook.Edge
 }
 
 var (
@@ -99,7 +102,15 @@ func New(cfg Config) (*Channel, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Channel{cfg: cfg, log: log.With("component", "line")}
+	c := &Channel{cfg: cfg, log: log.With("component", "line"), encoded: newEncodedCache()}
+	edge, err := webhook.New(webhook.Config{
+		Bodies: cfg.Bodies, Inbox: cfg.Inbox, Channel: Name, Signature: signature{secret: cfg.ChannelSecret},
+		Redact: cfg.Redact, Received: cfg.Received, Logger: c.log, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.edge = edge
 	c.opts = []messaging_api.MessagingApiAPIOption{
 		messaging_api.WithEndpoint(cfg.APIBaseURL), messaging_api.WithHTTPClient(cfg.HTTPClient),
 	}

@@ -3,9 +3,6 @@ package line
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,15 +15,10 @@ import (
 	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/line/linetest"
 )
 
 const secret = "unit-test-secret"
-
-func signBody(b []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(b)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
 
 // recordingInbox keeps the events a webhook stored.
 type recordingInbox struct {
@@ -60,7 +52,7 @@ func newTestChannel(t testing.TB, inbox bot.Inbox) *Channel {
 func post(t testing.TB, c *Channel, body []byte) int {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/line/webhook", bytes.NewReader(body))
-	req.Header.Set("X-Line-Signature", signBody(body))
+	req.Header.Set("X-Line-Signature", linetest.Sign(secret, body))
 	rec := httptest.NewRecorder()
 	c.ServeHTTP(rec, req)
 	return rec.Code
@@ -233,7 +225,7 @@ func BenchmarkWebhook(b *testing.B) {
 		"deliveryContext": map[string]any{"isRedelivery": false},
 		"message":         map[string]any{"type": "text", "id": "1", "text": "ギフト券が使えません", "quoteToken": "q"},
 	}}})
-	sig := signBody(body)
+	sig := linetest.Sign(secret, body)
 	b.ReportAllocs()
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodPost, "/line/webhook", bytes.NewReader(body))
@@ -262,9 +254,10 @@ func BenchmarkRender(b *testing.B) {
 	})
 	// As Send does: the batch encoded once, its bytes after.
 	b.Run("encoded", func(b *testing.B) {
+		encoded := newEncodedCache()
 		b.ReportAllocs()
 		for b.Loop() {
-			enc, err := renderEncoded(msgs)
+			enc, err := encoded.render(msgs)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -345,13 +338,14 @@ func TestRenderEncoded(t *testing.T) {
 			Choices: []bot.Choice{{Label: "解決した", Data: "yes"}}}},
 		{{Kind: bot.MsgText, Text: "code ****-ABCD \"quoted\" <tag> & \u2028"}},
 	}
+	encoded := newEncodedCache()
 	for i, msgs := range batches {
 		want, err := json.Marshal(&messaging_api.ReplyMessageRequest{ReplyToken: "r", Messages: render(msgs)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for pass := range 2 { // encoded, then from the cache
-			enc, err := renderEncoded(msgs)
+			enc, err := encoded.render(msgs)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,13 +19,17 @@ import (
 // maxEncoded bounds the batches kept; when it is reached, the store starts over.
 const maxEncoded = 2048
 
-// encodedCache maps a batch of bot messages (as JSON) to its LINE messages, encoded.
+// encodedCache maps a batch of bot messages (as JSON) to its LINE messages, encoded. Each
+// Channel has its own, so replies never outlive the Channel that sent them. It is safe
+// for concurrent use.
 type encodedCache struct {
 	mu sync.Mutex
 	m  map[string][]messaging_api.MessageInterface
 }
 
-var encoded = &encodedCache{m: make(map[string][]messaging_api.MessageInterface)}
+func newEncodedCache() *encodedCache {
+	return &encodedCache{m: make(map[string][]messaging_api.MessageInterface)}
+}
 
 // preEncoded is a LINE message already encoded by the SDK's types; the SDK's encoder
 // writes its bytes as they are.
@@ -37,8 +41,8 @@ type preEncoded struct {
 func (p preEncoded) GetType() string              { return p.typ }
 func (p preEncoded) MarshalJSON() ([]byte, error) { return p.raw, nil }
 
-// renderEncoded is render, with the messages encoded once per distinct batch.
-func renderEncoded(msgs []bot.Message) ([]messaging_api.MessageInterface, error) {
+// render is the package's render, with the messages encoded once per distinct batch.
+func (encoded *encodedCache) render(msgs []bot.Message) ([]messaging_api.MessageInterface, error) {
 	key, err := json.Marshal(msgs)
 	if err != nil {
 		return nil, err

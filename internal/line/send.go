@@ -30,7 +30,7 @@ import (
 // mayHaveDelivered). Failures are *bot.DeliveryError: 429, 5xx and network errors are
 // temporary; 401 and 403 (a rotated token) are fixable; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	msgs, err := renderEncoded(out.Messages)
+	msgs, err := c.encoded.render(out.Messages)
 	if err != nil {
 		return "", &bot.DeliveryError{Permanent: true, Err: fmt.Errorf("encode messages: %w", err)}
 	}
@@ -127,7 +127,7 @@ func deliveryError(call string, res *http.Response, err error) error {
 	// permission. An operator can fix that; the message waits for it.
 	fixable := code == http.StatusUnauthorized || code == http.StatusForbidden
 	de := &bot.DeliveryError{
-		Permanent: code/100 == 4 && code != http.StatusTooManyRequests && !fixable,
+		Permanent: bot.PermanentStatus(code) && !fixable,
 		Fixable:   fixable,
 		Err:       fmt.Errorf("%s: LINE answered %d", call, code),
 	}

@@ -1,6 +1,7 @@
 package line
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -11,86 +12,70 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
+	linehook "github.com/line/line-bot-sdk-go/v8/linebot/webhook"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/webhook"
 )
 
-// ServeHTTP handles POST /line/webhook. A request without a well-formed X-Line-Signature
-// is refused (401) before its body is read. The body is read within the memory budget
-// (Config.Bodies: 413 over the largest body, 503 with Retry-After when the budget is spent,
-// which LINE redelivers), the signature verified over exactly those bytes (401 when wrong:
-// nothing is stored), and the events stored the events in the inbox, and answers 200 only once they are on disk (500
-// otherwise, so LINE redelivers). A correctly signed body that cannot be parsed is kept as
-// a dead letter and answered 200, so LINE does not redeliver it forever.
+// ServeHTTP handles POST /line/webhook through the shared edge (internal/webhook): a
+// request without a well-formed X-Line-Signature is refused (401) before its body is read;
+// the body is read within the memory budget (Config.Bodies: 413 over the largest body, 503
+// with Retry-After when the budget is spent, which LINE redelivers); the signature is
+// verified over exactly those bytes (401 when wrong: nothing is stored); and the events
+// are stored in the inbox, answered 200 only once they are on disk (500 otherwise, so LINE
+// redelivers). A correctly signed body that cannot be parsed is kept as a dead letter and
+// answered 200, so LINE does not redeliver it forever.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := c.cfg.Now()
-	outcome, fresh, dup := c.serve(w, r)
+	res := c.edge.Serve(w, r, c.process)
 	if c.cfg.Observe != nil {
-		c.cfg.Observe(outcome, fresh, dup, c.cfg.Now().Sub(start))
+		c.cfg.Observe(res.Outcome, res.Fresh, res.Dup, c.cfg.Now().Sub(start))
 	}
-	c.log.Info("webhook", "outcome", outcome, "events", fresh, "duplicates", dup,
+	c.log.Info("webhook", "outcome", res.Outcome, "events", res.Fresh, "duplicates", res.Dup,
 		"duration_ms", float64(c.cfg.Now().Sub(start).Microseconds())/1000)
 }
 
-func (c *Channel) serve(w http.ResponseWriter, r *http.Request) (outcome string, fresh, dup int) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return "method", 0, 0
-	}
-	sig := r.Header.Get("X-Line-Signature")
-	if !wellFormedSignature(sig) {
-		w.Header().Set("Connection", "close")
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
-		return "bad_signature", 0, 0
-	}
-	read, err := c.cfg.Bodies.Read(r)
-	if err != nil {
-		return c.cfg.Bodies.Refuse(w, err), 0, 0
-	}
-	// The events are decoded into strings of their own, and a dead letter copied, so the
-	// buffer goes back to the pool when the request is answered.
-	defer read.Release()
-	body := read.Bytes
-	if !webhook.ValidateSignature(c.cfg.ChannelSecret, sig, body) {
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
-		return "bad_signature", 0, 0
-	}
+// process stores the events of an authentic body, and a dead letter for each part that
+// cannot be parsed. The events are decoded into strings of their own, and a dead letter
+// copied, so nothing refers to the body once it returns.
+func (c *Channel) process(ctx context.Context, body []byte) webhook.Result {
 	evs, problems := c.parse(body)
-	ctx := r.Context()
 	for _, p := range problems {
-		d := bot.DeadLetter{Channel: Name, Reason: p, Body: []byte(c.cfg.Redact(string(body))), At: c.cfg.Now()}
-		if err := c.cfg.Inbox.AddDeadLetter(ctx, d); err != nil {
-			c.log.Error("store dead letter", "err", err)
-			http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
-			return "store_error", 0, 0
-		}
-		c.log.Warn("dead letter", "reason", p)
-	}
-	if len(evs) > 0 {
-		added, err := c.cfg.Inbox.AddEvents(ctx, evs)
-		if err != nil {
-			c.log.Error("store events", "err", err)
-			http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
-			return "store_error", 0, 0
-		}
-		for _, a := range added {
-			if a {
-				fresh++
-			} else {
-				dup++
-			}
-		}
-		if fresh > 0 && c.cfg.Received != nil {
-			c.cfg.Received()
+		if res := c.edge.DeadLetter(ctx, p, body); res.Status != http.StatusOK {
+			return res
 		}
 	}
-	w.WriteHeader(http.StatusOK)
 	if len(problems) > 0 && len(evs) == 0 {
-		return "malformed", 0, 0
+		return webhook.Result{Status: http.StatusOK, Outcome: "malformed"}
 	}
-	return "accepted", fresh, dup
+	if len(evs) == 0 {
+		return webhook.Result{Status: http.StatusOK, Outcome: "accepted"}
+	}
+	return c.edge.Store(ctx, evs)
+}
+
+// errBadSignature refuses a request; its text is the outcome.
+var errBadSignature = errors.New("bad_signature")
+
+// signature checks X-Line-Signature: the base64 HMAC-SHA256 of the body, keyed with the
+// channel secret.
+type signature struct{ secret string }
+
+// Headers refuses a signature that cannot be one: not the base64 of 32 bytes.
+func (s signature) Headers(h http.Header) error {
+	if !wellFormedSignature(h.Get("X-Line-Signature")) {
+		return errBadSignature
+	}
+	return nil
+}
+
+// Verify checks the signature over body with the SDK.
+func (s signature) Verify(h http.Header, body []byte) error {
+	if !linehook.ValidateSignature(s.secret, h.Get("X-Line-Signature"), body) {
+		return errBadSignature
+	}
+	return nil
 }
 
 // wellFormedSignature reports whether sig can be an X-Line-Signature: the base64 of an
@@ -104,7 +89,7 @@ func wellFormedSignature(sig string) bool {
 // Decoding the whole body into these in one pass, instead of the SDK's UnmarshalEvent
 // (which decodes each event again per discriminator: event type, message type,
 // mentionee type), took the parsing share of a webhook's CPU from about a fifth to a few
-// percent; the fields and their meaning are the SDK's (webhook.MessageEvent,
+// percent; the fields and their meaning are the SDK's (linehook.MessageEvent,
 // TextMessageContent, UserMentionee, PostbackEvent).
 type wireEvent struct {
 	Type           string `json:"type"`
@@ -161,12 +146,12 @@ func (c *Channel) parse(body []byte) (evs []bot.Event, problems []string) {
 		Events []json.RawMessage `json:"events"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, []string{"malformed body: " + jsonProblem(err)}
+		return nil, []string{"malformed body: " + webhook.JSONProblem(err)}
 	}
 	for i, r := range raw.Events {
 		var we wireEvent
 		if err := json.Unmarshal(r, &we); err != nil {
-			problems = append(problems, fmt.Sprintf("event %d: %s", i, jsonProblem(err)))
+			problems = append(problems, fmt.Sprintf("event %d: %s", i, webhook.JSONProblem(err)))
 			continue
 		}
 		if ev, ok, err := c.event(&we); err != nil {
@@ -176,19 +161,6 @@ func (c *Channel) parse(body []byte) (evs []bot.Event, problems []string) {
 		}
 	}
 	return evs, problems
-}
-
-// jsonProblem describes a JSON error without quoting the input.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("unexpected %s for field %q", typ.Value, typ.Field)
-	}
-	return "invalid JSON"
 }
 
 // event converts one webhook event; ok is false for events giftdesk does not act on.

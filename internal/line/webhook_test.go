@@ -15,6 +15,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/budget"
+	"github.com/giftdesk/giftdesk/internal/line/linetest"
 )
 
 // slowClient sends a webhook's headers and the first bytes of its body, and holds the
@@ -120,7 +121,7 @@ func TestWebhookBodyBudget(t *testing.T) {
 	// A real webhook fits again.
 	ev := []byte(`{"events":[{"type":"message","mode":"active","webhookEventId":"01A","timestamp":1,"source":{"type":"user","userId":"U1"},"replyToken":"r","message":{"type":"text","id":"1","text":"hi","quoteToken":"q"}}]}`)
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/line/webhook", bytes.NewReader(ev))
-	req.Header.Set("X-Line-Signature", signBody(ev))
+	req.Header.Set("X-Line-Signature", linetest.Sign(secret, ev))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

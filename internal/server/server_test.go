@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/internal/server"
+	"github.com/giftdesk/giftdesk/internal/settle"
 )
 
 type pinger struct{ err error }
@@ -91,11 +92,12 @@ func TestServeDrains(t *testing.T) {
 	cancel()
 	// Draining: not ready any more, but the request in flight finishes.
 	code := 0
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if code, _ = get(t, s.Handler(), "GET", "/readyz"); code == http.StatusServiceUnavailable {
-			break
-		}
-	}
+	wait, cancelWait := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelWait()
+	_ = settle.Until(wait, func() (bool, error) {
+		code, _ = get(t, s.Handler(), "GET", "/readyz")
+		return code == http.StatusServiceUnavailable, nil
+	})
 	if code != http.StatusServiceUnavailable {
 		t.Errorf("readyz while draining = %d, want 503", code)
 	}

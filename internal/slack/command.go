@@ -47,7 +47,7 @@ type ephemeral struct {
 // if the command cannot be understood.
 func (c *Channel) command(ctx context.Context, cmd slackapi.SlashCommand, raw []byte) result {
 	if cmd.ChannelID == "" || !validID(cmd.UserID) || cmd.TriggerID == "" {
-		return c.deadLetter(ctx, "command without channel_id, user_id or trigger_id", raw)
+		return c.edge.DeadLetter(ctx, "command without channel_id, user_id or trigger_id", raw)
 	}
 	if res, ok := c.foreign(ctx, "command", cmd.TeamID, cmd.APIAppID); !ok {
 		return res
@@ -77,7 +77,7 @@ func (c *Channel) command(ctx context.Context, cmd slackapi.SlashCommand, raw []
 		if errors.As(err, &resp) && notMemberErrors[resp.Err] {
 			answer = notMemberText
 		}
-		return result{status: http.StatusOK, body: ephemeral{"ephemeral", answer.In(lang)}, outcome: "not_started"}
+		return result{Status: http.StatusOK, Body: ephemeral{"ephemeral", answer.In(lang)}, Outcome: "not_started"}
 	}
 	at, ok := parseTS(ts)
 	if !ok {
@@ -88,7 +88,7 @@ func (c *Channel) command(ctx context.Context, cmd slackapi.SlashCommand, raw []
 		in = bot.Inbound{Kind: bot.InText, Text: text, Lang: lang}
 	}
 	key := bot.Key{Channel: Name, User: address(cmd.ChannelID, ts)}
-	return c.store(ctx, []bot.Event{{
+	return c.edge.Store(ctx, []bot.Event{{
 		ID:         Name + ":cmd:" + cmd.TriggerID,
 		Key:        key,
 		In:         in,

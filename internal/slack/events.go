@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/webhook"
 )
 
 // envelope is the outer Events API payload, over HTTP and in Socket Mode alike.
@@ -30,11 +31,11 @@ type envelope struct {
 func (c *Channel) events(ctx context.Context, body []byte) result {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return c.deadLetter(ctx, "events: "+jsonProblem(err), body)
+		return c.edge.DeadLetter(ctx, "events: "+webhook.JSONProblem(err), body)
 	}
 	switch env.Type {
 	case slackevents.URLVerification:
-		return result{status: http.StatusOK, body: slackevents.ChallengeResponse{Challenge: env.Challenge}, outcome: "url_verification"}
+		return result{Status: http.StatusOK, Body: slackevents.ChallengeResponse{Challenge: env.Challenge}, Outcome: "url_verification"}
 	case slackevents.CallbackEvent, slackevents.AppRateLimited:
 	default:
 		return ignored(env.Type)
@@ -52,7 +53,7 @@ func (c *Channel) events(ctx context.Context, body []byte) result {
 	}
 	m, ok, err := parseMessage(env.Event)
 	if err != nil {
-		return c.deadLetter(ctx, "events: "+err.Error(), body)
+		return c.edge.DeadLetter(ctx, "events: "+err.Error(), body)
 	}
 	if !ok {
 		return ignored("event")
@@ -61,15 +62,15 @@ func (c *Channel) events(ctx context.Context, body []byte) result {
 	var bad malformed
 	switch {
 	case errors.As(err, &bad):
-		return c.deadLetter(ctx, "events: "+err.Error(), body)
+		return c.edge.DeadLetter(ctx, "events: "+err.Error(), body)
 	case err != nil:
 		// A store or Web API failure: Slack sends the event again.
 		c.log.Error("handle message", "err", err)
-		return result{status: http.StatusInternalServerError, outcome: "error"}
+		return result{Status: http.StatusInternalServerError, Outcome: "error"}
 	case !ok:
 		return ignored("message")
 	}
-	return c.store(ctx, []bot.Event{ev})
+	return c.edge.Store(ctx, []bot.Event{ev})
 }
 
 // malformed is an authentic request that cannot be understood.
@@ -103,13 +104,13 @@ func parseMessage(raw json.RawMessage) (message, bool, error) {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(raw, &peek); err != nil {
-		return message{}, false, malformed("event: " + jsonProblem(err))
+		return message{}, false, malformed("event: " + webhook.JSONProblem(err))
 	}
 	switch peek.Type {
 	case "message":
 		var e slackevents.MessageEvent
 		if err := json.Unmarshal(raw, &e); err != nil {
-			return message{}, false, malformed("message event: " + jsonProblem(err))
+			return message{}, false, malformed("message event: " + webhook.JSONProblem(err))
 		}
 		return message{
 			user: e.User, botID: e.BotID, subtype: e.SubType, text: e.Text, ts: e.TimeStamp,
@@ -118,7 +119,7 @@ func parseMessage(raw json.RawMessage) (message, bool, error) {
 	case "app_mention":
 		var e slackevents.AppMentionEvent
 		if err := json.Unmarshal(raw, &e); err != nil {
-			return message{}, false, malformed("app_mention event: " + jsonProblem(err))
+			return message{}, false, malformed("app_mention event: " + webhook.JSONProblem(err))
 		}
 		return message{
 			mention: true, user: e.User, botID: e.BotID, edited: e.Edited != nil, text: e.Text,

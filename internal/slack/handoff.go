@@ -301,7 +301,7 @@ func (c *Channel) ticketAction(ctx context.Context, p *interaction, channel, msg
 		return ignored("ticket action on an unlinked message")
 	case err != nil:
 		c.log.Error("look up ticket", "err", err)
-		return result{status: http.StatusInternalServerError, outcome: "error"}
+		return result{Status: http.StatusInternalServerError, Outcome: "error"}
 	case linked != id:
 		return ignored("ticket action of another ticket")
 	}
@@ -315,7 +315,7 @@ func (c *Channel) ticketAction(ctx context.Context, p *interaction, channel, msg
 	if name == "" {
 		name = p.User.ID
 	}
-	return c.store(ctx, []bot.Event{{
+	return c.edge.Store(ctx, []bot.Event{{
 		ID:      Name + ":ticket:" + channel + ":" + msgTS + ":" + action + ":" + p.User.ID + ":" + a.ActionTS,
 		Key:     key,
 		In:      bot.Inbound{Kind: kind, Agent: p.User.ID, AgentName: name, Ticket: id},

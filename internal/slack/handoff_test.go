@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/slack"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 )
@@ -45,17 +46,16 @@ func (l *lineSender) all() []bot.Outgoing {
 // wait waits until n Outgoings were sent and returns them all.
 func (l *lineSender) wait(t *testing.T, n int) []bot.Outgoing {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		outs := l.all()
-		if len(outs) >= n {
-			return outs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %d deliveries to LINE; have:\n%s", n, lineText(outs))
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var outs []bot.Outgoing
+	if err := settle.Until(ctx, func() (bool, error) {
+		outs = l.all()
+		return len(outs) >= n, nil
+	}); err != nil {
+		t.Fatalf("waiting for %d deliveries to LINE: %v; have:\n%s", n, err, lineText(outs))
 	}
+	return outs
 }
 
 func lineText(outs []bot.Outgoing) string {
@@ -143,13 +143,11 @@ func (d *deskHarness) handOff() (slacktest.Message, string) {
 		d.t.Fatalf("conversation after the hand-off: %+v, %v", c, err)
 	}
 	// The root is linked right after it is posted.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := d.store.TicketThread(d.ctx, c.Ticket.ID); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("ticket %s not linked", c.Ticket.ID)
-		}
+	if err := settle.Until(ctx, func() (bool, error) {
+		_, err := d.store.TicketThread(d.ctx, c.Ticket.ID)
+		return err == nil, nil
+	}); err != nil {
+		d.t.Fatalf("ticket %s not linked: %v", c.Ticket.ID, err)
 	}
 	return roots[0], c.Ticket.ID
 }
@@ -367,8 +365,10 @@ func TestHandoffReturn(t *testing.T) {
 	}
 }
 
+// settledLine waits for a drained pipeline, then returns what was sent to LINE.
 func (d *deskHarness) settledLine() []bot.Outgoing {
-	time.Sleep(300 * time.Millisecond)
+	d.t.Helper()
+	d.waitDrained()
 	return d.line.all()
 }
 
@@ -977,7 +977,7 @@ func TestTicketButtonsMembersOnly(t *testing.T) {
 		d.press(root, eve, "t:resolve:"+id)
 		d.press(root, eve, "t:claim:"+id)
 		d.press(root, alice, "t:claim:"+id)
-		root = d.updated(root, 1)
+		d.updated(root, 1)
 		c, err := d.store.Conversation(d.ctx, customer)
 		if err != nil || c.Ticket == nil || c.Ticket.State != bot.TicketClaimed || c.Ticket.Agent != alice {
 			t.Fatalf("after the presses: %+v, %v; want claimed by %s", c.Ticket, err, alice)

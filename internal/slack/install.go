@@ -72,7 +72,7 @@ func (c *Channel) foreign(ctx context.Context, kind, team, app string, teams ...
 	inst, err := c.installation(ctx)
 	if err != nil {
 		c.log.Error("read the Slack installation", "err", err)
-		return result{status: http.StatusInternalServerError, outcome: "error"}, false
+		return result{Status: http.StatusInternalServerError, Outcome: "error"}, false
 	}
 	if (app == "" || inst.app == "" || app == inst.app) && (team == inst.team || slices.Contains(teams, inst.team)) {
 		return result{}, true
@@ -92,5 +92,5 @@ func (c *Channel) foreign(ctx context.Context, kind, team, app string, teams ...
 		level = slog.LevelDebug
 	}
 	c.log.Log(ctx, level, "request for another Slack workspace or app ignored", "kind", kind, "team", team, "app", app)
-	return result{status: http.StatusOK, outcome: "foreign", detail: kind + " from team " + team + " app " + app}, false
+	return result{Status: http.StatusOK, Outcome: "foreign", Detail: kind + " from team " + team + " app " + app}, false
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/webhook"
 )
 
 // interaction is what the channel reads of an interactivity payload. (slack-go's
@@ -60,7 +61,7 @@ type interaction struct {
 func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 	var p interaction
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return c.deadLetter(ctx, "interactivity: "+jsonProblem(err), payload)
+		return c.edge.DeadLetter(ctx, "interactivity: "+webhook.JSONProblem(err), payload)
 	}
 	if res, ok := c.foreign(ctx, "interaction", p.Team.ID, p.APIAppID, p.User.TeamID); !ok {
 		return res
@@ -96,7 +97,7 @@ func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 	}
 	at, ok := parseTS(a.ActionTS)
 	if !ok || channel == "" || !validTS(msgTS) || !validTS(thread) || p.User.ID == "" {
-		return c.deadLetter(ctx, "interactivity: block_actions without channel, message ts, action_ts or user", payload)
+		return c.edge.DeadLetter(ctx, "interactivity: block_actions without channel, message ts, action_ts or user", payload)
 	}
 	if ticket {
 		return c.ticketAction(ctx, &p, channel, msgTS, at)
@@ -113,7 +114,7 @@ func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 	}
 	label := unescape(a.Text.Text)
 	key := bot.Key{Channel: Name, User: address(channel, thread)}
-	return c.store(ctx, []bot.Event{{
+	return c.edge.Store(ctx, []bot.Event{{
 		ID:      Name + ":action:" + channel + ":" + msgTS,
 		Key:     key,
 		In:      bot.Inbound{Kind: bot.InPostback, Postback: a.Value, Text: label},

@@ -71,7 +71,7 @@ func (c *Channel) memberOnly(ctx context.Context, channel, user string) (result,
 	switch {
 	case err != nil:
 		c.log.Warn("ticket button: members of the channel", "err", err)
-		return result{status: http.StatusInternalServerError, outcome: "error"}, false
+		return result{Status: http.StatusInternalServerError, Outcome: "error"}, false
 	case !ok:
 		c.log.Info("ticket button pressed by a non-member of the channel ignored", "user", user, "channel", channel)
 		return ignored("ticket action by a non-member"), false

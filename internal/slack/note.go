@@ -57,7 +57,7 @@ func (c *Channel) openNote(ctx context.Context, triggerID, addr string) result {
 		return ignored("note shortcut outside a ticket's thread")
 	case err != nil:
 		c.log.Error("look up ticket", "err", err)
-		return result{status: http.StatusInternalServerError, outcome: "error"}
+		return result{Status: http.StatusInternalServerError, Outcome: "error"}
 	case key.Channel == Name:
 		return ignored("note shortcut in a staff ticket")
 	}
@@ -82,7 +82,7 @@ func (c *Channel) openNote(ctx context.Context, triggerID, addr string) result {
 		c.log.Warn("open the note form", "err", apiError("views.open", err))
 		return ignored("note form not opened")
 	}
-	return result{status: http.StatusOK, outcome: "accepted"}
+	return result{Status: http.StatusOK, Outcome: "accepted"}
 }
 
 // submitNote posts a submitted note in its ticket's thread and stores it as the agent's
@@ -100,7 +100,7 @@ func (c *Channel) submitNote(ctx context.Context, p *interaction, v viewPayload)
 		return ignored("note for a thread that is no ticket's")
 	case err != nil:
 		c.log.Error("look up ticket", "err", err)
-		return result{status: http.StatusInternalServerError, outcome: "error"}
+		return result{Status: http.StatusInternalServerError, Outcome: "error"}
 	}
 	masked := c.cfg.Redact(text)
 	head := "📝 *" + noteTitle + "* — <@" + p.User.ID + ">"
@@ -118,7 +118,7 @@ func (c *Channel) submitNote(ctx context.Context, p *interaction, v viewPayload)
 	)
 	if err != nil {
 		c.log.Warn("post a note", "ticket", id, "err", apiError("chat.postMessage", err))
-		return result{status: http.StatusOK, outcome: "error", body: map[string]any{
+		return result{Status: http.StatusOK, Outcome: "error", Body: map[string]any{
 			"response_action": "errors", "errors": map[string]string{noteBlock: noteFailed}}}
 	}
 	at, ok := parseTS(ts)
@@ -129,7 +129,7 @@ func (c *Channel) submitNote(ctx context.Context, p *interaction, v viewPayload)
 	if name == "" {
 		name = c.agentName(ctx, p.User.ID)
 	}
-	return c.store(ctx, []bot.Event{{
+	return c.edge.Store(ctx, []bot.Event{{
 		ID:  Name + ":msg:" + channel + ":" + ts,
 		Key: key,
 		In: bot.Inbound{Kind: bot.InAgentText, Text: text, Agent: p.User.ID, AgentName: name, Ticket: id,
@@ -150,7 +150,7 @@ func (c *Channel) shortcut(ctx context.Context, p *interaction, raw []byte) resu
 		thread = p.Message.TS
 	}
 	if p.Channel.ID == "" || !validTS(thread) {
-		return c.deadLetter(ctx, "interactivity: message_action without channel or message", raw)
+		return c.edge.DeadLetter(ctx, "interactivity: message_action without channel or message", raw)
 	}
 	return c.openNote(ctx, p.TriggerID, address(p.Channel.ID, thread))
 }

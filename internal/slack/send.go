@@ -74,7 +74,7 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		switch {
 		case err == nil:
 			outcome = "reply"
-		case isPermanent(err):
+		case bot.IsPermanent(err):
 			c.log.Warn("update pressed message", "conversation", out.Key.String(), "outgoing", out.ID, "err", err)
 		default:
 			return "", err
@@ -176,7 +176,7 @@ func apiError(call string, err error) *bot.DeliveryError {
 	case errors.As(err, &status):
 		fixable := status.Code == http.StatusUnauthorized || status.Code == http.StatusForbidden
 		return &bot.DeliveryError{
-			Permanent: status.Code/100 == 4 && status.Code != http.StatusTooManyRequests && !fixable,
+			Permanent: bot.PermanentStatus(status.Code) && !fixable,
 			Fixable:   fixable,
 			Err:       fmt.Errorf("%s: Slack answered %d", call, status.Code),
 		}
@@ -190,9 +190,4 @@ func apiError(call string, err error) *bot.DeliveryError {
 	}
 	// Network errors, timeouts, a body that is not JSON: try again.
 	return &bot.DeliveryError{Err: fmt.Errorf("%s: %w", call, err)}
-}
-
-func isPermanent(err error) bool {
-	var de *bot.DeliveryError
-	return errors.As(err, &de) && de.Permanent
 }

@@ -72,6 +72,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/budget"
+	"github.com/giftdesk/giftdesk/internal/webhook"
 )
 
 // Name is the channel name in conversation keys.
@@ -128,9 +129,10 @@ type Config struct {
 
 // Channel is the Slack channel. It is safe for concurrent use.
 type Channel struct {
-	cfg Config
-	log *slog.Logger
-	api *slackapi.Client
+	cfg  Config
+	log  *slog.Logger
+	api  *slackapi.Client
+	edge *webhook.Edge
 
 	mu         sync.Mutex
 	inst       installation         // from auth.test; zero until known
@@ -191,7 +193,16 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.AppToken != "" {
 		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
-	return &Channel{cfg: cfg, log: log.With("component", "slack"), api: slackapi.New(cfg.BotToken, opts...)}, nil
+	c := &Channel{cfg: cfg, log: log.With("component", "slack"), api: slackapi.New(cfg.BotToken, opts...)}
+	edge, err := webhook.New(webhook.Config{
+		Bodies: cfg.Bodies, Inbox: cfg.Inbox, Channel: Name, Signature: signature{secret: cfg.SigningSecret, now: cfg.Now},
+		Redact: cfg.Redact, Received: cfg.Received, Logger: c.log, Now: cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.edge = edge
+	return c, nil
 }
 
 // address is "<channel id>:<thread ts>", the key of a conversation and where it is

@@ -20,6 +20,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/flows"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/slack"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
@@ -274,11 +275,22 @@ func (h *harness) replies(channel, thread string, n int) []slacktest.Message {
 	return msgs
 }
 
-// settled waits for a wrongly duplicated answer to have had the time to show up, then
-// returns the thread's replies.
+// settled waits for a drained pipeline, after which a wrongly duplicated answer would
+// have been sent, then returns the thread's replies.
 func (h *harness) settled(channel, thread string) []slacktest.Message {
-	time.Sleep(300 * time.Millisecond)
+	h.t.Helper()
+	h.waitDrained()
 	return h.fake.Replies(channel, thread)
+}
+
+// waitDrained waits until the store has no pending event and no unfinished outbox row.
+func (h *harness) waitDrained() {
+	h.t.Helper()
+	ctx, cancel := h.wait()
+	defer cancel()
+	if err := settle.Drained(ctx, h.store); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func plain(msgs []slacktest.Message) string {
@@ -577,7 +589,7 @@ func TestIgnored(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	h.waitDrained()
 	if calls, _, _, dead := h.inbox.counts(); calls != 0 || dead != 0 {
 		t.Errorf("%d inbox writes and %d dead letters, want none", calls, dead)
 	}
@@ -650,7 +662,7 @@ func TestRejected(t *testing.T) {
 			t.Errorf("answered %d, want 405", res.StatusCode)
 		}
 	})
-	time.Sleep(100 * time.Millisecond)
+	h.waitDrained()
 	if calls, _, _, dead := h.inbox.counts(); calls != 0 || dead != 0 {
 		t.Errorf("%d inbox writes and %d dead letters, want none", calls, dead)
 	}

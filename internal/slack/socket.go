@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/giftdesk/giftdesk/internal/webhook"
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
@@ -88,7 +89,7 @@ func (c *Channel) envelope(ctx context.Context, sm *socketmode.Client, req socke
 	case socketmode.RequestTypeSlashCommands:
 		var cmd slackapi.SlashCommand
 		if err := json.Unmarshal(req.Payload, &cmd); err != nil {
-			res = c.deadLetter(ctx, "command: "+jsonProblem(err), req.Payload)
+			res = c.edge.DeadLetter(ctx, "command: "+webhook.JSONProblem(err), req.Payload)
 		} else {
 			res = c.command(ctx, cmd, req.Payload)
 		}
@@ -96,10 +97,10 @@ func (c *Channel) envelope(ctx context.Context, sm *socketmode.Client, req socke
 		res = ignored(req.Type)
 	}
 	c.observe("socket "+req.Type, res, strconv.Itoa(req.RetryAttempt), start)
-	if res.status != http.StatusOK {
+	if res.Status != http.StatusOK {
 		return // not acknowledged: Slack sends it again
 	}
-	if err := sm.AckCtx(ctx, req.EnvelopeID, res.body); err != nil {
+	if err := sm.AckCtx(ctx, req.EnvelopeID, res.Body); err != nil {
 		c.log.Warn("socket mode ack", "err", err)
 	}
 }

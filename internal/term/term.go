@@ -36,10 +36,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	lang := cfg.Lang
 	if ok {
-		lang = c.Lang
-		fmt.Fprintln(w, resumed(lang))
+		fmt.Fprintln(w, resumed(c.Lang))
 	} else {
 		out, err = cfg.Bot.Handle(ctx, cfg.Key, bot.Inbound{Kind: bot.InFollow, Lang: cfg.Lang})
 		if err != nil {

@@ -13,15 +13,23 @@
 // and can be made slow or made to fail (FailNext, Enqueue, SetLatency).
 //
 // Every reply, push and loading request body is validated against LINE's OpenAPI
-// document (found by SpecPath) with kin-openapi, following the spec's discriminators by
-// hand since kin-openapi does not, and against LINE's documented limits that the spec
-// leaves out. A request that fails is answered 400 with LINE's error body and recorded;
-// unless the test takes it with TakeErrors, the test fails when it ends.
+// document, compiled in from testdata/messaging-api.yml (copied from LINE, see
+// testdata/NOTICE), with kin-openapi, following the spec's discriminators by hand since
+// kin-openapi does not, and against LINE's documented limits that the spec leaves out. A
+// request that fails is answered 400 with LINE's error body and recorded; unless the test
+// takes it with TakeErrors, the test fails when it ends.
 //
-// Outside a test (a load generator, a demo), pass a nil testing.TB to New, call Close when
-// done, and read validation failures with Errors. For load, Config.SkipValidation turns
-// the per-request schema walk off, Config.NoHistory keeps the fake from growing with every
-// call, and Config.OnCall counts the calls instead.
+// The package is split in two. Start is the plain fake: it imports neither testing nor
+// net/http/httptest, so a program (cmd/giftdesk-load) can use it; the caller calls Close
+// and reads validation failures with Errors. New is the thin wrapper for tests: it takes a
+// testing.TB (through TB, the part of it that New calls, so that the package never imports
+// testing), logs to it and reports untaken validation failures at cleanup. For load,
+// Config.SkipValidation turns the per-request schema walk off, Config.NoHistory keeps the
+// fake from growing with every call, and Config.OnCall counts the calls instead.
+//
+// Sign signs a webhook body as LINE does, and Body, TextEvent, PostbackEvent and
+// FollowEvent build webhook bodies in LINE's wire form (checked against
+// testdata/webhook.yml by a test); every test and the load generator sign with Sign.
 //
 // Things the SDK (v8.14.0) does that an adapter author must know, each pinned by a test
 // in this package:

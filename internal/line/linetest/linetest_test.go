@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -345,14 +344,10 @@ func hasProperty(details []linetest.Detail, property string) bool {
 	return slices.ContainsFunc(details, func(d linetest.Detail) bool { return d.Property == property })
 }
 
-// sharedSpec loads the spec once for a test's subtests, or returns nil when it is absent.
+// sharedSpec loads the spec once for a test's subtests.
 func sharedSpec(t *testing.T) *linetest.Spec {
 	t.Helper()
-	path, ok := linetest.SpecPath()
-	if !ok {
-		return nil
-	}
-	spec, err := linetest.LoadSpec(path)
+	spec, err := linetest.LoadSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -903,36 +898,6 @@ func TestUntakenErrorsFailTheTest(t *testing.T) {
 	}
 }
 
-func TestWithoutSpec(t *testing.T) {
-	rec := &recordingTB{TB: t}
-	s := linetest.New(rec, linetest.Config{SpecPath: filepath.Join(t.TempDir(), "messaging-api.yml")})
-	if s.SpecLoaded() {
-		t.Fatal("SpecLoaded() = true for a missing file")
-	}
-	if len(rec.logs) == 0 || !strings.Contains(rec.logs[0], "NOT validated against the spec") {
-		t.Errorf("logs = %q, want a clear note that schema validation is off", rec.logs)
-	}
-	tests := []struct {
-		name       string
-		messages   string
-		wantStatus int
-	}{
-		{name: "valid text still accepted", messages: `[{"type":"text","text":"hi"}]`, wantStatus: 200},
-		{name: "unknown type passes without the schema", messages: `[{"type":"txt","text":"hi"}]`, wantStatus: 200},
-		{name: "limits still checked", messages: `[{"type":"text","text":"` + strings.Repeat("a", 5001) + `"}]`, wantStatus: 400},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			token := s.IssueReplyToken(user)
-			res := postRaw(t, s, linetest.PathReply, fmt.Sprintf(`{"replyToken":%q,"messages":%s}`, token, tc.messages))
-			if res.StatusCode != tc.wantStatus {
-				t.Errorf("status = %d, want %d", res.StatusCode, tc.wantStatus)
-			}
-			s.TakeErrors()
-		})
-	}
-}
-
 // TestOutsideATest covers the fake as a load generator uses it: no testing.TB, Close
 // instead of a cleanup, failures only through Errors, and the load options.
 func TestOutsideATest(t *testing.T) {
@@ -961,7 +926,10 @@ func TestOutsideATest(t *testing.T) {
 				defer mu.Unlock()
 				seen = append(seen, c)
 			}
-			s := linetest.New(nil, tc.cfg)
+			s, err := linetest.Start(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer s.Close()
 			token := s.IssueReplyToken(user)
 			resp, _, _ := s.API().ReplyMessageWithHttpInfo(&messaging_api.ReplyMessageRequest{
@@ -987,5 +955,22 @@ func TestOutsideATest(t *testing.T) {
 			s.Close()
 			s.Close() // idempotent
 		})
+	}
+}
+
+// TestSpecAlwaysLoaded pins that validation cannot go missing: the OpenAPI document is
+// compiled in, so a fake made with the zero Config validates against it.
+func TestSpecAlwaysLoaded(t *testing.T) {
+	s := linetest.New(t, linetest.Config{})
+	if !s.SpecLoaded() {
+		t.Fatal("SpecLoaded() = false")
+	}
+	token := s.IssueReplyToken(user)
+	res := postRaw(t, s, linetest.PathReply, fmt.Sprintf(`{"replyToken":%q,"messages":[{"type":"txt","text":"hi"}]}`, token))
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("an unknown message type was answered %d, want 400", res.StatusCode)
+	}
+	if errs := s.TakeErrors(); len(errs) != 1 {
+		t.Errorf("%d validation errors, want 1", len(errs))
 	}
 }

@@ -1,19 +1,18 @@
 package linetest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
-	"io/fs"
 	"mime"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
@@ -64,12 +63,8 @@ type Config struct {
 	// default time.Now.
 	Now func() time.Time
 	// Spec is an already loaded OpenAPI document, for sharing one among many servers;
-	// default: load SpecPath.
+	// default: LoadSpec.
 	Spec *Spec
-	// SpecPath is the OpenAPI document to load when Spec is nil; default: SpecPath().
-	// When the file does not exist, schema validation is off and New says so with
-	// t.Logf; LINE's documented limits are still checked.
-	SpecPath string
 	// Profiles are the users GET /v2/bot/profile/{userId} knows; others get 404.
 	Profiles map[string]Profile
 	// SkipValidation turns off the checks of request bodies against the OpenAPI
@@ -85,6 +80,9 @@ type Config struct {
 	// OnCall, when set, is called with every request once it has been answered, from the
 	// goroutine that served it; the Call is the caller's. It must not block for long.
 	OnCall func(Call)
+	// Logf, when set, receives a line for every request the fake rejects as invalid;
+	// New sets it to the test's Logf. Default: nothing is logged.
+	Logf func(format string, args ...any)
 }
 
 // Profile is what the profile endpoint returns for one user. Empty fields are left out
@@ -109,11 +107,14 @@ type Fault struct {
 	Delay time.Duration
 }
 
-// Server is a fake LINE Messaging API on an httptest.Server. It is safe for concurrent
+// Server is a fake LINE Messaging API on its own loopback listener. It is safe for concurrent
 // use: the code under test may call it from any goroutine while the test inspects it.
 type Server struct {
-	t         testing.TB // nil when used outside a test
-	srv       *httptest.Server
+	logf      func(format string, args ...any) // Config.Logf; nil logs nothing
+	http      *http.Server
+	url       string
+	client    *http.Client
+	serveDone chan struct{} // closed when http.Serve has returned
 	token     string
 	ttl       time.Duration
 	now       func() time.Time
@@ -165,21 +166,12 @@ type errorBody struct {
 	SentMessages []sentMessage `json:"sentMessages,omitempty"`
 }
 
-// New starts a fake LINE Messaging API for the test t and closes it when the test ends.
-// At cleanup it reports, with t.Errorf, every validation failure the test has not taken
-// with TakeErrors. It calls t.Fatalf when a spec file exists but does not load, so call
-// it from the test's goroutine.
-//
-// Outside a test (a load generator, a demo), t may be nil: the caller then calls Close,
-// reads validation failures with Errors, and nothing is logged. With a nil t, New panics
-// when a spec file exists but does not load; pass Config.Spec from LoadSpec to handle that
-// error instead.
-func New(t testing.TB, cfg Config) *Server {
-	if t != nil {
-		t.Helper()
-	}
+// Start starts a fake LINE Messaging API on a loopback port. The caller calls Close when
+// done and reads validation failures with Errors; in a test, New does both. Start returns
+// an error when the OpenAPI document does not load or no port can be opened.
+func Start(cfg Config) (*Server, error) {
 	s := &Server{
-		t:         t,
+		logf:      cfg.Logf,
 		token:     cfg.Token,
 		ttl:       cfg.ReplyTokenTTL,
 		now:       cfg.Now,
@@ -188,6 +180,7 @@ func New(t testing.TB, cfg Config) *Server {
 		noHistory: cfg.NoHistory,
 		onCall:    cfg.OnCall,
 		done:      make(chan struct{}),
+		serveDone: make(chan struct{}),
 		nextID:    600000000000000000,
 		delivered: map[string][]Message{},
 		tokens:    map[string]*replyToken{},
@@ -211,7 +204,11 @@ func New(t testing.TB, cfg Config) *Server {
 	if s.skip {
 		s.spec = nil
 	} else if s.spec == nil {
-		s.spec = loadSpecFor(t, cfg.SpecPath)
+		spec, err := LoadSpec()
+		if err != nil {
+			return nil, fmt.Errorf("linetest: %w", err)
+		}
+		s.spec = spec
 	}
 
 	mux := http.NewServeMux()
@@ -219,101 +216,54 @@ func New(t testing.TB, cfg Config) *Server {
 		mux.Handle(rt.method+" "+rt.path, s.handler(rt))
 	}
 	mux.Handle("/", s.handler(route{serve: (*Server).serveNotFound}))
-	s.srv = httptest.NewServer(mux)
-	if t != nil {
-		t.Cleanup(func() {
-			s.Close()
-			for _, e := range s.Errors() {
-				t.Errorf("linetest: the fake LINE API rejected a request from the code under test: %v", e)
-			}
-		})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("linetest: listen: %w", err)
 	}
-	return s
+	s.url = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	go func() {
+		defer close(s.serveDone)
+		_ = s.http.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+	return s, nil
 }
 
 // Close shuts the fake down, cutting pending delays short, and waits for the requests in
-// flight. It is safe to call more than once; a Server made for a test is closed when the
+// flight. It is safe to call more than once; a Server made by New is closed when the
 // test ends.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
-		s.srv.Close()
+		_ = s.http.Shutdown(context.Background())
+		<-s.serveDone
+		s.client.CloseIdleConnections()
 	})
 }
 
-// logf logs to the test, if there is one.
-func (s *Server) logf(format string, args ...any) {
-	if s.t != nil {
-		s.t.Helper()
-		s.t.Logf(format, args...)
-	}
-}
-
-const msgNoSpec = "linetest: LINE OpenAPI spec not found at %s: request bodies are NOT validated against the spec (LINE's documented limits are still checked)"
-
-// loadSpecFor loads the spec for New, or returns nil with a log line when there is none.
-// t may be nil (see New).
-func loadSpecFor(t testing.TB, path string) *Spec {
-	if t != nil {
-		t.Helper()
-	}
-	logf := func(format string, args ...any) {
-		if t != nil {
-			t.Helper()
-			t.Logf(format, args...)
-		}
-	}
-	if path == "" {
-		var ok bool
-		if path, ok = SpecPath(); !ok {
-			if path == "" {
-				path = "<module root>/../shared/line-openapi/messaging-api.yml"
-			}
-			logf(msgNoSpec, path)
-			return nil
-		}
-	}
-	spec, err := LoadSpec(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		logf(msgNoSpec, path)
-		return nil
-	}
-	if err != nil {
-		if t == nil {
-			panic("linetest: " + err.Error())
-		}
-		t.Fatalf("linetest: %v", err)
-	}
-	return spec
-}
-
 // URL returns the base URL to give the SDK with messaging_api.WithEndpoint.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.url }
 
 // Token returns the channel access token the fake expects.
 func (s *Server) Token() string { return s.token }
 
-// HTTPClient returns an *http.Client for the fake (the httptest.Server's client).
-func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
+// HTTPClient returns an *http.Client for the fake, with its own connection pool that
+// Close empties.
+func (s *Server) HTTPClient() *http.Client { return s.client }
 
-// SpecLoaded reports whether request bodies are validated against the OpenAPI document.
+// SpecLoaded reports whether request bodies are validated against the OpenAPI document:
+// always, unless Config.SkipValidation is set.
 func (s *Server) SpecLoaded() bool { return s.spec != nil }
 
-// API returns a real SDK client pointed at the fake with the right token. It calls
-// Fatalf on the t given to New (panics when that was nil) if the SDK refuses the options,
-// so call it from that test's goroutine.
+// API returns a real SDK client pointed at the fake with the right token. It panics if
+// the SDK refuses the endpoint and client, which v8.14.0 never does.
 func (s *Server) API() *messaging_api.MessagingApiAPI {
-	if s.t != nil {
-		s.t.Helper()
-	}
 	api, err := messaging_api.NewMessagingApiAPI(s.token,
 		messaging_api.WithEndpoint(s.URL()),
 		messaging_api.WithHTTPClient(s.HTTPClient()))
 	if err != nil {
-		if s.t == nil {
-			panic("linetest: new messaging api client: " + err.Error())
-		}
-		s.t.Fatalf("linetest: new messaging api client: %v", err)
+		panic("linetest: new messaging api client: " + err.Error())
 	}
 	return api
 }
@@ -504,7 +454,9 @@ func (s *Server) precheck(rt route, r *http.Request, c *Call) (response, []Detai
 	if len(problems) == 0 {
 		return response{}, nil
 	}
-	s.logf("linetest: rejected with 400: %v", ValidationError{Method: c.Method, Path: c.Path, Details: problems})
+	if s.logf != nil {
+		s.logf("linetest: rejected with 400: %v", ValidationError{Method: c.Method, Path: c.Path, Details: problems})
+	}
 	return response{status: http.StatusBadRequest, body: errorBody{
 		Message: "The request body has " + strconv.Itoa(len(problems)) + " error(s)",
 		Details: problems,

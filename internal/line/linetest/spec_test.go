@@ -3,7 +3,6 @@ package linetest
 import (
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,23 +12,11 @@ import (
 
 func loadTestSpec(t *testing.T) *Spec {
 	t.Helper()
-	path, ok := SpecPath()
-	if !ok {
-		t.Skipf("LINE OpenAPI spec not found (looked at %q)", path)
-	}
-	spec, err := LoadSpec(path)
+	spec, err := LoadSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return spec
-}
-
-func TestSpecPath(t *testing.T) {
-	path, ok := SpecPath()
-	if want := filepath.Join("shared", "line-openapi", "messaging-api.yml"); !strings.HasSuffix(path, want) {
-		t.Errorf("SpecPath() = %q, want a path ending in %s", path, want)
-	}
-	t.Logf("SpecPath() = %q, %v", path, ok)
 }
 
 // TestDiscriminatorWalkIsNeeded shows that kin-openapi alone accepts each body, and that

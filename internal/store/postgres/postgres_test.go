@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/store/row"
 	"github.com/giftdesk/giftdesk/internal/store/storetest"
 )
@@ -446,9 +447,20 @@ func TestTwoStores(t *testing.T) {
 		holder    = make(map[bot.Key]string) // who holds a conversation now
 		committed = make(map[string]int)     // commits per event
 		added     = make(chan struct{})      // closed once every event is stored
+		commits   int                        // turns committed so far
+		changed   = make(chan struct{})      // closed and replaced when there may be work
 		wg        sync.WaitGroup
 	)
-	// Events arrive while the workers run, from both stores, in waves.
+	// mayHaveWork wakes the workers waiting for work: events were added or a conversation
+	// released.
+	mayHaveWork := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		close(changed)
+		changed = make(chan struct{})
+	}
+	// Events arrive while the workers run, from both stores, in waves: each after the
+	// workers committed a turn since the one before.
 	wg.Go(func() {
 		defer close(added)
 		at := time.Date(2025, time.April, 1, 9, 0, 0, 0, time.UTC)
@@ -459,11 +471,25 @@ func TestTwoStores(t *testing.T) {
 				evs = append(evs, bot.Event{ID: fmt.Sprintf("%s-e%d", k.User, e), Key: k,
 					In: bot.Inbound{Kind: bot.InText, Text: "hello"}, At: at.Add(time.Duration(e) * time.Second)})
 			}
+			mu.Lock()
+			before := commits
+			mu.Unlock()
 			if _, err := stores[e%2].AddEvents(ctx, evs); err != nil {
 				t.Errorf("AddEvents: %v", err)
 				return
 			}
-			time.Sleep(5 * time.Millisecond)
+			mayHaveWork()
+			wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err := settle.Until(wait, func() (bool, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return commits > before, nil
+			})
+			cancel()
+			if err != nil {
+				t.Errorf("no turn committed after wave %d: %v", e, err)
+				return
+			}
 		}
 	})
 	for i := range 2 * workersPerStore {
@@ -476,6 +502,9 @@ func TestTwoStores(t *testing.T) {
 					done = true
 				default:
 				}
+				mu.Lock()
+				wake := changed
+				mu.Unlock()
 				k, evs, err := s.ClaimConversation(ctx, owner, lease)
 				if errors.Is(err, bot.ErrNotFound) {
 					// Once every event is stored, a worker that finds nothing is done: the
@@ -483,7 +512,10 @@ func TestTwoStores(t *testing.T) {
 					if done {
 						return
 					}
-					time.Sleep(time.Millisecond)
+					select {
+					case <-wake:
+					case <-added:
+					}
 					continue
 				}
 				if err != nil {
@@ -512,6 +544,7 @@ func TestTwoStores(t *testing.T) {
 					}
 					mu.Lock()
 					committed[ev.ID]++
+					commits++
 					mu.Unlock()
 				}
 				mu.Lock()
@@ -521,6 +554,7 @@ func TestTwoStores(t *testing.T) {
 					t.Errorf("%s: ReleaseConversation: %v", owner, err)
 					return
 				}
+				mayHaveWork()
 			}
 		})
 	}

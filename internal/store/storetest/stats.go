@@ -10,6 +10,8 @@ import (
 var statsTests = []test{
 	{"PendingEvents", testStatsPendingEvents},
 	{"CountOutgoing", testStatsCountOutgoing},
+	{"UnfinishedOutgoing", testStatsUnfinishedOutgoing},
+	{"CountConversations", testStatsCountConversations},
 }
 
 // testStatsCountOutgoing checks that CountOutgoing counts the unfinished rows, the parked
@@ -86,4 +88,72 @@ func testStatsPendingEvents(t *testing.T, s Store, clk *clock) {
 	check(1, first.Add(time.Second))
 	commit(t, s, e3)
 	check(0, time.Time{})
+}
+
+// testStatsUnfinishedOutgoing checks that UnfinishedOutgoing counts the outbox rows not
+// finished, whether due, leased or waiting for a retry, and none once all are finished.
+func testStatsUnfinishedOutgoing(t *testing.T, s Store, clk *clock) {
+	check := func(want int) {
+		t.Helper()
+		n, err := s.UnfinishedOutgoing(t.Context())
+		if err != nil {
+			t.Fatalf("UnfinishedOutgoing: %v", err)
+		}
+		if n != want {
+			t.Errorf("UnfinishedOutgoing = %d, want %d", n, want)
+		}
+	}
+	check(0)
+	a := bot.Key{Channel: "line", User: "A"}
+	b := bot.Key{Channel: "line", User: "B"}
+	e1, e2, e3 := event(a, "a1", t0), event(b, "b1", t0), event(b, "b2", t0.Add(time.Second))
+	addEvents(t, s, e1, e2, e3)
+	commit(t, s, e1, "hello")
+	commit(t, s, e2, "hi", "there")
+	commit(t, s, e3) // no messages: no row
+	check(2)
+
+	outs, err := s.ClaimOutgoing(t.Context(), "d1", 10, time.Minute)
+	if err != nil || len(outs) != 2 {
+		t.Fatalf("ClaimOutgoing = %d rows, %v; want 2", len(outs), err)
+	}
+	check(2) // leased
+	if err := s.RetryOutgoing(t.Context(), outs[0].ID, "d1", clk.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishOutgoing(t.Context(), outs[1].ID, "d1", "push"); err != nil {
+		t.Fatal(err)
+	}
+	check(1) // the one waiting for its retry
+	clk.Advance(2 * time.Hour)
+	outs, err = s.ClaimOutgoing(t.Context(), "d2", 10, time.Minute)
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("ClaimOutgoing = %d rows, %v; want 1", len(outs), err)
+	}
+	if err := s.FinishOutgoing(t.Context(), outs[0].ID, "d2", "reply"); err != nil {
+		t.Fatal(err)
+	}
+	check(0)
+}
+
+// testStatsCountConversations checks that CountConversations counts every stored
+// conversation once, however often it was saved.
+func testStatsCountConversations(t *testing.T, s Store, _ *clock) {
+	for i, k := range []bot.Key{{Channel: "line", User: "A"}, {Channel: "line", User: "B"}, {Channel: "slack", User: "C:1"}} {
+		c := sample(k)
+		if err := s.SaveConversation(t.Context(), c); err != nil {
+			t.Fatalf("SaveConversation %v: %v", k, err)
+		}
+		c.Node = "after"
+		if err := s.SaveConversation(t.Context(), c); err != nil {
+			t.Fatalf("SaveConversation %v again: %v", k, err)
+		}
+		n, err := s.CountConversations(t.Context())
+		if err != nil {
+			t.Fatalf("CountConversations: %v", err)
+		}
+		if n != i+1 {
+			t.Errorf("CountConversations = %d, want %d", n, i+1)
+		}
+	}
 }
