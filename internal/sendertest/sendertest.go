@@ -10,7 +10,8 @@
 //
 // A sender delivers text, questions with their choices and advice with its steps; says
 // with a *bot.DeliveryError whether a failure may be retried (an HTTP API's 429 and 5xx
-// may, other 4xx may not); gives up, retryably and delivering nothing, when its context
+// may; 401 and 403 are fixable: parked until an operator fixes the token or permission;
+// other 4xx may not); gives up, retryably and delivering nothing, when its context
 // is cancelled before or during a call; and never puts a token, a secret or the content of
 // a message (a gift-card code) into an error.
 package sendertest
