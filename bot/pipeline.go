@@ -57,7 +57,7 @@ type Outgoing struct {
 	// be repeated safely (MarkReply: a reply, which has no retry key) and never said how
 	// it ended: it may have delivered.
 	Replied bool `json:"-"`
-	// MarkReply, set by the Deliverer when its Outbox is a ReplyMarker, records that this
+	// MarkReply, set by the deliverer (internal/pipeline) when its Outbox is a ReplyMarker, records that this
 	// attempt is about to make such a call; a Sender calls it just before. Not stored.
 	MarkReply func(ctx context.Context) error `json:"-"`
 	// Claimed is set by CommitTurn when it leased the row to the turn's Claim owner: the
@@ -104,7 +104,7 @@ type Queue interface {
 	// has pending events and no live lease, and returns them oldest first; ErrNotFound
 	// otherwise (nothing pending, or leased). It costs a lookup, where ClaimConversation
 	// searches: workers use it for the conversations whose events this process has just
-	// stored (see Worker.Inbox).
+	// stored (see internal/pipeline).
 	ClaimKey(ctx context.Context, k Key, owner string, lease time.Duration) ([]Event, error)
 	// ReleaseConversation ends owner's lease on k.
 	ReleaseConversation(ctx context.Context, k Key, owner string) error
@@ -221,7 +221,7 @@ type OutboxCounts struct {
 	Failed, Uncertain int
 }
 
-// OutboxCounter is an optional capability of an Outbox: counting its rows. The Deliverer
+// OutboxCounter is an optional capability of an Outbox: counting its rows. The deliverer
 // uses it to report the backlog without a query per metrics scrape.
 type OutboxCounter interface {
 	// CountOutgoing counts the unfinished rows, and the rows finished as failed or
@@ -268,20 +268,20 @@ func (e *DeliveryError) Error() string {
 
 func (e *DeliveryError) Unwrap() error { return e.Err }
 
-// isPermanent reports whether err is a permanent delivery error.
-func isPermanent(err error) bool {
+// IsPermanent reports whether err is a permanent delivery error.
+func IsPermanent(err error) bool {
 	var de *DeliveryError
 	return errors.As(err, &de) && de.Permanent
 }
 
-// isFixable reports whether err is a fixable delivery error.
-func isFixable(err error) bool {
+// IsFixable reports whether err is a fixable delivery error.
+func IsFixable(err error) bool {
 	var de *DeliveryError
 	return errors.As(err, &de) && de.Fixable
 }
 
-// retryAfter returns the wait a delivery error asked for.
-func retryAfter(err error) time.Duration {
+// RetryAfter returns the wait a delivery error asked for.
+func RetryAfter(err error) time.Duration {
 	var de *DeliveryError
 	if errors.As(err, &de) {
 		return de.RetryAfter

@@ -1,4 +1,4 @@
-package bot_test
+package pipeline_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
@@ -45,7 +46,7 @@ func openMemory(t *testing.T) *sqlite.Store {
 func TestWorkerStaleCache(t *testing.T) {
 	ctx := t.Context()
 	store := openMemory(t)
-	w, err := bot.NewWorker(bot.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{}})
+	w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,17 +85,6 @@ func TestWorkerStaleCache(t *testing.T) {
 	}
 }
 
-func TestConversationClone(t *testing.T) {
-	c := &bot.Conversation{Key: bot.Key{Channel: "line", User: "U1"}, Path: []string{"a"},
-		Answers: []bot.Answer{{Node: "a", Option: "x"}}, Vars: map[string]string{"k": "v"},
-		Ticket: &bot.Ticket{ID: "T1", State: bot.TicketWaiting}}
-	d := c.Clone()
-	d.Path[0], d.Answers[0].Option, d.Vars["k"], d.Ticket.State = "b", "y", "w", bot.TicketClaimed
-	if c.Path[0] != "a" || c.Answers[0].Option != "x" || c.Vars["k"] != "v" || c.Ticket.State != bot.TicketWaiting {
-		t.Errorf("changing the clone changed the original: %+v", c)
-	}
-}
-
 // keyOnlyQueue is a store whose search never finds anything: only hints lead the worker.
 type keyOnlyQueue struct{ *sqlite.Store }
 
@@ -123,9 +113,9 @@ func (s blockingStepper) Step(ctx context.Context, c *bot.Conversation, ev bot.E
 func TestWorkerHintWhileStepping(t *testing.T) {
 	ctx := t.Context()
 	store := openMemory(t)
-	hints := bot.NewHints(0)
+	hints := pipeline.NewHints(0)
 	st := blockingStepper{stepping: make(chan struct{}), release: make(chan struct{})}
-	w, err := bot.NewWorker(bot.WorkerConfig{Queue: keyOnlyQueue{store}, Store: store, Stepper: st, Workers: 2,
+	w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: keyOnlyQueue{store}, Store: store, Stepper: st, Workers: 2,
 		Hints: hints, Poll: time.Hour})
 	if err != nil {
 		t.Fatal(err)
