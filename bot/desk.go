@@ -152,7 +152,7 @@ type step struct {
 
 // Step handles one event of conversation c.
 func (d *Desk) Step(ctx context.Context, c *Conversation, ev Event) (Result, error) {
-	s := &step{d: d, ctx: context.WithoutCancel(ctx), c: c, ev: ev, now: d.cfg.Now()}
+	s := &step{d: d, ctx: ctx, c: c, ev: ev, now: d.cfg.Now()}
 	s.loadLimits()
 	defer s.saveLimits()
 	in := ev.In
@@ -252,7 +252,7 @@ func (s *step) fire(event string) bool {
 		from = string(s.c.Ticket.State)
 	}
 	m := fsm.NewFSM(from, ownership, nil)
-	if err := m.Event(s.ctx, event); err != nil {
+	if err := fireEvent(s.ctx, m, event); err != nil {
 		return false
 	}
 	switch to := m.Current(); to {
