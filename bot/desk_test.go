@@ -266,3 +266,41 @@ func TestParseHours(t *testing.T) {
 		})
 	}
 }
+
+// TestDeskAgentLang checks that the text the desk writes for agents is in the desk's
+// AgentLang, whatever the customer's language, and that an unsupported one is refused.
+func TestDeskAgentLang(t *testing.T) {
+	tests := []struct {
+		name string
+		lang bot.Lang
+		want string
+	}{
+		{name: "default", want: "が対応中です"},
+		{name: "english", lang: bot.English, want: "already has this ticket"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{t: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}
+			e, err := bot.NewEngine(bot.EngineConfig{Flow: testFlow(), Funcs: testFuncs(), Normalize: textnorm.Normalize, Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := bot.NewDesk(bot.DeskConfig{Engine: e, TicketChannel: "slack", TicketAddress: "CHANDOFF", AgentLang: tt.lang, Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &deskRun{t: t, d: d, c: &bot.Conversation{Key: bot.Key{Channel: "line", User: "U1"}, Name: "山田"}}
+			r.customer("こんにちは")
+			r.customer("人と話したい")
+			r.agent(bot.InAgentClaim, "UA", "")
+			wantIn(t, "second claim", outs(r.agent(bot.InAgentClaim, "UB", "")), tt.want)
+		})
+	}
+	e, err := bot.NewEngine(bot.EngineConfig{Flow: testFlow(), Funcs: testFuncs(), Normalize: textnorm.Normalize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bot.NewDesk(bot.DeskConfig{Engine: e, AgentLang: "fr"}); err == nil {
+		t.Error("NewDesk with AgentLang fr: no error")
+	}
+}

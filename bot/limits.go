@@ -119,7 +119,7 @@ func (s *step) refuseTicket(msgs []Message) []Message {
 	if s.limits.Last != "" && s.c.Key.Channel != s.d.cfg.TicketChannel {
 		n := len(recent(s.limits.Tickets, s.now.Add(-time.Hour))) + 1
 		s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: TicketAddress(s.limits.Last),
-			Messages: []Message{{Kind: MsgText, Text: fmt.Sprintf(texts.NoteAskedAgain.In(Japanese), n)}}})
+			Messages: []Message{{Kind: MsgText, Text: fmt.Sprintf(texts.NoteAskedAgain.In(s.agentLang()), n)}}})
 	}
 	s.c.Status = StatusEnded
 	s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleSystem, Text: "hand-off refused: ticket limit reached"})
@@ -181,10 +181,10 @@ func (s *step) flushHeld() {
 	}
 	name := s.c.Name
 	if name == "" || name == "-" {
-		name = s.d.e.texts.Customer.In(Japanese)
+		name = s.d.e.texts.Customer.In(s.agentLang())
 	}
 	n := len(l.Held) + l.Dropped
-	text := fmt.Sprintf(s.d.e.texts.NoteHeld.In(Japanese), n) + "\n" + strings.Join(l.Held, "\n")
+	text := fmt.Sprintf(s.d.e.texts.NoteHeld.In(s.agentLang()), n) + "\n" + strings.Join(l.Held, "\n")
 	if l.Dropped > 0 {
 		text += "\n(+" + strconv.Itoa(l.Dropped) + ")"
 	}
