@@ -421,49 +421,6 @@ func schemaVersions(t *testing.T) string {
 	return strings.Join(vs, ",")
 }
 
-func BenchmarkSaveConversation(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
-	ctx := b.Context()
-	c := benchConversation()
-	if err := s.SaveConversation(ctx, c); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := s.SaveConversation(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkLoadConversation(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
-	ctx := b.Context()
-	c := benchConversation()
-	if err := s.SaveConversation(ctx, c); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Conversation(ctx, c.Key); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// benchConversation is a conversation of typical size: a dozen steps into a diagnosis.
-func benchConversation() *bot.Conversation {
-	c := conversation(bot.Key{Channel: "line", User: "U4af4980629f9f2e3b0cd1a3c8e2f5b71"})
-	for i := range 10 {
-		node := fmt.Sprintf("node_%d", i)
-		c.Path = append(c.Path, node)
-		c.Answers = append(c.Answers, bot.Answer{Node: node, Option: "yes", At: c.UpdatedAt.Add(time.Duration(i) * time.Minute)})
-	}
-	c.Vars["amount"] = "5000"
-	c.Vars["purchased_at"] = "2025-03-30"
-	return c
-}
-
 // TestProbeWrite: the write probe fails while the database cannot be written, and
 // succeeds again after.
 func TestProbeWrite(t *testing.T) {
