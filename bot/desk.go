@@ -359,7 +359,7 @@ func (s *step) card(t *Ticket, msgs []Message) *TicketCard {
 		diagnosis = advice + " (" + t.Reason + ")"
 	}
 	name := c.Name
-	if name == "" || name == "-" {
+	if name == "" {
 		name = c.Key.User
 	}
 	card := &TicketCard{ID: t.ID, State: t.State, Customer: name, Channel: c.Key.Channel, Lang: s.lang(),
@@ -451,7 +451,7 @@ func (s *step) whileHandedOff(in Inbound) error {
 		return nil
 	}
 	name := c.Name
-	if name == "" || name == "-" {
+	if name == "" {
 		name = texts.Customer.In(s.agentLang())
 	}
 	s.relay(t, name, s.d.cfg.Redact(text))

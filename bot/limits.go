@@ -180,7 +180,7 @@ func (s *step) flushHeld() {
 		return
 	}
 	name := s.c.Name
-	if name == "" || name == "-" {
+	if name == "" {
 		name = s.d.e.texts.Customer.In(s.agentLang())
 	}
 	n := len(l.Held) + l.Dropped

@@ -331,7 +331,7 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 // channel can tell. Agent events carry no customer.
 func (w *Worker) profile(ctx context.Context, c *bot.Conversation, ev *bot.Event) {
 	p, ok := w.cfg.Profilers[ev.Key.Channel]
-	if !ok || c.Name != "" || !ev.In.Kind.FromCustomer() || ev.In.Kind == bot.InUnfollow {
+	if !ok || c.ProfileChecked || c.Name != "" || !ev.In.Kind.FromCustomer() || ev.In.Kind == bot.InUnfollow {
 		return
 	}
 	prof, err := p.Profile(ctx, *ev)
@@ -339,10 +339,7 @@ func (w *Worker) profile(ctx context.Context, c *bot.Conversation, ev *bot.Event
 		w.log.Warn("profile lookup", "conversation", ev.Key.String(), "err", err)
 		return
 	}
-	c.Name = prof.Name
-	if c.Name == "" {
-		c.Name = "-" // asked once: do not ask again every turn
-	}
+	c.Name, c.ProfileChecked = prof.Name, true // asked once: do not ask again every turn
 	if ev.In.Lang == "" {
 		ev.In.Lang = prof.Lang
 	}

@@ -157,3 +157,57 @@ func TestWorkerHintWhileStepping(t *testing.T) {
 		}
 	}
 }
+
+// countingProfiler counts the lookups and tells name.
+type countingProfiler struct {
+	name  string
+	calls *int
+}
+
+func (p countingProfiler) Profile(context.Context, bot.Event) (bot.Profile, error) {
+	*p.calls++
+	return bot.Profile{Name: p.name}, nil
+}
+
+// TestWorkerProfileOnce checks that the worker asks the channel for the customer's
+// profile once per conversation, also when the channel tells no name, and records that
+// it asked.
+func TestWorkerProfileOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		told string
+	}{
+		{name: "told a name", told: "山田"},
+		{name: "told no name", told: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			store := openMemory(t)
+			calls := 0
+			w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{},
+				Profilers: map[string]bot.Profiler{"line": countingProfiler{name: tt.told, calls: &calls}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := bot.Key{Channel: "line", User: "U1"}
+			at := time.Date(2025, time.April, 1, 9, 0, 0, 0, time.UTC)
+			for _, id := range []string{"e1", "e2", "e3"} {
+				if _, err := store.AddEvents(ctx, []bot.Event{{ID: id, Key: k, In: bot.Inbound{Kind: bot.InText, Text: "x"}, At: at}}); err != nil {
+					t.Fatal(err)
+				}
+				if did, err := w.RunOnce(ctx); !did || err != nil {
+					t.Fatalf("RunOnce = %v, %v", did, err)
+				}
+				at = at.Add(time.Second)
+			}
+			c, err := store.Conversation(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls != 1 || c.Name != tt.told || !c.ProfileChecked {
+				t.Errorf("lookups %d, Name %q, ProfileChecked %v; want 1, %q, true", calls, c.Name, c.ProfileChecked, tt.told)
+			}
+		})
+	}
+}

@@ -445,3 +445,59 @@ func TestProbeWrite(t *testing.T) {
 		t.Fatalf("probe after writes work again: %v", err)
 	}
 }
+
+// TestMigrateProfileChecked checks migration 0005 on conversations saved before it: a
+// name of "-" (asked, not told) becomes an empty name that was checked, a name one that
+// was checked, and no name one that was not.
+func TestMigrateProfileChecked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "giftdesk.db")
+	db, err := sql.Open("sqlite", dsn(path, time.Second, "_txlock", "immediate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema, err := fs.Sub(schemaFS, "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := row.LoadMigrations(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []row.Migration
+	for _, m := range all {
+		if m.Version < 5 {
+			before = append(before, m)
+		}
+	}
+	if err := migrate(t.Context(), db, before); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"-", "山田", ""} {
+		if _, err := db.Exec(`INSERT INTO conversations (channel, user_id, name, lang, status, node, flow_version, revision, created_at, updated_at)
+			VALUES ('line', ?, ?, 'ja', 'active', 'start', '1', 1, 0, 0)`, "U"+name, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := open(t, path)
+	tests := []struct {
+		name, user, wantName string
+		wantChecked          bool
+	}{
+		{name: "asked, not told", user: "U-", wantName: "", wantChecked: true},
+		{name: "told", user: "U山田", wantName: "山田", wantChecked: true},
+		{name: "not asked", user: "U", wantName: "", wantChecked: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := s.Conversation(t.Context(), bot.Key{Channel: "line", User: tt.user})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Name != tt.wantName || c.ProfileChecked != tt.wantChecked {
+				t.Errorf("Name, ProfileChecked = %q, %v; want %q, %v", c.Name, c.ProfileChecked, tt.wantName, tt.wantChecked)
+			}
+		})
+	}
+}

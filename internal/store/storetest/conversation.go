@@ -43,12 +43,13 @@ var t0 = time.Date(2025, time.April, 1, 9, 30, 15, 123_000_000, time.UTC)
 // sample returns a conversation with every field set, including text that needs escaping.
 func sample(k bot.Key) *bot.Conversation {
 	return &bot.Conversation{
-		Key:    k,
-		Name:   "山田 太郎 'Taro' \"🎁\"",
-		Lang:   bot.Japanese,
-		Status: bot.StatusActive,
-		Node:   "ask_code",
-		Path:   []string{"start", "card_type", "is_amazon", "ask_code"},
+		Key:            k,
+		Name:           "山田 太郎 'Taro' \"🎁\"",
+		ProfileChecked: true,
+		Lang:           bot.Japanese,
+		Status:         bot.StatusActive,
+		Node:           "ask_code",
+		Path:           []string{"start", "card_type", "is_amazon", "ask_code"},
 		Answers: []bot.Answer{
 			{Node: "start", Option: "cannot_use", At: t0.Add(1 * time.Second)},
 			{Node: "card_type", Option: "amazon", At: t0.Add(2*time.Second + 5*time.Millisecond)},
