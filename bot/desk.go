@@ -547,7 +547,7 @@ func (s *step) agentOrTimer(in Inbound) error {
 		}
 		return nil
 	}
-	agent := "<@" + in.Agent + ">"
+	agent := MentionAgent(in.Agent)
 	switch in.Kind {
 	case InTicketWait:
 		if t.State != TicketWaiting || t.Waited {
@@ -609,7 +609,7 @@ func (s *step) claim(in Inbound, agent string) {
 	t := s.c.Ticket
 	if t.State != TicketWaiting {
 		if t.Agent != in.Agent {
-			s.toThread(t, Message{Kind: MsgText, Text: fmt.Sprintf(s.d.e.texts.AlreadyClaimed.In(s.agentLang()), "<@"+t.Agent+">")})
+			s.toThread(t, Message{Kind: MsgText, Text: fmt.Sprintf(s.d.e.texts.AlreadyClaimed.In(s.agentLang()), MentionAgent(t.Agent))})
 		}
 		return
 	}

@@ -122,7 +122,7 @@ func TestDeskHandoffLifecycle(t *testing.T) {
 
 	// Two agents claim: the first wins.
 	wantIn(t, "claim", outs(r.agent(bot.InAgentClaim, "UA", "")), "ticket_update", "state=claimed agent=UA")
-	wantIn(t, "second claim", outs(r.agent(bot.InAgentClaim, "UB", "")), "<@UA> が対応中")
+	wantIn(t, "second claim", outs(r.agent(bot.InAgentClaim, "UB", "")), bot.MentionAgent("UA")+" が対応中")
 	if r.c.Ticket.Agent != "UA" {
 		t.Errorf("agent = %q, want UA", r.c.Ticket.Agent)
 	}
@@ -302,5 +302,24 @@ func TestDeskAgentLang(t *testing.T) {
 	}
 	if _, err := bot.NewDesk(bot.DeskConfig{Engine: e, AgentLang: "fr"}); err == nil {
 		t.Error("NewDesk with AgentLang fr: no error")
+	}
+}
+
+func TestRenderMentions(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{name: "one", in: "claimed by " + bot.MentionAgent("UA"), want: "claimed by <UA>"},
+		{name: "two", in: bot.MentionAgent("UA") + " and " + bot.MentionAgent("UB"), want: "<UA> and <UB>"},
+		{name: "none", in: "no agent", want: "no agent"},
+		{name: "unclosed", in: "@{UA", want: "@{UA"},
+		{name: "empty", in: "@{} x", want: "@{} x"},
+		{name: "space", in: "@{a b} " + bot.MentionAgent("UA"), want: "@{a b} <UA>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := bot.RenderMentions(tt.in, func(id string) string { return "<" + id + ">" })
+			if got != tt.want {
+				t.Errorf("RenderMentions(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }
