@@ -22,6 +22,11 @@ type Event struct {
 	// ReplyToken is the channel's one-time handle to answer this event, if any. It is a
 	// credential: never logged.
 	ReplyToken string `json:"reply_token,omitempty"`
+	// Handle is what else the channel keeps about the event to answer it (Slack: who
+	// wrote, the message a click came from), opaque to the core: the worker copies it to
+	// the event's answer. It is not a credential, but may hold a customer's words: not
+	// logged either.
+	Handle string `json:"handle,omitempty"`
 }
 
 // Outgoing is a batch of messages in the outbox, committed with the conversation's new
@@ -39,7 +44,8 @@ type Outgoing struct {
 	Channel    string    `json:"channel,omitempty"`
 	Address    string    `json:"address,omitempty"`
 	ReplyToken string    `json:"reply_token,omitempty"`
-	EventAt    time.Time `json:"event_at"` // when the answered event happened: reply tokens expire
+	Handle     string    `json:"handle,omitempty"` // the answered event's Handle, on its channel
+	EventAt    time.Time `json:"event_at"`         // when the answered event happened: reply tokens expire
 	Messages   []Message `json:"messages"`
 	// NotBefore, if set, is when the row becomes due: it waits until then (a timer). Zero
 	// means at once.

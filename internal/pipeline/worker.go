@@ -267,7 +267,7 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 			turn.Claim = w.cfg.Deliverer.Claim()
 		}
 		if len(res.Messages) > 0 {
-			turn.Out = append(turn.Out, &bot.Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, EventAt: ev.At,
+			turn.Out = append(turn.Out, &bot.Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, Handle: ev.Handle, EventAt: ev.At,
 				Messages: res.Messages})
 		}
 		turn.Out = append(turn.Out, res.Out...)
