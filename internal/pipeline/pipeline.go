@@ -26,6 +26,7 @@ type Config struct {
 	Store   Store       // required
 	Stepper bot.Stepper // required: the *bot.Desk
 	Owner   string      // this process's name in leases; default "pipeline"
+	// Lease is how long a claimed conversation or outbox row stays leased; default 30s.
 	Lease   time.Duration
 	Workers int // conversations stepped at once; default 4
 	// Grace bounds the work under way when Run's context ends (turns, store reads,
