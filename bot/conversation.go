@@ -49,6 +49,9 @@ type Conversation struct {
 	Lang Lang `json:"lang"`
 	// Name is the customer's display name on the channel, when known (for agents).
 	Name string `json:"name,omitempty"`
+	// ProfileChecked says the channel was asked for the customer's profile (Name may still
+	// be empty, when the channel did not tell): it is asked once per conversation.
+	ProfileChecked bool `json:"profile_checked,omitempty"`
 	// Address is where the channel pushes to the customer (the last event's Address).
 	Address string `json:"address,omitempty"`
 	Status  Status `json:"status"`

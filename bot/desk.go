@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,8 +88,11 @@ type DeskConfig struct {
 	// "cancelled", "closed", "limited": a hand-off refused by TicketsPerHour) and
 	// ratings (stage "rated", rating 1–5); optional.
 	Observe func(stage string, rating int)
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// AgentLang is the language of the text the desk writes for agents (ticket notes,
+	// notices in the ticket's thread); default Japanese. Customers get their own.
+	AgentLang Lang
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Desk is the front of the conversation: it lets the Engine diagnose while the bot owns
@@ -121,6 +125,12 @@ func NewDesk(cfg DeskConfig) (*Desk, error) {
 	if cfg.Redact == nil {
 		cfg.Redact = func(string) string { return "(text hidden)" }
 	}
+	if cfg.AgentLang == "" {
+		cfg.AgentLang = Japanese
+	}
+	if !slices.Contains(Langs, cfg.AgentLang) {
+		return nil, fmt.Errorf("new desk: agent language %q is not supported", cfg.AgentLang)
+	}
 	if cfg.Now == nil {
 		cfg.Now = cfg.Engine.now
 	}
@@ -133,6 +143,9 @@ func NewDesk(cfg DeskConfig) (*Desk, error) {
 
 // Engine returns the desk's engine.
 func (d *Desk) Engine() *Engine { return d.e }
+
+// agentLang is the language of the desk's text for agents.
+func (s *step) agentLang() Lang { return s.d.cfg.AgentLang }
 
 // tickets reports whether hand-offs open tickets for agents.
 func (d *Desk) tickets() bool { return d.cfg.TicketChannel != "" && d.cfg.TicketAddress != "" }
@@ -152,7 +165,7 @@ type step struct {
 
 // Step handles one event of conversation c.
 func (d *Desk) Step(ctx context.Context, c *Conversation, ev Event) (Result, error) {
-	s := &step{d: d, ctx: context.WithoutCancel(ctx), c: c, ev: ev, now: d.cfg.Now()}
+	s := &step{d: d, ctx: ctx, c: c, ev: ev, now: d.cfg.Now()}
 	s.loadLimits()
 	defer s.saveLimits()
 	in := ev.In
@@ -252,7 +265,7 @@ func (s *step) fire(event string) bool {
 		from = string(s.c.Ticket.State)
 	}
 	m := fsm.NewFSM(from, ownership, nil)
-	if err := m.Event(s.ctx, event); err != nil {
+	if err := fireEvent(s.ctx, m, event); err != nil {
 		return false
 	}
 	switch to := m.Current(); to {
@@ -346,7 +359,7 @@ func (s *step) card(t *Ticket, msgs []Message) *TicketCard {
 		diagnosis = advice + " (" + t.Reason + ")"
 	}
 	name := c.Name
-	if name == "" || name == "-" {
+	if name == "" {
 		name = c.Key.User
 	}
 	card := &TicketCard{ID: t.ID, State: t.State, Customer: name, Channel: c.Key.Channel, Lang: s.lang(),
@@ -410,7 +423,7 @@ func (s *step) whileHandedOff(in Inbound) error {
 	switch {
 	case in.Kind == InUnfollow:
 		s.fire(evClose)
-		s.update(t, texts.NoteUnfollowed.In(Japanese))
+		s.update(t, texts.NoteUnfollowed.In(s.agentLang()))
 		s.close("unfollowed")
 		_, err := s.d.e.Step(s.ctx, c, in) // ends the conversation
 		s.observe("closed", 0)
@@ -423,7 +436,7 @@ func (s *step) whileHandedOff(in Inbound) error {
 			s.tell(s.text(texts.CannotCancel))
 			return nil
 		}
-		s.update(t, texts.NoteCancelled.In(Japanese))
+		s.update(t, texts.NoteCancelled.In(s.agentLang()))
 		s.close("cancelled")
 		s.observe("cancelled", 0)
 		s.tell(s.d.e.Restart(c)...)
@@ -438,8 +451,8 @@ func (s *step) whileHandedOff(in Inbound) error {
 		return nil
 	}
 	name := c.Name
-	if name == "" || name == "-" {
-		name = texts.Customer.In(Japanese)
+	if name == "" {
+		name = texts.Customer.In(s.agentLang())
 	}
 	s.relay(t, name, s.d.cfg.Redact(text))
 	c.UpdatedAt = s.now
@@ -464,7 +477,7 @@ func (s *step) afterResolve(in Inbound) error {
 	t := s.c.Ticket
 	if in.Kind == InUnfollow {
 		s.fire(evClose)
-		s.update(t, s.d.e.texts.NoteUnfollowed.In(Japanese))
+		s.update(t, s.d.e.texts.NoteUnfollowed.In(s.agentLang()))
 		s.close("unfollowed")
 		_, err := s.d.e.Step(s.ctx, s.c, in)
 		return err
@@ -481,7 +494,7 @@ func (s *step) afterResolve(in Inbound) error {
 	}
 	// Not a rating: the customer moved on; the ticket closes unrated.
 	s.fire(evRate)
-	s.update(t, s.d.e.texts.NoteUnrated.In(Japanese))
+	s.update(t, s.d.e.texts.NoteUnrated.In(s.agentLang()))
 	s.close("resolved")
 	return s.diagnose(in)
 }
@@ -526,7 +539,7 @@ func (s *step) agentOrTimer(in Inbound) error {
 	if t == nil || (in.Ticket != "" && in.Ticket != t.ID) {
 		// The ticket was closed meanwhile (cancelled, returned, rated).
 		if in.Kind != InTicketWait && in.Ticket != "" {
-			msgs := []Message{{Kind: MsgText, Text: texts.TicketGone.In(Japanese)}}
+			msgs := []Message{{Kind: MsgText, Text: texts.TicketGone.In(s.agentLang())}}
 			if in.Kind == InAgentText {
 				msgs = append(msgs, Message{Kind: MsgReceipt, Text: ReceiptDropped, Ref: s.ev.ID})
 			}
@@ -534,7 +547,7 @@ func (s *step) agentOrTimer(in Inbound) error {
 		}
 		return nil
 	}
-	agent := "<@" + in.Agent + ">"
+	agent := MentionAgent(in.Agent)
 	switch in.Kind {
 	case InTicketWait:
 		if t.State != TicketWaiting || t.Waited {
@@ -583,7 +596,7 @@ func (s *step) agentOrTimer(in Inbound) error {
 		if !s.fire(evReturn) {
 			return nil
 		}
-		s.update(t, texts.NoteReturned.In(Japanese)+" — "+agent)
+		s.update(t, texts.NoteReturned.In(s.agentLang())+" — "+agent)
 		s.close("returned")
 		s.observe("returned", 0)
 		s.tell(append([]Message{s.text(texts.BackToBot)}, s.d.e.Restart(c)...)...)
@@ -596,7 +609,7 @@ func (s *step) claim(in Inbound, agent string) {
 	t := s.c.Ticket
 	if t.State != TicketWaiting {
 		if t.Agent != in.Agent {
-			s.toThread(t, Message{Kind: MsgText, Text: fmt.Sprintf(s.d.e.texts.AlreadyClaimed.In(Japanese), "<@"+t.Agent+">")})
+			s.toThread(t, Message{Kind: MsgText, Text: fmt.Sprintf(s.d.e.texts.AlreadyClaimed.In(s.agentLang()), MentionAgent(t.Agent))})
 		}
 		return
 	}

@@ -122,7 +122,7 @@ func TestDeskHandoffLifecycle(t *testing.T) {
 
 	// Two agents claim: the first wins.
 	wantIn(t, "claim", outs(r.agent(bot.InAgentClaim, "UA", "")), "ticket_update", "state=claimed agent=UA")
-	wantIn(t, "second claim", outs(r.agent(bot.InAgentClaim, "UB", "")), "<@UA> が対応中")
+	wantIn(t, "second claim", outs(r.agent(bot.InAgentClaim, "UB", "")), bot.MentionAgent("UA")+" が対応中")
 	if r.c.Ticket.Agent != "UA" {
 		t.Errorf("agent = %q, want UA", r.c.Ticket.Agent)
 	}
@@ -262,6 +262,63 @@ func TestParseHours(t *testing.T) {
 			open, next := h.Open(tt.at)
 			if open != tt.open || (!open && next.Format("2006-01-02 15:04") != tt.next) {
 				t.Errorf("Open(%v) = %v, %v; want %v, %s", tt.at, open, next, tt.open, tt.next)
+			}
+		})
+	}
+}
+
+// TestDeskAgentLang checks that the text the desk writes for agents is in the desk's
+// AgentLang, whatever the customer's language, and that an unsupported one is refused.
+func TestDeskAgentLang(t *testing.T) {
+	tests := []struct {
+		name string
+		lang bot.Lang
+		want string
+	}{
+		{name: "default", want: "が対応中です"},
+		{name: "english", lang: bot.English, want: "already has this ticket"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{t: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}
+			e, err := bot.NewEngine(bot.EngineConfig{Flow: testFlow(), Funcs: testFuncs(), Normalize: textnorm.Normalize, Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := bot.NewDesk(bot.DeskConfig{Engine: e, TicketChannel: "slack", TicketAddress: "CHANDOFF", AgentLang: tt.lang, Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &deskRun{t: t, d: d, c: &bot.Conversation{Key: bot.Key{Channel: "line", User: "U1"}, Name: "山田"}}
+			r.customer("こんにちは")
+			r.customer("人と話したい")
+			r.agent(bot.InAgentClaim, "UA", "")
+			wantIn(t, "second claim", outs(r.agent(bot.InAgentClaim, "UB", "")), tt.want)
+		})
+	}
+	e, err := bot.NewEngine(bot.EngineConfig{Flow: testFlow(), Funcs: testFuncs(), Normalize: textnorm.Normalize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bot.NewDesk(bot.DeskConfig{Engine: e, AgentLang: "fr"}); err == nil {
+		t.Error("NewDesk with AgentLang fr: no error")
+	}
+}
+
+func TestRenderMentions(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{name: "one", in: "claimed by " + bot.MentionAgent("UA"), want: "claimed by <UA>"},
+		{name: "two", in: bot.MentionAgent("UA") + " and " + bot.MentionAgent("UB"), want: "<UA> and <UB>"},
+		{name: "none", in: "no agent", want: "no agent"},
+		{name: "unclosed", in: "@{UA", want: "@{UA"},
+		{name: "empty", in: "@{} x", want: "@{} x"},
+		{name: "space", in: "@{a b} " + bot.MentionAgent("UA"), want: "@{a b} <UA>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := bot.RenderMentions(tt.in, func(id string) string { return "<" + id + ">" })
+			if got != tt.want {
+				t.Errorf("RenderMentions(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

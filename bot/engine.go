@@ -260,7 +260,6 @@ var (
 // (the caller saves it) and does no I/O. ctx is used only to fire state-machine events and
 // is never cancelled there (a cancelled context wedges looplab/fsm v1.0.3).
 func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Message, error) {
-	ctx = context.WithoutCancel(ctx)
 	now := e.now()
 	t := &turn{e: e, ctx: ctx, c: c, now: now}
 	if in.Lang != "" && c.Lang == "" {
@@ -927,7 +926,7 @@ func (t *turn) parsed(n *compiledNode, vars map[string]string) ([]Message, error
 // it lands in.
 func (t *turn) fire(from, event string) ([]Message, error) {
 	m := fsm.NewFSM(from, t.e.events[from], nil)
-	if err := m.Event(t.ctx, event); err != nil {
+	if err := fireEvent(t.ctx, m, event); err != nil {
 		var noTransition fsm.NoTransitionError
 		if !errors.As(err, &noTransition) {
 			return nil, fmt.Errorf("node %s: event %s: %w", from, event, err)
@@ -968,7 +967,7 @@ func (t *turn) enter(id string) ([]Message, error) {
 			continue
 		}
 		m := fsm.NewFSM(id, t.e.events[id], nil)
-		if err := m.Event(t.ctx, outcome); err != nil {
+		if err := fireEvent(t.ctx, m, outcome); err != nil {
 			return nil, fmt.Errorf("decision %s: outcome %q: %w", id, outcome, err)
 		}
 		id = m.Current()

@@ -25,6 +25,9 @@ func TestImportRules(t *testing.T) {
 		{name: "bot imports only std and looplab/fsm", pkg: mod + "bot", allowed: func(d string) bool {
 			return isStd(d) || d == "github.com/looplab/fsm" || d == mod+"bot"
 		}},
+		{name: "pipeline imports only std and bot", pkg: mod + "internal/pipeline", allowed: func(d string) bool {
+			return isStd(d) || d == "github.com/looplab/fsm" || d == mod+"bot" || d == mod+"internal/pipeline"
+		}},
 		{name: "flows imports no SDK or driver", pkg: mod + "flows", allowed: func(d string) bool {
 			return !isSDKOrDriver(d) && !strings.HasPrefix(d, mod+"internal/")
 		}},

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -16,10 +15,10 @@ import (
 // request beyond that is noted in the last ticket's thread, and the customer told to ask
 // again later), and has at most DeskConfig.RelaysPerMinute messages relayed to the
 // thread a minute; beyond that they are held and posted together, as one message, when
-// the minute is over (a timer: an outbox row on TimerChannel due then, which Timers turns
+// the minute is over (a timer: an outbox row on TimerChannel due then, which the pipeline turns
 // into an InDeskTimer event).
 
-// TimerChannel is the delivering channel of the Desk's timers; Timers is its Sender.
+// TimerChannel is the delivering channel of the Desk's timers; the pipeline delivers them.
 const TimerChannel = "timer"
 
 // deskVar is the key of Conversation.Vars under which the Desk keeps its deskState. Vars
@@ -120,7 +119,7 @@ func (s *step) refuseTicket(msgs []Message) []Message {
 	if s.limits.Last != "" && s.c.Key.Channel != s.d.cfg.TicketChannel {
 		n := len(recent(s.limits.Tickets, s.now.Add(-time.Hour))) + 1
 		s.res.Out = append(s.res.Out, &Outgoing{Channel: s.d.cfg.TicketChannel, Address: TicketAddress(s.limits.Last),
-			Messages: []Message{{Kind: MsgText, Text: fmt.Sprintf(texts.NoteAskedAgain.In(Japanese), n)}}})
+			Messages: []Message{{Kind: MsgText, Text: fmt.Sprintf(texts.NoteAskedAgain.In(s.agentLang()), n)}}})
 	}
 	s.c.Status = StatusEnded
 	s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleSystem, Text: "hand-off refused: ticket limit reached"})
@@ -181,11 +180,11 @@ func (s *step) flushHeld() {
 		return
 	}
 	name := s.c.Name
-	if name == "" || name == "-" {
-		name = s.d.e.texts.Customer.In(Japanese)
+	if name == "" {
+		name = s.d.e.texts.Customer.In(s.agentLang())
 	}
 	n := len(l.Held) + l.Dropped
-	text := fmt.Sprintf(s.d.e.texts.NoteHeld.In(Japanese), n) + "\n" + strings.Join(l.Held, "\n")
+	text := fmt.Sprintf(s.d.e.texts.NoteHeld.In(s.agentLang()), n) + "\n" + strings.Join(l.Held, "\n")
 	if l.Dropped > 0 {
 		text += "\n(+" + strconv.Itoa(l.Dropped) + ")"
 	}
@@ -195,34 +194,4 @@ func (s *step) flushHeld() {
 	}
 	l.Held, l.HeldFor, l.Dropped = nil, "", 0
 	l.Relays++
-}
-
-// Timers is the Sender of TimerChannel: delivering a timer row stores an InDeskTimer
-// event for the row's conversation, which the worker steps like any other. It is safe for
-// concurrent use.
-type Timers struct {
-	Inbox Inbox
-	// Stored, if set, is called after an event was stored (to wake the worker).
-	Stored func()
-}
-
-var _ Sender = (*Timers)(nil)
-
-// Send stores the timer's event. The event's ID derives from the row's, so a timer
-// delivered twice goes off once.
-func (t *Timers) Send(ctx context.Context, out Outgoing) (string, error) {
-	id, _ := TicketID(out.Address)
-	at := out.NotBefore
-	if at.IsZero() {
-		at = out.CreatedAt
-	}
-	ev := Event{ID: "timer:" + out.EventID + ":" + strconv.Itoa(out.Seq), Key: out.Key, At: at,
-		In: Inbound{Kind: InDeskTimer, Ticket: id}}
-	if _, err := t.Inbox.AddEvents(ctx, []Event{ev}); err != nil {
-		return "", &DeliveryError{Err: fmt.Errorf("store timer event: %w", err)}
-	}
-	if t.Stored != nil {
-		t.Stored()
-	}
-	return "timer", nil
 }

@@ -111,7 +111,7 @@ const (
 	InAgentReturn  InboundKind = "agent_return"
 	// InTicketWait is the hand-off sweeper noticing that a ticket has waited too long.
 	InTicketWait InboundKind = "ticket_wait"
-	// InDeskTimer is a timer the Desk set (see Timers) going off: held relays are due.
+	// InDeskTimer is a timer the Desk set (see TimerChannel) going off: held relays are due.
 	InDeskTimer InboundKind = "desk_timer"
 )
 

@@ -22,6 +22,11 @@ type Event struct {
 	// ReplyToken is the channel's one-time handle to answer this event, if any. It is a
 	// credential: never logged.
 	ReplyToken string `json:"reply_token,omitempty"`
+	// Handle is what else the channel keeps about the event to answer it (Slack: who
+	// wrote, the message a click came from), opaque to the core: the worker copies it to
+	// the event's answer. It is not a credential, but may hold a customer's words: not
+	// logged either.
+	Handle string `json:"handle,omitempty"`
 }
 
 // Outgoing is a batch of messages in the outbox, committed with the conversation's new
@@ -39,7 +44,8 @@ type Outgoing struct {
 	Channel    string    `json:"channel,omitempty"`
 	Address    string    `json:"address,omitempty"`
 	ReplyToken string    `json:"reply_token,omitempty"`
-	EventAt    time.Time `json:"event_at"` // when the answered event happened: reply tokens expire
+	Handle     string    `json:"handle,omitempty"` // the answered event's Handle, on its channel
+	EventAt    time.Time `json:"event_at"`         // when the answered event happened: reply tokens expire
 	Messages   []Message `json:"messages"`
 	// NotBefore, if set, is when the row becomes due: it waits until then (a timer). Zero
 	// means at once.
@@ -57,7 +63,7 @@ type Outgoing struct {
 	// be repeated safely (MarkReply: a reply, which has no retry key) and never said how
 	// it ended: it may have delivered.
 	Replied bool `json:"-"`
-	// MarkReply, set by the Deliverer when its Outbox is a ReplyMarker, records that this
+	// MarkReply, set by the deliverer (internal/pipeline) when its Outbox is a ReplyMarker, records that this
 	// attempt is about to make such a call; a Sender calls it just before. Not stored.
 	MarkReply func(ctx context.Context) error `json:"-"`
 	// Claimed is set by CommitTurn when it leased the row to the turn's Claim owner: the
@@ -104,7 +110,7 @@ type Queue interface {
 	// has pending events and no live lease, and returns them oldest first; ErrNotFound
 	// otherwise (nothing pending, or leased). It costs a lookup, where ClaimConversation
 	// searches: workers use it for the conversations whose events this process has just
-	// stored (see Worker.Inbox).
+	// stored (see internal/pipeline).
 	ClaimKey(ctx context.Context, k Key, owner string, lease time.Duration) ([]Event, error)
 	// ReleaseConversation ends owner's lease on k.
 	ReleaseConversation(ctx context.Context, k Key, owner string) error
@@ -221,7 +227,7 @@ type OutboxCounts struct {
 	Failed, Uncertain int
 }
 
-// OutboxCounter is an optional capability of an Outbox: counting its rows. The Deliverer
+// OutboxCounter is an optional capability of an Outbox: counting its rows. The deliverer
 // uses it to report the backlog without a query per metrics scrape.
 type OutboxCounter interface {
 	// CountOutgoing counts the unfinished rows, and the rows finished as failed or
@@ -281,17 +287,14 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &de) && de.Permanent
 }
 
-// isFixable reports whether err is a fixable delivery error.
-func isFixable(err error) bool {
+// IsFixable reports whether err is a fixable delivery error.
+func IsFixable(err error) bool {
 	var de *DeliveryError
 	return errors.As(err, &de) && de.Fixable
 }
 
-// isPermanent is IsPermanent under the name the deliverer calls.
-func isPermanent(err error) bool { return IsPermanent(err) }
-
-// retryAfter returns the wait a delivery error asked for.
-func retryAfter(err error) time.Duration {
+// RetryAfter returns the wait a delivery error asked for.
+func RetryAfter(err error) time.Duration {
 	var de *DeliveryError
 	if errors.As(err, &de) {
 		return de.RetryAfter

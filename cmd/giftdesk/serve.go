@@ -20,6 +20,7 @@ import (
 	"github.com/giftdesk/giftdesk/internal/budget"
 	"github.com/giftdesk/giftdesk/internal/line"
 	"github.com/giftdesk/giftdesk/internal/metrics"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/redact"
 	"github.com/giftdesk/giftdesk/internal/server"
 	"github.com/giftdesk/giftdesk/internal/slack"
@@ -319,28 +320,37 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var wg sync.WaitGroup
-	batcher := bot.NewBatcher(store, 0)
-	wg.Go(func() { batcher.Run(bg) })
-	// The channels store through hints, which tell the worker what to claim first.
-	hints := bot.NewHints(0)
-	inbox := hints.Inbox(batcher)
-
-	// The channels wake the worker, the worker wakes the deliverer.
-	var (
-		worker    *bot.Worker
-		deliverer *bot.Deliverer
-		channels  []string
-	)
+	deskCfg := bot.DeskConfig{
+		Engine: engine, Hours: cfg.Hours, Wait: cfg.HandoffWait, Redact: flows.RedactCodes,
+		Transcripts: store, Observe: m.Handoff, Logger: log,
+		TicketsPerHour: orNoLimit(cfg.TicketsPerHour), RelaysPerMinute: orNoLimit(cfg.RelaysPerMinute),
+	}
+	if cfg.HandoffChannel != "" {
+		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, cfg.HandoffChannel
+	}
+	desk, err := bot.NewDesk(deskCfg)
+	if err != nil {
+		return err
+	}
+	// The pipeline exists before any channel: its inbox, which the channels write to,
+	// wakes its workers itself.
+	pipe, err := pipeline.New(pipeline.Config{
+		Store: store, Stepper: desk, Owner: owner, Lease: cfg.Lease, Workers: cfg.Workers, Grace: cfg.Grace,
+		Logger: log, Turned: m.Turn, Delivered: m.Delivered, Backlog: m.Backlog,
+	})
+	if err != nil {
+		return err
+	}
+	inbox := pipe.Inbox()
+	var channels []string
 	// One memory budget for the bodies of every channel's webhooks, read before they can be
 	// authenticated.
 	bodies := budget.New(budget.Config{Bytes: cfg.WebhookMemory, Reads: cfg.WebhookReads})
 	routes := map[string]http.Handler{}
-	senders := map[string]bot.Sender{}
-	profilers := map[string]bot.Profiler{}
 	if cfg.LineSecret != "" {
 		lineCh, err := line.New(line.Config{
 			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI, ReplyWindow: cfg.LineReplyWindow,
-			Inbox: inbox, Received: func() { worker.Notify() }, Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
+			Inbox: inbox, Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(line.Name, outcome, fresh, dup, d)
 			},
@@ -349,13 +359,15 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			return err
 		}
 		routes["POST /line/webhook"] = lineCh
-		senders[line.Name], profilers[line.Name] = lineCh, lineCh
+		if err := pipe.Add(line.Name, lineCh); err != nil {
+			return err
+		}
 		channels = append(channels, line.Name)
 	}
 	if cfg.SlackBotToken != "" {
 		slackCh, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
-			APIURL: cfg.SlackAPI, Inbox: inbox, Conversations: store, Threads: store, Received: func() { worker.Notify() },
+			APIURL: cfg.SlackAPI, Inbox: inbox, Conversations: store, Threads: store,
 			Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(slack.Name, outcome, fresh, dup, d)
@@ -375,7 +387,9 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			}
 			log.Warn("Slack installation not read yet", "err", err)
 		}
-		senders[slack.Name], profilers[slack.Name] = slackCh, slackCh
+		if err := pipe.Add(slack.Name, slackCh); err != nil {
+			return err
+		}
 		channels = append(channels, slack.Name)
 		if cfg.SlackSigningSecret != "" {
 			routes["POST /slack/events"] = slackCh.Events()
@@ -392,40 +406,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			})
 		}
 	}
-	deskCfg := bot.DeskConfig{
-		Engine: engine, Hours: cfg.Hours, Wait: cfg.HandoffWait, Redact: flows.RedactCodes,
-		Transcripts: store, Observe: m.Handoff, Logger: log,
-		TicketsPerHour: orNoLimit(cfg.TicketsPerHour), RelaysPerMinute: orNoLimit(cfg.RelaysPerMinute),
-	}
-	// The desk's timers (held relays) come back through the inbox.
-	senders[bot.TimerChannel] = &bot.Timers{Inbox: inbox, Stored: func() { worker.Notify() }}
-	if cfg.HandoffChannel != "" {
-		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, cfg.HandoffChannel
-	}
-	desk, err := bot.NewDesk(deskCfg)
-	if err != nil {
-		return err
-	}
-	// The worker hands what it commits straight to the deliverer; the deliverer's own
-	// claims pick up retries and rows whose process died.
-	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
-		Outbox: store, Senders: senders, Owner: owner, Logger: log, Lease: cfg.Lease,
-		Delivered: m.Delivered, Backlog: m.Backlog,
-	})
-	if err != nil {
-		return err
-	}
-	worker, err = bot.NewWorker(bot.WorkerConfig{
-		Queue: store, Store: store, Stepper: desk, Owner: owner, Workers: cfg.Workers, Logger: log, Lease: cfg.Lease,
-		Profilers: profilers, Deliverer: deliverer, Hints: hints,
-		Committed: func() { deliverer.Notify() },
-		Turned:    m.Turn,
-	})
-	if err != nil {
-		return err
-	}
-	wg.Go(func() { worker.Run(bg) })
-	wg.Go(func() { deliverer.Run(bg) })
+	wg.Go(func() { pipe.Run(bg) })
 	if cfg.DebugAddr != "" {
 		wg.Go(func() {
 			if err := server.ServeDebug(bg, cfg.DebugAddr, log); err != nil {
@@ -442,7 +423,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			}
 		})
 	}
-	wg.Go(func() { housekeeping(bg, log, desk, store, inbox, worker, cfg.SweepEvery, cfg.Retention) })
+	wg.Go(func() { housekeeping(bg, log, desk, store, inbox, cfg.SweepEvery, cfg.Retention) })
 
 	srv := server.New(server.Config{
 		Addr:    cfg.Addr,
@@ -459,7 +440,6 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	err = srv.Serve(ctx, listener, cfg.Grace)
 	stopBG()
 	wg.Wait()
-	deliverer.Wait() // what the workers handed over in their last turns
 	log.Info("giftdesk stopped")
 	return err
 }
@@ -467,7 +447,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 // housekeeping tells customers whose ticket waits too long (every sweepEvery) and purges
 // what is past retention (every hour), until ctx is done.
 func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store storage, inbox bot.Inbox,
-	worker *bot.Worker, sweepEvery, retention time.Duration) {
+	sweepEvery, retention time.Duration) {
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	purge := time.NewTimer(time.Minute)
@@ -477,12 +457,9 @@ func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store s
 		case <-ctx.Done():
 			return
 		case <-sweep.C:
-			n, err := desk.Sweep(ctx, store, store, inbox)
-			if err != nil {
+			// The inbox wakes the worker for the events the sweep stores.
+			if _, err := desk.Sweep(ctx, store, store, inbox); err != nil {
 				log.Error("sweep waiting tickets", "err", err)
-			}
-			if n > 0 {
-				worker.Notify()
 			}
 		case <-purge.C:
 			n, err := store.Purge(ctx, time.Now().Add(-retention))

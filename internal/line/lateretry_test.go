@@ -9,6 +9,7 @@ import (
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/line"
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
@@ -117,7 +118,7 @@ func TestLateRestartAnswersOnce(t *testing.T) {
 			now = eventAt.Add(tt.restart)
 			mu.Unlock()
 			var outcomes []string
-			d, err := bot.NewDeliverer(bot.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": ch},
+			d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": ch},
 				Owner: "second", Now: clock,
 				Delivered: func(_, outcome string, _ time.Duration) { outcomes = append(outcomes, outcome) }})
 			if err != nil {

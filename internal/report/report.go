@@ -25,6 +25,12 @@ import (
 
 // Source is what a report reads from a store. *sqlite.Store implements it; the
 // conformance suite internal/store/storetest checks every store that does.
+//
+// The callbacks run while the store reads the rows, one at a time, on the caller's
+// goroutine: fn must not call the store (a store may hold its only connection meanwhile,
+// as SQLite's in-memory store does, and would then deadlock), and must not keep the
+// values past its return beyond copying them. A report collects what it needs and reads
+// anything else after the call.
 type Source interface {
 	// LinesSince calls fn with every transcript line whose At, to the millisecond, is at
 	// or after since, and its conversation's key, in the order the lines were appended.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/flows"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/report"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 	"github.com/giftdesk/giftdesk/internal/textnorm"
@@ -32,18 +33,18 @@ func (c *clock) now() time.Time { return c.t }
 // start is when the seeded conversations begin: ten days before the report.
 var start = time.Date(2026, time.November, 17, 1, 0, 0, 0, time.UTC)
 
-// pipeline runs conversations as giftdesk serve does: events into the store's inbox, a
+// seeder runs conversations as giftdesk serve does: events into the store's inbox, a
 // worker stepping them through the hand-off desk and the gift-card engine, each turn's
 // state, transcript and closed ticket committed to the store.
-type pipeline struct {
+type seeder struct {
 	t      *testing.T
 	clk    *clock
 	store  *sqlite.Store
-	worker *bot.Worker
+	worker *pipeline.Worker
 	n      int
 }
 
-func newPipeline(t *testing.T) *pipeline {
+func newPipeline(t *testing.T) *seeder {
 	t.Helper()
 	clk := &clock{t: start}
 	store, err := sqlite.New(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "giftdesk.db"), Now: clk.now})
@@ -64,15 +65,15 @@ func newPipeline(t *testing.T) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker, err := bot.NewWorker(bot.WorkerConfig{Queue: store, Store: store, Stepper: desk, Now: clk.now})
+	worker, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Stepper: desk, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pipeline{t: t, clk: clk, store: store, worker: worker}
+	return &seeder{t: t, clk: clk, store: store, worker: worker}
 }
 
 // send stores an event of conversation k a minute after the last one and steps it.
-func (p *pipeline) send(k bot.Key, in bot.Inbound) {
+func (p *seeder) send(k bot.Key, in bot.Inbound) {
 	p.t.Helper()
 	p.n++
 	p.clk.t = p.clk.t.Add(time.Minute)
@@ -91,12 +92,12 @@ func (p *pipeline) send(k bot.Key, in bot.Inbound) {
 	}
 }
 
-func (p *pipeline) follow(k bot.Key) { p.send(k, bot.Inbound{Kind: bot.InFollow, Lang: bot.English}) }
+func (p *seeder) follow(k bot.Key) { p.send(k, bot.Inbound{Kind: bot.InFollow, Lang: bot.English}) }
 
-func (p *pipeline) say(k bot.Key, text string) { p.send(k, bot.Inbound{Kind: bot.InText, Text: text}) }
+func (p *seeder) say(k bot.Key, text string) { p.send(k, bot.Inbound{Kind: bot.InText, Text: text}) }
 
 // agent acts on the open ticket of k's conversation.
-func (p *pipeline) agent(k bot.Key, kind bot.InboundKind, text string) {
+func (p *seeder) agent(k bot.Key, kind bot.InboundKind, text string) {
 	p.t.Helper()
 	c, err := p.store.Conversation(p.t.Context(), k)
 	if err != nil {
@@ -110,7 +111,7 @@ func (p *pipeline) agent(k bot.Key, kind bot.InboundKind, text string) {
 
 // handoffRated runs a conversation that asks for a person, who answers and resolves it,
 // and the customer's rating.
-func (p *pipeline) handoffRated(k bot.Key, rating int) {
+func (p *seeder) handoffRated(k bot.Key, rating int) {
 	p.follow(k)
 	p.say(k, "talk to a person")
 	p.agent(k, bot.InAgentClaim, "")
@@ -128,7 +129,7 @@ func (p *pipeline) handoffRated(k bot.Key, rating int) {
 //   - waiting: one utterance not understood, then asks for a person; nobody has answered yet;
 //   - staff: a staff member in Slack asks for a person: the ticket is posted and closed;
 //   - of the answers, none delivered, but one failed, one uncertain and one parked.
-func seed(t *testing.T) (*pipeline, time.Time) {
+func seed(t *testing.T) (*seeder, time.Time) {
 	p := newPipeline(t)
 	p.handoffRated(bot.Key{Channel: "line", User: "U-old"}, 1)
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/budget"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/slack"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
@@ -28,7 +28,7 @@ func TestBodyBudgetShared(t *testing.T) {
 	bodies := budget.New(budget.Config{Bytes: 1 << 20, Reads: 1})
 	ch, err := slack.New(slack.Config{
 		BotToken: slacktest.BotToken, SigningSecret: secret, APIURL: "http://127.0.0.1:9/api/",
-		Inbox: bot.NewBatcher(store, 0), Conversations: store, Bodies: bodies,
+		Inbox: pipeline.NewBatcher(store, 0), Conversations: store, Bodies: bodies,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -89,12 +89,12 @@ func (c *Channel) command(ctx context.Context, cmd slackapi.SlashCommand, raw []
 	}
 	key := bot.Key{Channel: Name, User: address(cmd.ChannelID, ts)}
 	return c.edge.Store(ctx, []bot.Event{{
-		ID:         Name + ":cmd:" + cmd.TriggerID,
-		Key:        key,
-		In:         in,
-		At:         at,
-		Address:    key.User,
-		ReplyToken: handle{User: cmd.UserID}.encode(),
+		ID:      Name + ":cmd:" + cmd.TriggerID,
+		Key:     key,
+		In:      in,
+		At:      at,
+		Address: key.User,
+		Handle:  handle{User: cmd.UserID}.encode(),
 	}})
 }
 

@@ -186,12 +186,12 @@ func (c *Channel) message(ctx context.Context, m message) (ev bot.Event, ok bool
 		}
 	}
 	return bot.Event{
-		ID:         Name + ":msg:" + m.channel + ":" + m.ts,
-		Key:        key,
-		In:         bot.Inbound{Kind: bot.InText, Text: PlainText(text)},
-		At:         at,
-		Address:    key.User,
-		ReplyToken: handle{User: m.user}.encode(),
+		ID:      Name + ":msg:" + m.channel + ":" + m.ts,
+		Key:     key,
+		In:      bot.Inbound{Kind: bot.InText, Text: PlainText(text)},
+		At:      at,
+		Address: key.User,
+		Handle:  handle{User: m.user}.encode(),
 	}, true, nil
 }
 

@@ -120,7 +120,7 @@ func (c *Channel) interaction(ctx context.Context, payload []byte) result {
 		In:      bot.Inbound{Kind: bot.InPostback, Postback: a.Value, Text: label},
 		At:      at,
 		Address: key.User,
-		ReplyToken: handle{
+		Handle: handle{
 			User: p.User.ID, Channel: channel, TS: msgTS, Blocks: keep, Text: p.Message.Text, Label: label,
 		}.encode(),
 	}})

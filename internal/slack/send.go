@@ -13,7 +13,7 @@ import (
 	"github.com/giftdesk/giftdesk/bot"
 )
 
-// handle is what Event.ReplyToken carries for the sender and the profile lookup: who wrote
+// handle is what Event.Handle carries for the sender and the profile lookup: who wrote
 // or clicked and, for a click, the message to update. It travels through the inbox and the
 // outbox as JSON; nothing outside this package reads it.
 type handle struct {
@@ -25,6 +25,15 @@ type handle struct {
 	Blocks  []json.RawMessage `json:"b,omitempty"`
 	Text    string            `json:"t,omitempty"`
 	Label   string            `json:"l,omitempty"`
+}
+
+// handleOf returns the handle an event or a row carries: in Handle, or, for those
+// stored before Handle existed, in ReplyToken (Slack has no reply token).
+func handleOf(handle, replyToken string) string {
+	if handle != "" {
+		return handle
+	}
+	return replyToken
 }
 
 func (h handle) encode() string {
@@ -69,7 +78,7 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 		return "", &bot.DeliveryError{Permanent: true, Err: errors.New("no Slack thread to post to")}
 	}
 	outcome := "push"
-	if h := decodeHandle(out.ReplyToken); h.TS != "" && h.Channel != "" {
+	if h := decodeHandle(handleOf(out.Handle, out.ReplyToken)); h.TS != "" && h.Channel != "" {
 		err := c.update(ctx, h)
 		switch {
 		case err == nil:
@@ -120,7 +129,7 @@ func (c *Channel) update(ctx context.Context, h handle) error {
 // Profile returns the name and language (from the Slack locale) of the person who wrote
 // the event, with users.info. It returns an empty Profile for an event without one.
 func (c *Channel) Profile(ctx context.Context, ev bot.Event) (bot.Profile, error) {
-	user := decodeHandle(ev.ReplyToken).User
+	user := decodeHandle(handleOf(ev.Handle, ev.ReplyToken)).User
 	if user == "" {
 		return bot.Profile{}, nil
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/flows"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/slack"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
@@ -89,11 +90,11 @@ func startWith(t *testing.T, su setup) *harness {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	batcher := bot.NewBatcher(store, 0)
+	batcher := pipeline.NewBatcher(store, 0)
 	inbox := &countingInbox{Inbox: batcher}
 	var (
-		worker    *bot.Worker
-		deliverer *bot.Deliverer
+		worker    *pipeline.Worker
+		deliverer *pipeline.Deliverer
 	)
 	var threads bot.Threads = store
 	if su.threads != nil {
@@ -118,7 +119,7 @@ func startWith(t *testing.T, su setup) *harness {
 	}
 	profilers := map[string]bot.Profiler{slack.Name: ch}
 	maps.Copy(profilers, su.profilers)
-	worker, err = bot.NewWorker(bot.WorkerConfig{
+	worker, err = pipeline.NewWorker(pipeline.WorkerConfig{
 		Queue: store, Store: store, Stepper: desk, Poll: 20 * time.Millisecond, Logger: log,
 		Profilers: profilers, Committed: func() { deliverer.Notify() },
 	})
@@ -127,7 +128,7 @@ func startWith(t *testing.T, su setup) *harness {
 	}
 	senders := map[string]bot.Sender{slack.Name: ch}
 	maps.Copy(senders, su.senders)
-	deliverer, err = bot.NewDeliverer(bot.DelivererConfig{
+	deliverer, err = pipeline.NewDeliverer(pipeline.DelivererConfig{
 		Outbox: store, Senders: senders, Poll: 20 * time.Millisecond, Logger: log,
 		Backoff: func(int) time.Duration { return 20 * time.Millisecond },
 	})

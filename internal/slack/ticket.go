@@ -262,14 +262,24 @@ func noticePost(icon, text string) post {
 	return post{blocks: blocks, text: notice(truncateRunes(text, maxFallbackText))}
 }
 
-// userMention matches an escaped user mention, "&lt;@U123&gt;".
+// userMention matches an escaped user mention, "&lt;@U123&gt;": how the desk named agents
+// in rows committed before it wrote bot.MentionAgent references.
 var userMention = regexp.MustCompile(`&lt;@([UW][A-Z0-9]{1,31})&gt;`)
 
-// notice escapes the desk's own text but keeps its user mentions ("<@U123>", how the desk
-// names an agent): user mentions only, never a broadcast, a group or a link. It is not
+// userID matches a Slack user id.
+var userID = regexp.MustCompile(`^[UW][A-Z0-9]{1,31}$`)
+
+// notice escapes the desk's own text and renders the agents it names (bot.MentionAgent)
+// as user mentions: user mentions only, never a broadcast, a group or a link. It is not
 // for text a customer wrote.
 func notice(s string) string {
-	return userMention.ReplaceAllString(escape(s), "<@$1>")
+	s = userMention.ReplaceAllString(escape(s), "<@$1>")
+	return bot.RenderMentions(s, func(id string) string {
+		if userID.MatchString(id) {
+			return "<@" + id + ">"
+		}
+		return "@" + id
+	})
 }
 
 // transcriptLine renders one transcript line: "👤 *name*: text".

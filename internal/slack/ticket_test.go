@@ -251,6 +251,8 @@ func TestTicketHostile(t *testing.T) {
 func TestNotice(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"agent mention", "このチケットは <@U0ALICE> が対応中です。", "このチケットは <@U0ALICE> が対応中です。"},
+		{"agent reference", "このチケットは " + bot.MentionAgent("U0ALICE") + " が対応中です。", "このチケットは <@U0ALICE> が対応中です。"},
+		{"reference to no Slack user", bot.MentionAgent("alice<x>"), "@alice&lt;x&gt;"},
 		{"enterprise user", "<@W012AB>", "<@W012AB>"},
 		{"broadcast", "<!channel> hi", "&lt;!channel&gt; hi"},
 		{"labelled mention", "<@U0ALICE|alice>", "&lt;@U0ALICE|alice&gt;"},

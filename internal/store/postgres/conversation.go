@@ -13,13 +13,13 @@ import (
 // bot.ErrNotFound if there is none. The caller owns the result; its Vars is never nil and
 // its times, the Ticket's included, are in UTC.
 func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation, error) {
-	const q = `SELECT name, address, lang, status, node, path, answers, vars, misses, ticket, flow_version, revision,
+	const q = `SELECT name, profile_checked, address, lang, status, node, path, answers, vars, misses, ticket, flow_version, revision,
 		created_at, updated_at
 		FROM conversations WHERE channel = $1 AND user_id = $2`
 	c := &bot.Conversation{Key: k}
 	var path, answers, vars, ticket []byte
 	err := s.pool.QueryRow(ctx, q, k.Channel, k.User).Scan(
-		&c.Name, &c.Address, &c.Lang, &c.Status, &c.Node, &path, &answers, &vars,
+		&c.Name, &c.ProfileChecked, &c.Address, &c.Lang, &c.Status, &c.Node, &path, &answers, &vars,
 		&c.Misses, &ticket, &c.FlowVersion, &c.Revision, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("load conversation %s: %w", k, translate(err))
@@ -83,14 +83,14 @@ func saveConversation(c *bot.Conversation) (string, []any, error) {
 		insert = `INSERT INTO conversations
 			(name, address, lang, status, node, path, answers, vars, misses,
 			 ticket, ticket_state, ticket_since, ticket_waited, flow_version, created_at, updated_at,
-			 channel, user_id, revision)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1)
+			 channel, user_id, profile_checked, revision)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1)
 			ON CONFLICT (channel, user_id) DO NOTHING`
 		update = `UPDATE conversations SET
 			name = $1, address = $2, lang = $3, status = $4, node = $5, path = $6, answers = $7, vars = $8,
 			misses = $9, ticket = $10, ticket_state = $11, ticket_since = $12, ticket_waited = $13,
-			flow_version = $14, created_at = $15, updated_at = $16, revision = revision + 1
-			WHERE channel = $17 AND user_id = $18 AND revision = $19`
+			flow_version = $14, created_at = $15, updated_at = $16, profile_checked = $19, revision = revision + 1
+			WHERE channel = $17 AND user_id = $18 AND revision = $20`
 	)
 	path, err := row.JSONText(c.Path, len(c.Path) == 0, "[]")
 	if err != nil {
@@ -116,7 +116,7 @@ func saveConversation(c *bot.Conversation) (string, []any, error) {
 	args := []any{
 		clean(c.Name), clean(c.Address), clean(string(c.Lang)), clean(string(c.Status)), clean(c.Node),
 		path, answers, vars, c.Misses, ticket, state, since, waited, clean(c.FlowVersion),
-		ms(c.CreatedAt), ms(c.UpdatedAt), c.Key.Channel, c.Key.User,
+		ms(c.CreatedAt), ms(c.UpdatedAt), c.Key.Channel, c.Key.User, c.ProfileChecked,
 	}
 	if c.Revision == 0 {
 		return insert, args, nil

@@ -75,7 +75,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 			// spent; a row that never decodes needs a person, and the error says which.
 			return nil, fmt.Errorf("claim outgoing: row %d: decode: %w", o.ID, err)
 		}
-		o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
+		o.Address, o.ReplyToken, o.Handle, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.Handle, p.EventAt.UTC(), p.Messages
 		o.CreatedAt = utc(o.CreatedAt)
 		o.Parked, o.Replied = mark == "parked", mark == "replying"
 		outs = append(outs, o)

@@ -23,9 +23,9 @@ const linesSince = `SELECT channel, user_id, at, role, name, text, node, miss FR
 // after since, and the key of its conversation, in the order CommitTurn appended the lines
 // (whatever their times; lines that concurrent turns appended are in the order their
 // transactions drew ids). Times are in UTC. It stops at the first error fn returns and
-// returns it wrapped. The rows are read while fn runs, on a connection of their own: fn
-// may call the Store, unless the Store has a single connection (MaxConns 1), which fn
-// would wait for forever.
+// returns it wrapped. The rows are read while fn runs, on a connection of their own; fn
+// must not call the Store (see report.Source: a Store with a single connection,
+// MaxConns 1, would wait for it forever).
 func (s *Store) LinesSince(ctx context.Context, since time.Time, fn func(bot.Key, bot.Line) error) error {
 	rows, err := s.pool.Query(ctx, linesSince, ms(since))
 	if err != nil {
@@ -69,7 +69,7 @@ const (
 // whatever its age, oldest first (then by its conversation's key), each with its
 // conversation's key. An archived ticket's ClosedAt is when it was archived if it was
 // zero. Times are in UTC. It stops at the first error fn returns and returns it wrapped.
-// fn may call the Store, as for LinesSince.
+// fn must not call the Store, as for LinesSince.
 func (s *Store) TicketsSince(ctx context.Context, since time.Time, fn func(bot.Key, bot.Ticket) error) error {
 	for _, q := range []struct {
 		what  string

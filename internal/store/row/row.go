@@ -16,6 +16,7 @@ import (
 type OutgoingPayload struct {
 	Address    string        `json:"address,omitempty"`
 	ReplyToken string        `json:"reply_token,omitempty"`
+	Handle     string        `json:"handle,omitempty"`
 	EventAt    time.Time     `json:"event_at"`
 	Messages   []bot.Message `json:"messages"`
 }
@@ -47,7 +48,7 @@ func Outgoings(t *bot.Turn) ([]*bot.Outgoing, []string, error) {
 		}
 		seqs[o.Seq] = true
 		b, err := json.Marshal(OutgoingPayload{
-			Address: o.Address, ReplyToken: o.ReplyToken, EventAt: o.EventAt, Messages: o.Messages,
+			Address: o.Address, ReplyToken: o.ReplyToken, Handle: o.Handle, EventAt: o.EventAt, Messages: o.Messages,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("outgoing %d: %w", o.Seq, err)

@@ -16,7 +16,7 @@ import (
 // bot.ErrNotFound if there is none. The caller owns the result; its Vars is never nil and
 // its times, the Ticket's included, are in UTC.
 func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation, error) {
-	const q = `SELECT name, address, lang, status, node, path, answers, vars, misses, ticket, flow_version, revision,
+	const q = `SELECT name, profile_checked, address, lang, status, node, path, answers, vars, misses, ticket, flow_version, revision,
 		created_at, updated_at
 		FROM conversations WHERE channel = ? AND user_id = ?`
 	c := &bot.Conversation{Key: k}
@@ -25,7 +25,7 @@ func (s *Store) Conversation(ctx context.Context, k bot.Key) (*bot.Conversation,
 		created, updated            int64
 	)
 	err := s.readq().QueryRowContext(ctx, q, k.Channel, k.User).Scan(
-		&c.Name, &c.Address, &c.Lang, &c.Status, &c.Node, &path, &answers, &vars,
+		&c.Name, &c.ProfileChecked, &c.Address, &c.Lang, &c.Status, &c.Node, &path, &answers, &vars,
 		&c.Misses, &ticket, &c.FlowVersion, &c.Revision, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("load conversation %s: %w", k, bot.ErrNotFound)
@@ -84,13 +84,13 @@ type execer interface {
 func saveConversation(ctx context.Context, db execer, c *bot.Conversation) error {
 	const (
 		insert = `INSERT INTO conversations
-			(name, address, lang, status, node, path, answers, vars, misses,
+			(name, profile_checked, address, lang, status, node, path, answers, vars, misses,
 			 ticket, ticket_state, ticket_since, ticket_waited, flow_version, created_at, updated_at,
 			 channel, user_id, revision)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
 			ON CONFLICT (channel, user_id) DO NOTHING`
 		update = `UPDATE conversations SET
-			name = ?, address = ?, lang = ?, status = ?, node = ?, path = ?, answers = ?, vars = ?, misses = ?,
+			name = ?, profile_checked = ?, address = ?, lang = ?, status = ?, node = ?, path = ?, answers = ?, vars = ?, misses = ?,
 			ticket = ?, ticket_state = ?, ticket_since = ?, ticket_waited = ?, flow_version = ?,
 			created_at = ?, updated_at = ?, revision = revision + 1
 			WHERE channel = ? AND user_id = ? AND revision = ?`
@@ -117,7 +117,7 @@ func saveConversation(ctx context.Context, db execer, c *bot.Conversation) error
 		ticket, state, since, waited = string(b), string(t.State), t.CreatedAt.UnixMilli(), t.Waited
 	}
 	args := []any{
-		c.Name, c.Address, string(c.Lang), string(c.Status), c.Node, path, answers, vars, c.Misses,
+		c.Name, c.ProfileChecked, c.Address, string(c.Lang), string(c.Status), c.Node, path, answers, vars, c.Misses,
 		ticket, state, since, waited, c.FlowVersion,
 		c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli(), c.Key.Channel, c.Key.User,
 	}

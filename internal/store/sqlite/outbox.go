@@ -80,7 +80,7 @@ func (s *Store) ClaimOutgoing(ctx context.Context, owner string, n int, lease ti
 				// which.
 				return fmt.Errorf("row %d: decode: %w", o.ID, err)
 			}
-			o.Address, o.ReplyToken, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.EventAt.UTC(), p.Messages
+			o.Address, o.ReplyToken, o.Handle, o.EventAt, o.Messages = p.Address, p.ReplyToken, p.Handle, p.EventAt.UTC(), p.Messages
 			o.CreatedAt = time.UnixMilli(created).UTC()
 			o.Parked, o.Replied = mark == markParked, mark == markReplying
 			outs = append(outs, o)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/storetest"
 )
 
 // TestQueryPlans checks that the queries workers and deliverers poll with read pending
@@ -205,116 +206,6 @@ func TestPipelineTimes(t *testing.T) {
 	}
 }
 
-func BenchmarkAddEvents(b *testing.B) {
-	for _, batch := range []int{1, 32} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
-			ctx := b.Context()
-			at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
-			evs := make([]bot.Event, batch)
-			n := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				for i := range evs {
-					n++
-					evs[i] = benchEvent(n, at)
-				}
-				if _, err := s.AddEvents(ctx, evs); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
-		})
-	}
-}
-
-// BenchmarkClaimCommit measures a worker's turn: claim the conversation of a new event,
-// load the conversation, commit the turn with one message and two transcript lines,
-// release. Storing the event is
-// not measured. "backlog" runs on a database that already holds 100k processed events and
-// 100k delivered rows.
-func BenchmarkClaimCommit(b *testing.B) {
-	for _, backlog := range []int{0, 100_000} {
-		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) {
-			s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
-			fillBacklog(b, s, backlog)
-			ctx := b.Context()
-			at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
-			c := benchConversation()
-			msgs := []bot.Message{{Kind: bot.MsgQuestion, Text: "Which card?", Choices: []bot.Choice{
-				{Label: "Amazon", Data: "amazon"}, {Label: "Apple", Data: "apple"}, {Label: "Google Play", Data: "google"},
-			}}}
-			if err := s.SaveConversation(ctx, c); err != nil {
-				b.Fatal(err)
-			}
-			n := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				n++
-				ev := benchEvent(n, at)
-				ev.Key = c.Key
-				if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-
-				k, evs, err := s.ClaimConversation(ctx, "worker", 30*time.Second)
-				if err != nil {
-					b.Fatal(err)
-				}
-				c, err := s.Conversation(ctx, k)
-				if err != nil {
-					b.Fatal(err)
-				}
-				c.Node = fmt.Sprintf("node_%d", n%10)
-				out := &bot.Outgoing{Key: k, EventID: evs[0].ID, Address: evs[0].Address, ReplyToken: evs[0].ReplyToken,
-					EventAt: evs[0].At, Messages: msgs}
-				lines := []bot.Line{
-					{At: evs[0].At, Role: bot.RoleCustomer, Text: evs[0].In.Text},
-					{At: evs[0].At, Role: bot.RoleBot, Text: msgs[0].Text},
-				}
-				tn := &bot.Turn{Conversation: c, EventID: evs[0].ID, Out: []*bot.Outgoing{out}, Transcript: lines}
-				if err := s.CommitTurn(ctx, tn); err != nil {
-					b.Fatal(err)
-				}
-				if err := s.ReleaseConversation(ctx, k, "worker"); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkIdlePoll measures what idle workers and deliverers do between Notifies: find
-// nothing to claim, on a database with 100k processed events and delivered rows.
-func BenchmarkIdlePoll(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
-	fillBacklog(b, s, 100_000)
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := s.ClaimConversation(ctx, "worker", 30*time.Second); !errors.Is(err, bot.ErrNotFound) {
-			b.Fatal(err)
-		}
-		if outs, err := s.ClaimOutgoing(ctx, "deliverer", 16, 30*time.Second); err != nil || len(outs) != 0 {
-			b.Fatal(outs, err)
-		}
-	}
-}
-
-// benchEvent returns the nth event of a typical size: a LINE text message.
-func benchEvent(n int, at time.Time) bot.Event {
-	return bot.Event{
-		ID:         fmt.Sprintf("line:01JQ%022d", n),
-		Key:        bot.Key{Channel: "line", User: fmt.Sprintf("U4af4980629f9f2e3b0cd1a3c8e%05d", n%1000)},
-		In:         bot.Inbound{Kind: bot.InText, Text: "ギフトカードが使えません"},
-		At:         at.Add(time.Duration(n) * time.Millisecond),
-		Address:    fmt.Sprintf("U4af4980629f9f2e3b0cd1a3c8e%05d", n%1000),
-		ReplyToken: "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
-	}
-}
-
 // fillBacklog adds n processed inbox events, n delivered outbox rows, n transcript lines,
 // n waiting tickets whose customers were told, and n archived tickets, over 1000
 // conversations, all at times 1 to n.
@@ -478,7 +369,7 @@ func TestTwoProcessesOneConversation(t *testing.T) {
 	p1, p2 := open(t, path), open(t, path)
 	ctx := t.Context()
 	at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
-	e1, e2 := benchEvent(1, at), benchEvent(1001, at) // the same conversation, e1 first
+	e1, e2 := storetest.BenchEvent(1, at), storetest.BenchEvent(1001, at) // the same conversation, e1 first
 	if _, err := p1.AddEvents(ctx, []bot.Event{e1, e2}); err != nil {
 		t.Fatal(err)
 	}
@@ -520,4 +411,10 @@ func TestTwoProcessesOneConversation(t *testing.T) {
 	if err := p2.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: e2.ID}); err != nil {
 		t.Errorf("commit of e2 after e1: %v", err)
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) storetest.BenchStore {
+		return open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
+	}, func(b *testing.B, s storetest.BenchStore, n int) { fillBacklog(b, s.(*Store), n) })
 }

@@ -25,8 +25,8 @@ const linesSince = `SELECT channel, user_id, at, role, name, text, node, miss FR
 // LinesSince calls fn with every transcript line whose At, to the millisecond, is at or
 // after since, and the key of its conversation, in the order CommitTurn appended the lines
 // (whatever their times). Times are in UTC. It stops at the first error fn returns and
-// returns it wrapped. fn must not call the Store: with Memory, the Store's one connection
-// is busy reading until LinesSince returns.
+// returns it wrapped. fn must not call the Store (see report.Source): with Memory, the
+// Store's one connection is busy reading until LinesSince returns.
 func (s *Store) LinesSince(ctx context.Context, since time.Time, fn func(bot.Key, bot.Line) error) error {
 	ms := since.UnixMilli()
 	rows, err := s.read.QueryContext(ctx, linesSince, ms, ms)

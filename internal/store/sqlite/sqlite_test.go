@@ -421,49 +421,6 @@ func schemaVersions(t *testing.T) string {
 	return strings.Join(vs, ",")
 }
 
-func BenchmarkSaveConversation(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
-	ctx := b.Context()
-	c := benchConversation()
-	if err := s.SaveConversation(ctx, c); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := s.SaveConversation(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkLoadConversation(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "giftdesk.db"))
-	ctx := b.Context()
-	c := benchConversation()
-	if err := s.SaveConversation(ctx, c); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Conversation(ctx, c.Key); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// benchConversation is a conversation of typical size: a dozen steps into a diagnosis.
-func benchConversation() *bot.Conversation {
-	c := conversation(bot.Key{Channel: "line", User: "U4af4980629f9f2e3b0cd1a3c8e2f5b71"})
-	for i := range 10 {
-		node := fmt.Sprintf("node_%d", i)
-		c.Path = append(c.Path, node)
-		c.Answers = append(c.Answers, bot.Answer{Node: node, Option: "yes", At: c.UpdatedAt.Add(time.Duration(i) * time.Minute)})
-	}
-	c.Vars["amount"] = "5000"
-	c.Vars["purchased_at"] = "2025-03-30"
-	return c
-}
-
 // TestProbeWrite: the write probe fails while the database cannot be written, and
 // succeeds again after.
 func TestProbeWrite(t *testing.T) {
@@ -486,5 +443,61 @@ func TestProbeWrite(t *testing.T) {
 	}
 	if err := s.ProbeWrite(ctx); err != nil {
 		t.Fatalf("probe after writes work again: %v", err)
+	}
+}
+
+// TestMigrateProfileChecked checks migration 0005 on conversations saved before it: a
+// name of "-" (asked, not told) becomes an empty name that was checked, a name one that
+// was checked, and no name one that was not.
+func TestMigrateProfileChecked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "giftdesk.db")
+	db, err := sql.Open("sqlite", dsn(path, time.Second, "_txlock", "immediate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema, err := fs.Sub(schemaFS, "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := row.LoadMigrations(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []row.Migration
+	for _, m := range all {
+		if m.Version < 5 {
+			before = append(before, m)
+		}
+	}
+	if err := migrate(t.Context(), db, before); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"-", "山田", ""} {
+		if _, err := db.Exec(`INSERT INTO conversations (channel, user_id, name, lang, status, node, flow_version, revision, created_at, updated_at)
+			VALUES ('line', ?, ?, 'ja', 'active', 'start', '1', 1, 0, 0)`, "U"+name, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := open(t, path)
+	tests := []struct {
+		name, user, wantName string
+		wantChecked          bool
+	}{
+		{name: "asked, not told", user: "U-", wantName: "", wantChecked: true},
+		{name: "told", user: "U山田", wantName: "山田", wantChecked: true},
+		{name: "not asked", user: "U", wantName: "", wantChecked: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := s.Conversation(t.Context(), bot.Key{Channel: "line", User: tt.user})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Name != tt.wantName || c.ProfileChecked != tt.wantChecked {
+				t.Errorf("Name, ProfileChecked = %q, %v; want %q, %v", c.Name, c.ProfileChecked, tt.wantName, tt.wantChecked)
+			}
+		})
 	}
 }

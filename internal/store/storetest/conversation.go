@@ -7,12 +7,13 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var conversationTests = []test{
@@ -42,12 +43,13 @@ var t0 = time.Date(2025, time.April, 1, 9, 30, 15, 123_000_000, time.UTC)
 // sample returns a conversation with every field set, including text that needs escaping.
 func sample(k bot.Key) *bot.Conversation {
 	return &bot.Conversation{
-		Key:    k,
-		Name:   "山田 太郎 'Taro' \"🎁\"",
-		Lang:   bot.Japanese,
-		Status: bot.StatusActive,
-		Node:   "ask_code",
-		Path:   []string{"start", "card_type", "is_amazon", "ask_code"},
+		Key:            k,
+		Name:           "山田 太郎 'Taro' \"🎁\"",
+		ProfileChecked: true,
+		Lang:           bot.Japanese,
+		Status:         bot.StatusActive,
+		Node:           "ask_code",
+		Path:           []string{"start", "card_type", "is_amazon", "ask_code"},
 		Answers: []bot.Answer{
 			{Node: "start", Option: "cannot_use", At: t0.Add(1 * time.Second)},
 			{Node: "card_type", Option: "amazon", At: t0.Add(2*time.Second + 5*time.Millisecond)},
@@ -528,91 +530,17 @@ func clone(c *bot.Conversation) *bot.Conversation {
 	return &cp
 }
 
-// diff describes how got differs from want, one field a line, or returns "" if they are
-// the same. Times are compared with Equal; nil and empty slices and maps are the same.
+// diff describes how got differs from want (go-cmp's "-want +got"), or returns "" if they
+// are the same. Every field is compared, so a new one cannot go unchecked: times with
+// Equal, and nil and empty slices and maps are the same.
 func diff(got, want *bot.Conversation) string {
-	var d []string
-	add := func(field string, got, want any) {
-		d = append(d, fmt.Sprintf("\t%s = %#v, want %#v", field, got, want))
-	}
-	if got.Key != want.Key {
-		add("Key", got.Key, want.Key)
-	}
-	if got.Name != want.Name {
-		add("Name", got.Name, want.Name)
-	}
-	if got.Address != want.Address {
-		add("Address", got.Address, want.Address)
-	}
-	if got.Lang != want.Lang {
-		add("Lang", got.Lang, want.Lang)
-	}
-	if got.Status != want.Status {
-		add("Status", got.Status, want.Status)
-	}
-	if got.Node != want.Node {
-		add("Node", got.Node, want.Node)
-	}
-	if !slices.Equal(got.Path, want.Path) {
-		add("Path", got.Path, want.Path)
-	}
-	if len(got.Answers) != len(want.Answers) {
-		add("len(Answers)", len(got.Answers), len(want.Answers))
-	} else {
-		for i, g := range got.Answers {
-			w := want.Answers[i]
-			if g.Node != w.Node || g.Option != w.Option || g.Value != w.Value || !g.At.Equal(w.At) {
-				add(fmt.Sprintf("Answers[%d]", i), g, w)
-			}
-		}
-	}
-	if !maps.Equal(got.Vars, want.Vars) {
-		add("Vars", got.Vars, want.Vars)
-	}
-	if got.Misses != want.Misses {
-		add("Misses", got.Misses, want.Misses)
-	}
-	if d := diffTicket(got.Ticket, want.Ticket); d != "" {
-		add("Ticket", d, "")
-	}
-	if got.FlowVersion != want.FlowVersion {
-		add("FlowVersion", got.FlowVersion, want.FlowVersion)
-	}
-	if got.Revision != want.Revision {
-		add("Revision", got.Revision, want.Revision)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		add("CreatedAt", got.CreatedAt.Format(time.RFC3339Nano), want.CreatedAt.Format(time.RFC3339Nano))
-	}
-	if !got.UpdatedAt.Equal(want.UpdatedAt) {
-		add("UpdatedAt", got.UpdatedAt.Format(time.RFC3339Nano), want.UpdatedAt.Format(time.RFC3339Nano))
-	}
-	return strings.Join(d, "\n")
+	return cmp.Diff(want, got, cmpopts.EquateEmpty())
 }
 
 // diffTicket describes how got differs from want, or returns "" if they are the same.
 // Times are compared with Equal.
 func diffTicket(got, want *bot.Ticket) string {
-	switch {
-	case got == nil && want == nil:
-		return ""
-	case got == nil:
-		return fmt.Sprintf("nil, want %+v", *want)
-	case want == nil:
-		return fmt.Sprintf("%+v, want nil", *got)
-	}
-	g, w := *got, *want
-	times := func(t *bot.Ticket) []time.Time {
-		return []time.Time{t.CreatedAt, t.ClaimedAt, t.ResolvedAt, t.ClosedAt}
-	}
-	if !slices.EqualFunc(times(&g), times(&w), time.Time.Equal) {
-		return fmt.Sprintf("times %v, want %v", times(&g), times(&w))
-	}
-	g.CreatedAt, g.ClaimedAt, g.ResolvedAt, g.ClosedAt = w.CreatedAt, w.ClaimedAt, w.ResolvedAt, w.ClosedAt
-	if g != w {
-		return fmt.Sprintf("%+v, want %+v", g, w)
-	}
-	return ""
+	return cmp.Diff(want, got)
 }
 
 // testConversationTicket follows a conversation's ticket from none to waiting, claimed,

@@ -171,7 +171,7 @@ func testOutboxRoundTrip(t *testing.T, s Store, _ *clock) {
 	addEvents(t, s, ev)
 	want := &bot.Outgoing{
 		Key: k, EventID: ev.ID, Seq: 3, Channel: "line", Address: "C0123456789abcdef", ReplyToken: "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA",
-		EventAt: ev.At,
+		Handle: `{"u":"U1","b":[{"type":"section"}]}`, EventAt: ev.At,
 		Messages: []bot.Message{
 			{Kind: bot.MsgText, Text: "こんにちは 🎁 \"quoted\" \\ 'single'\n改行"},
 			{Kind: bot.MsgQuestion, Text: "Which card?", Choices: []bot.Choice{
@@ -193,7 +193,7 @@ func testOutboxRoundTrip(t *testing.T, s Store, _ *clock) {
 	commitTurn(t, s, ev, &bot.Turn{Out: []*bot.Outgoing{&out}})
 	got := claimOut(t, s, "d1", 10, &out)[0]
 	if got.ID != out.ID || got.Key != want.Key || got.EventID != want.EventID || got.Seq != want.Seq ||
-		got.Channel != want.Channel || got.Address != want.Address || got.ReplyToken != want.ReplyToken || got.Attempts != 0 {
+		got.Channel != want.Channel || got.Address != want.Address || got.ReplyToken != want.ReplyToken || got.Handle != want.Handle || got.Attempts != 0 {
 		t.Errorf("claimed row = %+v\nwant          %+v", got, out)
 	}
 	if !reflect.DeepEqual(got.Messages, want.Messages) {

@@ -24,6 +24,7 @@ func event(k bot.Key, id string, at time.Time) bot.Event {
 		At:         at,
 		Address:    k.User,
 		ReplyToken: "reply-token-" + id,
+		Handle:     `{"u":"` + id + `"}`,
 	}
 }
 
@@ -107,7 +108,7 @@ func current(t *testing.T, s Store, k bot.Key) *bot.Conversation {
 // outgoing returns the outgoing message of a turn answering ev with one text per text.
 func outgoing(ev bot.Event, texts ...string) *bot.Outgoing {
 	out := &bot.Outgoing{
-		Key: ev.Key, EventID: ev.ID, Address: ev.Address, ReplyToken: ev.ReplyToken, EventAt: ev.At,
+		Key: ev.Key, EventID: ev.ID, Address: ev.Address, ReplyToken: ev.ReplyToken, Handle: ev.Handle, EventAt: ev.At,
 		CreatedAt: ev.At.Add(time.Second),
 	}
 	for _, text := range texts {
@@ -120,7 +121,7 @@ func outgoing(ev bot.Event, texts ...string) *bot.Outgoing {
 // address, with one text per text.
 func relay(ev bot.Event, seq int, via, address string, texts ...string) *bot.Outgoing {
 	out := outgoing(ev, texts...)
-	out.Seq, out.Channel, out.Address, out.ReplyToken = seq, via, address, ""
+	out.Seq, out.Channel, out.Address, out.ReplyToken, out.Handle = seq, via, address, "", ""
 	return out
 }
 
@@ -240,7 +241,7 @@ func checkTime(t *testing.T, name string, got, want time.Time) {
 func checkEvent(t *testing.T, got, want bot.Event) {
 	t.Helper()
 	if got.ID != want.ID || got.Key != want.Key || got.In != want.In || got.Address != want.Address ||
-		got.ReplyToken != want.ReplyToken {
+		got.ReplyToken != want.ReplyToken || got.Handle != want.Handle {
 		t.Errorf("event = %+v\nwant    %+v", got, want)
 	}
 	checkTime(t, "event "+want.ID+" At", got.At, want.At)

@@ -114,7 +114,9 @@
 //     ClosedAt and then ID; then every open ticket of a conversation, whatever its age,
 //     ordered by CreatedAt and then the conversation's key.
 //   - Both stop at the first error their callback returns and return it, matching
-//     errors.Is.
+//     errors.Is. Both call it on the caller's goroutine, one row at a time, and callers
+//     must not call the store from it (report.Source states the contract): the suite's
+//     callbacks only collect.
 package storetest
 
 import (

@@ -1,4 +1,4 @@
-package bot
+package pipeline
 
 import (
 	"context"
@@ -9,16 +9,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 // DelivererConfig configures a Deliverer. A zero field means the default.
 type DelivererConfig struct {
-	Outbox  Outbox            // required
-	Senders map[string]Sender // by channel; required
-	Owner   string            // this process's name in leases; default "deliverer"
-	Lease   time.Duration     // how long a claimed row stays leased; default 30s
-	Poll    time.Duration     // how often to look for work without a Notify; default 200ms
-	Batch   int               // rows claimed at once, delivered concurrently; default 16
+	Outbox  bot.Outbox            // required
+	Senders map[string]bot.Sender // by channel; required
+	Owner   string                // this process's name in leases; default "deliverer"
+	Lease   time.Duration         // how long a claimed row stays leased; default 30s
+	Poll    time.Duration         // how often to look for work without a Notify; default 200ms
+	Batch   int                   // rows claimed at once, delivered concurrently; default 16
 	// ClaimGap is the least time between two claims that found less than a full batch;
 	// default 50ms. Most rows are handed over by the worker (Deliver), and a claim may
 	// cost the database a scan of the undelivered rows: wake-ups in between wait.
@@ -35,15 +37,18 @@ type DelivererConfig struct {
 	// ParkLimit is how long after its creation a parked row is given up (outcome
 	// "failed"); default 24 hours.
 	ParkLimit time.Duration
-	Logger    *slog.Logger     // default: discard
-	Now       func() time.Time // default time.Now
+	// Grace bounds the deliveries under way when Run's context ends: their context is
+	// cancelled this long after; default DefaultGrace.
+	Grace  time.Duration
+	Logger *slog.Logger     // default: discard
+	Now    func() time.Time // default time.Now
 	// Delivered is called after every attempt with its outcome ("reply", "push",
 	// "retry", "parked", "failed", OutcomeUncertain) and duration: a hook for metrics.
 	Delivered func(channel, outcome string, d time.Duration)
 	// Backlog, if set and Outbox is an OutboxCounter, is called at most every CountEvery
 	// with the unfinished rows (Waiting, Parked): a hook for gauges, so that a metrics
 	// scrape costs no query.
-	Backlog    func(OutboxCounts)
+	Backlog    func(bot.OutboxCounts)
 	CountEvery time.Duration // default 5s
 }
 
@@ -110,6 +115,9 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	if cfg.ParkLimit == 0 {
 		cfg.ParkLimit = 24 * time.Hour
 	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -122,14 +130,16 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 }
 
 // Claim is the lease a Queue.CommitTurn gives rows to be handed to Deliver.
-func (d *Deliverer) Claim() *Claim {
-	return &Claim{Owner: d.cfg.Owner, Lease: d.cfg.Lease}
+func (d *Deliverer) Claim() *bot.Claim {
+	return &bot.Claim{Owner: d.cfg.Owner, Lease: d.cfg.Lease}
 }
 
 // Deliver delivers rows already leased to this deliverer (by CommitTurn with Claim) in
 // the background, as if RunOnce had claimed them; it waits only while maxDirect
-// deliveries are under way. Run waits for them before it returns.
-func (d *Deliverer) Deliver(ctx context.Context, rows []*Outgoing) {
+// deliveries are under way. ctx bounds the deliveries: the worker passes the context of
+// its turn, which outlives shutdown by the grace (see inFlight). Run waits for them
+// before it returns.
+func (d *Deliverer) Deliver(ctx context.Context, rows []*bot.Outgoing) {
 	for _, o := range rows {
 		d.slots <- struct{}{}
 		d.wg.Add(1)
@@ -137,7 +147,7 @@ func (d *Deliverer) Deliver(ctx context.Context, rows []*Outgoing) {
 		o := *o
 		go func() {
 			defer func() { d.direct.Add(-1); <-d.slots; d.wg.Done() }()
-			d.deliver(context.WithoutCancel(ctx), o)
+			d.deliver(ctx, o)
 		}()
 	}
 }
@@ -166,8 +176,9 @@ func (d *Deliverer) wake1() {
 func (d *Deliverer) Wait() { d.wg.Wait() }
 
 // Run delivers until ctx is done; deliveries under way finish first, those handed over
-// by Deliver too.
+// by Deliver too, within Grace.
 func (d *Deliverer) Run(ctx context.Context) error {
+	work := inFlight(ctx, d.cfg.Grace)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -191,7 +202,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		for ctx.Err() == nil {
 			inFlight, notes := d.direct.Load(), d.notes.Load()
 			d.lastClaim = time.Now()
-			n, err := d.RunOnce(context.WithoutCancel(ctx))
+			n, err := d.RunOnce(work)
 			if err != nil {
 				d.log.Error("deliver", "err", err)
 				break
@@ -208,19 +219,19 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				break
 			}
 		}
-		d.countBacklog(ctx)
+		d.countBacklog(work)
 		t.Reset(d.cfg.Poll)
 	}
 }
 
 // countBacklog reports the outbox's unfinished rows to Backlog, at most every CountEvery.
 func (d *Deliverer) countBacklog(ctx context.Context) {
-	counter, ok := d.cfg.Outbox.(OutboxCounter)
+	counter, ok := d.cfg.Outbox.(bot.OutboxCounter)
 	if d.cfg.Backlog == nil || !ok || time.Since(d.lastCount) < d.cfg.CountEvery {
 		return
 	}
 	d.lastCount = time.Now()
-	c, err := counter.CountOutgoing(context.WithoutCancel(ctx), d.cfg.Now())
+	c, err := counter.CountOutgoing(ctx, d.cfg.Now())
 	if err != nil {
 		d.log.Warn("count outgoing", "err", err)
 		return
@@ -243,18 +254,18 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	return len(rows), nil
 }
 
-func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
+func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) {
 	start := d.cfg.Now()
 	log := d.log.With("conversation", o.Key.String(), "outgoing", o.ID, "via", o.Via(), "attempt", o.Attempts+1)
 	via := o.Via()
 	sender, ok := d.cfg.Senders[via]
 	var outcome string
 	var err error
-	if marker, can := d.cfg.Outbox.(ReplyMarker); can {
+	if marker, can := d.cfg.Outbox.(bot.ReplyMarker); can {
 		o.MarkReply = func(ctx context.Context) error { return marker.MarkReplying(ctx, o.ID, d.cfg.Owner) }
 	}
 	if !ok {
-		err = &DeliveryError{Permanent: true, Err: fmt.Errorf("no sender for channel %q", via)}
+		err = &bot.DeliveryError{Permanent: true, Err: fmt.Errorf("no sender for channel %q", via)}
 	} else {
 		outcome, err = sender.Send(ctx, o)
 	}
@@ -263,7 +274,7 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 	}
 	age := d.cfg.Now().Sub(o.CreatedAt)
 	switch {
-	case err == nil && outcome == OutcomeUncertain:
+	case err == nil && outcome == bot.OutcomeUncertain:
 		// The sender logged why; this is the line operators alert on.
 		log.Error("delivery uncertain: an earlier attempt may have delivered it; not sent again")
 	case err == nil:
@@ -272,7 +283,7 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 		// are logged below.
 		log.Debug("delivered", "outcome", outcome, "messages", len(o.Messages))
 		d.wakeParked(ctx, via)
-	case isFixable(err) && age < d.cfg.ParkLimit:
+	case bot.IsFixable(err) && age < d.cfg.ParkLimit:
 		// Error, not Warn: nothing goes out on this channel until a person acts.
 		wait := d.parkWait(age)
 		log.Error("delivery parked until the cause is fixed", "err", err, "in", wait.String())
@@ -282,11 +293,11 @@ func (d *Deliverer) deliver(ctx context.Context, o Outgoing) {
 		}
 		d.observe(via, "parked", start)
 		return
-	case isPermanent(err) || isFixable(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
+	case bot.IsPermanent(err) || bot.IsFixable(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
 		outcome = "failed"
 		log.Error("delivery failed", "err", err)
 	default:
-		wait := max(retryAfter(err), d.cfg.Backoff(o.Attempts))
+		wait := max(bot.RetryAfter(err), d.cfg.Backoff(o.Attempts))
 		log.Warn("delivery will be retried", "err", err, "in", wait.String())
 		if rerr := d.cfg.Outbox.RetryOutgoing(ctx, o.ID, d.cfg.Owner, d.cfg.Now().Add(wait)); rerr != nil {
 			log.Error("schedule retry", "err", rerr)

@@ -1,8 +1,10 @@
-package bot
+package pipeline
 
 import (
 	"container/list"
 	"sync"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 // convCache keeps the conversations a worker committed last, so that the next turn of a
@@ -14,15 +16,15 @@ type convCache struct {
 	mu    sync.Mutex
 	max   int
 	order *list.List // of *Conversation, most recent first
-	byKey map[Key]*list.Element
+	byKey map[bot.Key]*list.Element
 }
 
 func newConvCache(max int) *convCache {
-	return &convCache{max: max, order: list.New(), byKey: make(map[Key]*list.Element)}
+	return &convCache{max: max, order: list.New(), byKey: make(map[bot.Key]*list.Element)}
 }
 
 // get returns a copy of the cached conversation k, or nil.
-func (c *convCache) get(k Key) *Conversation {
+func (c *convCache) get(k bot.Key) *bot.Conversation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byKey[k]
@@ -30,11 +32,11 @@ func (c *convCache) get(k Key) *Conversation {
 		return nil
 	}
 	c.order.MoveToFront(e)
-	return e.Value.(*Conversation).Clone()
+	return e.Value.(*bot.Conversation).Clone()
 }
 
 // put caches a copy of conv.
-func (c *convCache) put(conv *Conversation) {
+func (c *convCache) put(conv *bot.Conversation) {
 	cp := conv.Clone()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -47,12 +49,12 @@ func (c *convCache) put(conv *Conversation) {
 	if c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.byKey, last.Value.(*Conversation).Key)
+		delete(c.byKey, last.Value.(*bot.Conversation).Key)
 	}
 }
 
 // drop forgets k.
-func (c *convCache) drop(k Key) {
+func (c *convCache) drop(k bot.Key) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[k]; ok {

@@ -1,14 +1,16 @@
-package bot
+package pipeline
 
 import (
 	"context"
 	"testing"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 func TestHints(t *testing.T) {
-	a, b, c := Key{Channel: "line", User: "A"}, Key{Channel: "line", User: "B"}, Key{Channel: "line", User: "C"}
+	a, b, c := bot.Key{Channel: "line", User: "A"}, bot.Key{Channel: "line", User: "B"}, bot.Key{Channel: "line", User: "C"}
 	h := NewHints(2)
-	take := func(want Key) {
+	take := func(want bot.Key) {
 		t.Helper()
 		if k, ok := h.take(); !ok || k != want {
 			t.Fatalf("take = %v, %v; want %v", k, ok, want)
@@ -59,14 +61,14 @@ func TestHints(t *testing.T) {
 
 type fakeInbox struct{ fresh []bool }
 
-func (f fakeInbox) AddEvents(context.Context, []Event) ([]bool, error) { return f.fresh, nil }
-func (f fakeInbox) AddDeadLetter(context.Context, DeadLetter) error    { return nil }
+func (f fakeInbox) AddEvents(context.Context, []bot.Event) ([]bool, error) { return f.fresh, nil }
+func (f fakeInbox) AddDeadLetter(context.Context, bot.DeadLetter) error    { return nil }
 
 func TestHintsInbox(t *testing.T) {
 	h := NewHints(0)
-	a, b := Key{Channel: "line", User: "A"}, Key{Channel: "line", User: "B"}
+	a, b := bot.Key{Channel: "line", User: "A"}, bot.Key{Channel: "line", User: "B"}
 	in := h.Inbox(fakeInbox{fresh: []bool{false, true}})
-	if _, err := in.AddEvents(t.Context(), []Event{{ID: "1", Key: a}, {ID: "2", Key: b}}); err != nil {
+	if _, err := in.AddEvents(t.Context(), []bot.Event{{ID: "1", Key: a}, {ID: "2", Key: b}}); err != nil {
 		t.Fatal(err)
 	}
 	if k, ok := h.take(); !ok || k != b || h.Len() != 0 {
@@ -77,9 +79,9 @@ func TestHintsInbox(t *testing.T) {
 // TestHintsBounded checks that a queue that never empties does not grow.
 func TestHintsBounded(t *testing.T) {
 	h := NewHints(8)
-	keys := make([]Key, 4)
+	keys := make([]bot.Key, 4)
 	for i := range keys {
-		keys[i] = Key{Channel: "line", User: string(rune('A' + i))}
+		keys[i] = bot.Key{Channel: "line", User: string(rune('A' + i))}
 		h.Add(keys[i])
 	}
 	for i := range 100_000 {

@@ -1,23 +1,25 @@
-package bot
+package pipeline
 
 import (
 	"context"
-	"sync"
+	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 // Batcher is an Inbox that commits the events of concurrent callers together (group
 // commit): while one transaction is being written, the next callers queue up and share the
 // following one. It is safe for concurrent use; Run must be running.
 type Batcher struct {
-	inbox Inbox
+	inbox bot.Inbox
 	max   int
 	reqs  chan *batchReq
-	once  sync.Once
+	grace time.Duration // bounds a write under way when Run's context ends
 }
 
 type batchReq struct {
 	ctx   context.Context
-	evs   []Event
+	evs   []bot.Event
 	fresh []bool
 	err   error
 	done  chan struct{}
@@ -25,15 +27,15 @@ type batchReq struct {
 
 // NewBatcher returns a Batcher writing to inbox at most maxEvents events per transaction
 // (default 256).
-func NewBatcher(inbox Inbox, maxEvents int) *Batcher {
+func NewBatcher(inbox bot.Inbox, maxEvents int) *Batcher {
 	if maxEvents <= 0 {
 		maxEvents = 256
 	}
-	return &Batcher{inbox: inbox, max: maxEvents, reqs: make(chan *batchReq, 1024)}
+	return &Batcher{inbox: inbox, max: maxEvents, reqs: make(chan *batchReq, 1024), grace: DefaultGrace}
 }
 
 // AddEvents queues evs for the next transaction and waits until it is committed.
-func (b *Batcher) AddEvents(ctx context.Context, evs []Event) ([]bool, error) {
+func (b *Batcher) AddEvents(ctx context.Context, evs []bot.Event) ([]bool, error) {
 	r := &batchReq{ctx: ctx, evs: evs, done: make(chan struct{})}
 	select {
 	case b.reqs <- r:
@@ -47,12 +49,14 @@ func (b *Batcher) AddEvents(ctx context.Context, evs []Event) ([]bool, error) {
 }
 
 // AddDeadLetter writes d directly; dead letters are rare.
-func (b *Batcher) AddDeadLetter(ctx context.Context, d DeadLetter) error {
+func (b *Batcher) AddDeadLetter(ctx context.Context, d bot.DeadLetter) error {
 	return b.inbox.AddDeadLetter(ctx, d)
 }
 
-// Run writes batches until ctx is done, then fails what is still queued.
+// Run writes batches until ctx is done, then fails what is still queued. A write under
+// way then finishes, within DefaultGrace (a Pipeline's Config.Grace).
 func (b *Batcher) Run(ctx context.Context) {
+	work := inFlight(ctx, b.grace)
 	for {
 		var first *batchReq
 		select {
@@ -73,7 +77,7 @@ func (b *Batcher) Run(ctx context.Context) {
 				break fill
 			}
 		}
-		b.write(context.WithoutCancel(ctx), batch, n)
+		b.write(work, batch, n)
 	}
 }
 
@@ -82,7 +86,7 @@ func (b *Batcher) Run(ctx context.Context) {
 // alone, and the others' webhooks are acknowledged. (Events that can never be stored are
 // kept as dead letters by the Inbox itself; this covers what it does not foresee.)
 func (b *Batcher) write(ctx context.Context, batch []*batchReq, n int) {
-	all := make([]Event, 0, n)
+	all := make([]bot.Event, 0, n)
 	for _, r := range batch {
 		all = append(all, r.evs...)
 	}

@@ -1,4 +1,4 @@
-package bot
+package pipeline
 
 import (
 	"context"
@@ -8,51 +8,26 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
-// Stepper decides one turn of a conversation: *Desk, the hand-off layer around the Engine.
-// It mutates c and returns what to send and record.
-type Stepper interface {
-	Step(ctx context.Context, c *Conversation, ev Event) (Result, error)
-}
-
-// Result is what a turn produces besides the conversation's new state.
-type Result struct {
-	// Messages answer the event on its own channel (with its reply token, if any).
-	Messages []Message
-	// Out are further deliveries: a ticket to Slack, a relay, an agent's answer to the
-	// customer. The worker fills in Key, EventID and Seq.
-	Out []*Outgoing
-	// Transcript lines to append; Closed is a ticket the turn closed.
-	Transcript []Line
-	Closed     *Ticket
-}
-
-// Profile is what a channel knows about a customer.
-type Profile struct {
-	Name string
-	Lang Lang
-}
-
-// Profiler is an optional capability of a channel: looking up a customer's profile. The
-// worker asks once per conversation, when it has no name yet.
-type Profiler interface {
-	Profile(ctx context.Context, e Event) (Profile, error)
-}
+// maxAttempts bounds the compare-and-swap retries of one turn.
+const maxAttempts = 5
 
 // WorkerConfig configures a Worker. A zero field means the default.
 type WorkerConfig struct {
-	Queue   Queue             // required
-	Store   ConversationStore // required: where conversations are loaded from
-	Stepper Stepper           // required
-	Owner   string            // this process's name in leases; default "worker"
-	Lease   time.Duration     // how long a claimed conversation stays leased; default 30s
-	Poll    time.Duration     // how often to look for work without a Notify; default 200ms
-	Workers int               // conversations stepped at once; default 4
-	Logger  *slog.Logger      // default: discard
-	Now     func() time.Time  // default time.Now
+	Queue   bot.Queue             // required
+	Store   bot.ConversationStore // required: where conversations are loaded from
+	Stepper bot.Stepper           // required
+	Owner   string                // this process's name in leases; default "worker"
+	Lease   time.Duration         // how long a claimed conversation stays leased; default 30s
+	Poll    time.Duration         // how often to look for work without a Notify; default 200ms
+	Workers int                   // conversations stepped at once; default 4
+	Logger  *slog.Logger          // default: discard
+	Now     func() time.Time      // default time.Now
 	// Profilers look up customers' profiles, by channel; optional.
-	Profilers map[string]Profiler
+	Profilers map[string]bot.Profiler
 	// Deliverer, if set, is handed the rows a turn could lease to it at commit (the
 	// oldest undelivered of their conversation and channel), so they go out at once.
 	Deliverer *Deliverer
@@ -65,11 +40,14 @@ type WorkerConfig struct {
 	CacheSize int
 	// Turned is called after every committed turn with the event, the conversation's new
 	// state and the messages sent (a hook for metrics); optional.
-	Turned func(ev Event, c *Conversation, msgs []Message)
+	Turned func(ev bot.Event, c *bot.Conversation, msgs []bot.Message)
 	// Hints, if set, names the conversations with new events (see Hints.Inbox): the
 	// worker claims those by key, and searches the inbox when there is none, and at
 	// least every SearchEvery.
 	Hints *Hints
+	// Grace bounds a turn under way when Run's context ends: its context is cancelled
+	// this long after; default DefaultGrace.
+	Grace time.Duration
 	// SearchEvery bounds how long events that no hint names can wait behind hinted ones
 	// under load; default 250ms.
 	SearchEvery time.Duration
@@ -113,6 +91,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 4096
 	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
 	if cfg.SearchEvery == 0 {
 		cfg.SearchEvery = 250 * time.Millisecond
 	}
@@ -132,17 +113,21 @@ func (w *Worker) Notify() {
 }
 
 // Run processes events until ctx is done. A conversation being stepped when ctx ends is
-// finished (its turn committed) and its lease released before Run returns.
+// finished (its turn committed) and its lease released before Run returns, unless that
+// takes longer than Grace.
 func (w *Worker) Run(ctx context.Context) error {
+	work := inFlight(ctx, w.cfg.Grace)
 	var wg sync.WaitGroup
 	for i := 0; i < w.cfg.Workers; i++ {
-		wg.Go(func() { w.loop(ctx) })
+		wg.Go(func() { w.loop(ctx, work) })
 	}
 	wg.Wait()
 	return nil
 }
 
-func (w *Worker) loop(ctx context.Context) {
+// loop claims and steps conversations until ctx is done; work is the context of a claim
+// under way (see inFlight).
+func (w *Worker) loop(ctx, work context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -154,7 +139,7 @@ func (w *Worker) loop(ctx context.Context) {
 		}
 		// Work until the queue is empty, then wait for a Notify or the poll.
 		for ctx.Err() == nil {
-			did, err := w.RunOnce(context.WithoutCancel(ctx))
+			did, err := w.RunOnce(work)
 			if err != nil {
 				w.log.Error("process inbox", "err", err)
 				break
@@ -173,7 +158,7 @@ func (w *Worker) loop(ctx context.Context) {
 // whether there was one, or a hint to try.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	k, evs, err := w.claim(ctx)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, bot.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -208,7 +193,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 // SearchEvery old. A hinted conversation that turns out leased, or without pending events,
 // is returned with no events; the caller must then not end it. Otherwise, with Hints, the
 // caller ends the claim (Hints.end) once it is done with the conversation.
-func (w *Worker) claim(ctx context.Context) (Key, []Event, error) {
+func (w *Worker) claim(ctx context.Context) (bot.Key, []bot.Event, error) {
 	h := w.cfg.Hints
 	now := w.cfg.Now().UnixNano()
 	if h == nil || h.Len() == 0 || now-w.lastSearch.Load() >= int64(w.cfg.SearchEvery) {
@@ -217,22 +202,22 @@ func (w *Worker) claim(ctx context.Context) (Key, []Event, error) {
 		if err == nil && h != nil {
 			h.begin(k)
 		}
-		if h == nil || !errors.Is(err, ErrNotFound) {
+		if h == nil || !errors.Is(err, bot.ErrNotFound) {
 			return k, evs, err
 		}
 	}
 	k, ok := h.take()
 	if !ok {
-		return Key{}, nil, ErrNotFound
+		return bot.Key{}, nil, bot.ErrNotFound
 	}
 	evs, err := w.cfg.Queue.ClaimKey(ctx, k, w.cfg.Owner, w.cfg.Lease)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, bot.ErrNotFound):
 		h.end(k, true)
 		return k, nil, nil
 	case err != nil:
 		h.end(k, false)
-		return Key{}, nil, err
+		return bot.Key{}, nil, err
 	}
 	return k, evs, nil
 }
@@ -240,20 +225,20 @@ func (w *Worker) claim(ctx context.Context) (Key, []Event, error) {
 // process steps one event and commits the turn, retrying on a concurrent change. With
 // release, the commit also ends the worker's lease on the conversation; released reports
 // whether it did.
-func (w *Worker) process(ctx context.Context, ev Event, release bool) (released bool, err error) {
+func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (released bool, err error) {
 	for attempt := 1; ; attempt++ {
 		start := w.cfg.Now()
 		// The first attempt may start from the copy this process committed last; a
 		// conflict means it was stale, and the next attempt loads.
-		var c *Conversation
+		var c *bot.Conversation
 		if attempt == 1 && w.cache != nil {
 			c = w.cache.get(ev.Key)
 		}
 		if c == nil {
 			var err error
 			c, err = w.cfg.Store.Conversation(ctx, ev.Key)
-			if errors.Is(err, ErrNotFound) {
-				c, err = &Conversation{Key: ev.Key}, nil
+			if errors.Is(err, bot.ErrNotFound) {
+				c, err = &bot.Conversation{Key: ev.Key}, nil
 			}
 			if err != nil {
 				return false, fmt.Errorf("load: %w", err)
@@ -268,13 +253,13 @@ func (w *Worker) process(ctx context.Context, ev Event, release bool) (released 
 			// customer gets an apology (an agent's action is only logged) and the event is
 			// done.
 			w.log.Error("step", "conversation", ev.Key.String(), "event", ev.ID, "node", node, "err", err)
-			res = Result{}
-			if ev.In.Kind.fromCustomer() {
-				res.Messages = []Message{{Kind: MsgText, Text: defaultTexts.Error.In(c.Lang)}}
+			res = bot.Result{}
+			if ev.In.Kind.FromCustomer() {
+				res.Messages = bot.StepFailed(c.Lang)
 			}
 			outcome = "error"
 		}
-		turn := &Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed}
+		turn := &bot.Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed}
 		if release {
 			turn.Release = w.cfg.Owner
 		}
@@ -282,7 +267,7 @@ func (w *Worker) process(ctx context.Context, ev Event, release bool) (released 
 			turn.Claim = w.cfg.Deliverer.Claim()
 		}
 		if len(res.Messages) > 0 {
-			turn.Out = append(turn.Out, &Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, EventAt: ev.At,
+			turn.Out = append(turn.Out, &bot.Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, Handle: ev.Handle, EventAt: ev.At,
 				Messages: res.Messages})
 		}
 		turn.Out = append(turn.Out, res.Out...)
@@ -300,10 +285,10 @@ func (w *Worker) process(ctx context.Context, ev Event, release bool) (released 
 				w.cache.drop(ev.Key)
 			}
 		}
-		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
+		if errors.Is(err, bot.ErrConflict) && attempt < maxAttempts {
 			continue
 		}
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, bot.ErrNotFound) {
 			// Another worker processed it (after our lease lapsed, or in another process),
 			// or an event that happened earlier arrived meanwhile: the next claim brings
 			// whatever is still pending, in order.
@@ -321,7 +306,7 @@ func (w *Worker) process(ctx context.Context, ev Event, release bool) (released 
 		if w.cfg.Turned != nil {
 			w.cfg.Turned(ev, c, msgs)
 		}
-		var claimed []*Outgoing
+		var claimed []*bot.Outgoing
 		unclaimed := false
 		for _, o := range turn.Out {
 			switch {
@@ -344,9 +329,9 @@ func (w *Worker) process(ctx context.Context, ev Event, release bool) (released 
 
 // profile fills in the customer's name and language once per conversation, when the
 // channel can tell. Agent events carry no customer.
-func (w *Worker) profile(ctx context.Context, c *Conversation, ev *Event) {
+func (w *Worker) profile(ctx context.Context, c *bot.Conversation, ev *bot.Event) {
 	p, ok := w.cfg.Profilers[ev.Key.Channel]
-	if !ok || c.Name != "" || !ev.In.Kind.fromCustomer() || ev.In.Kind == InUnfollow {
+	if !ok || c.ProfileChecked || c.Name != "" || !ev.In.Kind.FromCustomer() || ev.In.Kind == bot.InUnfollow {
 		return
 	}
 	prof, err := p.Profile(ctx, *ev)
@@ -354,10 +339,7 @@ func (w *Worker) profile(ctx context.Context, c *Conversation, ev *Event) {
 		w.log.Warn("profile lookup", "conversation", ev.Key.String(), "err", err)
 		return
 	}
-	c.Name = prof.Name
-	if c.Name == "" {
-		c.Name = "-" // asked once: do not ask again every turn
-	}
+	c.Name, c.ProfileChecked = prof.Name, true // asked once: do not ask again every turn
 	if ev.In.Lang == "" {
 		ev.In.Lang = prof.Lang
 	}

@@ -1,4 +1,4 @@
-package bot_test
+package pipeline_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
@@ -57,7 +58,7 @@ func TestDelivererParks(t *testing.T) {
 	}
 	sender := &switchSender{broken: true}
 	var outcomes []string
-	d, err := bot.NewDeliverer(bot.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender},
+	d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender},
 		Now: clock, MaxAttempts: 2, ParkLimit: time.Hour,
 		Delivered: func(_, outcome string, _ time.Duration) { outcomes = append(outcomes, outcome) }})
 	if err != nil {
@@ -119,7 +120,7 @@ func TestDelivererBacklog(t *testing.T) {
 		}
 	}
 	counts := make(chan bot.OutboxCounts, 100)
-	d, err := bot.NewDeliverer(bot.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": &switchSender{broken: true}},
+	d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": &switchSender{broken: true}},
 		CountEvery: time.Millisecond, ParkMax: time.Hour,
 		Backlog: func(c bot.OutboxCounts) {
 			select {

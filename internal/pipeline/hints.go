@@ -1,8 +1,10 @@
-package bot
+package pipeline
 
 import (
 	"context"
 	"sync"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 // Hints tells a Worker which conversations got new events in this process, so that it
@@ -17,11 +19,11 @@ import (
 // the events it names may have arrived after the worker read the pending ones.
 type Hints struct {
 	mu     sync.Mutex
-	queue  []Key // oldest first, from head
+	queue  []bot.Key // oldest first, from head
 	head   int
-	queued map[Key]struct{}
-	active map[Key]int // conversations this process is stepping, by how many claims
-	again  map[Key]struct{}
+	queued map[bot.Key]struct{}
+	active map[bot.Key]int // conversations this process is stepping, by how many claims
+	again  map[bot.Key]struct{}
 	max    int
 }
 
@@ -31,19 +33,19 @@ func NewHints(max int) *Hints {
 	if max <= 0 {
 		max = 4096
 	}
-	return &Hints{queued: map[Key]struct{}{}, active: map[Key]int{}, again: map[Key]struct{}{}, max: max}
+	return &Hints{queued: map[bot.Key]struct{}{}, active: map[bot.Key]int{}, again: map[bot.Key]struct{}{}, max: max}
 }
 
 // Inbox returns an Inbox that stores through inner and hints the conversations of the
 // events that were fresh.
-func (h *Hints) Inbox(inner Inbox) Inbox { return &hintingInbox{Inbox: inner, h: h} }
+func (h *Hints) Inbox(inner bot.Inbox) bot.Inbox { return &hintingInbox{Inbox: inner, h: h} }
 
 type hintingInbox struct {
-	Inbox
+	bot.Inbox
 	h *Hints
 }
 
-func (i *hintingInbox) AddEvents(ctx context.Context, evs []Event) ([]bool, error) {
+func (i *hintingInbox) AddEvents(ctx context.Context, evs []bot.Event) ([]bool, error) {
 	fresh, err := i.Inbox.AddEvents(ctx, evs)
 	if err == nil {
 		for j, ev := range evs {
@@ -56,7 +58,7 @@ func (i *hintingInbox) AddEvents(ctx context.Context, evs []Event) ([]bool, erro
 }
 
 // Add hints that k has new events.
-func (h *Hints) Add(k Key) {
+func (h *Hints) Add(k bot.Key) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.active[k] > 0 {
@@ -66,7 +68,7 @@ func (h *Hints) Add(k Key) {
 	h.pushLocked(k)
 }
 
-func (h *Hints) pushLocked(k Key) {
+func (h *Hints) pushLocked(k bot.Key) {
 	if _, ok := h.queued[k]; ok || len(h.queued) >= h.max {
 		return
 	}
@@ -90,14 +92,14 @@ func (h *Hints) Len() int {
 
 // take removes the oldest hint and marks its conversation active; ok is false when there
 // is none.
-func (h *Hints) take() (k Key, ok bool) {
+func (h *Hints) take() (k bot.Key, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.head == len(h.queue) {
-		return Key{}, false
+		return bot.Key{}, false
 	}
 	k = h.queue[h.head]
-	h.queue[h.head] = Key{}
+	h.queue[h.head] = bot.Key{}
 	h.head++
 	delete(h.queued, k)
 	h.active[k]++
@@ -105,7 +107,7 @@ func (h *Hints) take() (k Key, ok bool) {
 }
 
 // begin marks k active: a worker claimed it by a search.
-func (h *Hints) begin(k Key) {
+func (h *Hints) begin(k bot.Key) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.active[k]++
@@ -116,7 +118,7 @@ func (h *Hints) begin(k Key) {
 // hint is then kept for when that worker is done, since the events it named may have
 // arrived after that worker read the pending ones. When no worker of this process steps
 // k any more, a hint kept meanwhile is queued again.
-func (h *Hints) end(k Key, busy bool) {
+func (h *Hints) end(k bot.Key, busy bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := h.active[k] - 1

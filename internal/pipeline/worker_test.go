@@ -1,4 +1,4 @@
-package bot_test
+package pipeline_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/pipeline"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
@@ -45,7 +46,7 @@ func openMemory(t *testing.T) *sqlite.Store {
 func TestWorkerStaleCache(t *testing.T) {
 	ctx := t.Context()
 	store := openMemory(t)
-	w, err := bot.NewWorker(bot.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{}})
+	w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,17 +85,6 @@ func TestWorkerStaleCache(t *testing.T) {
 	}
 }
 
-func TestConversationClone(t *testing.T) {
-	c := &bot.Conversation{Key: bot.Key{Channel: "line", User: "U1"}, Path: []string{"a"},
-		Answers: []bot.Answer{{Node: "a", Option: "x"}}, Vars: map[string]string{"k": "v"},
-		Ticket: &bot.Ticket{ID: "T1", State: bot.TicketWaiting}}
-	d := c.Clone()
-	d.Path[0], d.Answers[0].Option, d.Vars["k"], d.Ticket.State = "b", "y", "w", bot.TicketClaimed
-	if c.Path[0] != "a" || c.Answers[0].Option != "x" || c.Vars["k"] != "v" || c.Ticket.State != bot.TicketWaiting {
-		t.Errorf("changing the clone changed the original: %+v", c)
-	}
-}
-
 // keyOnlyQueue is a store whose search never finds anything: only hints lead the worker.
 type keyOnlyQueue struct{ *sqlite.Store }
 
@@ -123,9 +113,9 @@ func (s blockingStepper) Step(ctx context.Context, c *bot.Conversation, ev bot.E
 func TestWorkerHintWhileStepping(t *testing.T) {
 	ctx := t.Context()
 	store := openMemory(t)
-	hints := bot.NewHints(0)
+	hints := pipeline.NewHints(0)
 	st := blockingStepper{stepping: make(chan struct{}), release: make(chan struct{})}
-	w, err := bot.NewWorker(bot.WorkerConfig{Queue: keyOnlyQueue{store}, Store: store, Stepper: st, Workers: 2,
+	w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: keyOnlyQueue{store}, Store: store, Stepper: st, Workers: 2,
 		Hints: hints, Poll: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -165,5 +155,59 @@ func TestWorkerHintWhileStepping(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("a2 not processed: conversation %+v, err %v", c, err)
 		}
+	}
+}
+
+// countingProfiler counts the lookups and tells name.
+type countingProfiler struct {
+	name  string
+	calls *int
+}
+
+func (p countingProfiler) Profile(context.Context, bot.Event) (bot.Profile, error) {
+	*p.calls++
+	return bot.Profile{Name: p.name}, nil
+}
+
+// TestWorkerProfileOnce checks that the worker asks the channel for the customer's
+// profile once per conversation, also when the channel tells no name, and records that
+// it asked.
+func TestWorkerProfileOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		told string
+	}{
+		{name: "told a name", told: "山田"},
+		{name: "told no name", told: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			store := openMemory(t)
+			calls := 0
+			w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{},
+				Profilers: map[string]bot.Profiler{"line": countingProfiler{name: tt.told, calls: &calls}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := bot.Key{Channel: "line", User: "U1"}
+			at := time.Date(2025, time.April, 1, 9, 0, 0, 0, time.UTC)
+			for _, id := range []string{"e1", "e2", "e3"} {
+				if _, err := store.AddEvents(ctx, []bot.Event{{ID: id, Key: k, In: bot.Inbound{Kind: bot.InText, Text: "x"}, At: at}}); err != nil {
+					t.Fatal(err)
+				}
+				if did, err := w.RunOnce(ctx); !did || err != nil {
+					t.Fatalf("RunOnce = %v, %v", did, err)
+				}
+				at = at.Add(time.Second)
+			}
+			c, err := store.Conversation(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls != 1 || c.Name != tt.told || !c.ProfileChecked {
+				t.Errorf("lookups %d, Name %q, ProfileChecked %v; want 1, %q, true", calls, c.Name, c.ProfileChecked, tt.told)
+			}
+		})
 	}
 }
