@@ -30,8 +30,6 @@ type Config struct {
 	HTTPClient *http.Client
 	// Inbox stores webhook events before they are acknowledged; required.
 	Inbox bot.Inbox
-	// Received is called after events were stored (to wake the worker); optional.
-	Received func()
 	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
 	Redact func(string) string
 	// MaxBody is the largest webhook body accepted; default 1 MiB. Ignored when Bodies is
@@ -105,7 +103,7 @@ func New(cfg Config) (*Channel, error) {
 	c := &Channel{cfg: cfg, log: log.With("component", "line"), encoded: newEncodedCache()}
 	edge, err := webhook.New(webhook.Config{
 		Bodies: cfg.Bodies, Inbox: cfg.Inbox, Channel: Name, Signature: signature{secret: cfg.ChannelSecret},
-		Redact: cfg.Redact, Received: cfg.Received, Logger: c.log, Now: cfg.Now,
+		Redact: cfg.Redact, Logger: c.log, Now: cfg.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -103,8 +103,6 @@ type Config struct {
 	// button presses in them (without it, ticket threads are read as any thread);
 	// optional.
 	Threads bot.Threads
-	// Received is called after new events were stored (to wake the worker); optional.
-	Received func()
 	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
 	Redact func(string) string
 	// MaxBody is the largest request body accepted; default 1 MiB. Ignored when Bodies is
@@ -196,7 +194,7 @@ func New(cfg Config) (*Channel, error) {
 	c := &Channel{cfg: cfg, log: log.With("component", "slack"), api: slackapi.New(cfg.BotToken, opts...)}
 	edge, err := webhook.New(webhook.Config{
 		Bodies: cfg.Bodies, Inbox: cfg.Inbox, Channel: Name, Signature: signature{secret: cfg.SigningSecret, now: cfg.Now},
-		Redact: cfg.Redact, Received: cfg.Received, Logger: c.log, Now: cfg.Now,
+		Redact: cfg.Redact, Logger: c.log, Now: cfg.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -102,7 +102,7 @@ func startWith(t *testing.T, su setup) *harness {
 	}
 	ch, err := slack.New(slack.Config{
 		BotToken: slacktest.BotToken, SigningSecret: secret, AppToken: slacktest.AppToken, APIURL: fake.URL(),
-		Inbox: inbox, Conversations: store, Threads: threads, Received: func() { worker.Notify() },
+		Inbox: inbox, Conversations: store, Threads: threads,
 		Redact: flows.RedactCodes, Logger: log,
 	})
 	if err != nil {
@@ -126,6 +126,7 @@ func startWith(t *testing.T, su setup) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	inbox.wake = worker.Notify
 	senders := map[string]bot.Sender{slack.Name: ch}
 	maps.Copy(senders, su.senders)
 	deliverer, err = pipeline.NewDeliverer(pipeline.DelivererConfig{
@@ -161,6 +162,7 @@ func startWith(t *testing.T, su setup) *harness {
 // countingInbox counts what reaches the inbox.
 type countingInbox struct {
 	bot.Inbox
+	wake                    func() // after new events were stored, as the pipeline's inbox does
 	mu                      sync.Mutex
 	calls, fresh, dup, dead int
 }
@@ -176,6 +178,9 @@ func (c *countingInbox) AddEvents(ctx context.Context, evs []bot.Event) ([]bool,
 		} else {
 			c.dup++
 		}
+	}
+	if c.fresh > 0 && c.wake != nil {
+		c.wake()
 	}
 	return fresh, err
 }

@@ -56,10 +56,8 @@ type Config struct {
 	Signature Signature
 	// Redact masks secrets (gift-card codes) in dead letters; default: keep no body.
 	Redact func(string) string
-	// Received is called after new events were stored (to wake the worker); optional.
-	Received func()
-	Logger   *slog.Logger // default slog.Default()
-	Now      func() time.Time
+	Logger *slog.Logger // default slog.Default()
+	Now    func() time.Time
 }
 
 // Edge handles the shared part of a channel's webhook requests. It is safe for concurrent
@@ -128,8 +126,8 @@ func (e *Edge) Serve(w http.ResponseWriter, r *http.Request, process func(ctx co
 }
 
 // Store adds evs to the inbox and counts them: 200 "accepted" once they are on disk, 500
-// "store_error" otherwise (the platform sends the request again). It calls
-// Config.Received when any event was new.
+// "store_error" otherwise (the platform sends the request again). The inbox wakes the
+// worker itself (internal/pipeline).
 func (e *Edge) Store(ctx context.Context, evs []bot.Event) Result {
 	added, err := e.cfg.Inbox.AddEvents(ctx, evs)
 	if err != nil {
@@ -143,9 +141,6 @@ func (e *Edge) Store(ctx context.Context, evs []bot.Event) Result {
 		} else {
 			res.Dup++
 		}
-	}
-	if res.Fresh > 0 && e.cfg.Received != nil {
-		e.cfg.Received()
 	}
 	return res
 }

@@ -75,10 +75,9 @@ func TestServe(t *testing.T) {
 		wantFresh   int
 		wantDup     int
 		wantDead    int
-		wantWoken   bool
 		wantBody    string
 	}{
-		{name: "events", sig: "ok", body: "signed events", wantStatus: 200, wantOutcome: "accepted", wantFresh: 1, wantDup: 1, wantWoken: true},
+		{name: "events", sig: "ok", body: "signed events", wantStatus: 200, wantOutcome: "accepted", wantFresh: 1, wantDup: 1},
 		{name: "challenge answered as JSON", sig: "ok", body: "signed challenge", wantStatus: 200, wantOutcome: "accepted", wantBody: `{"challenge":"c"}`},
 		{name: "dead letter", sig: "ok", body: "signed garbage", wantStatus: 200, wantOutcome: "malformed", wantDead: 1},
 		{name: "store error", sig: "ok", body: "signed events", storeErr: errors.New("disk full"), wantStatus: 500, wantOutcome: "store_error"},
@@ -91,10 +90,9 @@ func TestServe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := &inbox{err: tt.storeErr}
-			woken := false
 			e, err := New(Config{Bodies: budget.New(budget.Config{MaxBody: 512}), Inbox: in, Channel: "test",
-				Signature: tokenSignature{}, Received: func() { woken = true },
-				Redact: func(s string) string { return "[" + s + "]" }})
+				Signature: tokenSignature{},
+				Redact:    func(s string) string { return "[" + s + "]" }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,8 +118,8 @@ func TestServe(t *testing.T) {
 			if rec.Code != tt.wantStatus || res.Status != tt.wantStatus || res.Outcome != tt.wantOutcome {
 				t.Errorf("answered %d, result %d %q; want %d %q", rec.Code, res.Status, res.Outcome, tt.wantStatus, tt.wantOutcome)
 			}
-			if res.Fresh != tt.wantFresh || res.Dup != tt.wantDup || woken != tt.wantWoken {
-				t.Errorf("fresh %d, dup %d, woken %v; want %d, %d, %v", res.Fresh, res.Dup, woken, tt.wantFresh, tt.wantDup, tt.wantWoken)
+			if res.Fresh != tt.wantFresh || res.Dup != tt.wantDup {
+				t.Errorf("fresh %d, dup %d; want %d, %d", res.Fresh, res.Dup, tt.wantFresh, tt.wantDup)
 			}
 			if len(in.dead) != tt.wantDead {
 				t.Fatalf("%d dead letters, want %d", len(in.dead), tt.wantDead)
