@@ -52,9 +52,10 @@ type Texts struct {
 
 // defaultTexts are used for every text a flow leaves empty.
 var defaultTexts = Texts{
+	// The core knows no product: a flow names its own in texts.greeting.
 	Greeting: Text{
-		JA: "こんにちは。Amazonギフト券が使えないときの原因を、いくつかの質問で一緒に確認します。",
-		EN: "Hello! Let's find out why your Amazon gift card isn't working, one question at a time.",
+		JA: "こんにちは。いくつかの質問で、お困りごとの原因を一緒に確認します。",
+		EN: "Hello! Let's find out what's wrong, one question at a time.",
 	},
 	SolvedPrompt: Text{JA: "解決しましたか?", EN: "Did that solve it?"},
 	SolvedYes:    Text{JA: "はい、解決しました", EN: "Yes, solved"},

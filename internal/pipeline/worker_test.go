@@ -8,6 +8,7 @@ import (
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/pipeline"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
@@ -140,21 +141,20 @@ func TestWorkerHintWhileStepping(t *testing.T) {
 	<-st.stepping
 	add("a2")
 	// Nothing to take while a1 is stepped.
-	for deadline := time.Now().Add(5 * time.Second); hints.Len() > 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the hint for a2 was never taken")
-		}
-		w.Notify()
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := settle.Until(wait, func() (bool, error) { w.Notify(); return hints.Len() == 0, nil }); err != nil {
+		t.Fatal("the hint for a2 was never taken")
 	}
 	close(st.release)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		c, err := store.Conversation(ctx, k)
-		if err == nil && c.Vars["turns"] == "2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a2 not processed: conversation %+v, err %v", c, err)
-		}
+	var c *bot.Conversation
+	err = settle.Until(wait, func() (bool, error) {
+		var err error
+		c, err = store.Conversation(ctx, k)
+		return err == nil && c.Vars["turns"] == "2", nil
+	})
+	if err != nil {
+		t.Fatalf("a2 not processed: conversation %+v", c)
 	}
 }
 
