@@ -104,6 +104,12 @@ type Engine struct {
 	openers  matcher  // openerWords
 	plans    matcher  // planWords
 	fillers  []string // normalised fillerWords, longest first; English ones padded with spaces
+	typos    *typos   // the English words of every phrase, for reading typos
+}
+
+// utter prepares customer text for matching.
+func (e *Engine) utter(s string) utterance {
+	return correctedUtterance(e.normalize, e.typos, s)
 }
 
 type compiledNode struct {
@@ -188,6 +194,19 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	e.agent.add(e.normalize, cmdAgent, strongAgentWords...)
 	e.openers.add(e.normalize, "opener", openerWords...)
 	e.plans.add(e.normalize, optSolved, planWords...)
+	e.typos = newTypos()
+	ms := []*matcher{&e.commands, &e.intents, &e.faq, &e.agent, &e.openers, &e.plans}
+	for i := range e.facts {
+		ms = append(ms, &e.facts[i].match)
+	}
+	for _, n := range e.nodes {
+		ms = append(ms, &n.match)
+	}
+	for _, m := range ms {
+		for _, en := range m.entries {
+			e.typos.learn(en.p)
+		}
+	}
 	return e, nil
 }
 
@@ -281,7 +300,7 @@ func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Messa
 		// A person has been asked for: the flow does not answer, but the customer can
 		// start over.
 		if in.Kind == InText {
-			u := newUtterance(e.normalize, in.Text)
+			u := e.utter(in.Text)
 			if cmd, score := e.commands.best(u); cmd == cmdRestart && e.isCommand(u, score) {
 				return t.command(cmdRestart)
 			}
@@ -524,7 +543,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		in = Inbound{Kind: InText, Text: in.Text}
 	}
 	text := clip(in.Text)
-	u := newUtterance(e.normalize, text)
+	u := e.utter(text)
 	changed, typed := t.readFacts(text, u)
 	m := e.interpret(n, text, u, t.now)
 	if m.Kind != MatchCommand {
@@ -692,7 +711,7 @@ func (e *Engine) Interpret(node, text string) Match {
 		return Match{Kind: MatchNone}
 	}
 	text = clip(text)
-	return e.interpret(n, text, newUtterance(e.normalize, text), e.now())
+	return e.interpret(n, text, e.utter(text), e.now())
 }
 
 // Long messages are read in part: the first clipHead and the last clipTail characters,
@@ -798,7 +817,7 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, b
 	}
 	if cl := clauses(text); len(cl) > 1 {
 		for _, part := range cl {
-			cu := newUtterance(e.normalize, part)
+			cu := e.utter(part)
 			rest := e.stripFillers(cu)
 			if rest == "" {
 				continue

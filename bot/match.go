@@ -10,6 +10,9 @@ import (
 type utterance struct {
 	spaced  string // normalised, padded with spaces: " i cant use it "
 	compact string // normalised without spaces: "icantuseit"
+	// stemmed is spaced with every word stemmed (" i cant us it "), where English phrases
+	// are found: "redeemed", "redeeming" and "redeem" are one word.
+	stemmed string
 	// pairs holds every two consecutive characters of spaced and compact, so that a phrase
 	// whose first two are missing is rejected without a search.
 	pairs map[[2]rune]struct{}
@@ -17,13 +20,24 @@ type utterance struct {
 }
 
 func newUtterance(normalize func(string) string, s string) utterance {
-	n := normalize(s)
-	return makeUtterance(" "+splitScripts(n)+" ", strings.ReplaceAll(n, " ", ""))
+	return correctedUtterance(normalize, nil, s)
+}
+
+// correctedUtterance is newUtterance with long English words that the flow does not know
+// read as the flow's words they are one typo away from.
+func correctedUtterance(normalize func(string) string, ty *typos, s string) utterance {
+	spaced := ty.correct(" " + splitScripts(normalize(s)) + " ")
+	return makeUtterance(spaced, strings.ReplaceAll(spaced, " ", ""))
 }
 
 func makeUtterance(spaced, compact string) utterance {
-	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2), words: strings.Fields(spaced)}
-	for _, s := range []string{spaced, compact} {
+	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2)}
+	u.words = strings.Fields(spaced)
+	for i, w := range u.words {
+		u.words[i] = stem(w)
+	}
+	u.stemmed = " " + strings.Join(u.words, " ") + " "
+	for _, s := range []string{u.stemmed, compact} {
 		prev := rune(-1)
 		for _, r := range s {
 			if prev >= 0 {
@@ -66,6 +80,7 @@ func isLatin(r rune) bool { return r < utf8.RuneSelf }
 type phrase struct {
 	spaced  string // " cant use "
 	compact string // "cantuse"
+	stemmed string // " cant us ": what an English phrase is searched for
 	ascii   bool   // matched on word boundaries rather than as a substring
 	runes   int
 	first   [2]rune // the first two characters that are searched for; zero when shorter
@@ -91,13 +106,18 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 	p := phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}
 	search := c
 	if ascii {
-		search = n
+		ws := strings.Fields(n)
+		for i, w := range ws {
+			ws[i] = stem(w)
+		}
+		search = strings.Join(ws, " ")
+		p.stemmed = " " + search + " "
 	}
 	if rs := []rune(search); len(rs) >= 2 {
 		p.first = [2]rune{rs[0], rs[1]}
 	}
 	if ascii {
-		if ws := strings.Fields(n); len(ws) >= 3 {
+		if ws := strings.Fields(search); len(ws) >= 3 {
 			p.chunks = ws
 		}
 	} else {
@@ -242,12 +262,12 @@ func (p phrase) score(u utterance) int {
 func (p phrase) whole(u utterance) (int, bool) {
 	if p.ascii {
 		for off := 0; ; {
-			i := strings.Index(u.spaced[off:], p.spaced)
+			i := strings.Index(u.stemmed[off:], p.stemmed)
 			if i < 0 {
 				return 0, false
 			}
 			i += off
-			if !deniedBefore(u.spaced[:i]) {
+			if !deniedBefore(u.stemmed[:i]) {
 				return 0, true
 			}
 			off = i + 1
@@ -345,4 +365,42 @@ func afterContrast(u utterance) (utterance, bool) {
 	}
 	tail := strings.TrimSpace(u.spaced[cut:])
 	return makeUtterance(" "+tail+" ", strings.ReplaceAll(tail, " ", "")), true
+}
+
+// stem folds the inflections of an English word so that "redeeming" and "redeems" find
+// "redeem", and "charges", "charging" and "charge" one another: it drops -ing, -es or -s,
+// then a final e, and turns a final y or ies into i, keeping at least three letters; a
+// doubled consonant left by -ing is undone ("stopping" → "stop"). The past participle
+// keeps its -ed, as it often tells a state ("expired", "claimed") that the verb does not
+// ("when does it expire", "claim code"). Other words are returned as they are.
+func stem(w string) string {
+	if len(w) < 4 || w[0] >= utf8.RuneSelf {
+		return w
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return w
+		}
+	}
+	cut := false
+	switch {
+	case strings.HasSuffix(w, "ies") && len(w) >= 5:
+		w, cut = w[:len(w)-3]+"i", true
+	case strings.HasSuffix(w, "ing") && len(w) >= 6:
+		w, cut = w[:len(w)-3], true
+	case strings.HasSuffix(w, "es") && len(w) >= 5 && !strings.HasSuffix(w, "ses"):
+		w, cut = w[:len(w)-2], true
+	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		w = w[:len(w)-1]
+	}
+	switch {
+	case len(w) >= 4 && w[len(w)-1] == 'e':
+		w = w[:len(w)-1]
+	case len(w) >= 4 && w[len(w)-1] == 'y':
+		w = w[:len(w)-1] + "i"
+	}
+	if n := len(w); cut && n >= 4 && w[n-1] == w[n-2] && !strings.ContainsRune("aeioulsz", rune(w[n-1])) {
+		w = w[:n-1]
+	}
+	return w
 }

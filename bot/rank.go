@@ -270,11 +270,24 @@ func deniedAfter(rest string) bool {
 	return false
 }
 
-// deniedBefore reports whether before (the spaced text before an English phrase, without
+// stemmedDenials are enDenials with their words stemmed, as the text they are looked for in.
+var stemmedDenials = func() []string {
+	out := make([]string, len(enDenials))
+	for i, d := range enDenials {
+		ws := strings.Fields(d)
+		for j, w := range ws {
+			ws[j] = stem(w)
+		}
+		out[i] = " " + strings.Join(ws, " ")
+	}
+	return out
+}()
+
+// deniedBefore reports whether before (the stemmed text before an English phrase, without
 // its trailing space) denies it: a denial right before it, or "not" among the three words
 // before it ("it's not about my visa").
 func deniedBefore(before string) bool {
-	for _, d := range enDenials {
+	for _, d := range stemmedDenials {
 		if strings.HasSuffix(before, d) {
 			return true
 		}
