@@ -52,9 +52,7 @@ func Normalize(s string) string {
 	// repeat until nothing changes; no fold undoes another, and none lengthens the text.
 	for range 8 {
 		folded := spellings.Replace(out)
-		if strings.Contains(" "+folded+" ", " not ") || strings.Contains(folded, "cannot") {
-			folded = strings.TrimSpace(contractions.Replace(" " + folded + " "))
-		}
+		folded = strings.TrimSpace(englishWords.Replace(" " + folded + " "))
 		if folded == out {
 			break
 		}
@@ -72,22 +70,26 @@ func Normalize(s string) string {
 	return out
 }
 
-// spellings folds the ways customers write the same Japanese word: kana for the kanji of
+// spellings folds the ways customers write the same Japanese word: 「アマギフ」 and
+// 「ギフトカード」 for 「ギフト券」, kana for the kanji of
 // the words gift-card problems are told in (「とうろく」 → 「登録」, 「つかえない」 →
 // 「使えない」), 出来 for でき, casual negatives (「使えねー」「できへん」 → 「使えない」
 // 「できない」) and the potential without ら (「入れられない」 → 「入れれない」, both read
 // as one).
 var spellings = strings.NewReplacer(
-	"ぎふとけん", "ぎふと券", "ぎふと件", "ぎふと券", "とうろく", "登録", "ばんごう", "番号", "きげん", "期限", "ざんだか", "残高",
+	"ぎふとけん", "ぎふと券", "あまぎふ", "ぎふと券", "ぎふとかーど", "ぎふと券", "ぎふと件", "ぎふと券", "とうろく", "登録", "ばんごう", "番号", "きげん", "期限", "ざんだか", "残高",
 	"しようずみ", "使用済み", "つかえ", "使え", "つかわ", "使わ", "つかっ", "使っ", "つかう", "使う", "つかい", "使い",
 	"しはらい", "支払い", "えらべ", "選べ", "けっさい", "決済", "むこう", "無効", "ききたい", "聞きたい",
 	"出来", "でき", "えねー", "えない", "えねえ", "えない", "えへん", "えない", "きねー", "きない", "きねえ", "きない", "きへん", "きない",
 	"られな", "れな",
 )
 
-// contractions folds English negatives written in two words into the contracted one that
-// normalising "doesn't" gives ("does not work" → "doesnt work"), on word boundaries.
-var contractions = strings.NewReplacer(
+// englishWords folds English negatives written in two words into the contracted one that
+// normalising "doesn't" gives ("does not work" → "doesnt work"), and the names customers
+// give a gift card ("gc", "giftcard", "voucher") into "gift card", on word boundaries.
+var englishWords = strings.NewReplacer(
+	" gc ", " gift card ", " gcs ", " gift cards ", " giftcard ", " gift card ", " giftcards ", " gift cards ",
+	" voucher ", " gift card ", " vouchers ", " gift cards ",
 	" does not ", " doesnt ", " do not ", " dont ", " did not ", " didnt ", " is not ", " isnt ", " are not ", " arent ",
 	" was not ", " wasnt ", " were not ", " werent ", " can not ", " cant ", " cannot ", " cant ", " will not ", " wont ",
 	" has not ", " hasnt ", " have not ", " havent ", " could not ", " couldnt ", " would not ", " wouldnt ",
