@@ -176,18 +176,18 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.commands.add(e.normalize, cmd, w.All()...)
 	}
 	for _, in := range cfg.Flow.Intents {
-		e.intents.add(e.normalize, in.Target, in.Synonyms.All()...)
+		e.intents.addRules(e.normalize, cfg.Flow.Concepts, in.Target, in.Synonyms.All()...)
 	}
 	e.faqs = make(map[string]*FAQ, len(cfg.Flow.FAQ))
 	for i := range cfg.Flow.FAQ {
 		q := &cfg.Flow.FAQ[i]
 		e.faqs[q.ID] = q
-		e.faq.add(e.normalize, q.ID, q.Questions.All()...)
+		e.faq.addRules(e.normalize, cfg.Flow.Concepts, q.ID, q.Questions.All()...)
 	}
 	for _, f := range cfg.Flow.Facts {
 		fm := factMatcher{id: f.ID}
 		for _, v := range f.Values {
-			fm.match.add(e.normalize, v.ID, v.Synonyms.All()...)
+			fm.match.addRules(e.normalize, cfg.Flow.Concepts, v.ID, v.Synonyms.All()...)
 		}
 		e.facts = append(e.facts, fm)
 	}
@@ -237,7 +237,7 @@ func (e *Engine) compile(n *Node) {
 	for _, o := range cn.options {
 		evs = append(evs, fsm.EventDesc{Name: o.ID, Src: []string{n.ID}, Dst: o.Next})
 		cn.match.add(e.normalize, o.ID, o.Label.JA, o.Label.EN)
-		cn.match.add(e.normalize, o.ID, o.Synonyms.All()...)
+		cn.match.addRules(e.normalize, e.flow.Concepts, o.ID, o.Synonyms.All()...)
 	}
 	switch n.Kind {
 	case KindInput:

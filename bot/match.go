@@ -84,6 +84,9 @@ type phrase struct {
 	ascii   bool   // matched on word boundaries rather than as a substring
 	runes   int
 	first   [2]rune // the first two characters that are searched for; zero when shorter
+	// groups make the phrase a rule ("@code + @invalid"): a word of every group must be
+	// found, in any order; nil for a plain phrase.
+	groups [][]phrase
 	// chunks are the phrase's content words for a looser match when the whole phrase is
 	// not found: 「残高でギフト券を買」 also finds 「残高で別のギフト券を買う」, "do gift cards
 	// expire" also finds "do amazon gift cards expire". Nil for short phrases.
@@ -241,13 +244,16 @@ func (p phrase) gapScoreWords(u utterance) int {
 // and a longer contained phrase beats a shorter one ("解決しない" beats "解決"). An occurrence
 // that the text denies (「カード会社は関係ない」, "it's not the card company") does not count.
 func (p phrase) score(u utterance) int {
+	if p.groups != nil {
+		return p.ruleScore(u)
+	}
 	if u.compact == p.compact {
 		return 1000 + p.runes
 	}
 	if !u.mayContain(p) {
 		return 0
 	}
-	if end, ok := p.whole(u); ok {
+	if _, end, ok := p.whole(u); ok {
 		if !p.ascii && circumstance(u.compact[end:]) {
 			// 「登録しようとしたら使用済み」: what was being done, not what went wrong.
 			return max(1, p.runes/2)
@@ -257,18 +263,18 @@ func (p phrase) score(u utterance) int {
 	return p.gapScore(u)
 }
 
-// whole reports whether p occurs in u as a whole, not denied, and where it ends (in
-// compact for Japanese phrases).
-func (p phrase) whole(u utterance) (int, bool) {
+// whole reports whether p occurs in u as a whole, not denied, and where (in stemmed for
+// English phrases, in compact for Japanese ones).
+func (p phrase) whole(u utterance) (start, end int, ok bool) {
 	if p.ascii {
 		for off := 0; ; {
 			i := strings.Index(u.stemmed[off:], p.stemmed)
 			if i < 0 {
-				return 0, false
+				return 0, 0, false
 			}
 			i += off
 			if !deniedBefore(u.stemmed[:i]) {
-				return 0, true
+				return i, i + len(p.stemmed), true
 			}
 			off = i + 1
 		}
@@ -276,12 +282,12 @@ func (p phrase) whole(u utterance) (int, bool) {
 	for off := 0; ; {
 		i := strings.Index(u.compact[off:], p.compact)
 		if i < 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		i += off
 		end := i + len(p.compact)
 		if !deniedAfter(u.compact[end:]) {
-			return end, true
+			return i, end, true
 		}
 		off = end
 	}
@@ -313,7 +319,18 @@ type matchEntry struct {
 }
 
 func (m *matcher) add(normalize func(string) string, target string, words ...string) {
+	m.addRules(normalize, nil, target, words...)
+}
+
+// addRules adds words, some of which may be rules over concepts.
+func (m *matcher) addRules(normalize func(string) string, concepts map[string]Words, target string, words ...string) {
 	for _, w := range words {
+		if isRule(w) {
+			if p, unknown := newRule(normalize, concepts, w); len(unknown) == 0 {
+				m.entries = append(m.entries, matchEntry{target: target, p: p})
+			}
+			continue
+		}
 		if p, ok := newPhrase(normalize, w); ok {
 			m.entries = append(m.entries, matchEntry{target: target, p: p})
 		}
@@ -403,4 +420,101 @@ func stem(w string) string {
 		w = w[:n-1]
 	}
 	return w
+}
+
+// ruleBonus is what each group of a rule after the first adds to the characters found: a
+// rule is more specific than any one of its words.
+const ruleBonus = 2
+
+// Rule windows: the words of a rule must be close, as the words of one clause are
+// (「期限切れかと思ったけど残高不足って出てる」 is not "expired" and "shown"): at most
+// ruleWindowJA bytes (about ten characters) of Japanese between two of them, or
+// ruleWindowEN bytes (about eight words) of English.
+const (
+	ruleWindowJA = 30
+	ruleWindowEN = 48
+)
+
+// ruleScore scores a rule: the characters of the best word found of each group, plus
+// ruleBonus for each group after the first; 0 unless every group is found within the
+// window. Words found in pieces, or in both scripts, are not held to the window.
+func (p phrase) ruleScore(u utterance) int {
+	total := ruleBonus * (len(p.groups) - 1)
+	lo, hi := -1, -1 // the latest start and earliest end of the words found, to measure the gap
+	scripts := 0     // 1: Japanese, 2: English, 3: both or unknown
+	for _, g := range p.groups {
+		best, bestAlt := 0, -1
+		for i, alt := range g {
+			s := alt.score(u)
+			if s >= 1000 {
+				s -= 1000
+			}
+			if s > best {
+				best, bestAlt = s, i
+			}
+		}
+		if best == 0 {
+			return 0
+		}
+		total += best
+		alt := g[bestAlt]
+		start, end, ok := alt.whole(u)
+		switch {
+		case !ok:
+			scripts = 3
+		case alt.ascii:
+			scripts |= 2
+		default:
+			scripts |= 1
+		}
+		if ok {
+			lo = max(lo, start)
+			if hi < 0 || end < hi {
+				hi = end
+			}
+		}
+	}
+	if gap := lo - hi; len(p.groups) > 1 && (scripts == 1 && gap > ruleWindowJA || scripts == 2 && gap > ruleWindowEN) {
+		return 0
+	}
+	return total
+}
+
+// isRule reports whether a synonym is a rule: parts joined by "+", or a concept alone.
+func isRule(w string) bool {
+	return strings.Contains(w, "+") || strings.HasPrefix(strings.TrimSpace(w), "@")
+}
+
+// newRule compiles a rule synonym with the concepts' words; it reports the concepts it
+// names that do not exist.
+func newRule(normalize func(string) string, concepts map[string]Words, w string) (phrase, []string) {
+	var p phrase
+	var unknown []string
+	for _, part := range strings.Split(w, "+") {
+		part = strings.TrimSpace(part)
+		var words []string
+		if name, ok := strings.CutPrefix(part, "@"); ok {
+			c, found := concepts[name]
+			if !found {
+				unknown = append(unknown, name)
+				continue
+			}
+			words = c.All()
+		} else {
+			words = strings.Split(part, "|")
+		}
+		var g []phrase
+		for _, cw := range words {
+			if q, ok := newPhrase(normalize, cw); ok {
+				g = append(g, q)
+			}
+		}
+		if len(g) == 0 {
+			unknown = append(unknown, part)
+			continue
+		}
+		p.groups = append(p.groups, g)
+	}
+	p.compact, p.spaced, p.runes = w, w, 0
+	return p, unknown
 }

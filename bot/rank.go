@@ -256,18 +256,29 @@ var (
 
 // deniedAfter reports whether rest (the compact text after a Japanese phrase) denies it.
 func deniedAfter(rest string) bool {
+	particle := ""
 	for _, p := range jaParticles {
 		if strings.HasPrefix(rest, p) {
-			rest = rest[len(p):]
+			rest, particle = rest[len(p):], p
 			break
 		}
 	}
 	for _, d := range jaDenials {
 		if strings.HasPrefix(rest, d) {
+			// 「番号が違う」 says the number is wrong; 「カード会社とは違う」 denies it.
+			if (particle == "が" || particle == "も" || particle == "の" || particle == "") && isDifferent(d) {
+				continue
+			}
 			return true
 		}
 	}
 	return false
+}
+
+// isDifferent reports whether a denial is 違う ("is different"), which denies only after
+// a topic or contrast particle.
+func isDifferent(d string) bool {
+	return strings.HasPrefix(d, "違") || strings.HasPrefix(d, "ちが")
 }
 
 // stemmedDenials are enDenials with their words stemmed, as the text they are looked for in.

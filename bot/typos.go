@@ -20,7 +20,12 @@ func newTypos() *typos {
 
 // learn adds the English words of a phrase.
 func (ty *typos) learn(p phrase) {
-	if !p.ascii {
+	for _, g := range p.groups {
+		for _, alt := range g {
+			ty.learn(alt)
+		}
+	}
+	if !p.ascii || p.groups != nil {
 		return
 	}
 	for _, w := range strings.Fields(p.spaced) {
