@@ -23,11 +23,10 @@ const (
 	postbackFAQ     = "f:" // f:<faq id>: a "did you mean" question
 )
 
-// Built-in option ids of advice nodes and of the engine's "talk to a person?" offer.
+// Built-in option ids of advice nodes.
 const (
 	optSolved    = "solved"
 	optNotSolved = "not_solved"
-	offerNode    = "_offer_human"
 )
 
 // Global commands.
@@ -154,14 +153,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if e.maxMisses == 0 {
 		e.maxMisses = 2
 	}
-	offer := Node{ID: offerNode, Kind: KindQuestion, Text: e.texts.OfferHuman, Options: []Option{
-		{ID: cmdAgent, Label: e.texts.TalkToPerson, Next: e.handoffNode()},
-		{ID: cmdRestart, Label: e.texts.StartOver, Next: e.flow.Start},
-	}}
 	for i := range cfg.Flow.Nodes {
 		e.compile(&cfg.Flow.Nodes[i])
 	}
-	e.compile(&offer)
 	for _, f := range fillerWords {
 		if p, ok := newPhrase(e.normalize, f); ok {
 			if p.ascii {
@@ -224,9 +218,11 @@ func orDefault(s, def string) string {
 func (e *Engine) compile(n *Node) {
 	cn := &compiledNode{Node: n, options: n.Options}
 	if n.Kind == KindAdvice {
+		// Advice that is the flow's last word: a customer it did not help is handed to a
+		// person ("the seller isn't replying").
 		notSolved := n.Next
 		if notSolved == "" {
-			notSolved = offerNode
+			notSolved = e.handoffNode()
 		}
 		cn.options = []Option{
 			{ID: optSolved, Label: e.texts.SolvedYes, Next: e.solvedNode(), Synonyms: solvedWords},
@@ -259,19 +255,26 @@ var (
 			// Acknowledgements: the advice is understood and will be followed.
 			"わかりました", "分かりました", "了解", "りょうかい", "承知しました", "なるほど", "電話してみます", "問い合わせてみます",
 			"連絡してみます", "やってみます", "試してみます", "確認してみます", "そうします", "そうしてみます", "してみます",
-			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる"},
+			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる",
+			// Acceptance, and the cause found: nothing more to do here.
+			"そっか", "そうか", "あきらめ", "諦め", "仕方ない", "しかたない", "しょうがない", "残念", "てたみたい", "だったみたい",
+			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
-			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill"},
+			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
+			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
+			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
 			"解決できない", "解決できません", "解決できず", "だめ", "ダメ", "できない", "できません", "できませんでした",
 			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
-			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません"},
+			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません", "変わらず", "直らない", "同じエラー",
+			"見つからない", "見当たらない", "効果なし", "ダメでした"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
-			"cant", "not really", "same problem", "still the same", "did not work", "does not work"},
+			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
+			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix"},
 	}
 )
 
@@ -516,6 +519,10 @@ func detectLang(s string) Lang {
 func (t *turn) answer(in Inbound) ([]Message, error) {
 	c, e := t.c, t.e
 	n := e.nodes[c.Node]
+	if data, ok := t.suggested(in); ok {
+		// 「2」 or a button's label typed after 「もしかして…」: that button.
+		in = Inbound{Kind: InPostback, Postback: data, Text: in.Text}
+	}
 	if in.Kind == InPostback {
 		switch {
 		case strings.HasPrefix(in.Postback, postbackCommand):
@@ -591,7 +598,12 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		// Nothing else was understood, but the message states a fact a question asks for.
 		return t.enter(id)
 	}
-	if t.fresh || (n.ID == e.flow.Start && m.opener) {
+	quiet := n.ID == e.flow.Start && len(c.Answers) == 0 && c.Misses == 0 && c.Vars[reaskedVar] == ""
+	if t.fresh || (n.ID == e.flow.Start && m.opener) || quiet {
+		// The customer's first words name no problem we know (「すみませーん」, "hi"): the
+		// start question asks for it, without an apology; a second such message is not
+		// understood.
+		c.Vars[reaskedVar] = "1"
 		// 「Amazonギフト券が使えない」: the problem is not named yet, which is what the first
 		// question asks; nothing was misunderstood.
 		t.c.UpdatedAt = t.now
@@ -649,7 +661,47 @@ func (t *turn) suggest(n *compiledNode, cands []candidate) ([]Message, error) {
 	}
 	t.c.UpdatedAt = t.now
 	t.out = append(t.out, Message{Kind: MsgQuestion, Text: t.e.texts.DidYouMean.In(lang), Choices: choices})
+	if t.c.Vars == nil {
+		t.c.Vars = map[string]string{}
+	}
+	var mem []string
+	for _, ch := range choices {
+		mem = append(mem, ch.Data, ch.Label)
+	}
+	t.c.Vars[suggestVar] = strings.Join(mem, "\n")
 	return t.out, nil
+}
+
+// reaskedVar marks a conversation whose start question was asked again, without an
+// apology, after words that named no problem.
+const reaskedVar = "_reasked"
+
+// suggestVar keeps the buttons of the last 「もしかして…」 for one turn, as postback data
+// and label on alternate lines, so that a number or a label typed next is that button.
+const suggestVar = "_suggest"
+
+// suggested returns the postback data of the button that text typed right after a
+// 「もしかして…」 names (its number or its label), and forgets the buttons.
+func (t *turn) suggested(in Inbound) (string, bool) {
+	mem := t.c.Vars[suggestVar]
+	if mem == "" {
+		return "", false
+	}
+	delete(t.c.Vars, suggestVar)
+	if in.Kind != InText {
+		return "", false
+	}
+	lines := strings.Split(mem, "\n")
+	u := t.e.utter(in.Text)
+	if i, ok := optionNumber(u); ok && 2*i <= len(lines) {
+		return lines[2*(i-1)], true
+	}
+	for i := 0; i+1 < len(lines); i += 2 {
+		if l := t.e.utter(lines[i+1]); l.compact != "" && l.compact == u.compact {
+			return lines[i], true
+		}
+	}
+	return "", false
 }
 
 // jumpLabel names a jump target on a button: the intent's label, a start option leading
@@ -766,11 +818,17 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
 	if n.Kind == KindAdvice {
-		// 「わかりました、Amazonに連絡します」: the customer will act on the advice.
-		if _, plan := e.plans.best(u); plan > 0 {
+		// 「わかりました、Amazonに連絡します」「別々に注文してみる」: the customer will act on
+		// the advice.
+		if _, plan := e.plans.best(u); plan > 0 || plansAction(u) {
 			if tail == nil || n.match.scoreOf(optNotSolved, *tail) == 0 {
 				return Match{Kind: MatchOption, Target: optSolved}
 			}
+		}
+		// 「期限は大丈夫でした。でも残高が減ってます」: what follows "but" is what is wrong.
+		if tail != nil && n.match.scoreOf(optSolved, u) > 0 && n.match.scoreOf(optSolved, *tail) == 0 &&
+			utf8.RuneCountInString(e.stripFillers(*tail)) >= 3 {
+			return Match{Kind: MatchOption, Target: optNotSolved}
 		}
 	}
 	cands := e.rank(n, u, tail, isQuestion(text, u))
@@ -796,8 +854,62 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		}
 		return m
 	}
+	if n.Kind == KindAdvice && saysNo(u) {
+		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
+		return Match{Kind: MatchOption, Target: optNotSolved}
+	}
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
+}
+
+// Endings of a reply to "did that solve it?" that tell a plan (「聞いてみます」「分けて注文
+// してみる」「登録しときます」) or that something still does not work (「見つからないです」).
+var (
+	planEndings = []string{"てみます", "でみます", "てみる", "でみる", "てみよう", "でみよう", "ときます", "ておきます", "とく",
+		"ておく", "とこう", "ておこう", "します", "しよう", "します!", "諦めます", "あきらめます", "払います", "待ちます", "待ってみます"}
+	negativeEndings = []string{"ない", "なかった", "ず", "ないです", "なかったです", "ないんです", "ないんですけど", "ないけど",
+		"ないみたい", "ないみたいです", "だめ", "だめです", "だめでした", "無理", "無理です", "無理でした"}
+	enNegatives = []string{"isnt", "not", "doesnt", "didnt", "wont", "cant", "nothing", "never", "couldnt", "havent", "hasnt",
+		"arent", "wasnt", "still", "no"}
+)
+
+// trimEnd returns u's compact text without the politeness and marks that close a message.
+func trimEnd(u utterance) string {
+	c := u.compact
+	for _, suf := range []string{"よ", "ね", "よね", "です", "ですね", "。", "!", "w"} {
+		c = strings.TrimSuffix(c, suf)
+	}
+	return c
+}
+
+// plansAction reports whether a Japanese reply ends by saying what the customer will do.
+func plansAction(u utterance) bool {
+	c := trimEnd(u)
+	for _, end := range planEndings {
+		if strings.HasSuffix(c, end) {
+			return true
+		}
+	}
+	return false
+}
+
+// saysNo reports whether a reply to "did that solve it?" says that something still does
+// not work: a Japanese negative at its end, or an English negative word.
+func saysNo(u utterance) bool {
+	c := u.compact
+	for _, end := range negativeEndings {
+		if strings.HasSuffix(c, end) {
+			return true
+		}
+	}
+	for _, w := range u.words {
+		for _, neg := range enNegatives {
+			if w == stem(neg) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // commandIn finds a global command in text: the whole text (with politeness around it),

@@ -88,6 +88,26 @@ func TestEngineUnderstands(t *testing.T) {
 			{say: "やあ"}, {say: "期限切れかクレカのどっちか", node: "start", want: "もしかして"},
 			{tap: "期限切れ", node: "advice_old"},
 		}},
+		{name: "a number typed after close calls picks a button", steps: []step{
+			{say: "やあ"}, {say: "期限切れかクレカのどっちか", node: "start", want: "もしかして"},
+			{say: "1", node: "ask_date"},
+		}},
+		{name: "a plan closes as solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "あとで家族に聞いてみる", node: "solved"},
+		}},
+		{name: "something still not found is not solved: the next advice", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "そのボタンが見当たらないんですけど", node: "advice_sp"},
+		}},
+		{name: "an english negative is not solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "the page isn't there", node: "advice_sp"},
+		}},
+		{name: "fine but then a problem is not solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "そこは大丈夫でした。でも別の画面が出ます", node: "advice_sp"},
+		}},
+		{name: "no problem named first asks without an apology", steps: []step{
+			{follow: true}, {say: "えーと", node: "start", notWant: "読み取れません"},
+			{say: "うーん", node: "start", want: "読み取れません"},
+		}},
 		{name: "an offered jump is labelled and tapped", steps: []step{
 			{say: "やあ"}, {say: "期限切れでクレカ払い", node: "start", want: "[選べない]"},
 			{tap: "選べない", node: "advice_new"},
