@@ -209,10 +209,10 @@ func RedactCodes(text string) string {
 	return out
 }
 
-// FindCode returns the first code-like token of text (by the rules of RedactCodes),
-// normalised as NormalizeCode would, so that a code typed inside a sentence
-// (「番号はABCD-EFGH12-JKLM3です」) can be checked. The result is a full code: mask it before
-// storing or showing it.
+// FindCode returns the first code-like token of text (by the rules of RedactCodes) as it
+// was typed, separators included, so that a code typed inside a sentence
+// (「番号はABCD-EFGH12-JKLM3です」) can be checked, its grouping too (CheckCode). The result
+// is a full code: mask it before storing or showing it.
 func FindCode(text string) (string, bool) {
 	_, codes := redactCodes(text)
 	if len(codes) == 0 {
@@ -239,7 +239,7 @@ func redactCodes(text string) (string, []string) {
 		if span := chunks[i+lo : i+hi]; len(span) > 0 && codeLike(span) {
 			b.WriteString(text[pos:span[0].start])
 			code := joinAlnum(span)
-			found = append(found, code)
+			found = append(found, text[span[0].start:span[len(span)-1].end])
 			b.WriteString(MaskCode(code))
 			pos = span[len(span)-1].end
 		}
@@ -316,6 +316,9 @@ func redactScan(text string) []redactChunk {
 		if a.gap == linkSpace && (a.class == classPlain && b.class != classMixed ||
 			b.class == classPlain && a.class != classMixed) {
 			a.link = linkNone // prose: "have 3000 yen", "Amazon Gift Card"
+		}
+		if a.gap == linkSpace && (lowerWord(a, text) && hasUpper(b, text) || lowerWord(b, text) && hasUpper(a, text)) {
+			a.link = linkNone // a code in capitals, then a word: "4TQ8XM2KPH doesn't work"
 		}
 	}
 	for k := 0; k+2 < len(chunks); k++ {
@@ -464,4 +467,23 @@ func foldAlnum(r rune) (byte, bool) {
 		return byte(r), true
 	}
 	return 0, false
+}
+
+// lowerWord reports whether chunk c is written in lower-case letters only, as a word of a
+// sentence is and a printed code never is.
+func lowerWord(c *redactChunk, text string) bool {
+	if c.class != classPlain {
+		return false
+	}
+	for _, r := range text[c.start:c.end] {
+		if !unicode.IsLower(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasUpper reports whether chunk c is written with a capital letter.
+func hasUpper(c *redactChunk, text string) bool {
+	return strings.IndexFunc(text[c.start:c.end], unicode.IsUpper) >= 0
 }

@@ -98,7 +98,9 @@ func readFacts(raw string, now time.Time) map[string]string {
 	text := norm.NFKC.String(raw)
 	if found, ok := FindCode(text); ok {
 		code, problem := CheckCode(found)
-		if hasLetterAndDigit(code) && problem != CodeEmpty && problem != CodeSerialNumber {
+		// The 16 digits on the back of a card, typed as the code, are told apart by the
+		// code question.
+		if hasLetterAndDigit(code) && problem != CodeEmpty && problem != CodeSerialNumber || problem == CodeSerialNumber {
 			out[varCode] = MaskCode(code)
 			out[varCodeProblem] = string(problem)
 		}
