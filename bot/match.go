@@ -428,10 +428,10 @@ const ruleBonus = 2
 
 // Rule windows: the words of a rule must be close, as the words of one clause are
 // (「期限切れかと思ったけど残高不足って出てる」 is not "expired" and "shown"): at most
-// ruleWindowJA bytes (about ten characters) of Japanese between two of them, or
+// ruleWindowJA bytes (about twelve characters) of Japanese between two of them, or
 // ruleWindowEN bytes (about eight words) of English.
 const (
-	ruleWindowJA = 30
+	ruleWindowJA = 36
 	ruleWindowEN = 48
 )
 
@@ -474,10 +474,25 @@ func (p phrase) ruleScore(u utterance) int {
 			}
 		}
 	}
-	if gap := lo - hi; len(p.groups) > 1 && (scripts == 1 && gap > ruleWindowJA || scripts == 2 && gap > ruleWindowEN) {
-		return 0
+	if gap := lo - hi; len(p.groups) > 1 && gap > 0 {
+		switch {
+		case scripts == 1 && (gap > ruleWindowJA || contrasts(u.compact[hi:lo])),
+			scripts == 2 && (gap > ruleWindowEN || contrasts(u.stemmed[hi-1:lo+1])):
+			return 0
+		}
 	}
 	return total
+}
+
+// contrasts reports whether text between the words of a rule turns to another clause
+// (「エラーかと思ったけど残高不足って出てる」).
+func contrasts(between string) bool {
+	for _, m := range contrastMarkers {
+		if strings.Contains(between, strings.TrimSpace(m)) && (m[0] != ' ' || strings.Contains(between, m)) {
+			return true
+		}
+	}
+	return false
 }
 
 // isRule reports whether a synonym is a rule: parts joined by "+", or a concept alone.

@@ -248,7 +248,11 @@ var (
 	jaDenials   = []string{"関係ない", "関係ありません", "関係なかった", "関係なく", "関係ねー", "じゃない", "じゃなく", "じゃありません",
 		"ではない", "ではなく", "ではありません", "でもない", "でもありません", "ちがう", "違う", "違います", "ちがいます", "無関係",
 		"問題ない", "問題ありません", "問題なかった", "大丈夫", "不要", "いらない", "要らない", "結構です",
-		"せいではない", "せいじゃない", "せいでは", "原因ではない", "原因じゃない"}
+		"せいではない", "せいじゃない", "せいでは", "原因ではない", "原因じゃない",
+		// A verb's own negative: 「期限が切れてない」「使用されていない」.
+		"てない", "ていない", "てません"}
+	// jaAbout are the nouns a denial may follow: 「カード会社の問題ではない」.
+	jaAbout   = []string{"問題", "せい", "原因", "話", "件"}
 	enDenials = []string{" not", " isnt", " isnt the", " not the", " not a", " not my", " not about", " not about the",
 		" nothing to do with", " nothing to do with the", " not related to", " not related to the", " wasnt", " no need for",
 		" no need for a", " dont need", " dont need a", " dont need the", " never"}
@@ -261,6 +265,20 @@ func deniedAfter(rest string) bool {
 		if strings.HasPrefix(rest, p) {
 			rest, particle = rest[len(p):], p
 			break
+		}
+	}
+	if particle == "の" {
+		for _, n := range jaAbout {
+			if after, ok := strings.CutPrefix(rest, n); ok {
+				rest, particle = after, "は"
+				for _, p := range jaParticles {
+					if strings.HasPrefix(rest, p) {
+						rest = rest[len(p):]
+						break
+					}
+				}
+				break
+			}
 		}
 	}
 	for _, d := range jaDenials {

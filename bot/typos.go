@@ -51,7 +51,7 @@ func (ty *typos) addDel(key, word string) {
 
 // fix returns the known word a long unknown word w was meant as, or w.
 func (ty *typos) fix(w string) string {
-	if len(w) < minTypoLen || ty.known[w] || ty.known[stem(w)] || !lettersOnly(w) {
+	if len(w) < minTypoLen || ty.known[w] || ty.known[stem(w)] || !lettersOnly(w) || ty.inflected(w) {
 		return w
 	}
 	found := ""
@@ -75,10 +75,21 @@ func (ty *typos) fix(w string) string {
 			return w
 		}
 	}
-	if found == "" {
-		return w
+	if found == "" || found[0] != w[0] {
+		return w // customers rarely mistype the first letter; other words differ there
 	}
 	return found
+}
+
+// inflected reports whether w is a known word with an ending the stemmer keeps ("issued"
+// from "issue", "registered" from "register"): a word, not a typo.
+func (ty *typos) inflected(w string) bool {
+	for _, suf := range []string{"ed", "d", "er", "r", "ly", "ers"} {
+		if base, ok := strings.CutSuffix(w, suf); ok && len(base) >= 3 && (ty.known[base] || ty.known[stem(base)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // correct returns spaced text with its long unknown English words corrected.

@@ -42,6 +42,8 @@ func TestTypos(t *testing.T) {
 		{"two edits are left", " chekcuot ", " chekcuot "},
 		{"unrelated word", " yesterday ", " yesterday "},
 		{"swapped in a contraction", " dosent work ", " doesnt work "},
+		{"an inflection is a word", " carded ", " carded "},
+		{"first letter differs", " vheckout ", " vheckout "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
