@@ -437,63 +437,96 @@ const (
 
 // ruleScore scores a rule: the characters of the best word found of each group, plus
 // ruleBonus for each group after the first; 0 unless every group is found within the
-// window. Words found in pieces, or in both scripts, are not held to the window.
+// window of the first group's word. Words found in pieces, or in both scripts, are not
+// held to the window.
 func (p phrase) ruleScore(u utterance) int {
+	type hit struct{ start, end int }
 	total := ruleBonus * (len(p.groups) - 1)
-	lo, hi := -1, -1 // the latest start and earliest end of the words found, to measure the gap
-	scripts := 0     // 1: Japanese, 2: English, 3: both or unknown
-	for _, g := range p.groups {
-		best, bestAlt := 0, -1
-		for i, alt := range g {
+	anchor, anchored := hit{}, false
+	scripts := 0 // 1: Japanese, 2: English, 3: both or unknown
+	var rest [][]hit
+	for gi, g := range p.groups {
+		best := 0
+		var hits []hit
+		for _, alt := range g {
 			s := alt.score(u)
 			if s >= 1000 {
 				s -= 1000
 			}
+			if s == 0 {
+				continue
+			}
+			start, end, ok := alt.whole(u)
+			switch {
+			case !ok:
+				scripts = 3
+			case alt.ascii:
+				scripts |= 2
+			default:
+				scripts |= 1
+			}
 			if s > best {
-				best, bestAlt = s, i
+				best = s
+				if gi == 0 && ok {
+					anchor, anchored = hit{start, end}, true
+				}
+			}
+			if ok {
+				hits = append(hits, hit{start, end})
 			}
 		}
 		if best == 0 {
 			return 0
 		}
 		total += best
-		alt := g[bestAlt]
-		start, end, ok := alt.whole(u)
-		switch {
-		case !ok:
-			scripts = 3
-		case alt.ascii:
-			scripts |= 2
-		default:
-			scripts |= 1
-		}
-		if ok {
-			lo = max(lo, start)
-			if hi < 0 || end < hi {
-				hi = end
-			}
+		if gi > 0 {
+			rest = append(rest, hits)
 		}
 	}
-	if gap := lo - hi; len(p.groups) > 1 && gap > 0 {
-		switch {
-		case scripts == 1 && (gap > ruleWindowJA || contrasts(u.compact[hi:lo])),
-			scripts == 2 && (gap > ruleWindowEN || contrasts(u.stemmed[hi-1:lo+1])):
+	if !anchored || (scripts != 1 && scripts != 2) {
+		return total
+	}
+	text, window := u.compact, ruleWindowJA
+	if scripts == 2 {
+		text, window = u.stemmed, ruleWindowEN
+	}
+	// Every other group needs a word close to the first group's, in the same clause.
+	for _, hits := range rest {
+		near := false
+		for _, h := range hits {
+			lo, hi := max(anchor.start, h.start), min(anchor.end, h.end)
+			if lo-hi <= window && (lo <= hi || !contrasts(text[hi:lo])) {
+				near = true
+				break
+			}
+		}
+		if !near {
 			return 0
 		}
 	}
 	return total
 }
 
-// contrasts reports whether text between the words of a rule turns to another clause
-// (「エラーかと思ったけど残高不足って出てる」).
+// contrasts reports whether the text between the words of a rule turns from a guess to
+// another clause (「エラーかと思ったけど残高不足って出てる」, "i thought it expired but
+// the balance is short").
 func contrasts(between string) bool {
 	for _, m := range contrastMarkers {
-		if strings.Contains(between, strings.TrimSpace(m)) && (m[0] != ' ' || strings.Contains(between, m)) {
-			return true
+		i := strings.Index(between, strings.TrimSpace(m))
+		if i < 0 {
+			continue
+		}
+		for _, h := range hedges {
+			if strings.Contains(between[:i], h) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// hedges mark a clause as a guess the customer goes on to correct.
+var hedges = []string{"かと思", "と思った", "かも", "thought", "maybe", "guess"}
 
 // isRule reports whether a synonym is a rule: parts joined by "+", or a concept alone.
 func isRule(w string) bool {

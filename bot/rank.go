@@ -3,6 +3,7 @@ package bot
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Ranking: free text is scored against the current node's options, the jump intents and
@@ -258,8 +259,26 @@ var (
 		" no need for a", " dont need", " dont need a", " dont need the", " never"}
 )
 
-// deniedAfter reports whether rest (the compact text after a Japanese phrase) denies it.
+// deniedAfter reports whether rest (the compact text after a Japanese phrase) denies it,
+// also after the kana that end the phrase's word (「使用済」「み」「じゃなくて」).
 func deniedAfter(rest string) bool {
+	if denies(rest) {
+		return true
+	}
+	for range 2 {
+		r, size := utf8.DecodeRuneInString(rest)
+		if !isHiragana(r) || slices.ContainsFunc(jaParticles, func(p string) bool { return strings.HasPrefix(rest, p) }) {
+			return false
+		}
+		if rest = rest[size:]; denies(rest) {
+			return true
+		}
+	}
+	return false
+}
+
+// denies reports whether rest, right after a phrase, denies it.
+func denies(rest string) bool {
 	particle := ""
 	for _, p := range jaParticles {
 		if strings.HasPrefix(rest, p) {
