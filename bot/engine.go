@@ -450,8 +450,10 @@ type turn struct {
 	// fresh is set for a new conversation's first words: when they do not name the
 	// problem, the first question is asked without a "not understood".
 	fresh bool
-	// carry is the message being handled, for the next question it leads to (carryOver).
-	carry *utterance
+	// carry is the message being handled, for the next question it leads to (carryOver);
+	// carryMin, when set, is the least score it needs there (default minCarryScore).
+	carry    *utterance
+	carryMin int
 }
 
 func (t *turn) lang() Lang {
@@ -552,7 +554,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	text := clip(in.Text)
 	u := e.utter(text)
 	changed, typed := t.readFacts(text, u)
-	m := e.interpret(n, text, u, t.now)
+	m := e.interpret(n, text, u, t.now, t.knownOption)
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
 		// ("oh wait, with shipping it's 5,210 yen").
@@ -571,6 +573,16 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		t.carry = &carry
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
+		if m.Target == cmdEnglish || m.Target == cmdJapanese {
+			// "sorry, English please. My code is rejected": the language, then the rest.
+			if rest := withoutLangRequest(text); rest != "" {
+				ru := e.utter(rest)
+				if rm := e.interpret(n, rest, ru, t.now, t.knownOption); rm.Kind != MatchNone && rm.Kind != MatchCommand {
+					t.switchLang(m.Target)
+					return t.answer(Inbound{Kind: InText, Text: rest})
+				}
+			}
+		}
 		return t.command(m.Target)
 	case MatchInput:
 		return t.parsed(n, m.vars)
@@ -589,9 +601,15 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		if q := e.nodes[n.Next]; q != nil && q.Kind == KindQuestion {
 			probe := &turn{e: e, c: c, carry: &u}
 			if probe.carryOverMin(q, 2) != nil {
-				t.carry = &u
+				t.carry, t.carryMin = &u, 2
 				return t.choose(n, n.option(optNotSolved))
 			}
+		}
+	}
+	if n.Kind == KindQuestion {
+		// 「ジモティーで個人から買ったんです」 names no option but a fact one of them stands for.
+		if o := t.knownOption(n); o != nil {
+			return t.choose(n, o)
 		}
 	}
 	if id, ok := t.factNode(typed); ok && n.Kind != KindInput {
@@ -763,7 +781,7 @@ func (e *Engine) Interpret(node, text string) Match {
 		return Match{Kind: MatchNone}
 	}
 	text = clip(text)
-	return e.interpret(n, text, e.utter(text), e.now())
+	return e.interpret(n, text, e.utter(text), e.now(), nil)
 }
 
 // Long messages are read in part: the first clipHead and the last clipTail characters,
@@ -799,7 +817,9 @@ func clip(s string) string {
 	return s[:head] + "\n" + s[tail:]
 }
 
-func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time) Match {
+// interpret is Interpret on a prepared utterance; known, when not nil, says which option
+// of a question the conversation's facts already answer.
+func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time, known func(*compiledNode) *Option) Match {
 	// A language request is only that ("sorry I can't read Japanese, English please?").
 	if cmd, ok := langRequest(u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
@@ -832,6 +852,9 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		}
 	}
 	cands := e.rank(n, u, tail, isQuestion(text, u))
+	if n.ID == e.flow.Start {
+		cands = e.preferAdvice(cands, known)
+	}
 	win, sug := decide(n, cands)
 	if win != nil && win.kind == MatchOption {
 		return Match{Kind: MatchOption, Target: win.target}
@@ -910,6 +933,63 @@ func saysNo(u utterance) bool {
 		}
 	}
 	return false
+}
+
+// preferAdvice merges, at the start question, a FAQ entry into a flow candidate that
+// leads (through questions the facts answer) to advice of the same article section: the
+// advice says as much and asks whether it solved the problem, where the FAQ answer would
+// leave the customer at the start question (「スマホで期限の確認ってできますか？」,
+// "can I use my gift card with 1-click?").
+func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Option) []candidate {
+	out := cands[:0:0]
+	for _, c := range cands {
+		if c.kind != MatchFAQ {
+			out = append(out, c)
+			continue
+		}
+		sec := e.faqs[c.target].Section
+		merged := false
+		for i := range out {
+			if out[i].kind != MatchFAQ && e.adviceSection(out[i].dest, known) == sec {
+				out[i].score = max(out[i].score, c.score)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b candidate) int {
+		if a.score != b.score {
+			return b.score - a.score
+		}
+		return kindOrder(a.kind) - kindOrder(b.kind)
+	})
+	return out
+}
+
+// adviceSection returns the section of the advice that node id leads to, following
+// questions whose answer known gives; "" when it leads elsewhere.
+func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) string {
+	for hops := 0; hops < 4; hops++ {
+		n := e.nodes[id]
+		switch {
+		case n == nil:
+			return ""
+		case n.Kind == KindAdvice:
+			return n.Section
+		case n.Kind == KindQuestion && known != nil:
+			o := known(n)
+			if o == nil {
+				return ""
+			}
+			id = o.Next
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // commandIn finds a global command in text: the whole text (with politeness around it),
@@ -1194,17 +1274,33 @@ func (t *turn) command(cmd string) ([]Message, error) {
 			t.say(e.texts.CannotGoBack)
 		}
 	case cmdEnglish, cmdJapanese:
-		c.Lang = English
-		if cmd == cmdJapanese {
-			c.Lang = Japanese
-		}
-		t.say(e.texts.LangSwitched)
+		t.switchLang(cmd)
 	default:
 		return t.miss(e.nodes[c.Node], e.texts.NotUnderstood)
 	}
 	c.UpdatedAt = t.now
 	t.render(e.nodes[c.Node])
 	return t.out, nil
+}
+
+// switchLang sets the conversation's language as a language command asks and says so.
+func (t *turn) switchLang(cmd string) {
+	t.c.Lang = English
+	if cmd == cmdJapanese {
+		t.c.Lang = Japanese
+	}
+	t.say(t.e.texts.LangSwitched)
+}
+
+// withoutLangRequest returns the clauses of text that do not ask for a language.
+func withoutLangRequest(text string) string {
+	var rest []string
+	for _, cl := range clauses(text) {
+		if _, ok := langRequest(newUtterance(strings.ToLower, cl)); !ok && strings.TrimSpace(cl) != "" {
+			rest = append(rest, strings.TrimSpace(cl))
+		}
+	}
+	return strings.Join(rest, "、")
 }
 
 // back returns to the previous node that waited for an answer, forgetting the answers given

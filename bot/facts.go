@@ -76,7 +76,11 @@ func (t *turn) factNode(typed []string) (string, bool) {
 // message also picks one of n's options clearly (「子供が勝手に使ったかもしれない、使用済みと
 // 出る」 leads to "already used" and answers its "who used it?"). It is tried once a turn.
 func (t *turn) carryOver(n *compiledNode) *Option {
-	return t.carryOverMin(n, minCarryScore)
+	least := minCarryScore
+	if t.carryMin > 0 {
+		least, t.carryMin = t.carryMin, 0
+	}
+	return t.carryOverMin(n, least)
 }
 
 // carryOverMin is carryOver with the least score to accept.

@@ -137,6 +137,9 @@ func TestEngineUnderstands(t *testing.T) {
 		{name: "a language request routes nowhere else", steps: []step{
 			{say: "登録したい"}, {say: "sorry I can't read Japanese, English please?", node: "ask_device", want: "Which device?"},
 		}},
+		{name: "a language request and a problem", steps: []step{
+			{follow: true}, {say: "sorry, English please. I want to register", node: "ask_device", want: "Which device?"},
+		}},
 		{name: "english first words after a japanese start", steps: []step{
 			{say: "I'd like to register", node: "ask_device", want: "Which device?"},
 		}},
