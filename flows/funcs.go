@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -305,7 +306,10 @@ func codeInput(raw string, _ time.Time) (map[string]string, error) {
 	if problem == CodeEmpty {
 		return nil, errors.New("code input: empty")
 	}
-	if !codeShaped(raw, code) {
+	if found, ok := FindCode(raw); ok && wordsAround(raw, found) {
+		// "here: 5RTX-9KM2QW-7HP3N", "it's …": the code, not the words, is checked.
+		code, problem = CheckCode(found)
+	} else if !codeShaped(raw, code) {
 		found, ok := FindCode(raw)
 		if !ok {
 			// The code may sit among Japanese words: keep only the Latin part.
@@ -473,4 +477,24 @@ func expiryText(d Date, lang bot.Lang) string {
 		return dayText(earliest, lang) + " – " + dayText(latest, lang)
 	}
 	return dayText(earliest, lang) + "〜" + dayText(latest, lang)
+}
+
+// wordsAround reports whether raw holds words besides the code found in it: a word in
+// lower case or in Japanese, as a sentence has and a code never does.
+func wordsAround(raw, found string) bool {
+	rest := strings.Replace(raw, found, " ", 1)
+	run := 0
+	for _, r := range rest {
+		switch {
+		case r >= 'a' && r <= 'z':
+			if run++; run >= 2 {
+				return true
+			}
+		case r >= utf8.RuneSelf && unicode.IsLetter(r):
+			return true
+		default:
+			run = 0
+		}
+	}
+	return false
 }

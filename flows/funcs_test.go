@@ -110,6 +110,9 @@ func TestFuncsInputs(t *testing.T) {
 		{name: "code bad chars", input: "code", raw: "AQ12-345678-ABCDE。", want: map[string]string{"": "****-CDE。", "problem": "bad_chars"}},
 		{name: "code serial number", input: "code", raw: "1234 5678 9012 3456", want: map[string]string{"": "****-3456", "problem": "serial_number"}},
 		{name: "code short", input: "code", raw: "ABC", want: map[string]string{"": "****", "problem": "wrong_length"}},
+		{name: "code in an english sentence", input: "code", raw: "here: AQ12-345678-ABCDE", want: map[string]string{"": "****-BCDE", "problem": "ok"}},
+		{name: "code after it's", input: "code", raw: "it's AQ12-345678-ABCDE", want: map[string]string{"": "****-BCDE", "problem": "ok"}},
+		{name: "code in japanese", input: "code", raw: "番号はQ12-345678-ABCDEです", want: map[string]string{"": "****-BCDE", "problem": "dropped_first"}},
 		{name: "code empty", input: "code", raw: " - "},
 	}
 	funcs := Funcs()
