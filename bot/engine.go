@@ -941,12 +941,15 @@ func saysNo(u utterance) bool {
 // leave the customer at the start question (「スマホで期限の確認ってできますか？」,
 // "can I use my gift card with 1-click?").
 func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Option) []candidate {
-	out := cands[:0:0]
+	var out, faqs []candidate
 	for _, c := range cands {
-		if c.kind != MatchFAQ {
+		if c.kind == MatchFAQ {
+			faqs = append(faqs, c)
+		} else {
 			out = append(out, c)
-			continue
 		}
+	}
+	for _, c := range faqs {
 		sec := e.faqs[c.target].Section
 		merged := false
 		for i := range out {
