@@ -105,7 +105,7 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 // minCarryScore is the least score (characters) of an option found in a message that led
 // to its question; single English words ("amazon", "gift") never count, as they name the
 // topic more often than the answer.
-const minCarryScore = 5
+const minCarryScore = 3
 
 // answered reports whether node id was answered earlier in the conversation.
 func (t *turn) answered(id string) bool {
