@@ -104,6 +104,7 @@ type Engine struct {
 	plans    matcher  // planWords
 	fillers  []string // normalised fillerWords, longest first; English ones padded with spaces
 	typos    *typos   // the English words of every phrase, for reading typos
+	rules    *ruleBook
 }
 
 // utter prepares customer text for matching.
@@ -144,6 +145,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if e.normalize == nil {
 		e.normalize = func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 	}
+	e.rules = &ruleBook{normalize: e.normalize, concepts: cfg.Flow.Concepts}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -170,18 +172,18 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.commands.add(e.normalize, cmd, w.All()...)
 	}
 	for _, in := range cfg.Flow.Intents {
-		e.intents.addRules(e.normalize, cfg.Flow.Concepts, in.Target, in.Synonyms.All()...)
+		e.intents.addRules(e.rules, in.Target, in.Synonyms.All()...)
 	}
 	e.faqs = make(map[string]*FAQ, len(cfg.Flow.FAQ))
 	for i := range cfg.Flow.FAQ {
 		q := &cfg.Flow.FAQ[i]
 		e.faqs[q.ID] = q
-		e.faq.addRules(e.normalize, cfg.Flow.Concepts, q.ID, q.Questions.All()...)
+		e.faq.addRules(e.rules, q.ID, q.Questions.All()...)
 	}
 	for _, f := range cfg.Flow.Facts {
 		fm := factMatcher{id: f.ID}
 		for _, v := range f.Values {
-			fm.match.addRules(e.normalize, cfg.Flow.Concepts, v.ID, v.Synonyms.All()...)
+			fm.match.addRules(e.rules, v.ID, v.Synonyms.All()...)
 		}
 		e.facts = append(e.facts, fm)
 	}
@@ -233,7 +235,7 @@ func (e *Engine) compile(n *Node) {
 	for _, o := range cn.options {
 		evs = append(evs, fsm.EventDesc{Name: o.ID, Src: []string{n.ID}, Dst: o.Next})
 		cn.match.add(e.normalize, o.ID, o.Label.JA, o.Label.EN)
-		cn.match.addRules(e.normalize, e.flow.Concepts, o.ID, o.Synonyms.All()...)
+		cn.match.addRules(e.rules, o.ID, o.Synonyms.All()...)
 	}
 	switch n.Kind {
 	case KindInput:
@@ -828,13 +830,14 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if tu, ok := afterContrast(u); ok {
 		tail = &tu
 	}
-	if opt, score := n.match.best(u); score >= 1000 {
-		return Match{Kind: MatchOption, Target: opt}
+	local, localScore := n.match.best(u)
+	if localScore >= 1000 {
+		return Match{Kind: MatchOption, Target: local}
 	}
 	if i, ok := optionNumber(u); ok && i <= len(n.options) {
 		return Match{Kind: MatchOption, Target: n.options[i-1].ID}
 	}
-	if cmd, ok := e.commandIn(n, text, u); ok {
+	if cmd, ok := e.commandIn(n, text, u, local); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
 	if n.Kind == KindAdvice {
@@ -998,9 +1001,9 @@ func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) str
 // commandIn finds a global command in text: the whole text (with politeness around it),
 // a clause at its start or end that is only a command (「あ、やっぱ違うかも。戻る」), or a
 // request for a person anywhere ("ok, but can I talk to a human about it?").
-func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, bool) {
+// local is the node's best option for u.
+func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local string) (string, bool) {
 	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
-		local, _ := n.match.best(u)
 		switch {
 		case local == "":
 			return cmd, true
@@ -1030,7 +1033,7 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, b
 		}
 	}
 	if _, score := e.agent.best(u); score > 0 {
-		if opt, _ := n.match.best(u); opt != "" && n.option(opt).Next == e.handoffNode() {
+		if local != "" && n.option(local).Next == e.handoffNode() {
 			return "", false // the question's own option for a person
 		}
 		return cmdAgent, true

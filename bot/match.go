@@ -13,6 +13,8 @@ type utterance struct {
 	// stemmed is spaced with every word stemmed (" i cant us it "), where English phrases
 	// are found: "redeemed", "redeeming" and "redeem" are one word.
 	stemmed string
+	// memo holds what rule word groups found in this utterance.
+	memo map[*wordGroup]*groupFound
 	// pairs holds every two consecutive characters of spaced and compact, so that a phrase
 	// whose first two are missing is rejected without a search.
 	pairs map[[2]rune]struct{}
@@ -31,7 +33,8 @@ func correctedUtterance(normalize func(string) string, ty *typos, s string) utte
 }
 
 func makeUtterance(spaced, compact string) utterance {
-	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2)}
+	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2),
+		memo: map[*wordGroup]*groupFound{}}
 	u.words = strings.Fields(spaced)
 	for i, w := range u.words {
 		u.words[i] = stem(w)
@@ -86,7 +89,7 @@ type phrase struct {
 	first   [2]rune // the first two characters that are searched for; zero when shorter
 	// groups make the phrase a rule ("@code + @invalid"): a word of every group must be
 	// found, in any order; nil for a plain phrase.
-	groups [][]phrase
+	groups []*wordGroup
 	// chunks are the phrase's content words for a looser match when the whole phrase is
 	// not found: 「残高でギフト券を買」 also finds 「残高で別のギフト券を買う」, "do gift cards
 	// expire" also finds "do amazon gift cards expire". Nil for short phrases.
@@ -319,14 +322,15 @@ type matchEntry struct {
 }
 
 func (m *matcher) add(normalize func(string) string, target string, words ...string) {
-	m.addRules(normalize, nil, target, words...)
+	m.addRules(&ruleBook{normalize: normalize}, target, words...)
 }
 
-// addRules adds words, some of which may be rules over concepts.
-func (m *matcher) addRules(normalize func(string) string, concepts map[string]Words, target string, words ...string) {
+// addRules adds words, some of which may be rules over the book's concepts.
+func (m *matcher) addRules(book *ruleBook, target string, words ...string) {
+	normalize := book.normalize
 	for _, w := range words {
 		if isRule(w) {
-			if p, unknown := newRule(normalize, concepts, w); len(unknown) == 0 {
+			if p, unknown := book.newRule(w); len(unknown) == 0 {
 				m.entries = append(m.entries, matchEntry{target: target, p: p})
 			}
 			continue
@@ -435,55 +439,79 @@ const (
 	ruleWindowEN = 48
 )
 
+// wordGroup is one part of a rule: a concept's words, or words joined by "|". A concept
+// used by several rules is one group, found once per utterance.
+type wordGroup struct {
+	alts []phrase
+}
+
+// hit is where a word was found: in compact for Japanese, in stemmed for English.
+type hit struct{ start, end int }
+
+// groupFound is what a word group found in an utterance.
+type groupFound struct {
+	best    int   // the best score of its words, exact matches counting as contained
+	at      hit   // where the best word is
+	located bool  // at is known (the best word was found whole)
+	hits    []hit // where each word found whole is
+	scripts int   // 1: Japanese words found whole, 2: English, 3: both or found in pieces
+}
+
+// find returns what g finds in u, once per utterance.
+func (g *wordGroup) find(u utterance) *groupFound {
+	if f, ok := u.memo[g]; ok {
+		return f
+	}
+	f := &groupFound{}
+	for _, alt := range g.alts {
+		s := alt.score(u)
+		if s >= 1000 {
+			s -= 1000
+		}
+		if s == 0 {
+			continue
+		}
+		start, end, ok := alt.whole(u)
+		switch {
+		case !ok:
+			f.scripts = 3
+		case alt.ascii:
+			f.scripts |= 2
+		default:
+			f.scripts |= 1
+		}
+		if s > f.best {
+			f.best, f.at, f.located = s, hit{start, end}, ok
+		}
+		if ok {
+			f.hits = append(f.hits, hit{start, end})
+		}
+	}
+	if u.memo != nil {
+		u.memo[g] = f
+	}
+	return f
+}
+
 // ruleScore scores a rule: the characters of the best word found of each group, plus
 // ruleBonus for each group after the first; 0 unless every group is found within the
 // window of the first group's word. Words found in pieces, or in both scripts, are not
 // held to the window.
 func (p phrase) ruleScore(u utterance) int {
-	type hit struct{ start, end int }
 	total := ruleBonus * (len(p.groups) - 1)
-	anchor, anchored := hit{}, false
-	scripts := 0 // 1: Japanese, 2: English, 3: both or unknown
-	var rest [][]hit
-	for gi, g := range p.groups {
-		best := 0
-		var hits []hit
-		for _, alt := range g {
-			s := alt.score(u)
-			if s >= 1000 {
-				s -= 1000
-			}
-			if s == 0 {
-				continue
-			}
-			start, end, ok := alt.whole(u)
-			switch {
-			case !ok:
-				scripts = 3
-			case alt.ascii:
-				scripts |= 2
-			default:
-				scripts |= 1
-			}
-			if s > best {
-				best = s
-				if gi == 0 && ok {
-					anchor, anchored = hit{start, end}, true
-				}
-			}
-			if ok {
-				hits = append(hits, hit{start, end})
-			}
-		}
-		if best == 0 {
+	scripts := 0
+	found := make([]*groupFound, len(p.groups))
+	for i, g := range p.groups {
+		f := g.find(u)
+		if f.best == 0 {
 			return 0
 		}
-		total += best
-		if gi > 0 {
-			rest = append(rest, hits)
-		}
+		found[i] = f
+		total += f.best
+		scripts |= f.scripts
 	}
-	if !anchored || (scripts != 1 && scripts != 2) {
+	anchor := found[0]
+	if !anchor.located || (scripts != 1 && scripts != 2) {
 		return total
 	}
 	text, window := u.compact, ruleWindowJA
@@ -491,10 +519,10 @@ func (p phrase) ruleScore(u utterance) int {
 		text, window = u.stemmed, ruleWindowEN
 	}
 	// Every other group needs a word close to the first group's, in the same clause.
-	for _, hits := range rest {
+	for _, f := range found[1:] {
 		near := false
-		for _, h := range hits {
-			lo, hi := max(anchor.start, h.start), min(anchor.end, h.end)
+		for _, h := range f.hits {
+			lo, hi := max(anchor.at.start, h.start), min(anchor.at.end, h.end)
 			if lo-hi <= window && (lo <= hi || !contrasts(text[hi:lo])) {
 				near = true
 				break
@@ -533,16 +561,28 @@ func isRule(w string) bool {
 	return strings.Contains(w, "+") || strings.HasPrefix(strings.TrimSpace(w), "@")
 }
 
+// ruleBook compiles rules: the flow's concepts, and the word groups compiled so far, so
+// that rules naming one concept share its group.
+type ruleBook struct {
+	normalize func(string) string
+	concepts  map[string]Words
+	groups    map[string]*wordGroup
+}
+
 // newRule compiles a rule synonym with the concepts' words; it reports the concepts it
 // names that do not exist.
-func newRule(normalize func(string) string, concepts map[string]Words, w string) (phrase, []string) {
+func (b *ruleBook) newRule(w string) (phrase, []string) {
 	var p phrase
 	var unknown []string
 	for _, part := range strings.Split(w, "+") {
 		part = strings.TrimSpace(part)
+		if g := b.groups[part]; g != nil {
+			p.groups = append(p.groups, g)
+			continue
+		}
 		var words []string
 		if name, ok := strings.CutPrefix(part, "@"); ok {
-			c, found := concepts[name]
+			c, found := b.concepts[name]
 			if !found {
 				unknown = append(unknown, name)
 				continue
@@ -551,16 +591,20 @@ func newRule(normalize func(string) string, concepts map[string]Words, w string)
 		} else {
 			words = strings.Split(part, "|")
 		}
-		var g []phrase
+		g := &wordGroup{}
 		for _, cw := range words {
-			if q, ok := newPhrase(normalize, cw); ok {
-				g = append(g, q)
+			if q, ok := newPhrase(b.normalize, cw); ok {
+				g.alts = append(g.alts, q)
 			}
 		}
-		if len(g) == 0 {
+		if len(g.alts) == 0 {
 			unknown = append(unknown, part)
 			continue
 		}
+		if b.groups == nil {
+			b.groups = map[string]*wordGroup{}
+		}
+		b.groups[part] = g
 		p.groups = append(p.groups, g)
 	}
 	p.compact, p.spaced, p.runes = w, w, 0

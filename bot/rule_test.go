@@ -28,7 +28,8 @@ func TestRuleScore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, unknown := newRule(norm, concepts, tt.rule)
+			book := &ruleBook{normalize: norm, concepts: concepts}
+			p, unknown := book.newRule(tt.rule)
 			if len(unknown) > 0 {
 				t.Fatalf("unknown %v", unknown)
 			}

@@ -21,7 +21,7 @@ func newTypos() *typos {
 // learn adds the English words of a phrase.
 func (ty *typos) learn(p phrase) {
 	for _, g := range p.groups {
-		for _, alt := range g {
+		for _, alt := range g.alts {
 			ty.learn(alt)
 		}
 	}

@@ -451,7 +451,8 @@ func (v *validator) rules() {
 			if !isRule(s) {
 				continue
 			}
-			if _, unknown := newRule(strings.ToLower, f.Concepts, s); len(unknown) > 0 {
+			book := &ruleBook{normalize: strings.ToLower, concepts: f.Concepts}
+			if _, unknown := book.newRule(s); len(unknown) > 0 {
 				v.add(node, "%s: rule %q: unknown concept or empty part %q", where, s, unknown)
 			}
 		}
