@@ -266,7 +266,8 @@ var (
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
-			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working"},
+			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working",
+			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -884,6 +885,10 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
 		return Match{Kind: MatchOption, Target: optNotSolved}
 	}
+	if n.Kind == KindAdvice && reportsFinding(u) {
+		// 「聞いてみたら夫が使ってました」「チェック入れ忘れてました！」: what was wrong is found.
+		return Match{Kind: MatchOption, Target: optSolved}
+	}
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
 }
@@ -908,8 +913,18 @@ func trimEnd(u utterance) string {
 	return c
 }
 
-// plansAction reports whether a Japanese reply ends by saying what the customer will do.
+// enPlanStarts open an English reply that says what the customer will do ("I'll pay the
+// rest by card", "going to call them").
+var enPlanStarts = []string{" ill ", " i will ", " will ", " im going to ", " going to ", " gonna ", " i am going to "}
+
+// plansAction reports whether a reply says what the customer will do: a Japanese reply
+// by its ending, an English one by its start, without a negative.
 func plansAction(u utterance) bool {
+	for _, s := range enPlanStarts {
+		if strings.HasPrefix(u.spaced, s) {
+			return !saysNo(u)
+		}
+	}
 	c := trimEnd(u)
 	for _, end := range planEndings {
 		if strings.HasSuffix(c, end) {
@@ -917,6 +932,14 @@ func plansAction(u utterance) bool {
 		}
 	}
 	return false
+}
+
+// reportsFinding reports whether a Japanese reply to "did that solve it?" tells what
+// happened, in the past and without a negative (「…使ってました」「安心しました」).
+func reportsFinding(u utterance) bool {
+	c := trimEnd(u)
+	return strings.HasSuffix(c, "ました") || strings.HasSuffix(c, "でした") || strings.HasSuffix(c, "てた") ||
+		strings.HasSuffix(c, "だった")
 }
 
 // saysNo reports whether a reply to "did that solve it?" says that something still does

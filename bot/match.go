@@ -322,7 +322,11 @@ type matchEntry struct {
 }
 
 func (m *matcher) add(normalize func(string) string, target string, words ...string) {
-	m.addRules(&ruleBook{normalize: normalize}, target, words...)
+	for _, w := range words {
+		if p, ok := newPhrase(normalize, w); ok {
+			m.entries = append(m.entries, matchEntry{target: target, p: p})
+		}
+	}
 }
 
 // addRules adds words, some of which may be rules over the book's concepts.

@@ -39,3 +39,11 @@ func TestRuleScore(t *testing.T) {
 		})
 	}
 }
+
+func TestLabelIsNotARule(t *testing.T) {
+	var m matcher
+	m.add(strings.ToLower, "mixed", "Gift card + items")
+	if target, score := m.best(newUtterance(strings.ToLower, "cannot buy this item with my gift card")); target != "" {
+		t.Errorf("label matched as a rule: %s %d", target, score)
+	}
+}

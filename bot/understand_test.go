@@ -92,6 +92,12 @@ func TestEngineUnderstands(t *testing.T) {
 			{say: "やあ"}, {say: "期限切れかクレカのどっちか", node: "start", want: "もしかして"},
 			{say: "1", node: "ask_date"},
 		}},
+		{name: "an english plan closes as solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "I'll pay the rest by card", node: "solved"},
+		}},
+		{name: "a cause found closes as solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "聞いてみたら夫が使ってました", node: "solved"},
+		}},
 		{name: "a plan closes as solved", steps: []step{
 			{say: "登録したい"}, {say: "パソコン"}, {say: "あとで家族に聞いてみる", node: "solved"},
 		}},
