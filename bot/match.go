@@ -458,7 +458,7 @@ type groupFound struct {
 	at      hit   // where the best word is
 	located bool  // at is known (the best word was found whole)
 	hits    []hit // where each word found whole is
-	scripts int   // 1: Japanese words found whole, 2: English, 3: both or found in pieces
+	scripts int   // the best word's: 1 Japanese, 2 English, 3 found in pieces
 }
 
 // find returns what g finds in u, once per utterance.
@@ -476,16 +476,16 @@ func (g *wordGroup) find(u utterance) *groupFound {
 			continue
 		}
 		start, end, ok := alt.whole(u)
-		switch {
-		case !ok:
-			f.scripts = 3
-		case alt.ascii:
-			f.scripts |= 2
-		default:
-			f.scripts |= 1
-		}
 		if s > f.best {
 			f.best, f.at, f.located = s, hit{start, end}, ok
+			switch {
+			case !ok:
+				f.scripts = 3
+			case alt.ascii:
+				f.scripts = 2
+			default:
+				f.scripts = 1
+			}
 		}
 		if ok {
 			f.hits = append(f.hits, hit{start, end})

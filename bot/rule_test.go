@@ -10,6 +10,7 @@ func TestRuleScore(t *testing.T) {
 		"code":    {JA: []string{"番号", "コード"}, EN: []string{"code", "claim code"}},
 		"invalid": {JA: []string{"無効", "エラー", "違う"}, EN: []string{"invalid", "rejected", "wrong"}},
 		"shown":   {JA: []string{"と出", "って出", "表示"}, EN: []string{"says"}},
+		"expired": {JA: []string{"期限切れ", "期限が切れ"}},
 	}
 	norm := strings.ToLower
 	tests := []struct {
@@ -24,6 +25,7 @@ func TestRuleScore(t *testing.T) {
 		{name: "literal alternatives", rule: "@code + wrong|bad", text: "wrong code", want: 4 + 5 + ruleBonus},
 		{name: "denied word", rule: "@code + @invalid", text: "番号は違うではない", want: 0},
 		{name: "too far apart", rule: "@invalid + @shown", text: "エラーかと思ったけど残高不足って出てる", want: 0},
+		{name: "a guess corrected, with a word found in pieces too", rule: "@expired + @shown", text: "期限切れかと思ったけど残高不足って出てる", want: 0},
 		{name: "too far apart in english", rule: "@code + @invalid", text: "the code came in an email from my aunt last week and i think something is wrong", want: 0},
 	}
 	for _, tt := range tests {
