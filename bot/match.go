@@ -499,7 +499,7 @@ func (g *wordGroup) find(u utterance) *groupFound {
 
 // ruleScore scores a rule: the characters of the best word found of each group, plus
 // ruleBonus for each group after the first; 0 unless every group is found within the
-// window of the first group's word. Words found in pieces, or in both scripts, are not
+// window of a word of the first group. Words found in pieces, or in both scripts, are not
 // held to the window.
 func (p phrase) ruleScore(u utterance) int {
 	total := ruleBonus * (len(p.groups) - 1)
@@ -522,21 +522,31 @@ func (p phrase) ruleScore(u utterance) int {
 	if scripts == 2 {
 		text, window = u.stemmed, ruleWindowEN
 	}
-	// Every other group needs a word close to the first group's, in the same clause.
-	for _, f := range found[1:] {
+	// Every other group needs a word close to a word of the first group, in the same clause.
+	for _, a := range anchor.hits {
+		if allNear(a, found[1:], text, window) {
+			return total
+		}
+	}
+	return 0
+}
+
+// allNear reports whether each group found a word within window of a, in its clause.
+func allNear(a hit, found []*groupFound, text string, window int) bool {
+	for _, f := range found {
 		near := false
 		for _, h := range f.hits {
-			lo, hi := max(anchor.at.start, h.start), min(anchor.at.end, h.end)
+			lo, hi := max(a.start, h.start), min(a.end, h.end)
 			if lo-hi <= window && (lo <= hi || !contrasts(text[hi:lo])) {
 				near = true
 				break
 			}
 		}
 		if !near {
-			return 0
+			return false
 		}
 	}
-	return total
+	return true
 }
 
 // contrasts reports whether the text between the words of a rule turns from a guess to
