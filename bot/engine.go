@@ -1036,14 +1036,16 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local stri
 			return cmd, true
 		}
 	}
-	if cl := clauses(text); len(cl) > 1 {
+	// A clause can hold a command only if the whole message does.
+	if cl := clauses(text); len(cl) > 1 && len(e.commands.scores(u)) > 0 {
 		for _, part := range cl {
-			cu := e.utter(part)
+			pn := e.normalize(part)
+			cu := plainUtterance(" "+splitScripts(pn)+" ", strings.ReplaceAll(pn, " ", ""))
 			rest := e.stripFillers(cu)
 			if rest == "" {
 				continue
 			}
-			cmd, score := e.commands.best(utterance{spaced: " " + rest + " ", compact: rest}) // no pairs: searches all
+			cmd, score := e.commands.best(plainUtterance(" "+rest+" ", rest))
 			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart {
 				continue
 			}

@@ -52,6 +52,17 @@ func makeUtterance(spaced, compact string) utterance {
 	return u
 }
 
+// plainUtterance prepares text for a quick search of a few phrases: no pairs (every
+// phrase is searched for) and nothing remembered.
+func plainUtterance(spaced, compact string) utterance {
+	u := utterance{spaced: spaced, compact: compact, words: strings.Fields(spaced)}
+	for i, w := range u.words {
+		u.words[i] = stem(w)
+	}
+	u.stemmed = " " + strings.Join(u.words, " ") + " "
+	return u
+}
+
 // mayContain reports whether u may contain p: false when p's first two characters never
 // follow each other in u.
 func (u utterance) mayContain(p phrase) bool {
