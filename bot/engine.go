@@ -1037,7 +1037,7 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local stri
 		}
 	}
 	// A clause can hold a command only if the whole message does.
-	if cl := clauses(text); len(cl) > 1 && len(e.commands.scores(u)) > 0 {
+	if cl := clauses(text); len(cl) > 1 && e.commands.anyIn(u) {
 		for _, part := range cl {
 			pn := e.normalize(part)
 			cu := plainUtterance(" "+splitScripts(pn)+" ", strings.ReplaceAll(pn, " ", ""))

@@ -375,6 +375,16 @@ func (m *matcher) best(u utterance) (string, int) {
 	return bestTarget, bestScore
 }
 
+// anyIn reports whether any phrase of m occurs in u's compact text, denied or not.
+func (m *matcher) anyIn(u utterance) bool {
+	for _, en := range m.entries {
+		if strings.Contains(u.compact, en.p.compact) {
+			return true
+		}
+	}
+	return false
+}
+
 // optionNumber returns n when the utterance is just the number n (1-based), as typed in a
 // terminal or by a customer reading a numbered list.
 func optionNumber(u utterance) (int, bool) {

@@ -140,6 +140,9 @@ func TestEngineUnderstands(t *testing.T) {
 		{name: "a command closing a sentence", steps: []step{
 			{say: "登録したい"}, {say: "パソコン"}, {say: "あ、やっぱ違うかも。戻る", node: "ask_device"},
 		}},
+		{name: "an english command closing a sentence", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "hmm, that's not it. back", node: "ask_device"},
+		}},
 		{name: "a language request routes nowhere else", steps: []step{
 			{say: "登録したい"}, {say: "sorry I can't read Japanese, English please?", node: "ask_device", want: "Which device?"},
 		}},
