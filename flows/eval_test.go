@@ -69,7 +69,7 @@ func TestEvalDev(t *testing.T) {
 const (
 	// Dev2: as for the held-out set.
 	dev2FirstFloor = 0.96
-	dev2ConvFloor  = 0.94
+	dev2ConvFloor  = 0.97
 	dev2LangFloor  = 0.98
 )
 
