@@ -219,7 +219,7 @@ func (p phrase) gapScore(u utterance) int {
 			}
 			end += j + len(ch)
 		}
-		if ok && !deniedAfter(text[end:]) {
+		if ok && !p.deniedBy(text[end:]) {
 			if circumstance(text[end:]) {
 				return max(1, (runes-1)/2)
 			}
@@ -300,11 +300,20 @@ func (p phrase) whole(u utterance) (start, end int, ok bool) {
 		}
 		i += off
 		end := i + len(p.compact)
-		if !deniedAfter(u.compact[end:]) {
+		if !p.deniedBy(u.compact[end:]) {
 			return i, end, true
 		}
 		off = end
 	}
+}
+
+// deniedBy reports whether rest, the text after Japanese phrase p, denies it
+// (deniedAfter), or makes a verb's て-form negative (「期限が切れて」「ないか」).
+func (p phrase) deniedBy(rest string) bool {
+	if (strings.HasSuffix(p.compact, "て") || strings.HasSuffix(p.compact, "で")) && strings.HasPrefix(rest, "ない") {
+		return true
+	}
+	return deniedAfter(rest)
 }
 
 // circumstanceMarks follow what the customer was doing when the problem came up

@@ -290,7 +290,7 @@ func denies(rest string) bool {
 		for _, n := range jaAbout {
 			if after, ok := strings.CutPrefix(rest, n); ok {
 				rest, particle = after, "は"
-				for _, p := range jaParticles {
+				for _, p := range []string{"は", "が", "とは"} {
 					if strings.HasPrefix(rest, p) {
 						rest = rest[len(p):]
 						break
