@@ -198,7 +198,7 @@ var yearLead = regexp.MustCompile(`(?i)^(?:in|from|since|issued|bought)\s+`)
 var (
 	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
 		"on the gift card", "on my gift card", "on it", "remaining"}
-	totalWords   = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
+	totalWords = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
 		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文"}
 )
 
