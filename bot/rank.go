@@ -344,11 +344,21 @@ func deniedBefore(before string) bool {
 	for i := max(0, len(words)-3); i < len(words); i++ {
 		switch words[i] {
 		case "not", "isnt", "arent", "wasnt", "never":
+			// "not enough money", "isn't valid, the code": the negative tells a state,
+			// not that what follows is beside the point.
+			if i+1 < len(words) && slices.Contains(negatedStates, words[i+1]) {
+				continue
+			}
 			return true
 		}
 	}
 	return false
 }
+
+// negatedStates follow a negative that describes the problem ("not enough", "not valid")
+// rather than denying the words after it. Stemmed, as the text they are found in.
+var negatedStates = []string{"enough", "valid", "work", "accepted", "applied", "us", "used", "show", "available",
+	"recognized", "recognised", "there", "listed", "selectabl", "be", "abl", "allowed", "go", "choos", "select", "tak"}
 
 // Language requests, found anywhere in a message: "sorry I can't read Japanese, English
 // please?", 「日本語でお願いします」.

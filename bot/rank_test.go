@@ -97,6 +97,8 @@ func TestPhraseDenied(t *testing.T) {
 		{"card company", "its not the card company", false},
 		{"card company", "the card company blocked it", true},
 		{"not enough balance", "not enough balance", true},
+		{"money", "not enough money on the card", true},
+		{"code", "isn't valid, the code", true},
 		{"期限が切れて", "期限が切れてないか確かめたい", false},
 		{"期限が切れ", "期限が切れてないか確かめたい", false},
 		{"カード会社", "カード会社の問題ではないと思う", false},
