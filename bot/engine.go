@@ -388,8 +388,19 @@ func textLang(s string) (Lang, bool) {
 			words++
 		}
 	}
+	if words == 1 {
+		// A greeting or a plea alone ("hey", "help") is English enough; a brand or a code
+		// ("iPhone") is not.
+		if w := strings.ToLower(strings.Trim(s, " !?.,")); slices.Contains(englishAlone, w) {
+			return English, true
+		}
+	}
 	return English, words >= 2
 }
+
+// englishAlone are the single English words that set the conversation's language.
+var englishAlone = []string{"hi", "hello", "hey", "help", "thanks", "please", "sorry", "hiya", "yo", "expire", "expired",
+	"invalid", "redeem", "refund"}
 
 // Prompt returns the messages that ask c's current question again, as when a terminal chat
 // resumes a stored conversation. It does not change c.

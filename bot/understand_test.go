@@ -149,6 +149,9 @@ func TestEngineUnderstands(t *testing.T) {
 		{name: "a language request and a problem", steps: []step{
 			{follow: true}, {say: "sorry, English please. I want to register", node: "ask_device", want: "Which device?"},
 		}},
+		{name: "a one-word english greeting sets english", steps: []step{
+			{follow: true}, {say: "hey!", node: "start", want: "What happened?"},
+		}},
 		{name: "english first words after a japanese start", steps: []step{
 			{say: "I'd like to register", node: "ask_device", want: "Which device?"},
 		}},
