@@ -244,6 +244,7 @@ var futureHint = bot.Text{
 // dateInput parses an issue date, also when the customer wrote words around it
 // (「2018年3月ごろ」, "sometime in May 2017 I think").
 func dateInput(raw string, now time.Time) (map[string]string, error) {
+	raw = absoluteYears(raw, now)
 	d, err := ParseDate(raw, now)
 	if err != nil {
 		for _, cand := range dateCandidates(raw) {
@@ -498,4 +499,52 @@ func wordsAround(raw, found string) bool {
 		}
 	}
 	return false
+}
+
+// relativeYears are the ways customers name a year by its distance from this one, and
+// that distance.
+var relativeYears = []struct {
+	word string
+	back int
+}{
+	{"一昨年", 2}, {"おととし", 2}, {"去年", 1}, {"昨年", 1}, {"きょねん", 1}, {"今年", 0}, {"ことし", 0},
+	{"the year before last", 2}, {"last year", 1}, {"this year", 0},
+}
+
+// absoluteYears writes a year named by its distance from now (「去年の3月」, "last year")
+// as the year itself (「2025年3月」, "in 2025"), for the date parser. Only the answer to the
+// issue-date question is read so: elsewhere "expired last year" is not an issue date.
+func absoluteYears(text string, now time.Time) string {
+	for _, r := range relativeYears {
+		if !strings.Contains(strings.ToLower(text), r.word) {
+			continue
+		}
+		y := strconv.Itoa(now.Year() - r.back)
+		if r.word[0] < utf8.RuneSelf {
+			y = "in " + y
+		} else {
+			y += "年"
+		}
+		text = strings.ReplaceAll(replaceFold(text, r.word, y), y+"の", y) // 「2025年の3月」 → 「2025年3月」
+	}
+	return text
+}
+
+// replaceFold replaces every occurrence of word (lower case) in text, whatever its case.
+func replaceFold(text, word, with string) string {
+	lower := strings.ToLower(text)
+	if len(lower) != len(text) {
+		return strings.ReplaceAll(text, word, with)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, word)
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i])
+		b.WriteString(with)
+		text, lower = text[i+len(word):], lower[i+len(word):]
+	}
 }

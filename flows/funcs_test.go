@@ -352,3 +352,23 @@ func TestReadFacts(t *testing.T) {
 		}
 	}
 }
+
+func TestAbsoluteYears(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	tests := []struct{ name, in, want string }{
+		{name: "kyonen", in: "去年の3月ぐらい", want: "2025-03-00"},
+		{name: "ototoshi", in: "おととし", want: "2024-00-00"},
+		{name: "last year", in: "I got it last year", want: "2025-00-00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := dateInput(tt.in, now)
+			if err != nil {
+				t.Fatalf("dateInput(%q): %v", tt.in, err)
+			}
+			if got[""] != tt.want {
+				t.Errorf("dateInput(%q) = %q, want %q", tt.in, got[""], tt.want)
+			}
+		})
+	}
+}
