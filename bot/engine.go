@@ -274,10 +274,12 @@ var (
 			"解決できない", "解決できません", "解決できず", "だめ", "ダメ", "できない", "できません", "できませんでした",
 			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
 			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません", "変わらず", "直らない", "同じエラー",
-			"見つからない", "見当たらない", "効果なし", "ダメでした"},
+			"見つからない", "見当たらない", "効果なし", "ダメでした", "返事がない", "返信がない", "連絡がつかない", "連絡つかない",
+			"無視され"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
-			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix"},
+			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
+			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding"},
 	}
 )
 
