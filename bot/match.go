@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -105,6 +106,10 @@ type phrase struct {
 	// not found: 「残高でギフト券を買」 also finds 「残高で別のギフト券を買う」, "do gift cards
 	// expire" also finds "do amazon gift cards expire". Nil for short phrases.
 	chunks []string
+	// seps are the particles between a Japanese phrase's chunks: text between two chunks
+	// must hold the particle, be another particle alone, or be empty (a particle dropped:
+	// 「ギフト券登録」).
+	seps []string
 }
 
 func newPhrase(normalize func(string) string, s string) (phrase, bool) {
@@ -138,7 +143,7 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 			p.chunks = ws
 		}
 	} else {
-		p.chunks = jaChunks(c)
+		p.chunks, p.seps = jaChunks(c)
 	}
 	return p, true
 }
@@ -148,10 +153,10 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 // as ありがとう).
 var jaParticlesSplit = []string{"って", "を", "が", "に", "で", "は", "も", "と", "の"}
 
-// jaChunks splits a Japanese phrase at its particles; nil unless it has two or more
-// chunks of two or more characters each.
-func jaChunks(c string) []string {
-	var chunks []string
+// jaChunks splits a Japanese phrase at its particles, returning the chunks and the
+// particle after each (「ギフト券と」「ほかの商品」 → ギフト券, ほかの商品 and と); nil unless
+// it has two or more chunks of two or more characters each.
+func jaChunks(c string) (chunks, seps []string) {
 	start := 0
 	var prev rune
 	for i, r := range c {
@@ -159,6 +164,7 @@ func jaChunks(c string) []string {
 			for _, pt := range jaParticlesSplit {
 				if strings.HasPrefix(c[i:], pt) {
 					chunks = append(chunks, c[start:i])
+					seps = append(seps, pt)
 					start = i + len(pt)
 					break
 				}
@@ -168,14 +174,14 @@ func jaChunks(c string) []string {
 	}
 	chunks = append(chunks, c[start:])
 	if len(chunks) < 2 {
-		return nil
+		return nil, nil
 	}
 	for _, ch := range chunks {
 		if utf8.RuneCountInString(ch) < 2 {
-			return nil
+			return nil, nil
 		}
 	}
-	return chunks
+	return chunks, seps
 }
 
 func isHiragana(r rune) bool { return r >= 'ぁ' && r <= 'ゖ' }
@@ -210,10 +216,10 @@ func (p phrase) gapScore(u utterance) int {
 		i += off
 		end := i + len(p.chunks[0])
 		ok := true
-		for _, ch := range p.chunks[1:] {
+		for k, ch := range p.chunks[1:] {
 			window := text[end:min(len(text), end+maxGapBytes+len(ch))]
 			j := strings.Index(window, ch)
-			if j < 0 {
+			if j < 0 || (j > 0 && !strings.Contains(window[:j], p.seps[k]) && !slices.Contains(jaParticlesSplit, window[:j])) {
 				ok = false
 				break
 			}
