@@ -66,10 +66,30 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 func (t *turn) factNode(typed []string) (string, bool) {
 	for _, n := range t.e.flow.Nodes {
 		if n.Kind == KindInput && slices.Contains(typed, n.Var) && n.ID != t.c.Node && !t.answered(n.ID) {
-			return n.ID, true
+			return t.firstUnknownBefore(n.ID), true
 		}
 	}
 	return "", false
+}
+
+// firstUnknownBefore returns the input node that leads straight to input id and whose
+// variable is not known yet, going back as far as it can: a total said alone
+// ("my order is 2000 yen") is asked after the balance, not instead of it.
+func (t *turn) firstUnknownBefore(id string) string {
+	for hops := 0; hops < 4; hops++ {
+		prev := ""
+		for _, n := range t.e.flow.Nodes {
+			if n.Kind == KindInput && n.Next == id && t.c.Vars[n.Var] == "" && !t.answered(n.ID) {
+				prev = n.ID
+				break
+			}
+		}
+		if prev == "" {
+			return id
+		}
+		id = prev
+	}
+	return id
 }
 
 // carryOver answers question n, just entered, from the message that led there when that
