@@ -136,7 +136,7 @@ func readFacts(raw string, now time.Time) map[string]string {
 			next = amounts[i+1][0]
 		}
 		before := strings.ToLower(text[max(prevEnd, loc[0]-48):loc[0]])
-		after := strings.ToLower(text[loc[1]:min(next, loc[1]+12)])
+		after := strings.ToLower(text[loc[1]:min(next, loc[1]+24)])
 		prevEnd = loc[1]
 		n, err := ParseYen(strings.TrimSpace(text[loc[0]:loc[1]]))
 		if err != nil || n <= 0 {
@@ -199,7 +199,7 @@ var (
 	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
 		"on the gift card", "on my gift card", "on it", "remaining"}
 	totalWords = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
-		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文"}
+		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品"}
 )
 
 // amountKind says whether an amount is the balance or the total by the words around it.
