@@ -19,7 +19,9 @@ func Normalize(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, " ")
 	}
-	s = norm.NFKC.String(s)
+	// Lower-case first: a letter lower-cased after NFKC may compose with a following mark
+	// (Y + ring → y + ring → ẙ) and change on a second pass.
+	s = norm.NFKC.String(strings.ToLower(s))
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // suppress leading spaces
