@@ -267,7 +267,7 @@ var (
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
 			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working",
-			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now"},
+			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -275,11 +275,12 @@ var (
 			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
 			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません", "変わらず", "直らない", "同じエラー",
 			"見つからない", "見当たらない", "効果なし", "ダメでした", "返事がない", "返信がない", "連絡がつかない", "連絡つかない",
-			"無視され"},
+			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
-			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding"},
+			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding", "already tried",
+			"already did", "tried that", "did that already", "nah", "negative"},
 	}
 )
 
@@ -926,15 +927,15 @@ func trimEnd(u utterance) string {
 	return c
 }
 
-// enPlanStarts open an English reply that says what the customer will do ("I'll pay the
-// rest by card", "going to call them").
+// enPlanStarts are in an English reply that says what the customer will do ("I'll pay
+// the rest by card", "sure, I'll give them a call", "going to call them").
 var enPlanStarts = []string{" ill ", " i will ", " will ", " im going to ", " going to ", " gonna ", " i am going to "}
 
 // plansAction reports whether a reply says what the customer will do: a Japanese reply
 // by its ending, an English one by its start, without a negative.
 func plansAction(u utterance) bool {
 	for _, s := range enPlanStarts {
-		if strings.HasPrefix(u.spaced, s) {
+		if strings.Contains(u.spaced, s) {
 			return !saysNo(u)
 		}
 	}
