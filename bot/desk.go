@@ -467,7 +467,7 @@ func (s *step) cancels(in Inbound) bool {
 	if in.Kind != InText {
 		return false
 	}
-	u := newUtterance(s.d.e.normalize, in.Text)
+	u := s.d.e.utter(in.Text)
 	cmd, score := s.d.e.commands.best(u)
 	return cmd == cmdRestart && s.d.e.isCommand(u, score)
 }

@@ -23,11 +23,10 @@ const (
 	postbackFAQ     = "f:" // f:<faq id>: a "did you mean" question
 )
 
-// Built-in option ids of advice nodes and of the engine's "talk to a person?" offer.
+// Built-in option ids of advice nodes.
 const (
 	optSolved    = "solved"
 	optNotSolved = "not_solved"
-	offerNode    = "_offer_human"
 )
 
 // Global commands.
@@ -104,6 +103,13 @@ type Engine struct {
 	openers  matcher  // openerWords
 	plans    matcher  // planWords
 	fillers  []string // normalised fillerWords, longest first; English ones padded with spaces
+	typos    *typos   // the English words of every phrase, for reading typos
+	rules    *ruleBook
+}
+
+// utter prepares customer text for matching.
+func (e *Engine) utter(s string) utterance {
+	return correctedUtterance(e.normalize, e.typos, s)
 }
 
 type compiledNode struct {
@@ -139,6 +145,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if e.normalize == nil {
 		e.normalize = func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 	}
+	e.rules = &ruleBook{normalize: e.normalize, concepts: cfg.Flow.Concepts}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -148,14 +155,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if e.maxMisses == 0 {
 		e.maxMisses = 2
 	}
-	offer := Node{ID: offerNode, Kind: KindQuestion, Text: e.texts.OfferHuman, Options: []Option{
-		{ID: cmdAgent, Label: e.texts.TalkToPerson, Next: e.handoffNode()},
-		{ID: cmdRestart, Label: e.texts.StartOver, Next: e.flow.Start},
-	}}
 	for i := range cfg.Flow.Nodes {
 		e.compile(&cfg.Flow.Nodes[i])
 	}
-	e.compile(&offer)
 	for _, f := range fillerWords {
 		if p, ok := newPhrase(e.normalize, f); ok {
 			if p.ascii {
@@ -170,24 +172,37 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.commands.add(e.normalize, cmd, w.All()...)
 	}
 	for _, in := range cfg.Flow.Intents {
-		e.intents.add(e.normalize, in.Target, in.Synonyms.All()...)
+		e.intents.addRules(e.rules, in.Target, in.Synonyms.All()...)
 	}
 	e.faqs = make(map[string]*FAQ, len(cfg.Flow.FAQ))
 	for i := range cfg.Flow.FAQ {
 		q := &cfg.Flow.FAQ[i]
 		e.faqs[q.ID] = q
-		e.faq.add(e.normalize, q.ID, q.Questions.All()...)
+		e.faq.addRules(e.rules, q.ID, q.Questions.All()...)
 	}
 	for _, f := range cfg.Flow.Facts {
 		fm := factMatcher{id: f.ID}
 		for _, v := range f.Values {
-			fm.match.add(e.normalize, v.ID, v.Synonyms.All()...)
+			fm.match.addRules(e.rules, v.ID, v.Synonyms.All()...)
 		}
 		e.facts = append(e.facts, fm)
 	}
 	e.agent.add(e.normalize, cmdAgent, strongAgentWords...)
 	e.openers.add(e.normalize, "opener", openerWords...)
 	e.plans.add(e.normalize, optSolved, planWords...)
+	e.typos = newTypos()
+	ms := []*matcher{&e.commands, &e.intents, &e.faq, &e.agent, &e.openers, &e.plans}
+	for i := range e.facts {
+		ms = append(ms, &e.facts[i].match)
+	}
+	for _, n := range e.nodes {
+		ms = append(ms, &n.match)
+	}
+	for _, m := range ms {
+		for _, en := range m.entries {
+			e.typos.learn(en.p)
+		}
+	}
 	return e, nil
 }
 
@@ -205,9 +220,11 @@ func orDefault(s, def string) string {
 func (e *Engine) compile(n *Node) {
 	cn := &compiledNode{Node: n, options: n.Options}
 	if n.Kind == KindAdvice {
+		// Advice that is the flow's last word: a customer it did not help is handed to a
+		// person ("the seller isn't replying").
 		notSolved := n.Next
 		if notSolved == "" {
-			notSolved = offerNode
+			notSolved = e.handoffNode()
 		}
 		cn.options = []Option{
 			{ID: optSolved, Label: e.texts.SolvedYes, Next: e.solvedNode(), Synonyms: solvedWords},
@@ -218,7 +235,7 @@ func (e *Engine) compile(n *Node) {
 	for _, o := range cn.options {
 		evs = append(evs, fsm.EventDesc{Name: o.ID, Src: []string{n.ID}, Dst: o.Next})
 		cn.match.add(e.normalize, o.ID, o.Label.JA, o.Label.EN)
-		cn.match.add(e.normalize, o.ID, o.Synonyms.All()...)
+		cn.match.addRules(e.rules, o.ID, o.Synonyms.All()...)
 	}
 	switch n.Kind {
 	case KindInput:
@@ -240,19 +257,30 @@ var (
 			// Acknowledgements: the advice is understood and will be followed.
 			"わかりました", "分かりました", "了解", "りょうかい", "承知しました", "なるほど", "電話してみます", "問い合わせてみます",
 			"連絡してみます", "やってみます", "試してみます", "確認してみます", "そうします", "そうしてみます", "してみます",
-			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる"},
+			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる",
+			// Acceptance, and the cause found: nothing more to do here.
+			"そっか", "そうか", "あきらめ", "諦め", "仕方ない", "しかたない", "しょうがない", "残念", "てたみたい", "だったみたい",
+			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
-			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill"},
+			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
+			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
+			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working",
+			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
 			"解決できない", "解決できません", "解決できず", "だめ", "ダメ", "できない", "できません", "できませんでした",
 			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
-			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません"},
+			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません", "変わらず", "直らない", "同じエラー",
+			"見つからない", "見当たらない", "効果なし", "ダメでした", "返事がない", "返信がない", "連絡がつかない", "連絡つかない",
+			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
-			"cant", "not really", "same problem", "still the same", "did not work", "does not work"},
+			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
+			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
+			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding", "already tried",
+			"already did", "tried that", "did that already", "nah", "negative"},
 	}
 )
 
@@ -280,7 +308,7 @@ func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Messa
 		// A person has been asked for: the flow does not answer, but the customer can
 		// start over.
 		if in.Kind == InText {
-			u := newUtterance(e.normalize, in.Text)
+			u := e.utter(in.Text)
 			if cmd, score := e.commands.best(u); cmd == cmdRestart && e.isCommand(u, score) {
 				return t.command(cmdRestart)
 			}
@@ -362,8 +390,19 @@ func textLang(s string) (Lang, bool) {
 			words++
 		}
 	}
+	if words == 1 {
+		// A greeting or a plea alone ("hey", "help") is English enough; a brand or a code
+		// ("iPhone") is not.
+		if w := strings.ToLower(strings.Trim(s, " !?.,")); slices.Contains(englishAlone, w) {
+			return English, true
+		}
+	}
 	return English, words >= 2
 }
+
+// englishAlone are the single English words that set the conversation's language.
+var englishAlone = []string{"hi", "hello", "hey", "help", "thanks", "please", "sorry", "hiya", "yo", "expire", "expired",
+	"invalid", "redeem", "refund"}
 
 // Prompt returns the messages that ask c's current question again, as when a terminal chat
 // resumes a stored conversation. It does not change c.
@@ -427,8 +466,10 @@ type turn struct {
 	// fresh is set for a new conversation's first words: when they do not name the
 	// problem, the first question is asked without a "not understood".
 	fresh bool
-	// carry is the message being handled, for the next question it leads to (carryOver).
-	carry *utterance
+	// carry is the message being handled, for the next question it leads to (carryOver);
+	// carryMin, when set, is the least score it needs there (default minCarryScore).
+	carry    *utterance
+	carryMin int
 }
 
 func (t *turn) lang() Lang {
@@ -496,6 +537,10 @@ func detectLang(s string) Lang {
 func (t *turn) answer(in Inbound) ([]Message, error) {
 	c, e := t.c, t.e
 	n := e.nodes[c.Node]
+	if data, ok := t.suggested(in); ok {
+		// 「2」 or a button's label typed after 「もしかして…」: that button.
+		in = Inbound{Kind: InPostback, Postback: data, Text: in.Text}
+	}
 	if in.Kind == InPostback {
 		switch {
 		case strings.HasPrefix(in.Postback, postbackCommand):
@@ -523,9 +568,9 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		in = Inbound{Kind: InText, Text: in.Text}
 	}
 	text := clip(in.Text)
-	u := newUtterance(e.normalize, text)
+	u := e.utter(text)
 	changed, typed := t.readFacts(text, u)
-	m := e.interpret(n, text, u, t.now)
+	m := e.interpret(n, text, u, t.now, t.knownOption)
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
 		// ("oh wait, with shipping it's 5,210 yen").
@@ -544,6 +589,16 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		t.carry = &carry
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
+		if m.Target == cmdEnglish || m.Target == cmdJapanese {
+			// "sorry, English please. My code is rejected": the language, then the rest.
+			if rest := withoutLangRequest(text); rest != "" {
+				ru := e.utter(rest)
+				if rm := e.interpret(n, rest, ru, t.now, t.knownOption); rm.Kind != MatchNone && rm.Kind != MatchCommand {
+					t.switchLang(m.Target)
+					return t.answer(Inbound{Kind: InText, Text: rest})
+				}
+			}
+		}
 		return t.command(m.Target)
 	case MatchInput:
 		return t.parsed(n, m.vars)
@@ -562,16 +617,27 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		if q := e.nodes[n.Next]; q != nil && q.Kind == KindQuestion {
 			probe := &turn{e: e, c: c, carry: &u}
 			if probe.carryOverMin(q, 2) != nil {
-				t.carry = &u
+				t.carry, t.carryMin = &u, 2
 				return t.choose(n, n.option(optNotSolved))
 			}
+		}
+	}
+	if n.Kind == KindQuestion {
+		// 「ジモティーで個人から買ったんです」 names no option but a fact one of them stands for.
+		if o := t.knownOption(n); o != nil {
+			return t.choose(n, o)
 		}
 	}
 	if id, ok := t.factNode(typed); ok && n.Kind != KindInput {
 		// Nothing else was understood, but the message states a fact a question asks for.
 		return t.enter(id)
 	}
-	if t.fresh || (n.ID == e.flow.Start && m.opener) {
+	quiet := n.ID == e.flow.Start && len(c.Answers) == 0 && c.Misses == 0 && c.Vars[reaskedVar] == ""
+	if t.fresh || (n.ID == e.flow.Start && m.opener) || quiet {
+		// The customer's first words name no problem we know (「すみませーん」, "hi"): the
+		// start question asks for it, without an apology; a second such message is not
+		// understood.
+		c.Vars[reaskedVar] = "1"
 		// 「Amazonギフト券が使えない」: the problem is not named yet, which is what the first
 		// question asks; nothing was misunderstood.
 		t.c.UpdatedAt = t.now
@@ -629,7 +695,47 @@ func (t *turn) suggest(n *compiledNode, cands []candidate) ([]Message, error) {
 	}
 	t.c.UpdatedAt = t.now
 	t.out = append(t.out, Message{Kind: MsgQuestion, Text: t.e.texts.DidYouMean.In(lang), Choices: choices})
+	if t.c.Vars == nil {
+		t.c.Vars = map[string]string{}
+	}
+	var mem []string
+	for _, ch := range choices {
+		mem = append(mem, ch.Data, ch.Label)
+	}
+	t.c.Vars[suggestVar] = strings.Join(mem, "\n")
 	return t.out, nil
+}
+
+// reaskedVar marks a conversation whose start question was asked again, without an
+// apology, after words that named no problem.
+const reaskedVar = "_reasked"
+
+// suggestVar keeps the buttons of the last 「もしかして…」 for one turn, as postback data
+// and label on alternate lines, so that a number or a label typed next is that button.
+const suggestVar = "_suggest"
+
+// suggested returns the postback data of the button that text typed right after a
+// 「もしかして…」 names (its number or its label), and forgets the buttons.
+func (t *turn) suggested(in Inbound) (string, bool) {
+	mem := t.c.Vars[suggestVar]
+	if mem == "" {
+		return "", false
+	}
+	delete(t.c.Vars, suggestVar)
+	if in.Kind != InText {
+		return "", false
+	}
+	lines := strings.Split(mem, "\n")
+	u := t.e.utter(in.Text)
+	if i, ok := optionNumber(u); ok && 2*i <= len(lines) {
+		return lines[2*(i-1)], true
+	}
+	for i := 0; i+1 < len(lines); i += 2 {
+		if l := t.e.utter(lines[i+1]); l.compact != "" && l.compact == u.compact {
+			return lines[i], true
+		}
+	}
+	return "", false
 }
 
 // jumpLabel names a jump target on a button: the intent's label, a start option leading
@@ -691,7 +797,7 @@ func (e *Engine) Interpret(node, text string) Match {
 		return Match{Kind: MatchNone}
 	}
 	text = clip(text)
-	return e.interpret(n, text, newUtterance(e.normalize, text), e.now())
+	return e.interpret(n, text, e.utter(text), e.now(), nil)
 }
 
 // Long messages are read in part: the first clipHead and the last clipTail characters,
@@ -727,7 +833,9 @@ func clip(s string) string {
 	return s[:head] + "\n" + s[tail:]
 }
 
-func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time) Match {
+// interpret is Interpret on a prepared utterance; known, when not nil, says which option
+// of a question the conversation's facts already answer.
+func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time, known func(*compiledNode) *Option) Match {
 	// A language request is only that ("sorry I can't read Japanese, English please?").
 	if cmd, ok := langRequest(u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
@@ -736,24 +844,34 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if tu, ok := afterContrast(u); ok {
 		tail = &tu
 	}
-	if opt, score := n.match.best(u); score >= 1000 {
-		return Match{Kind: MatchOption, Target: opt}
+	local, localScore := n.match.best(u)
+	if localScore >= 1000 {
+		return Match{Kind: MatchOption, Target: local}
 	}
 	if i, ok := optionNumber(u); ok && i <= len(n.options) {
 		return Match{Kind: MatchOption, Target: n.options[i-1].ID}
 	}
-	if cmd, ok := e.commandIn(n, text, u); ok {
+	if cmd, ok := e.commandIn(n, text, u, local); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
 	if n.Kind == KindAdvice {
-		// 「わかりました、Amazonに連絡します」: the customer will act on the advice.
-		if _, plan := e.plans.best(u); plan > 0 {
+		// 「わかりました、Amazonに連絡します」「別々に注文してみる」: the customer will act on
+		// the advice.
+		if _, plan := e.plans.best(u); plan > 0 || plansAction(u) {
 			if tail == nil || n.match.scoreOf(optNotSolved, *tail) == 0 {
 				return Match{Kind: MatchOption, Target: optSolved}
 			}
 		}
+		// 「期限は大丈夫でした。でも残高が減ってます」: what follows "but" is what is wrong.
+		if tail != nil && n.match.scoreOf(optSolved, u) > 0 && n.match.scoreOf(optSolved, *tail) == 0 &&
+			utf8.RuneCountInString(e.stripFillers(*tail)) >= 3 {
+			return Match{Kind: MatchOption, Target: optNotSolved}
+		}
 	}
 	cands := e.rank(n, u, tail, isQuestion(text, u))
+	if n.ID == e.flow.Start {
+		cands = e.preferAdvice(cands, known)
+	}
 	win, sug := decide(n, cands)
 	if win != nil && win.kind == MatchOption {
 		return Match{Kind: MatchOption, Target: win.target}
@@ -776,16 +894,152 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		}
 		return m
 	}
+	if n.Kind == KindAdvice && saysNo(u) {
+		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
+		return Match{Kind: MatchOption, Target: optNotSolved}
+	}
+	if n.Kind == KindAdvice && reportsFinding(u) {
+		// 「聞いてみたら夫が使ってました」「チェック入れ忘れてました！」: what was wrong is found.
+		return Match{Kind: MatchOption, Target: optSolved}
+	}
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
+}
+
+// Endings of a reply to "did that solve it?" that tell a plan (「聞いてみます」「分けて注文
+// してみる」「登録しときます」) or that something still does not work (「見つからないです」).
+var (
+	planEndings = []string{"てみます", "でみます", "てみる", "でみる", "てみよう", "でみよう", "ときます", "ておきます", "とく",
+		"ておく", "とこう", "ておこう", "します", "しよう", "します!", "諦めます", "あきらめます", "払います", "待ちます", "待ってみます"}
+	negativeEndings = []string{"ない", "なかった", "ず", "ないです", "なかったです", "ないんです", "ないんですけど", "ないけど",
+		"ないみたい", "ないみたいです", "だめ", "だめです", "だめでした", "無理", "無理です", "無理でした"}
+	enNegatives = []string{"isnt", "not", "doesnt", "didnt", "wont", "cant", "nothing", "never", "couldnt", "havent", "hasnt",
+		"arent", "wasnt", "still", "no"}
+)
+
+// trimEnd returns u's compact text without the politeness and marks that close a message.
+func trimEnd(u utterance) string {
+	c := u.compact
+	for _, suf := range []string{"よ", "ね", "よね", "です", "ですね", "。", "!", "w"} {
+		c = strings.TrimSuffix(c, suf)
+	}
+	return c
+}
+
+// enPlanStarts are in an English reply that says what the customer will do ("I'll pay
+// the rest by card", "sure, I'll give them a call", "going to call them").
+var enPlanStarts = []string{" ill ", " i will ", " will ", " im going to ", " going to ", " gonna ", " i am going to "}
+
+// plansAction reports whether a reply says what the customer will do: a Japanese reply
+// by its ending, an English one by its start, without a negative.
+func plansAction(u utterance) bool {
+	for _, s := range enPlanStarts {
+		if strings.Contains(u.spaced, s) {
+			return !saysNo(u)
+		}
+	}
+	c := trimEnd(u)
+	for _, end := range planEndings {
+		if strings.HasSuffix(c, end) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportsFinding reports whether a Japanese reply to "did that solve it?" tells what
+// happened, in the past and without a negative (「…使ってました」「安心しました」).
+func reportsFinding(u utterance) bool {
+	c := trimEnd(u)
+	return strings.HasSuffix(c, "ました") || strings.HasSuffix(c, "でした") || strings.HasSuffix(c, "てた") ||
+		strings.HasSuffix(c, "だった")
+}
+
+// saysNo reports whether a reply to "did that solve it?" says that something still does
+// not work: a Japanese negative at its end, or an English negative word.
+func saysNo(u utterance) bool {
+	c := u.compact
+	for _, end := range negativeEndings {
+		if strings.HasSuffix(c, end) {
+			return true
+		}
+	}
+	for _, w := range u.words {
+		for _, neg := range enNegatives {
+			if w == stem(neg) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// preferAdvice merges, at the start question, a FAQ entry into a flow candidate that
+// leads (through questions the facts answer) to advice of the same article section: the
+// advice says as much and asks whether it solved the problem, where the FAQ answer would
+// leave the customer at the start question (「スマホで期限の確認ってできますか？」,
+// "can I use my gift card with 1-click?").
+func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Option) []candidate {
+	var out, faqs []candidate
+	for _, c := range cands {
+		if c.kind == MatchFAQ {
+			faqs = append(faqs, c)
+		} else {
+			out = append(out, c)
+		}
+	}
+	for _, c := range faqs {
+		sec := e.faqs[c.target].Section
+		merged := false
+		for i := range out {
+			if out[i].kind != MatchFAQ && e.adviceSection(out[i].dest, known) == sec {
+				out[i].score = max(out[i].score, c.score)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b candidate) int {
+		if a.score != b.score {
+			return b.score - a.score
+		}
+		return kindOrder(a.kind) - kindOrder(b.kind)
+	})
+	return out
+}
+
+// adviceSection returns the section of the advice that node id leads to, following
+// questions whose answer known gives; "" when it leads elsewhere.
+func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) string {
+	for hops := 0; hops < 4; hops++ {
+		n := e.nodes[id]
+		switch {
+		case n == nil:
+			return ""
+		case n.Kind == KindAdvice:
+			return n.Section
+		case n.Kind == KindQuestion && known != nil:
+			o := known(n)
+			if o == nil {
+				return ""
+			}
+			id = o.Next
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // commandIn finds a global command in text: the whole text (with politeness around it),
 // a clause at its start or end that is only a command (「あ、やっぱ違うかも。戻る」), or a
 // request for a person anywhere ("ok, but can I talk to a human about it?").
-func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, bool) {
+// local is the node's best option for u.
+func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local string) (string, bool) {
 	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
-		local, _ := n.match.best(u)
 		switch {
 		case local == "":
 			return cmd, true
@@ -795,14 +1049,16 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, b
 			return cmd, true
 		}
 	}
-	if cl := clauses(text); len(cl) > 1 {
+	// A clause can hold a command only if the whole message does.
+	if cl := clauses(text); len(cl) > 1 && e.commands.anyIn(u) {
 		for _, part := range cl {
-			cu := newUtterance(e.normalize, part)
+			pn := e.normalize(part)
+			cu := plainUtterance(" "+splitScripts(pn)+" ", strings.ReplaceAll(pn, " ", ""))
 			rest := e.stripFillers(cu)
 			if rest == "" {
 				continue
 			}
-			cmd, score := e.commands.best(utterance{spaced: " " + rest + " ", compact: rest}) // no pairs: searches all
+			cmd, score := e.commands.best(plainUtterance(" "+rest+" ", rest))
 			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart {
 				continue
 			}
@@ -815,7 +1071,7 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance) (string, b
 		}
 	}
 	if _, score := e.agent.best(u); score > 0 {
-		if opt, _ := n.match.best(u); opt != "" && n.option(opt).Next == e.handoffNode() {
+		if local != "" && n.option(local).Next == e.handoffNode() {
 			return "", false // the question's own option for a person
 		}
 		return cmdAgent, true
@@ -1062,17 +1318,33 @@ func (t *turn) command(cmd string) ([]Message, error) {
 			t.say(e.texts.CannotGoBack)
 		}
 	case cmdEnglish, cmdJapanese:
-		c.Lang = English
-		if cmd == cmdJapanese {
-			c.Lang = Japanese
-		}
-		t.say(e.texts.LangSwitched)
+		t.switchLang(cmd)
 	default:
 		return t.miss(e.nodes[c.Node], e.texts.NotUnderstood)
 	}
 	c.UpdatedAt = t.now
 	t.render(e.nodes[c.Node])
 	return t.out, nil
+}
+
+// switchLang sets the conversation's language as a language command asks and says so.
+func (t *turn) switchLang(cmd string) {
+	t.c.Lang = English
+	if cmd == cmdJapanese {
+		t.c.Lang = Japanese
+	}
+	t.say(t.e.texts.LangSwitched)
+}
+
+// withoutLangRequest returns the clauses of text that do not ask for a language.
+func withoutLangRequest(text string) string {
+	var rest []string
+	for _, cl := range clauses(text) {
+		if _, ok := langRequest(newUtterance(strings.ToLower, cl)); !ok && strings.TrimSpace(cl) != "" {
+			rest = append(rest, strings.TrimSpace(cl))
+		}
+	}
+	return strings.Join(rest, "、")
 }
 
 // back returns to the previous node that waited for an answer, forgetting the answers given

@@ -89,8 +89,10 @@ func newTestEngine(t *testing.T, clk *clock) *bot.Engine {
 // of the last question to tap.
 type step struct {
 	say, tap string
-	// want is a substring the bot's answer must contain; node is the node it must be at.
-	want, node string
+	follow   bool // a follow event (the customer adds the bot) instead of a message
+	// want is a substring the bot's answer must contain, notWant one it must not; node is
+	// the node it must be at.
+	want, notWant, node string
 }
 
 func runSteps(t *testing.T, e *bot.Engine, c *bot.Conversation, steps []step) {
@@ -105,6 +107,9 @@ func runSteps(t *testing.T, e *bot.Engine, c *bot.Conversation, steps []step) {
 			}
 			in = bot.Inbound{Kind: bot.InPostback, Postback: data, Text: s.tap}
 		}
+		if s.follow {
+			in = bot.Inbound{Kind: bot.InFollow}
+		}
 		out, err := e.Step(context.Background(), c, in)
 		if err != nil {
 			t.Fatalf("step %d (%+v): %v", i, s, err)
@@ -112,6 +117,9 @@ func runSteps(t *testing.T, e *bot.Engine, c *bot.Conversation, steps []step) {
 		text := dump(out)
 		if s.want != "" && !strings.Contains(text, s.want) {
 			t.Errorf("step %d (%+v): answer lacks %q:\n%s", i, s, s.want, text)
+		}
+		if s.notWant != "" && strings.Contains(text, s.notWant) {
+			t.Errorf("step %d (%+v): answer has %q:\n%s", i, s, s.notWant, text)
 		}
 		if s.node != "" && c.Node != s.node {
 			t.Errorf("step %d (%+v): at node %q, want %q", i, s, c.Node, s.node)
@@ -156,8 +164,7 @@ func TestEngineSteps(t *testing.T) {
 			{say: "hello", want: "What happened?"},
 			{say: "I want to register", node: "ask_device"},
 			{say: "my PHONE", node: "advice_sp", want: "Open the app"},
-			{say: "no, still not working", node: "_offer_human", want: "[Talk to a person]"},
-			{tap: "Talk to a person", node: "handoff"},
+			{say: "no, still not working", node: "handoff"},
 		}, lang: bot.English, end: bot.StatusHandoff},
 		{name: "option number", steps: []step{
 			{say: "やあ"}, {say: "1", node: "ask_device"}, {say: "２", node: "advice_sp"},

@@ -66,17 +66,41 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 func (t *turn) factNode(typed []string) (string, bool) {
 	for _, n := range t.e.flow.Nodes {
 		if n.Kind == KindInput && slices.Contains(typed, n.Var) && n.ID != t.c.Node && !t.answered(n.ID) {
-			return n.ID, true
+			return t.firstUnknownBefore(n.ID), true
 		}
 	}
 	return "", false
+}
+
+// firstUnknownBefore returns the input node that leads straight to input id and whose
+// variable is not known yet, going back as far as it can: a total said alone
+// ("my order is 2000 yen") is asked after the balance, not instead of it.
+func (t *turn) firstUnknownBefore(id string) string {
+	for hops := 0; hops < 4; hops++ {
+		prev := ""
+		for _, n := range t.e.flow.Nodes {
+			if n.Kind == KindInput && n.Next == id && t.c.Vars[n.Var] == "" && !t.answered(n.ID) {
+				prev = n.ID
+				break
+			}
+		}
+		if prev == "" {
+			return id
+		}
+		id = prev
+	}
+	return id
 }
 
 // carryOver answers question n, just entered, from the message that led there when that
 // message also picks one of n's options clearly (「子供が勝手に使ったかもしれない、使用済みと
 // 出る」 leads to "already used" and answers its "who used it?"). It is tried once a turn.
 func (t *turn) carryOver(n *compiledNode) *Option {
-	return t.carryOverMin(n, minCarryScore)
+	least := minCarryScore
+	if t.carryMin > 0 {
+		least, t.carryMin = t.carryMin, 0
+	}
+	return t.carryOverMin(n, least)
 }
 
 // carryOverMin is carryOver with the least score to accept.
@@ -101,7 +125,7 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 // minCarryScore is the least score (characters) of an option found in a message that led
 // to its question; single English words ("amazon", "gift") never count, as they name the
 // topic more often than the answer.
-const minCarryScore = 5
+const minCarryScore = 3
 
 // answered reports whether node id was answered earlier in the conversation.
 func (t *turn) answered(id string) bool {

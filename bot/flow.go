@@ -92,7 +92,13 @@ type Flow struct {
 	// Facts are what customers tell in passing (their device, where the card came from),
 	// read from every message and used to answer questions before they are asked.
 	Facts []Fact `yaml:"facts"`
-	Nodes []Node `yaml:"nodes"`
+	// Concepts name lists of words that mean one thing ("code": コード, 番号, code, …). A
+	// synonym anywhere in the flow may be a rule that needs a word of each of several
+	// concepts in the message, in any order: "@code + @invalid" finds 「コードを入れてもエラー
+	// になる」 and "the code I typed gets rejected". A part of a rule may also be a word, or
+	// words separated by "|".
+	Concepts map[string]Words `yaml:"concepts"`
+	Nodes    []Node           `yaml:"nodes"`
 
 	// Solved is the end node reached when advice solved the problem (default "solved");
 	// Handoff is the node reached when the customer asks for a person (default "handoff").

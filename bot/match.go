@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -10,6 +11,11 @@ import (
 type utterance struct {
 	spaced  string // normalised, padded with spaces: " i cant use it "
 	compact string // normalised without spaces: "icantuseit"
+	// stemmed is spaced with every word stemmed (" i cant us it "), where English phrases
+	// are found: "redeemed", "redeeming" and "redeem" are one word.
+	stemmed string
+	// memo holds what rule word groups found in this utterance.
+	memo map[*wordGroup]*groupFound
 	// pairs holds every two consecutive characters of spaced and compact, so that a phrase
 	// whose first two are missing is rejected without a search.
 	pairs map[[2]rune]struct{}
@@ -17,13 +23,25 @@ type utterance struct {
 }
 
 func newUtterance(normalize func(string) string, s string) utterance {
-	n := normalize(s)
-	return makeUtterance(" "+splitScripts(n)+" ", strings.ReplaceAll(n, " ", ""))
+	return correctedUtterance(normalize, nil, s)
+}
+
+// correctedUtterance is newUtterance with long English words that the flow does not know
+// read as the flow's words they are one typo away from.
+func correctedUtterance(normalize func(string) string, ty *typos, s string) utterance {
+	spaced := ty.correct(" " + splitScripts(normalize(s)) + " ")
+	return makeUtterance(spaced, strings.ReplaceAll(spaced, " ", ""))
 }
 
 func makeUtterance(spaced, compact string) utterance {
-	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2), words: strings.Fields(spaced)}
-	for _, s := range []string{spaced, compact} {
+	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2),
+		memo: map[*wordGroup]*groupFound{}}
+	u.words = strings.Fields(spaced)
+	for i, w := range u.words {
+		u.words[i] = stem(w)
+	}
+	u.stemmed = " " + strings.Join(u.words, " ") + " "
+	for _, s := range []string{u.stemmed, compact} {
 		prev := rune(-1)
 		for _, r := range s {
 			if prev >= 0 {
@@ -32,6 +50,17 @@ func makeUtterance(spaced, compact string) utterance {
 			prev = r
 		}
 	}
+	return u
+}
+
+// plainUtterance prepares text for a quick search of a few phrases: no pairs (every
+// phrase is searched for) and nothing remembered.
+func plainUtterance(spaced, compact string) utterance {
+	u := utterance{spaced: spaced, compact: compact, words: strings.Fields(spaced)}
+	for i, w := range u.words {
+		u.words[i] = stem(w)
+	}
+	u.stemmed = " " + strings.Join(u.words, " ") + " "
 	return u
 }
 
@@ -66,13 +95,21 @@ func isLatin(r rune) bool { return r < utf8.RuneSelf }
 type phrase struct {
 	spaced  string // " cant use "
 	compact string // "cantuse"
+	stemmed string // " cant us ": what an English phrase is searched for
 	ascii   bool   // matched on word boundaries rather than as a substring
 	runes   int
 	first   [2]rune // the first two characters that are searched for; zero when shorter
+	// groups make the phrase a rule ("@code + @invalid"): a word of every group must be
+	// found, in any order; nil for a plain phrase.
+	groups []*wordGroup
 	// chunks are the phrase's content words for a looser match when the whole phrase is
 	// not found: 「残高でギフト券を買」 also finds 「残高で別のギフト券を買う」, "do gift cards
 	// expire" also finds "do amazon gift cards expire". Nil for short phrases.
 	chunks []string
+	// seps are the particles between a Japanese phrase's chunks: text between two chunks
+	// must hold the particle, be another particle alone, or be empty (a particle dropped:
+	// 「ギフト券登録」).
+	seps []string
 }
 
 func newPhrase(normalize func(string) string, s string) (phrase, bool) {
@@ -91,17 +128,22 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 	p := phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}
 	search := c
 	if ascii {
-		search = n
+		ws := strings.Fields(n)
+		for i, w := range ws {
+			ws[i] = stem(w)
+		}
+		search = strings.Join(ws, " ")
+		p.stemmed = " " + search + " "
 	}
 	if rs := []rune(search); len(rs) >= 2 {
 		p.first = [2]rune{rs[0], rs[1]}
 	}
 	if ascii {
-		if ws := strings.Fields(n); len(ws) >= 3 {
+		if ws := strings.Fields(search); len(ws) >= 3 {
 			p.chunks = ws
 		}
 	} else {
-		p.chunks = jaChunks(c)
+		p.chunks, p.seps = jaChunks(c)
 	}
 	return p, true
 }
@@ -111,10 +153,10 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 // as ありがとう).
 var jaParticlesSplit = []string{"って", "を", "が", "に", "で", "は", "も", "と", "の"}
 
-// jaChunks splits a Japanese phrase at its particles; nil unless it has two or more
-// chunks of two or more characters each.
-func jaChunks(c string) []string {
-	var chunks []string
+// jaChunks splits a Japanese phrase at its particles, returning the chunks and the
+// particle after each (「ギフト券と」「ほかの商品」 → ギフト券, ほかの商品 and と); nil unless
+// it has two or more chunks of two or more characters each.
+func jaChunks(c string) (chunks, seps []string) {
 	start := 0
 	var prev rune
 	for i, r := range c {
@@ -122,6 +164,7 @@ func jaChunks(c string) []string {
 			for _, pt := range jaParticlesSplit {
 				if strings.HasPrefix(c[i:], pt) {
 					chunks = append(chunks, c[start:i])
+					seps = append(seps, pt)
 					start = i + len(pt)
 					break
 				}
@@ -131,14 +174,14 @@ func jaChunks(c string) []string {
 	}
 	chunks = append(chunks, c[start:])
 	if len(chunks) < 2 {
-		return nil
+		return nil, nil
 	}
 	for _, ch := range chunks {
 		if utf8.RuneCountInString(ch) < 2 {
-			return nil
+			return nil, nil
 		}
 	}
-	return chunks
+	return chunks, seps
 }
 
 func isHiragana(r rune) bool { return r >= 'ぁ' && r <= 'ゖ' }
@@ -173,16 +216,16 @@ func (p phrase) gapScore(u utterance) int {
 		i += off
 		end := i + len(p.chunks[0])
 		ok := true
-		for _, ch := range p.chunks[1:] {
+		for k, ch := range p.chunks[1:] {
 			window := text[end:min(len(text), end+maxGapBytes+len(ch))]
 			j := strings.Index(window, ch)
-			if j < 0 {
+			if j < 0 || (j > 0 && !strings.Contains(window[:j], p.seps[k]) && !slices.Contains(jaParticlesSplit, window[:j])) {
 				ok = false
 				break
 			}
 			end += j + len(ch)
 		}
-		if ok && !deniedAfter(text[end:]) {
+		if ok && !p.deniedBy(text[end:]) {
 			if circumstance(text[end:]) {
 				return max(1, (runes-1)/2)
 			}
@@ -221,13 +264,16 @@ func (p phrase) gapScoreWords(u utterance) int {
 // and a longer contained phrase beats a shorter one ("解決しない" beats "解決"). An occurrence
 // that the text denies (「カード会社は関係ない」, "it's not the card company") does not count.
 func (p phrase) score(u utterance) int {
+	if p.groups != nil {
+		return p.ruleScore(u)
+	}
 	if u.compact == p.compact {
 		return 1000 + p.runes
 	}
 	if !u.mayContain(p) {
 		return 0
 	}
-	if end, ok := p.whole(u); ok {
+	if _, end, ok := p.whole(u); ok {
 		if !p.ascii && circumstance(u.compact[end:]) {
 			// 「登録しようとしたら使用済み」: what was being done, not what went wrong.
 			return max(1, p.runes/2)
@@ -237,18 +283,18 @@ func (p phrase) score(u utterance) int {
 	return p.gapScore(u)
 }
 
-// whole reports whether p occurs in u as a whole, not denied, and where it ends (in
-// compact for Japanese phrases).
-func (p phrase) whole(u utterance) (int, bool) {
+// whole reports whether p occurs in u as a whole, not denied, and where (in stemmed for
+// English phrases, in compact for Japanese ones).
+func (p phrase) whole(u utterance) (start, end int, ok bool) {
 	if p.ascii {
 		for off := 0; ; {
-			i := strings.Index(u.spaced[off:], p.spaced)
+			i := strings.Index(u.stemmed[off:], p.stemmed)
 			if i < 0 {
-				return 0, false
+				return 0, 0, false
 			}
 			i += off
-			if !deniedBefore(u.spaced[:i]) {
-				return 0, true
+			if !deniedBefore(u.stemmed[:i]) {
+				return i, i + len(p.stemmed), true
 			}
 			off = i + 1
 		}
@@ -256,15 +302,24 @@ func (p phrase) whole(u utterance) (int, bool) {
 	for off := 0; ; {
 		i := strings.Index(u.compact[off:], p.compact)
 		if i < 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		i += off
 		end := i + len(p.compact)
-		if !deniedAfter(u.compact[end:]) {
-			return end, true
+		if !p.deniedBy(u.compact[end:]) {
+			return i, end, true
 		}
 		off = end
 	}
+}
+
+// deniedBy reports whether rest, the text after Japanese phrase p, denies it
+// (deniedAfter), or makes a verb's て-form negative (「期限が切れて」「ないか」).
+func (p phrase) deniedBy(rest string) bool {
+	if (strings.HasSuffix(p.compact, "て") || strings.HasSuffix(p.compact, "で")) && strings.HasPrefix(rest, "ない") {
+		return true
+	}
+	return deniedAfter(rest)
 }
 
 // circumstanceMarks follow what the customer was doing when the problem came up
@@ -300,6 +355,22 @@ func (m *matcher) add(normalize func(string) string, target string, words ...str
 	}
 }
 
+// addRules adds words, some of which may be rules over the book's concepts.
+func (m *matcher) addRules(book *ruleBook, target string, words ...string) {
+	normalize := book.normalize
+	for _, w := range words {
+		if isRule(w) {
+			if p, unknown := book.newRule(w); len(unknown) == 0 {
+				m.entries = append(m.entries, matchEntry{target: target, p: p})
+			}
+			continue
+		}
+		if p, ok := newPhrase(normalize, w); ok {
+			m.entries = append(m.entries, matchEntry{target: target, p: p})
+		}
+	}
+}
+
 // best returns the target with the highest score, or "" when nothing matches. When two
 // targets tie, the utterance is ambiguous and nothing matches.
 func (m *matcher) best(u utterance) (string, int) {
@@ -317,6 +388,16 @@ func (m *matcher) best(u utterance) (string, int) {
 		return "", 0
 	}
 	return bestTarget, bestScore
+}
+
+// anyIn reports whether any phrase of m occurs in u's compact text, denied or not.
+func (m *matcher) anyIn(u utterance) bool {
+	for _, en := range m.entries {
+		if strings.Contains(u.compact, en.p.compact) {
+			return true
+		}
+	}
+	return false
 }
 
 // optionNumber returns n when the utterance is just the number n (1-based), as typed in a
@@ -345,4 +426,237 @@ func afterContrast(u utterance) (utterance, bool) {
 	}
 	tail := strings.TrimSpace(u.spaced[cut:])
 	return makeUtterance(" "+tail+" ", strings.ReplaceAll(tail, " ", "")), true
+}
+
+// stem folds the inflections of an English word so that "redeeming" and "redeems" find
+// "redeem", and "charges", "charging" and "charge" one another: it drops -ing, -es or -s,
+// then a final e, and turns a final y or ies into i, keeping at least three letters; a
+// doubled consonant left by -ing is undone ("stopping" → "stop"). The past participle
+// keeps its -ed, as it often tells a state ("expired", "claimed") that the verb does not
+// ("when does it expire", "claim code"). Other words are returned as they are.
+func stem(w string) string {
+	if len(w) < 4 || w[0] >= utf8.RuneSelf {
+		return w
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i] < 'a' || w[i] > 'z' {
+			return w
+		}
+	}
+	cut := false
+	switch {
+	case strings.HasSuffix(w, "ies") && len(w) >= 5:
+		w, cut = w[:len(w)-3]+"i", true
+	case strings.HasSuffix(w, "ing") && len(w) >= 6:
+		w, cut = w[:len(w)-3], true
+	case strings.HasSuffix(w, "es") && len(w) >= 5 && !strings.HasSuffix(w, "ses"):
+		w, cut = w[:len(w)-2], true
+	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		w = w[:len(w)-1]
+	}
+	switch {
+	case len(w) >= 4 && w[len(w)-1] == 'e':
+		w = w[:len(w)-1]
+	case len(w) >= 4 && w[len(w)-1] == 'y':
+		w = w[:len(w)-1] + "i"
+	}
+	if n := len(w); cut && n >= 4 && w[n-1] == w[n-2] && !strings.ContainsRune("aeioulsz", rune(w[n-1])) {
+		w = w[:n-1]
+	}
+	return w
+}
+
+// ruleBonus is what each group of a rule after the first adds to the characters found: a
+// rule is more specific than any one of its words.
+const ruleBonus = 2
+
+// Rule windows: the words of a rule must be close, as the words of one clause are
+// (「期限切れかと思ったけど残高不足って出てる」 is not "expired" and "shown"): at most
+// ruleWindowJA bytes (about twelve characters) of Japanese between two of them, or
+// ruleWindowEN bytes (about eight words) of English.
+const (
+	ruleWindowJA = 36
+	ruleWindowEN = 48
+)
+
+// wordGroup is one part of a rule: a concept's words, or words joined by "|". A concept
+// used by several rules is one group, found once per utterance.
+type wordGroup struct {
+	alts []phrase
+}
+
+// hit is where a word was found: in compact for Japanese, in stemmed for English.
+type hit struct{ start, end int }
+
+// groupFound is what a word group found in an utterance.
+type groupFound struct {
+	best    int   // the best score of its words, exact matches counting as contained
+	at      hit   // where the best word is
+	located bool  // at is known (the best word was found whole)
+	hits    []hit // where each word found whole is
+	scripts int   // the best word's: 1 Japanese, 2 English, 3 found in pieces
+}
+
+// find returns what g finds in u, once per utterance.
+func (g *wordGroup) find(u utterance) *groupFound {
+	if f, ok := u.memo[g]; ok {
+		return f
+	}
+	f := &groupFound{}
+	for _, alt := range g.alts {
+		s := alt.score(u)
+		if s >= 1000 {
+			s -= 1000
+		}
+		if s == 0 {
+			continue
+		}
+		start, end, ok := alt.whole(u)
+		if s > f.best {
+			f.best, f.at, f.located = s, hit{start, end}, ok
+			switch {
+			case !ok:
+				f.scripts = 3
+			case alt.ascii:
+				f.scripts = 2
+			default:
+				f.scripts = 1
+			}
+		}
+		if ok {
+			f.hits = append(f.hits, hit{start, end})
+		}
+	}
+	if u.memo != nil {
+		u.memo[g] = f
+	}
+	return f
+}
+
+// ruleScore scores a rule: the characters of the best word found of each group, plus
+// ruleBonus for each group after the first; 0 unless every group is found within the
+// window of a word of the first group. Words found in pieces, or in both scripts, are not
+// held to the window.
+func (p phrase) ruleScore(u utterance) int {
+	total := ruleBonus * (len(p.groups) - 1)
+	scripts := 0
+	found := make([]*groupFound, len(p.groups))
+	for i, g := range p.groups {
+		f := g.find(u)
+		if f.best == 0 {
+			return 0
+		}
+		found[i] = f
+		total += f.best
+		scripts |= f.scripts
+	}
+	anchor := found[0]
+	if !anchor.located || (scripts != 1 && scripts != 2) {
+		return total
+	}
+	text, window := u.compact, ruleWindowJA
+	if scripts == 2 {
+		text, window = u.stemmed, ruleWindowEN
+	}
+	// Every other group needs a word close to a word of the first group, in the same clause.
+	for _, a := range anchor.hits {
+		if allNear(a, found[1:], text, window) {
+			return total
+		}
+	}
+	return 0
+}
+
+// allNear reports whether each group found a word within window of a, in its clause.
+func allNear(a hit, found []*groupFound, text string, window int) bool {
+	for _, f := range found {
+		near := false
+		for _, h := range f.hits {
+			lo, hi := max(a.start, h.start), min(a.end, h.end)
+			if lo-hi <= window && (lo <= hi || !contrasts(text[hi:lo])) {
+				near = true
+				break
+			}
+		}
+		if !near {
+			return false
+		}
+	}
+	return true
+}
+
+// contrasts reports whether the text between the words of a rule turns from a guess to
+// another clause (「エラーかと思ったけど残高不足って出てる」, "i thought it expired but
+// the balance is short").
+func contrasts(between string) bool {
+	for _, m := range contrastMarkers {
+		i := strings.Index(between, strings.TrimSpace(m))
+		if i < 0 {
+			continue
+		}
+		for _, h := range hedges {
+			if strings.Contains(between[:i], h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hedges mark a clause as a guess the customer goes on to correct.
+var hedges = []string{"かと思", "と思った", "かも", "thought", "maybe", "guess"}
+
+// isRule reports whether a synonym is a rule: parts joined by "+", or a concept alone.
+func isRule(w string) bool {
+	return strings.Contains(w, "+") || strings.HasPrefix(strings.TrimSpace(w), "@")
+}
+
+// ruleBook compiles rules: the flow's concepts, and the word groups compiled so far, so
+// that rules naming one concept share its group.
+type ruleBook struct {
+	normalize func(string) string
+	concepts  map[string]Words
+	groups    map[string]*wordGroup
+}
+
+// newRule compiles a rule synonym with the concepts' words; it reports the concepts it
+// names that do not exist.
+func (b *ruleBook) newRule(w string) (phrase, []string) {
+	var p phrase
+	var unknown []string
+	for _, part := range strings.Split(w, "+") {
+		part = strings.TrimSpace(part)
+		if g := b.groups[part]; g != nil {
+			p.groups = append(p.groups, g)
+			continue
+		}
+		var words []string
+		if name, ok := strings.CutPrefix(part, "@"); ok {
+			c, found := b.concepts[name]
+			if !found {
+				unknown = append(unknown, name)
+				continue
+			}
+			words = c.All()
+		} else {
+			words = strings.Split(part, "|")
+		}
+		g := &wordGroup{}
+		for _, cw := range words {
+			if q, ok := newPhrase(b.normalize, cw); ok {
+				g.alts = append(g.alts, q)
+			}
+		}
+		if len(g.alts) == 0 {
+			unknown = append(unknown, part)
+			continue
+		}
+		if b.groups == nil {
+			b.groups = map[string]*wordGroup{}
+		}
+		b.groups[part] = g
+		p.groups = append(p.groups, g)
+	}
+	p.compact, p.spaced, p.runes = w, w, 0
+	return p, unknown
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Ranking: free text is scored against the current node's options, the jump intents and
@@ -248,33 +249,93 @@ var (
 	jaDenials   = []string{"関係ない", "関係ありません", "関係なかった", "関係なく", "関係ねー", "じゃない", "じゃなく", "じゃありません",
 		"ではない", "ではなく", "ではありません", "でもない", "でもありません", "ちがう", "違う", "違います", "ちがいます", "無関係",
 		"問題ない", "問題ありません", "問題なかった", "大丈夫", "不要", "いらない", "要らない", "結構です",
-		"せいではない", "せいじゃない", "せいでは", "原因ではない", "原因じゃない"}
+		"せいではない", "せいじゃない", "せいでは", "原因ではない", "原因じゃない",
+		// A verb's own negative: 「期限が切れてない」「使用されていない」.
+		"てない", "ていない", "てません"}
+	// jaAbout are the nouns a denial may follow: 「カード会社の問題ではない」.
+	jaAbout   = []string{"問題", "せい", "原因", "話", "件"}
 	enDenials = []string{" not", " isnt", " isnt the", " not the", " not a", " not my", " not about", " not about the",
 		" nothing to do with", " nothing to do with the", " not related to", " not related to the", " wasnt", " no need for",
 		" no need for a", " dont need", " dont need a", " dont need the", " never"}
 )
 
-// deniedAfter reports whether rest (the compact text after a Japanese phrase) denies it.
+// deniedAfter reports whether rest (the compact text after a Japanese phrase) denies it,
+// also after the kana that end the phrase's word (「使用済」「み」「じゃなくて」).
 func deniedAfter(rest string) bool {
-	for _, p := range jaParticles {
-		if strings.HasPrefix(rest, p) {
-			rest = rest[len(p):]
-			break
-		}
+	if denies(rest) {
+		return true
 	}
-	for _, d := range jaDenials {
-		if strings.HasPrefix(rest, d) {
+	for range 2 {
+		r, size := utf8.DecodeRuneInString(rest)
+		if !isHiragana(r) || slices.ContainsFunc(jaParticles, func(p string) bool { return strings.HasPrefix(rest, p) }) {
+			return false
+		}
+		if rest = rest[size:]; denies(rest) {
 			return true
 		}
 	}
 	return false
 }
 
-// deniedBefore reports whether before (the spaced text before an English phrase, without
+// denies reports whether rest, right after a phrase, denies it.
+func denies(rest string) bool {
+	particle := ""
+	for _, p := range jaParticles {
+		if strings.HasPrefix(rest, p) {
+			rest, particle = rest[len(p):], p
+			break
+		}
+	}
+	if particle == "の" {
+		for _, n := range jaAbout {
+			if after, ok := strings.CutPrefix(rest, n); ok {
+				rest, particle = after, "は"
+				for _, p := range []string{"は", "が", "とは"} {
+					if strings.HasPrefix(rest, p) {
+						rest = rest[len(p):]
+						break
+					}
+				}
+				break
+			}
+		}
+	}
+	for _, d := range jaDenials {
+		if strings.HasPrefix(rest, d) {
+			// 「番号が違う」 says the number is wrong; 「カード会社とは違う」 denies it.
+			if (particle == "が" || particle == "も" || particle == "の" || particle == "") && isDifferent(d) {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// isDifferent reports whether a denial is 違う ("is different"), which denies only after
+// a topic or contrast particle.
+func isDifferent(d string) bool {
+	return strings.HasPrefix(d, "違") || strings.HasPrefix(d, "ちが")
+}
+
+// stemmedDenials are enDenials with their words stemmed, as the text they are looked for in.
+var stemmedDenials = func() []string {
+	out := make([]string, len(enDenials))
+	for i, d := range enDenials {
+		ws := strings.Fields(d)
+		for j, w := range ws {
+			ws[j] = stem(w)
+		}
+		out[i] = " " + strings.Join(ws, " ")
+	}
+	return out
+}()
+
+// deniedBefore reports whether before (the stemmed text before an English phrase, without
 // its trailing space) denies it: a denial right before it, or "not" among the three words
 // before it ("it's not about my visa").
 func deniedBefore(before string) bool {
-	for _, d := range enDenials {
+	for _, d := range stemmedDenials {
 		if strings.HasSuffix(before, d) {
 			return true
 		}
@@ -283,11 +344,21 @@ func deniedBefore(before string) bool {
 	for i := max(0, len(words)-3); i < len(words); i++ {
 		switch words[i] {
 		case "not", "isnt", "arent", "wasnt", "never":
+			// "not enough money", "isn't valid, the code": the negative tells a state,
+			// not that what follows is beside the point.
+			if i+1 < len(words) && slices.Contains(negatedStates, words[i+1]) {
+				continue
+			}
 			return true
 		}
 	}
 	return false
 }
+
+// negatedStates follow a negative that describes the problem ("not enough", "not valid")
+// rather than denying the words after it. Stemmed, as the text they are found in.
+var negatedStates = []string{"enough", "valid", "work", "accepted", "applied", "us", "used", "show", "available",
+	"recognized", "recognised", "there", "listed", "selectabl", "be", "abl", "allowed", "go", "choos", "select", "tak"}
 
 // Language requests, found anywhere in a message: "sorry I can't read Japanese, English
 // please?", 「日本語でお願いします」.

@@ -97,6 +97,16 @@ func TestPhraseDenied(t *testing.T) {
 		{"card company", "its not the card company", false},
 		{"card company", "the card company blocked it", true},
 		{"not enough balance", "not enough balance", true},
+		{"ギフト券でギフト券", "もらったギフト券がこのギフト券は使用済み", false},
+		{"ギフト券の登録", "ギフト券登録のところ", true},
+		{"足りない分をクレカ", "足りない分はクレカで払えますか", true},
+		{"money", "not enough money on the card", true},
+		{"code", "isn't valid, the code", true},
+		{"期限が切れて", "期限が切れてないか確かめたい", false},
+		{"期限が切れ", "期限が切れてないか確かめたい", false},
+		{"カード会社", "カード会社の問題ではないと思う", false},
+		{"番号", "番号が違う", true},
+		{"使用済", "使用済みじゃなくて無効", false},
 	}
 	for _, tt := range tests {
 		p, _ := newPhrase(norm, tt.phrase)

@@ -88,6 +88,32 @@ func TestEngineUnderstands(t *testing.T) {
 			{say: "やあ"}, {say: "期限切れかクレカのどっちか", node: "start", want: "もしかして"},
 			{tap: "期限切れ", node: "advice_old"},
 		}},
+		{name: "a number typed after close calls picks a button", steps: []step{
+			{say: "やあ"}, {say: "期限切れかクレカのどっちか", node: "start", want: "もしかして"},
+			{say: "1", node: "ask_date"},
+		}},
+		{name: "an english plan closes as solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "I'll pay the rest by card", node: "solved"},
+		}},
+		{name: "a cause found closes as solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "聞いてみたら夫が使ってました", node: "solved"},
+		}},
+		{name: "a plan closes as solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "あとで家族に聞いてみる", node: "solved"},
+		}},
+		{name: "something still not found is not solved: the next advice", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "そのボタンが見当たらないんですけど", node: "advice_sp"},
+		}},
+		{name: "an english negative is not solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "the page isn't there", node: "advice_sp"},
+		}},
+		{name: "fine but then a problem is not solved", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "そこは大丈夫でした。でも別の画面が出ます", node: "advice_sp"},
+		}},
+		{name: "no problem named first asks without an apology", steps: []step{
+			{follow: true}, {say: "えーと", node: "start", notWant: "読み取れません"},
+			{say: "うーん", node: "start", want: "読み取れません"},
+		}},
 		{name: "an offered jump is labelled and tapped", steps: []step{
 			{say: "やあ"}, {say: "期限切れでクレカ払い", node: "start", want: "[選べない]"},
 			{tap: "選べない", node: "advice_new"},
@@ -114,8 +140,17 @@ func TestEngineUnderstands(t *testing.T) {
 		{name: "a command closing a sentence", steps: []step{
 			{say: "登録したい"}, {say: "パソコン"}, {say: "あ、やっぱ違うかも。戻る", node: "ask_device"},
 		}},
+		{name: "an english command closing a sentence", steps: []step{
+			{say: "登録したい"}, {say: "パソコン"}, {say: "hmm, that's not it. back", node: "ask_device"},
+		}},
 		{name: "a language request routes nowhere else", steps: []step{
 			{say: "登録したい"}, {say: "sorry I can't read Japanese, English please?", node: "ask_device", want: "Which device?"},
+		}},
+		{name: "a language request and a problem", steps: []step{
+			{follow: true}, {say: "sorry, English please. I want to register", node: "ask_device", want: "Which device?"},
+		}},
+		{name: "a one-word english greeting sets english", steps: []step{
+			{follow: true}, {say: "hey!", node: "start", want: "What happened?"},
 		}},
 		{name: "english first words after a japanese start", steps: []step{
 			{say: "I'd like to register", node: "ask_device", want: "Which device?"},

@@ -96,6 +96,7 @@ func (v *validator) run() {
 		v.text("", "texts", *t, false)
 	}
 	v.facts()
+	v.rules()
 	intentIDs := map[string]bool{}
 	for _, in := range f.Intents {
 		if intentIDs[in.ID] {
@@ -432,6 +433,44 @@ func (v *validator) facts() {
 		}
 		if !n.Confirm.IsZero() {
 			v.text(n.ID, "confirm", n.Confirm, false)
+		}
+	}
+}
+
+// rules checks that every rule synonym ("@code + @invalid") names concepts the flow
+// defines, and that every concept has words.
+func (v *validator) rules() {
+	f := v.f
+	for name, c := range f.Concepts {
+		if len(c.All()) == 0 {
+			v.add("", "concept %q has no words", name)
+		}
+	}
+	check := func(node, where string, w Words) {
+		for _, s := range w.All() {
+			if !isRule(s) {
+				continue
+			}
+			book := &ruleBook{normalize: strings.ToLower, concepts: f.Concepts}
+			if _, unknown := book.newRule(s); len(unknown) > 0 {
+				v.add(node, "%s: rule %q: unknown concept or empty part %q", where, s, unknown)
+			}
+		}
+	}
+	for _, in := range f.Intents {
+		check("", fmt.Sprintf("intent %q", in.ID), in.Synonyms)
+	}
+	for _, q := range f.FAQ {
+		check("", fmt.Sprintf("faq %q", q.ID), q.Questions)
+	}
+	for _, fa := range f.Facts {
+		for _, val := range fa.Values {
+			check("", fmt.Sprintf("fact %q value %q", fa.ID, val.ID), val.Synonyms)
+		}
+	}
+	for _, n := range f.Nodes {
+		for _, o := range n.Options {
+			check(n.ID, fmt.Sprintf("option %q", o.ID), o.Synonyms)
 		}
 	}
 }

@@ -213,9 +213,10 @@ func RedactCodes(text string) string {
 	return out
 }
 
-// FindCode returns the first code of text by the definition of RedactCodes, normalised as
-// NormalizeCode would, so that a code typed inside a sentence (「番号はABCD-EFGH12-JKLM3です」)
-// can be checked. The result is a full code: mask it before storing or showing it.
+// FindCode returns the first code of text by the definition of RedactCodes as it was
+// typed, separators included, so that a code typed inside a sentence
+// (「番号はABCD-EFGH12-JKLM3です」) can be checked, its grouping too (CheckCode). The result
+// is a full code: mask it before storing or showing it.
 func FindCode(text string) (string, bool) {
 	_, codes := redactCodes(text)
 	if len(codes) == 0 {
@@ -250,7 +251,7 @@ func redactCodes(text string) (string, []string) {
 	for _, sp := range spans {
 		first, last := chunks[sp[0]], chunks[sp[1]-1]
 		code := NormalizeCode(joinAlnum(chunks[sp[0]:sp[1]]))
-		found = append(found, code)
+		found = append(found, text[first.start:last.end])
 		b.WriteString(text[pos:first.start])
 		b.WriteString(MaskCode(code))
 		pos = last.end

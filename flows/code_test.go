@@ -333,3 +333,32 @@ func hardBoundary(text string, before bool) bool {
 	_, alnum := foldAlnum(r)
 	return !alnum && !isCodeSeparator(foldCodeRune(r)) && !strings.ContainsRune("\\%+\ufffd", r)
 }
+
+func TestFindCode(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+		problem          CodeProblem
+	}{
+		{name: "grouping kept", text: "I copy pasted it from the email: QM8-4XT2KP-9RW7H and it says invalid", want: "QM8-4XT2KP-9RW7H", problem: CodeDroppedFirst},
+		{name: "code then a word", text: "code 4TQ8XM2KPHR7W doesn't work", want: "4TQ8XM2KPHR7W", problem: CodeWrongLength},
+		// Shorter than 13 characters is no code to the mask, so it is not read as one either.
+		{name: "too short to be a code", text: "code 4TQ8XM2KPH doesn't work"},
+		{name: "in an english sentence", text: "it's 9HQX-4MN2PW-8HT3", want: "9HQX-4MN2PW-8HT3", problem: CodeOK},
+		{name: "in japanese", text: "番号はABCD-EFGH12-JKLM3です", want: "ABCD-EFGH12-JKLM3", problem: CodeOK},
+		{name: "serial number", text: "6021 4478 3390 1157 を入れても無効", want: "6021 4478 3390 1157", problem: CodeSerialNumber},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := FindCode(tt.text)
+			if ok != (tt.want != "") || got != tt.want {
+				t.Fatalf("FindCode(%q) = %q, %v; want %q", tt.text, got, ok, tt.want)
+			}
+			if !ok {
+				return
+			}
+			if _, p := CheckCode(got); p != tt.problem {
+				t.Errorf("CheckCode(%q) = %s, want %s", got, p, tt.problem)
+			}
+		})
+	}
+}

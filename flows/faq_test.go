@@ -66,7 +66,7 @@ func TestFAQQuestionsFindTheirEntry(t *testing.T) {
 		{name: "validity ja", text: "有効期限って何年ですか", want: "validity"},
 		{name: "validity en", text: "how long is a gift card valid?", want: "validity"},
 		{name: "balance vanished ja", text: "残高が消えたのはなぜですか", want: "balance_vanished"},
-		{name: "check expiry pc ja", text: "有効期限の確認方法は?", want: "check_expiry_pc"},
+		{name: "check balance ja", text: "残高の確認方法は?", want: "check_expiry_pc"},
 		{name: "check balance en", text: "Where can I see my balance?", want: "check_expiry_pc"},
 		{name: "check expiry phone ja", text: "スマホで有効期限を確認する方法は？", want: "check_expiry_phone"},
 		{name: "check expiry phone en", text: "I can't see the expiry date on my phone", want: "check_expiry_phone"},

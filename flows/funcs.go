@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -98,7 +99,9 @@ func readFacts(raw string, now time.Time) map[string]string {
 	text := norm.NFKC.String(raw)
 	if found, ok := FindCode(text); ok {
 		code, problem := CheckCode(found)
-		if hasLetterAndDigit(code) && problem != CodeEmpty && problem != CodeSerialNumber {
+		// The 16 digits on the back of a card, typed as the code, are told apart by the
+		// code question.
+		if hasLetterAndDigit(code) && problem != CodeEmpty && problem != CodeSerialNumber || problem == CodeSerialNumber {
 			out[varCode] = MaskCode(code)
 			out[varCodeProblem] = string(problem)
 		}
@@ -133,7 +136,7 @@ func readFacts(raw string, now time.Time) map[string]string {
 			next = amounts[i+1][0]
 		}
 		before := strings.ToLower(text[max(prevEnd, loc[0]-48):loc[0]])
-		after := strings.ToLower(text[loc[1]:min(next, loc[1]+12)])
+		after := strings.ToLower(text[loc[1]:min(next, loc[1]+24)])
 		prevEnd = loc[1]
 		n, err := ParseYen(strings.TrimSpace(text[loc[0]:loc[1]]))
 		if err != nil || n <= 0 {
@@ -193,9 +196,10 @@ var yearLead = regexp.MustCompile(`(?i)^(?:in|from|since|issued|bought)\s+`)
 
 // Words that name an amount: the nearest one before it wins, else one right after it.
 var (
-	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on"}
-	totalWords   = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
-		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格"}
+	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
+		"on the gift card", "on my gift card", "on it", "remaining"}
+	totalWords = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
+		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品"}
 )
 
 // amountKind says whether an amount is the balance or the total by the words around it.
@@ -240,6 +244,7 @@ var futureHint = bot.Text{
 // dateInput parses an issue date, also when the customer wrote words around it
 // (「2018年3月ごろ」, "sometime in May 2017 I think").
 func dateInput(raw string, now time.Time) (map[string]string, error) {
+	raw = absoluteYears(raw, now)
 	d, err := ParseDate(raw, now)
 	if err != nil {
 		for _, cand := range dateCandidates(raw) {
@@ -306,7 +311,11 @@ func codeInput(raw string, _ time.Time) (map[string]string, error) {
 	// What is read as a code is what RedactCodes masks: an answer that looks like a whole
 	// code to CheckCode but not to RedactCodes ("hello everybody", a lower-case code without
 	// a digit) is not taken as one, so that no code is ever stored unmasked.
-	if !codeShaped(raw, code) || complete(problem) && !masked(raw, code) {
+	if found, ok := FindCode(raw); ok && wordsAround(raw, found) {
+		// "here: 5RTX-9KM2QW-7HP3N", "it's …": the code FindCode (so RedactCodes) found,
+		// not the words, is checked.
+		code, problem = CheckCode(found)
+	} else if !codeShaped(raw, code) || complete(problem) && !masked(raw, code) {
 		found, ok := FindCode(raw)
 		if !ok {
 			// The code may sit among Japanese words: keep only the Latin part.
@@ -494,4 +503,72 @@ func expiryText(d Date, lang bot.Lang) string {
 		return dayText(earliest, lang) + " – " + dayText(latest, lang)
 	}
 	return dayText(earliest, lang) + "〜" + dayText(latest, lang)
+}
+
+// wordsAround reports whether raw holds words besides the code found in it: a word in
+// lower case or in Japanese, as a sentence has and a code never does.
+func wordsAround(raw, found string) bool {
+	rest := strings.Replace(raw, found, " ", 1)
+	run := 0
+	for _, r := range rest {
+		switch {
+		case r >= 'a' && r <= 'z':
+			if run++; run >= 2 {
+				return true
+			}
+		case r >= utf8.RuneSelf && unicode.IsLetter(r):
+			return true
+		default:
+			run = 0
+		}
+	}
+	return false
+}
+
+// relativeYears are the ways customers name a year by its distance from this one, and
+// that distance.
+var relativeYears = []struct {
+	word string
+	back int
+}{
+	{"一昨年", 2}, {"おととし", 2}, {"去年", 1}, {"昨年", 1}, {"きょねん", 1}, {"今年", 0}, {"ことし", 0},
+	{"the year before last", 2}, {"last year", 1}, {"this year", 0},
+}
+
+// absoluteYears writes a year named by its distance from now (「去年の3月」, "last year")
+// as the year itself (「2025年3月」, "in 2025"), for the date parser. Only the answer to the
+// issue-date question is read so: elsewhere "expired last year" is not an issue date.
+func absoluteYears(text string, now time.Time) string {
+	for _, r := range relativeYears {
+		if !strings.Contains(strings.ToLower(text), r.word) {
+			continue
+		}
+		y := strconv.Itoa(now.Year() - r.back)
+		if r.word[0] < utf8.RuneSelf {
+			y = "in " + y
+		} else {
+			y += "年"
+		}
+		text = strings.ReplaceAll(replaceFold(text, r.word, y), y+"の", y) // 「2025年の3月」 → 「2025年3月」
+	}
+	return text
+}
+
+// replaceFold replaces every occurrence of word (lower case) in text, whatever its case.
+func replaceFold(text, word, with string) string {
+	lower := strings.ToLower(text)
+	if len(lower) != len(text) {
+		return strings.ReplaceAll(text, word, with)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, word)
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i])
+		b.WriteString(with)
+		text, lower = text[i+len(word):], lower[i+len(word):]
+	}
 }

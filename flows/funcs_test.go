@@ -110,6 +110,9 @@ func TestFuncsInputs(t *testing.T) {
 		{name: "code bad chars", input: "code", raw: "AQ12-345678-ABCDE。", want: map[string]string{"": "****-CDE。", "problem": "bad_chars"}},
 		{name: "code serial number", input: "code", raw: "1234 5678 9012 3456", want: map[string]string{"": "****-3456", "problem": "serial_number"}},
 		{name: "code short", input: "code", raw: "ABC", want: map[string]string{"": "****", "problem": "wrong_length"}},
+		{name: "code in an english sentence", input: "code", raw: "here: AQ12-345678-ABCDE", want: map[string]string{"": "****-BCDE", "problem": "ok"}},
+		{name: "code after it's", input: "code", raw: "it's AQ12-345678-ABCDE", want: map[string]string{"": "****-BCDE", "problem": "ok"}},
+		{name: "code in japanese", input: "code", raw: "番号はQ12-345678-ABCDEです", want: map[string]string{"": "****-BCDE", "problem": "dropped_first"}},
 		{name: "code empty", input: "code", raw: " - "},
 	}
 	funcs := Funcs()
@@ -350,5 +353,25 @@ func TestReadFacts(t *testing.T) {
 				t.Errorf("readFacts(%q)[%s] = %q, want %q", tt.text, k, got[k], v)
 			}
 		}
+	}
+}
+
+func TestAbsoluteYears(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	tests := []struct{ name, in, want string }{
+		{name: "kyonen", in: "去年の3月ぐらい", want: "2025-03-00"},
+		{name: "ototoshi", in: "おととし", want: "2024-00-00"},
+		{name: "last year", in: "I got it last year", want: "2025-00-00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := dateInput(tt.in, now)
+			if err != nil {
+				t.Fatalf("dateInput(%q): %v", tt.in, err)
+			}
+			if got[""] != tt.want {
+				t.Errorf("dateInput(%q) = %q, want %q", tt.in, got[""], tt.want)
+			}
+		})
 	}
 }

@@ -40,6 +40,11 @@ func TestLintBrokenFixtures(t *testing.T) {
 		{name: "too many options", file: "too_many_options.yaml", want: []string{`node "start": 14 options: at most 13`}},
 		{name: "label too long", file: "long_label.yaml", want: []string{`label "This label is far too long for LINE" is 35 characters, LINE allows 20`}},
 		{name: "decision branches", file: "decision_branches.yaml", want: []string{`no branch for outcome "unsure"`, `branch "sometimes" is not an outcome of expiry`}},
+		{name: "unknown concept", file: "unknown_concept.yaml", want: []string{
+			`concept "empty" has no words`,
+			`intent "invalid": rule "@code + @invalid": unknown concept or empty part ["invalid"]`,
+			`node "start": option "a": rule "@cod": unknown concept or empty part ["cod"]`,
+		}},
 		{name: "faq missing translation", file: "faq_missing_translation.yaml", want: []string{
 			`faq "hyphens": questions: missing translation en`,
 			`faq "hyphens": text: missing translation en`,

@@ -29,6 +29,13 @@ func TestUnderstandCustomer(t *testing.T) {
 		profile bot.Lang // the channel's language before any text
 		turns   []turnWant
 	}{
+		{name: "a total said alone is asked after the balance", profile: bot.English, turns: []turnWant{
+			{say: "my order is 2000 yen but I'm stuck at checkout", node: "ask_balance"},
+			{say: "1500", node: "advice_balance_short"},
+		}},
+		{name: "a used code is not a gift card purchase", profile: bot.Japanese, turns: []turnWant{
+			{say: "もらったギフト券が「このギフト券は既に使用されています」になってて困ってます", node: "used_cause"},
+		}},
 		{name: "english text after a japanese greeting", profile: bot.Japanese, turns: []turnWant{
 			{follow: true, want: []string{"Amazonギフト券について"}},
 			{say: "my gift card doesn't work", node: "start", lang: bot.English, want: []string{"What is happening?"}, not: []string{"Sorry"}},

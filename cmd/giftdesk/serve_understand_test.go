@@ -115,6 +115,29 @@ func TestServeLineUnderstands(t *testing.T) {
 			{text: "カード会社に止められたみたい"},
 			{text: "いや、カード会社は関係ないです", want: []string{"Amazonカスタマーサービスへの連絡方法"}, not: []string{"クレジットカード会社による差し止め"}},
 		}},
+		{name: "a topic and a state in other words", profile: "ja", says: []say{
+			{follow: true},
+			{text: "コードを入れてもエラーになっちゃう", want: []string{"ギフト券番号を、カードやメールに"}, not: []string{"すみません"}},
+		}},
+		{name: "a typo and an inflection in english", profile: "en", says: []say{
+			{text: "the code I'm redeeming keeps showing invaild", want: []string{"Please type the gift card code"}},
+		}},
+		{name: "a number after did you mean", profile: "ja", says: []say{
+			{text: "期限切れで使用済み", want: []string{"もしかして"}},
+			{text: "2", want: []string{"心当たりに近いものはどれですか"}},
+		}},
+		{name: "a code inside an english sentence", profile: "en", says: []say{
+			{text: "my code is rejected", want: []string{"Please type the gift card code"}},
+			{text: "it's AQ12-345678-ABCDE", want: []string{"The code format looks right"}, not: []string{"unexpected characters"}},
+		}},
+		{name: "fine but then a problem is not solved", profile: "ja", says: []say{
+			{text: "期限の確認方法をスマホで知りたい", want: []string{"解決しましたか"}},
+			{text: "期限は大丈夫でした。でも残高が減ってます", not: []string{"解決してよかったです"}},
+		}},
+		{name: "a plan by its ending closes", profile: "ja", says: []say{
+			{text: "カード会社に止められたみたい"},
+			{text: "カード会社に聞いてみます", want: []string{"解決してよかったです"}},
+		}},
 		{name: "a direct question answered, then the question again", profile: "ja", says: []say{
 			{text: "番号が無効と出る", want: []string{"ギフト券番号を、カードやメールに"}},
 			{text: "ハイフンって入れるんですか", want: []string{"ハイフンは必要ありません", "ギフト券番号を、カードやメールに"}},

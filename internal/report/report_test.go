@@ -123,10 +123,11 @@ func (p *seeder) handoffRated(k bot.Key, rating int) {
 // seed runs the conversations the tests report on and returns the time of the report.
 //
 //   - old: handed off and rated 1, ten days ago: outside a 7-day report;
-//   - solved: one misunderstood utterance (full-width), then advice that solves it;
+//   - solved: a greeting, one misunderstood utterance (full-width), then advice that solves it;
 //   - rated: asks for a person, who resolves it; rated 4;
-//   - lost: two utterances not understood, one of them markup; stops at the start;
-//   - waiting: one utterance not understood, then asks for a person; nobody has answered yet;
+//   - lost: a greeting, two utterances not understood, one of them markup; stops at the start;
+//   - waiting: a greeting, one utterance not understood, then asks for a person; nobody has
+//     answered yet;
 //   - staff: a staff member in Slack asks for a person: the ticket is posted and closed;
 //   - of the answers, none delivered, but one failed, one uncertain and one parked.
 func seed(t *testing.T) (*seeder, time.Time) {
@@ -136,6 +137,7 @@ func seed(t *testing.T) (*seeder, time.Time) {
 	p.clk.t = start.Add(9 * 24 * time.Hour)
 	solved := bot.Key{Channel: "line", User: "U-solved"}
 	p.follow(solved)
+	p.say(solved, "hi") // names no problem: the start question again, not a miss
 	p.say(solved, "Ｂｌｏｒｐ!")
 	p.say(solved, "I can't select the gift card when paying")
 	p.say(solved, "yes")
@@ -144,11 +146,13 @@ func seed(t *testing.T) (*seeder, time.Time) {
 
 	lost := bot.Key{Channel: "line", User: "U-lost"}
 	p.follow(lost)
+	p.say(lost, "hello")
 	p.say(lost, "blorp")
 	p.say(lost, "<script>alert(1)</script>")
 
 	waiting := bot.Key{Channel: "line", User: "U-waiting"}
 	p.follow(waiting)
+	p.say(waiting, "hey")
 	p.say(waiting, "blorp")
 	p.say(waiting, "talk to a person")
 

@@ -19,7 +19,9 @@ func Normalize(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, " ")
 	}
-	s = norm.NFKC.String(s)
+	// Lower-case first: a letter lower-cased after NFKC may compose with a following mark
+	// (Y + ring → y + ring → ẙ) and change on a second pass.
+	s = norm.NFKC.String(strings.ToLower(s))
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // suppress leading spaces
@@ -48,6 +50,16 @@ func Normalize(s string) string {
 	for strings.Contains(out, "ーー") {
 		out = strings.ReplaceAll(out, "ーー", "ー")
 	}
+	// Spellings: a fold may complete another (「つかえねー」 → 「使えねー」 → 「使えない」), so
+	// repeat until nothing changes; no fold undoes another, and none lengthens the text.
+	for range 8 {
+		folded := spellings.Replace(out)
+		folded = strings.TrimSpace(englishWords.Replace(" " + folded + " "))
+		if folded == out {
+			break
+		}
+		out = folded
+	}
 	// Folding may bring a new stem next to a following ません (「ありませんません」): repeat;
 	// every pass shortens the text.
 	for strings.Contains(out, "ません") {
@@ -59,6 +71,31 @@ func Normalize(s string) string {
 	}
 	return out
 }
+
+// spellings folds the ways customers write the same Japanese word: 「アマギフ」 and
+// 「ギフトカード」 for 「ギフト券」, kana for the kanji of
+// the words gift-card problems are told in (「とうろく」 → 「登録」, 「つかえない」 →
+// 「使えない」), 出来 for でき, casual negatives (「使えねー」「できへん」 → 「使えない」
+// 「できない」) and the potential without ら (「入れられない」 → 「入れれない」, both read
+// as one).
+var spellings = strings.NewReplacer(
+	"ぎふとけん", "ぎふと券", "あまぎふ", "ぎふと券", "ぎふとかーど", "ぎふと券", "ぎふと件", "ぎふと券", "とうろく", "登録", "ばんごう", "番号", "きげん", "期限", "ざんだか", "残高",
+	"しようずみ", "使用済み", "つかえ", "使え", "つかわ", "使わ", "つかっ", "使っ", "つかう", "使う", "つかい", "使い",
+	"しはらい", "支払い", "ちがいま", "違いま", "いれれ", "入れれ", "けずっ", "削っ", "けずれ", "削れ", "けずり", "削り", "足らな", "足りな", "てくれない", "ない", "てくれません", "ない", "てもらえない", "ない", "いれたら", "入れたら", "いれても", "入れても", "いれる", "入れる", "いれた", "入れた", "まちがい", "間違い", "まちがっ", "間違っ", "まちがえ", "間違え", "ちがう", "違う", "ちがって", "違って", "ってで", "って出", "えらべ", "選べ", "けっさい", "決済", "むこう", "無効", "ききたい", "聞きたい",
+	"出来", "でき", "えねー", "えない", "えねえ", "えない", "えへん", "えない", "きねー", "きない", "きねえ", "きない", "きへん", "きない",
+	"られな", "れな",
+)
+
+// englishWords folds English negatives written in two words into the contracted one that
+// normalising "doesn't" gives ("does not work" → "doesnt work"), and the names customers
+// give a gift card ("gc", "giftcard", "voucher") into "gift card", on word boundaries.
+var englishWords = strings.NewReplacer(
+	" gc ", " gift card ", " gcs ", " gift cards ", " giftcard ", " gift card ", " giftcards ", " gift cards ",
+	" voucher ", " gift card ", " vouchers ", " gift cards ",
+	" does not ", " doesnt ", " do not ", " dont ", " did not ", " didnt ", " is not ", " isnt ", " are not ", " arent ",
+	" was not ", " wasnt ", " were not ", " werent ", " can not ", " cant ", " cannot ", " cant ", " will not ", " wont ",
+	" has not ", " hasnt ", " have not ", " havent ", " could not ", " couldnt ", " would not ", " wouldnt ",
+)
 
 // politeNegatives folds the polite negative of the verbs customers use most into the plain
 // one, so that 「使えません」「進めませんでした」「分かりません」 match 「使えない」「進めなかった」

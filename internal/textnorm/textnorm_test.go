@@ -7,7 +7,7 @@ func TestNormalize(t *testing.T) {
 		name, in, want string
 	}{
 		{name: "full-width ascii", in: "ＡＭＡＺＯＮ　ギフト券", want: "amazon ぎふと券"},
-		{name: "half-width katakana", in: "ｷﾞﾌﾄｶｰﾄﾞ", want: "ぎふとかーど"},
+		{name: "half-width katakana", in: "ｽﾏﾎｱﾌﾟﾘ", want: "すまほあぷり"},
 		{name: "katakana to hiragana", in: "スマホ", want: "すまほ"},
 		{name: "long vowel variants", in: "カ〜ド", want: "かーど"},
 		{name: "repeated long vowel", in: "すごーーーい", want: "すごーい"},
@@ -23,6 +23,16 @@ func TestNormalize(t *testing.T) {
 		{name: "polite aru", in: "関係ありません", want: "関係ない"},
 		{name: "polite dekiru", in: "注文できません", want: "注文できない"},
 		{name: "polite negatives in a row", in: "ありませんません", want: "ないない"},
+		{name: "kana for kanji", in: "とうろくできない", want: "登録できない"},
+		{name: "kana verb and casual negative", in: "ギフトケンつかえねー", want: "ぎふと券使えない"},
+		{name: "dekiru in kanji", in: "登録出来ません", want: "登録できない"},
+		{name: "potential without ra", in: "入れられない", want: "入れれない"},
+		{name: "english negative in two words", in: "It does not work", want: "it doesnt work"},
+		{name: "english negative at the end", in: "it is not", want: "it isnt"},
+		{name: "cannot", in: "I cannot redeem", want: "i cant redeem"},
+		{name: "amagifu", in: "アマギフとギフトカード", want: "ぎふと券とぎふと券"},
+		{name: "gc", in: "my Amazon GC", want: "my amazon gift card"},
+		{name: "not inside a word", in: "nothing is notable", want: "nothing is notable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
