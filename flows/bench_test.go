@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +11,8 @@ import (
 )
 
 // BenchmarkTurn measures one turn, matching and fact reading included, for long and
-// pathological messages at the first question and at an input node. Issue 12 asks for
-// less than 1 ms per turn.
+// pathological messages at the first question and at an input node, with the 99th
+// percentile of a turn (p99-µs). Issue 12 asks for less than 1 ms at p99.
 func BenchmarkTurn(b *testing.B) {
 	long := strings.Repeat("ギフト券を登録しようとしたら、番号が無効と出ました。スマホから何度も試しています。", 80)[:0]
 	for len([]rune(long)) < 5000 {
@@ -36,14 +37,20 @@ func BenchmarkTurn(b *testing.B) {
 		b.Run(in.name, func(b *testing.B) {
 			c := &bot.Conversation{Key: bot.Key{Channel: "bench", User: "u"}}
 			base := *c
+			var took []time.Duration
 			for b.Loop() {
 				*c = base
 				c.Node, c.Status, c.Path, c.UpdatedAt = in.node, bot.StatusActive, []string{in.node}, now()
 				c.Vars = map[string]string{}
+				start := time.Now()
 				if _, err := e.Step(context.Background(), c, bot.Inbound{Kind: bot.InText, Text: in.text}); err != nil {
 					b.Fatal(err)
 				}
+				took = append(took, time.Since(start))
 			}
+			// The issue's bound is on the 99th percentile of a turn, not its mean.
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
 		})
 	}
 }

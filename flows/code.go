@@ -420,9 +420,6 @@ func (c *redactChunk) short() bool {
 	return len(c.alnum) < 2 || len(c.alnum) < minGroup && c.class == classDigits
 }
 
-// hasDigit reports whether the chunk holds a digit.
-func (c *redactChunk) hasDigit() bool { return c.class == classDigits || c.class == classMixed }
-
 // The groups of a code: at most maxGap separators between two, each at least minGroup
 // long when digits only and 2 otherwise; a word joins a group of letters and digits across spaces only when both are at
 // most maxWordGroup long.

@@ -260,7 +260,7 @@ func (c typedCode) blindSpot() bool {
 	}
 	hyphen := strings.ContainsFunc(c.sep, isCodeHyphen)
 	layout := len(c.groups) == 3 && len(c.groups[0]) == 4 && len(c.groups[1]) == 6
-	if strings.IndexAny(c.code, "0123456789") < 0 {
+	if !strings.ContainsAny(c.code, "0123456789") {
 		return !(hyphen && layout)
 	}
 	if hyphen || layout || len(c.groups) < 2 {
@@ -270,7 +270,7 @@ func (c typedCode) blindSpot() bool {
 		switch {
 		case isDigits(g):
 			return "digits"
-		case strings.IndexAny(g, "0123456789") < 0:
+		case !strings.ContainsAny(g, "0123456789"):
 			return "letters"
 		}
 		return "mixed"
