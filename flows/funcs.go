@@ -107,6 +107,7 @@ func readFacts(raw string, now time.Time) map[string]string {
 		}
 		text = RedactCodes(text)
 	}
+	text = yenNumerals(text)
 	if !strings.ContainsAny(text, "0123456789") {
 		return out
 	}
@@ -199,10 +200,12 @@ var (
 	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
 		"on the gift card", "on my gift card", "on it", "remaining"}
 	totalWords = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
-		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品"}
+		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品", "の商品", "注文は", "注文が", "の品"}
 )
 
-// amountKind says whether an amount is the balance or the total by the words around it.
+// amountKind says whether an amount is the balance or the total by the words around it:
+// the nearest one before it, unless a word right after it is nearer
+// (「…ギフト券が残ってるのに9800円の買い物が…」: 9800円 is the total).
 func amountKind(before, after string) string {
 	bestPos, kind := -1, ""
 	for _, ws := range []struct {
@@ -210,26 +213,34 @@ func amountKind(before, after string) string {
 		kind  string
 	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
 		for _, w := range ws.words {
-			if i := strings.LastIndex(before, w); i > bestPos {
-				bestPos, kind = i, ws.kind
+			if i := strings.LastIndex(before, w); i >= 0 && i+len(w) > bestPos {
+				bestPos, kind = i+len(w), ws.kind
 			}
 		}
 	}
-	if kind != "" {
+	if kind != "" && len(before)-bestPos <= nearAmount {
 		return kind
 	}
+	afterPos, afterKind := len(after)+1, ""
 	for _, ws := range []struct {
 		words []string
 		kind  string
 	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
 		for _, w := range ws.words {
-			if strings.Contains(after, w) {
-				return ws.kind
+			if i := strings.Index(after, w); i >= 0 && i < afterPos {
+				afterPos, afterKind = i, ws.kind
 			}
 		}
 	}
-	return ""
+	if kind == "" || afterKind != "" && afterPos <= nearAmount {
+		return afterKind
+	}
+	return kind
 }
+
+// nearAmount is how near (in bytes: four kana or kanji) a word must be to an amount to
+// outweigh a word on its other side.
+const nearAmount = 12
 
 func hasLetterAndDigit(s string) bool {
 	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -280,7 +291,7 @@ func dateCandidates(raw string) []string {
 func amountInput(raw string, _ time.Time) (map[string]string, error) {
 	n, err := ParseYen(raw)
 	if err != nil && !negative.MatchString(norm.NFKC.String(raw)) {
-		for _, cand := range amountLike.FindAllString(norm.NFKC.String(raw), 4) {
+		for _, cand := range amountLike.FindAllString(yenNumerals(norm.NFKC.String(raw)), 4) {
 			if cn, cerr := ParseYen(strings.TrimSpace(cand)); cerr == nil {
 				n, err = cn, nil
 				break
