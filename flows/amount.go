@@ -29,7 +29,7 @@ var yenNumber = regexp.MustCompile(`^(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?$`)
 // \3000 (the yen key on a Japanese keyboard), ３０００円, 3000 yen, JPY 3,000, 3000えん, and
 // Japanese units with Arabic digits: 3千円, 1万2千円, 1.5万円, 2千5百円, 1500万円, 3千万円,
 // and kanji or kana numerals before 円: 五千円, 三万円, さんぜんえん.
-// White space is ignored. It rejects empty and negative amounts, text that is not an
+// "10k" is ten thousand. White space is ignored. It rejects empty and negative amounts, text that is not an
 // amount, amounts above 10,000,000,000 yen, and fractions of a yen (3000.5, 1.23456万).
 // Error texts never repeat s. ParseYen is safe for concurrent use.
 func ParseYen(s string) (int64, error) {
@@ -56,9 +56,16 @@ func ParseYen(s string) (int64, error) {
 	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "−") || strings.HasPrefix(s, "▲") {
 		return 0, errors.New("parse amount: negative")
 	}
+	thousands := false // "10k"
+	if rest, ok := strings.CutSuffix(s, "k"); ok && rest != "" && yenNumber.MatchString(rest) {
+		s, thousands = rest, true
+	}
 	v, err := parseYenUnits(s)
 	if err != nil {
 		return 0, err
+	}
+	if thousands {
+		v.Mul(v, big.NewRat(1000, 1))
 	}
 	if !v.IsInt() {
 		return 0, errors.New("parse amount: fraction of a yen")

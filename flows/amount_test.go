@@ -41,6 +41,7 @@ func TestParseYen(t *testing.T) {
 		{name: "kanji digits", in: "五〇〇〇円", want: 5000},
 		{name: "kana numerals", in: "さんぜんえん", want: 3000},
 		{name: "kana with sokuon", in: "いちまんはっせんえん", want: 18000},
+		{name: "thousands", in: "10k yen", want: 10000},
 		{name: "kana hyaku", in: "ろっぴゃくえん", want: 600},
 	}
 	for _, tt := range tests {

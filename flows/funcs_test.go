@@ -343,6 +343,15 @@ func TestReadFacts(t *testing.T) {
 		{"2000円のギフト券", map[string]string{}},
 		{"AQ3K-7HN2PX-XY9Z8 が無効", map[string]string{"code": "****-Y9Z8", "code.problem": "ok"}},
 		{"2030年に買った", map[string]string{}},
+		{"残高五千円、合計六千円で決済できない", map[string]string{"balance": "5000", "total": "6000"}},
+		{"残高さんぜんえんで、買いたいものが3500円です", map[string]string{"balance": "3000", "total": "3500"}},
+		{"1万円分のギフト券が残ってるのに9800円の買い物ができない", map[string]string{"balance": "10000", "total": "9800"}},
+		{"balance ¥3,200, total 3,580 yen incl shipping", map[string]string{"balance": "3200", "total": "3580"}},
+		{"I've got 10k yen on it and the order is 8,400en", map[string]string{"balance": "10000", "total": "8400"}},
+		{"oh wait, with the gift wrap fee it's 6,120", map[string]string{"total": "6120"}},
+		{"H26頃のギフト券", map[string]string{"issue_date": "2014-00-00", "issue_date.precision": "year"}},
+		{"bought on 5/1/2021, says nothing left", map[string]string{"issue_date": "2021-05-01", "issue_date.precision": "day"}},
+		{"it's from '21, does it still work?", map[string]string{"issue_date": "2021-00-00", "issue_date.precision": "year"}},
 	}
 	for _, tt := range tests {
 		got := readFacts(tt.text, testNow())
