@@ -181,7 +181,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.faq.addRules(e.rules, q.ID, q.Questions.All()...)
 	}
 	for _, f := range cfg.Flow.Facts {
-		fm := factMatcher{id: f.ID}
+		fm := factMatcher{id: f.ID, item: f.Item}
 		for _, v := range f.Values {
 			fm.match.addRules(e.rules, v.ID, v.Synonyms.All()...)
 		}
@@ -569,6 +569,10 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	}
 	text := clip(in.Text)
 	u := e.utter(text)
+	if n.Kind == KindAdvice && turnsToAnother(u) {
+		// "no, and also my other card says already used": a new problem, with facts of its own.
+		t.forgetItem()
+	}
 	changed, typed := t.readFacts(text, u)
 	m := e.interpret(n, text, u, t.now, t.knownOption)
 	if m.Kind != MatchCommand {

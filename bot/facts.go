@@ -21,7 +21,50 @@ const langSetVar = "lang.set"
 // factMatcher finds the values of one fact.
 type factMatcher struct {
 	id    string
+	item  bool
 	match matcher
+}
+
+// anotherWords tell that a message turns to another thing of the same kind than the one
+// the conversation was about (「別のギフト券も」, "my other card", "another one").
+var anotherWords = []string{"別の", "もう一枚", "もう1枚", "もう一つ", "もう1つ", "2枚目", "二枚目", "ほかの", "他の",
+	"other", "another", "second", "different one"}
+
+// turnsToAnother reports whether u names another thing than the one talked about.
+func turnsToAnother(u utterance) bool {
+	for _, w := range anotherWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", " "+w+" ") {
+				return true
+			}
+		} else if strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// forgetItem forgets what the conversation knows of the thing the problem was about: the
+// item facts, the values typed at inputs and the answers given (a new problem with another
+// gift card starts from what the customer says of it).
+func (t *turn) forgetItem() {
+	c, e := t.c, t.e
+	for _, f := range e.facts {
+		if f.item {
+			delete(c.Vars, factPrefix+f.id)
+		}
+	}
+	for _, n := range e.nodes {
+		if n.Kind != KindInput || n.Var == "" {
+			continue
+		}
+		for k := range c.Vars {
+			if k == n.Var || strings.HasPrefix(k, n.Var+".") {
+				delete(c.Vars, k)
+			}
+		}
+	}
+	c.Answers = nil
 }
 
 // readFacts reads text for facts, stores them in c.Vars and returns the variables whose

@@ -53,6 +53,21 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "Amazonギフト券が使えない", node: "start", not: []string{"すみません"}},
 			{say: "使えないんだけど", node: "start", not: []string{"すみません"}},
 		}},
+		{name: "another card has facts of its own", profile: bot.English, turns: []turnWant{
+			{say: "the code I bought on ebay says already redeemed", node: "advice_used_resale"},
+			{say: "no, and my other card also says already used", node: "used_cause"},
+			{say: "I think someone stole the code", node: "advice_used_stolen"},
+		}},
+		{name: "the same card keeps its facts", profile: bot.Japanese, turns: []turnWant{
+			{say: "メルカリで買ったギフト券が使用済みって出ます", node: "advice_used_resale"},
+		}},
+		{name: "browser is a computer", profile: bot.English, turns: []turnWant{
+			{say: "how do I add a gift card", node: "ask_device_register"},
+			{say: "on the website, in chrome", node: "advice_register_pc"},
+		}},
+		{name: "browser on a phone is the phone", profile: bot.English, turns: []turnWant{
+			{say: "how do I redeem a gift card with safari on my iphone", node: "advice_register_phone"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
