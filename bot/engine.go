@@ -872,6 +872,9 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 			return Match{Kind: MatchOption, Target: optNotSolved}
 		}
 	}
+	if n.Kind == KindAdvice && endsSolved(n, text, e.utter) {
+		return Match{Kind: MatchOption, Target: optSolved}
+	}
 	cands := e.rank(n, u, tail, isQuestion(text, u))
 	if n.ID == e.flow.Start {
 		cands = e.preferAdvice(cands, known)
@@ -910,6 +913,23 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
 }
 
+// endsSolved reports whether the last clause of a reply to "did that solve it?" says it
+// is solved, whatever came before (「チェックが入ってなかった、もう大丈夫です」, "the box
+// wasn't ticked, all good now"), unless the reply opens with a bare no ("no, thanks").
+func endsSolved(n *compiledNode, text string, utter func(string) utterance) bool {
+	parts := clauses(text)
+	if len(parts) < 2 {
+		return false
+	}
+	first := utter(parts[0])
+	if n.match.scoreOf(optNotSolved, first) > 0 && n.match.scoreOf(optSolved, first) == 0 &&
+		len(first.words) <= 2 && len([]rune(first.compact)) <= 4 {
+		return false
+	}
+	last := utter(parts[len(parts)-1])
+	return n.match.scoreOf(optSolved, last) > 0 && n.match.scoreOf(optNotSolved, last) == 0 && !saysNo(last)
+}
+
 // Endings of a reply to "did that solve it?" that tell a plan (「聞いてみます」「分けて注文
 // してみる」「登録しときます」) or that something still does not work (「見つからないです」).
 var (
@@ -924,7 +944,7 @@ var (
 // trimEnd returns u's compact text without the politeness and marks that close a message.
 func trimEnd(u utterance) string {
 	c := u.compact
-	for _, suf := range []string{"よ", "ね", "よね", "です", "ですね", "。", "!", "w"} {
+	for _, suf := range []string{"。", "!", "w", "と思います", "と思う", "と思ってます", "かな", "よ", "ね", "よね", "です", "ですね"} {
 		c = strings.TrimSuffix(c, suf)
 	}
 	return c

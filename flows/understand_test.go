@@ -68,6 +68,14 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "browser on a phone is the phone", profile: bot.English, turns: []turnWant{
 			{say: "how do I redeem a gift card with safari on my iphone", node: "advice_register_phone"},
 		}},
+		{name: "the last clause tells how it ended", profile: bot.English, turns: []turnWant{
+			{say: "can't choose the gift card when paying", node: "advice_checkout_select"},
+			{say: "the box wasn't ticked, all good now", node: "solved"},
+		}},
+		{name: "a plan said as a thought closes", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められたみたい", node: "advice_card_company"},
+			{say: "明日電話してみようと思います", node: "solved"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
