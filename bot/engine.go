@@ -362,6 +362,12 @@ func (t *turn) detectLang(text string) {
 	if !ok {
 		return
 	}
+	if l == English && t.e.normalize != nil {
+		// Japanese typed in Latin letters reads as kana once normalised.
+		if jl, _ := textLang(t.e.normalize(text)); jl == Japanese {
+			l = Japanese
+		}
+	}
 	if c.Vars == nil {
 		c.Vars = map[string]string{}
 	}
@@ -369,26 +375,39 @@ func (t *turn) detectLang(text string) {
 	c.Lang = l
 }
 
-// textLang says which language text is written in: any kana or kanji means Japanese; two
-// or more words of Latin letters, and no Japanese, mean English. Numbers, a code, a single
-// word ("iPhone") say nothing.
+// textLang says which language text is written in: kana or kanji mean Japanese, unless an
+// English sentence carries them ("hi, my ギフト券 code says invalid": two English function
+// words and more Latin letters than Japanese characters); two or more words of Latin
+// letters, and no Japanese, mean English. Numbers, a code, a single word ("iPhone") say
+// nothing.
 func textLang(s string) (Lang, bool) {
-	words := 0
-	for _, w := range strings.Fields(s) {
+	words, function, latin, japanese := 0, 0, 0, 0
+	split := func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != 0x27 }
+	for _, w := range strings.FieldsFunc(s, split) {
 		letters, other := 0, false
 		for _, r := range w {
 			switch {
 			case unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han):
-				return Japanese, true
+				japanese++
 			case r < 0x80 && unicode.IsLetter(r):
 				letters++
 			case r < 0x80 && unicode.IsDigit(r):
 				other = true
 			}
 		}
+		latin += letters
+		if slices.Contains(englishFunctionWords, strings.ToLower(strings.ReplaceAll(w, "'", ""))) {
+			function++
+		}
 		if letters >= 2 && !other {
 			words++
 		}
+	}
+	if japanese > 0 {
+		if function >= 2 && latin > japanese {
+			return English, true
+		}
+		return Japanese, true
 	}
 	if words == 1 {
 		// A greeting or a plea alone ("hey", "help") is English enough; a brand or a code
@@ -399,6 +418,10 @@ func textLang(s string) (Lang, bool) {
 	}
 	return English, words >= 2
 }
+
+// englishFunctionWords are words only an English sentence has.
+var englishFunctionWords = []string{"i", "my", "me", "it", "its", "the", "a", "an", "is", "was", "on", "in", "to",
+	"from", "and", "but", "says", "said", "with", "of", "this", "that", "for", "do", "does", "can", "cant", "dont"}
 
 // englishAlone are the single English words that set the conversation's language.
 var englishAlone = []string{"hi", "hello", "hey", "help", "thanks", "please", "sorry", "hiya", "yo", "expire", "expired",

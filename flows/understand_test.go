@@ -76,6 +76,12 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "明日電話してみようと思います", node: "solved"},
 		}},
+		{name: "japanese in latin letters", profile: bot.English, turns: []turnWant{
+			{say: "amazon gift card no code ga mukou tte deru", node: "ask_code", lang: bot.Japanese},
+		}},
+		{name: "english around a japanese word", profile: bot.Japanese, turns: []turnWant{
+			{say: "hi, my ギフト券 code says invalid", node: "ask_code", lang: bot.English},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},

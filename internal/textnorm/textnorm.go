@@ -13,7 +13,8 @@ import (
 // Normalize returns s folded for matching free text against synonyms. Full-width and
 // half-width forms become one (NFKC), letters are lower-cased, katakana become hiragana,
 // dash and long-vowel variants become "ー", punctuation and symbols become spaces, runs
-// of spaces collapse to one, and common polite negatives become plain ones (使えません →
+// of spaces collapse to one, Japanese typed in Latin letters is read in kana ("gift ken ga
+// tsukaenai" → 「ぎふと券が使えない」), and common polite negatives become plain ones (使えません →
 // 使えない). Invalid UTF-8 is dropped. Normalize is safe for concurrent use.
 func Normalize(s string) string {
 	if !utf8.ValidString(s) {
@@ -45,7 +46,8 @@ func Normalize(s string) string {
 		b.WriteRune(r)
 		space = false
 	}
-	out := strings.TrimRight(b.String(), " ")
+	// Japanese typed in Latin letters (「gift ken ga tsukaenai」) is read in kana.
+	out := fromRomaji(strings.TrimRight(b.String(), " "))
 	// Long-vowel marks typed twice ("すごーーい") match the single form.
 	for strings.Contains(out, "ーー") {
 		out = strings.ReplaceAll(out, "ーー", "ー")
