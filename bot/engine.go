@@ -633,6 +633,13 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		t.carry = &u
 		return t.enter(m.Target)
 	case MatchFAQ:
+		if !isQuestion(text, u) && n.Kind != KindInput {
+			// 「残高¥4,800 / 合計¥5,150（送料込み）です」: a statement of facts a question asks
+			// for is about that question, not the FAQ its words touch.
+			if id, ok := t.factNode(typed); ok {
+				return t.enter(id)
+			}
+		}
 		return t.faqAnswer(n, e.faqs[m.Target])
 	case MatchSuggest:
 		return t.suggest(n, m.suggest)

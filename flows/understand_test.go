@@ -82,6 +82,12 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "english around a japanese word", profile: bot.Japanese, turns: []turnWant{
 			{say: "hi, my ギフト券 code says invalid", node: "ask_code", lang: bot.English},
 		}},
+		{name: "a statement of amounts is about them, not the FAQ", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高¥4,800 / 合計¥5,150（送料込み）です", node: "advice_balance_short"},
+		}},
+		{name: "some items refuse the gift card", profile: bot.English, turns: []turnWant{
+			{say: "some items won't take my gift card", node: "ask_item"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
