@@ -226,7 +226,7 @@ var (
 	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
 		"on the gift card", "on my gift card", "on it", "remaining"}
 	totalWords = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
-		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品", "fee", "fees", "item is", "the item", "product is", "商品は", "商品が", "gift wrap", "wrapping", "ラッピング", "tax", "税", "の商品", "注文は", "注文が", "の品"}
+		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品", "fee", "fees", "item is", "the item", "product is", "商品は", "商品が", "金額", "商品代", "gift wrap", "wrapping", "ラッピング", "tax", "税", "の商品", "注文は", "注文が", "の品"}
 )
 
 // amountKind says whether an amount is the balance or the total by the words around it:

@@ -350,6 +350,7 @@ func TestReadFacts(t *testing.T) {
 		{"I've got 10k yen on it and the order is 8,400en", map[string]string{"balance": "10000", "total": "8400"}},
 		{"oh wait, with the gift wrap fee it's 6,120", map[string]string{"total": "6120"}},
 		{"my balance is 2,000 yen and the item is 2,600 yen", map[string]string{"balance": "2000", "total": "2600"}},
+		{"ギフト券の残高は5000円、注文金額は4200円", map[string]string{"balance": "5000", "total": "4200"}},
 		{"H26頃のギフト券", map[string]string{"issue_date": "2014-00-00", "issue_date.precision": "year"}},
 		{"bought on 5/1/2021, says nothing left", map[string]string{"issue_date": "2021-05-01", "issue_date.precision": "day"}},
 		{"it's from '21, does it still work?", map[string]string{"issue_date": "2021-00-00", "issue_date.precision": "year"}},

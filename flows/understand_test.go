@@ -88,6 +88,10 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "some items refuse the gift card", profile: bot.English, turns: []turnWant{
 			{say: "some items won't take my gift card", node: "ask_item"},
 		}},
+		{name: "a person asked for after a no", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められた", node: "advice_card_company"},
+			{say: "いや、それでもダメなんです。誰か人に相談できますか", node: "handoff"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
