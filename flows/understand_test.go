@@ -92,6 +92,12 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "カード会社に止められた", node: "advice_card_company"},
 			{say: "いや、それでもダメなんです。誰か人に相談できますか", node: "handoff"},
 		}},
+		{name: "an error without the word code", profile: bot.English, turns: []turnWant{
+			{say: "it keeps giving me an error", node: "ask_code"},
+		}},
+		{name: "the long number on the back", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード裏の長い数字（16桁）を入れてたんですが違うんですか", node: "advice_code_serial"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
