@@ -614,6 +614,19 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			carry = e.withoutAnswers(n, u)
 		}
 		t.carry = &carry
+		if n.Kind == KindAdvice && m.Target == optNotSolved {
+			// "no. my other gift card says invalid too": a new problem where the advice
+			// leads to no question that could take it is read from the start question.
+			o := n.option(optNotSolved)
+			if next := e.nodes[o.Next]; next != nil && next.Kind != KindQuestion {
+				start := e.nodes[e.flow.Start]
+				probe := &turn{e: e, c: c, carry: &carry}
+				if so := probe.carryOverMin(start, minCarryScore); so != nil && so.Next != n.ID {
+					t.carry = &carry
+					return t.enter(start.ID)
+				}
+			}
+		}
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
 		if m.Target == cmdEnglish || m.Target == cmdJapanese {

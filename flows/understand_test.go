@@ -98,6 +98,14 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "the long number on the back", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード裏の長い数字（16桁）を入れてたんですが違うんですか", node: "advice_code_serial"},
 		}},
+		{name: "a new problem after no where the advice asks nothing more", profile: bot.English, turns: []turnWant{
+			{say: "card company blocked it", node: "advice_card_company"},
+			{say: "no. my other gift card says invalid too", node: "ask_code"},
+		}},
+		{name: "a plain no there still hands over", profile: bot.English, turns: []turnWant{
+			{say: "card company blocked it", node: "advice_card_company"},
+			{say: "no", node: "advice_contact_cs"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
