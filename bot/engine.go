@@ -948,7 +948,7 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
 		return Match{Kind: MatchOption, Target: optNotSolved}
 	}
-	if n.Kind == KindAdvice && reportsFinding(u) {
+	if n.Kind == KindAdvice && reportsFinding(u) && !e.answersNext(n, u) {
 		// 「聞いてみたら夫が使ってました」「チェック入れ忘れてました！」: what was wrong is found.
 		return Match{Kind: MatchOption, Target: optSolved}
 	}
@@ -971,6 +971,22 @@ func endsSolved(n *compiledNode, text string, utter func(string) utterance) bool
 	}
 	last := utter(parts[len(parts)-1])
 	return n.match.scoreOf(optSolved, last) > 0 && n.match.scoreOf(optNotSolved, last) == 0 && !saysNo(last)
+}
+
+// answersNext reports whether u picks an option of the question advice n leads to when it
+// did not help (「やってみたら無効って出ました」 after the registration steps): that is not
+// the cause found but the next answer.
+func (e *Engine) answersNext(n *compiledNode, u utterance) bool {
+	q := e.nodes[n.Next]
+	if q == nil || q.Kind != KindQuestion {
+		return false
+	}
+	for _, s := range q.match.specificScores(u) {
+		if s.score >= 2 {
+			return true
+		}
+	}
+	return false
 }
 
 // Endings of a reply to "did that solve it?" that tell a plan (「聞いてみます」「分けて注文

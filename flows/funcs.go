@@ -131,6 +131,7 @@ func readFacts(raw string, now time.Time) map[string]string {
 	}
 	amounts := amountLike.FindAllStringIndex(text, 8)
 	prevEnd := 0
+	var unnamed []int64
 	for i, loc := range amounts {
 		next := len(text)
 		if i+1 < len(amounts) {
@@ -145,6 +146,23 @@ func readFacts(raw string, now time.Time) map[string]string {
 		}
 		if k := amountKind(before, after); k != "" {
 			out[k] = strconv.FormatInt(n, 10)
+		} else {
+			unnamed = append(unnamed, n)
+		}
+	}
+	// Two amounts, one named: the other is the other one (「残高2,980円で3,500円の本が」), but
+	// an item's price is the total only when it is above the balance: below it, shipping
+	// or fees may still make the total more (「残り3千円、商品2980円なのに進めない」).
+	if len(unnamed) == 1 {
+		balance, hasBalance := out[varBalance]
+		_, hasTotal := out[varTotal]
+		switch {
+		case hasBalance && !hasTotal:
+			if b, err := strconv.ParseInt(balance, 10, 64); err == nil && unnamed[0] > b {
+				out[varTotal] = strconv.FormatInt(unnamed[0], 10)
+			}
+		case hasTotal && !hasBalance:
+			out[varBalance] = strconv.FormatInt(unnamed[0], 10)
 		}
 	}
 	return out
@@ -223,10 +241,10 @@ var yearLead = regexp.MustCompile(`(?i)^(?:in|from|since|issued|bought)\s+`)
 
 // Words that name an amount: the nearest one before it wins, else one right after it.
 var (
-	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
+	balanceWords = []string{"残高", "balance", "gift card has", "card has", "i have", "ive got", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
 		"on the gift card", "on my gift card", "on it", "remaining"}
 	totalWords = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
-		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品", "fee", "fees", "item is", "the item", "product is", "商品は", "商品が", "金額", "商品代", "gift wrap", "wrapping", "ラッピング", "tax", "税", "の商品", "注文は", "注文が", "の品"}
+		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品", "fee", "fees", "金額", "gift wrap", "wrapping", "ラッピング", "tax", "税", "の商品", "注文は", "注文が", "の品"}
 )
 
 // amountKind says whether an amount is the balance or the total by the words around it:

@@ -106,6 +106,11 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "card company blocked it", node: "advice_card_company"},
 			{say: "no", node: "advice_contact_cs"},
 		}},
+		{name: "the next answer told in the past is no cause found", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の登録方法を教えて", node: "ask_device_register"},
+			{say: "アイフォンです", node: "advice_register_phone"},
+			{say: "やってみたら無効って出ました", node: "ask_code"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
