@@ -150,8 +150,13 @@ func (t *turn) carryOver(n *compiledNode) *Option {
 func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	u := t.carry
 	t.carry = nil
-	if u == nil || n.Kind != KindQuestion {
+	if u == nil || n.Kind != KindQuestion && (n.Kind != KindInput || len(n.options) == 0) {
 		return nil
+	}
+	if n.Kind == KindInput {
+		// An input's options (「発行日が分からない」) are taken from the message that led
+		// there only when it says so plainly (「いつ発行かはわからない」), not from a word.
+		least = max(least, minInputCarryScore)
 	}
 	var local []candidate
 	for _, s := range n.match.specificScores(*u) {
@@ -164,6 +169,11 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	}
 	return n.option(win.target)
 }
+
+// minInputCarryScore is the least score of an input's option found in the message that
+// led to the input: two concepts close together (「いつ発行かはわからない」), not
+// 「わからない」 alone.
+const minInputCarryScore = 7
 
 // minCarryScore is the least score (characters) of an option found in a message that led
 // to its question; single English words ("amazon", "gift") never count, as they name the

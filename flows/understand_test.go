@@ -111,6 +111,12 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "アイフォンです", node: "advice_register_phone"},
 			{say: "やってみたら無効って出ました", node: "ask_code"},
 		}},
+		{name: "an unknown issue date said up front", profile: bot.Japanese, turns: []turnWant{
+			{say: "何年も前にもらったカード、残高ゼロになってる。いつ発行かはわからない", node: "ask_device_expiry"},
+		}},
+		{name: "a word alone does not answer the issue date", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高がなぜか消えてて、わからない", node: "ask_issue_date"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
