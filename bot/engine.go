@@ -260,7 +260,9 @@ var (
 			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる",
 			// Acceptance, and the cause found: nothing more to do here.
 			"そっか", "そうか", "あきらめ", "諦め", "仕方ない", "しかたない", "しょうがない", "残念", "てたみたい", "だったみたい",
-			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました"},
+			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました",
+			// Casual yeses and thanks.
+			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",

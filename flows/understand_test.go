@@ -117,6 +117,10 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "a word alone does not answer the issue date", profile: bot.Japanese, turns: []turnWant{
 			{say: "残高がなぜか消えてて、わからない", node: "ask_issue_date"},
 		}},
+		{name: "a casual yes closes", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められた", node: "advice_card_company"},
+			{say: "おっけーです", node: "solved"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
