@@ -911,8 +911,10 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 				return Match{Kind: MatchOption, Target: optSolved}
 			}
 		}
-		// 「期限は大丈夫でした。でも残高が減ってます」: what follows "but" is what is wrong.
-		if tail != nil && n.match.scoreOf(optSolved, u) > 0 && n.match.scoreOf(optSolved, *tail) == 0 &&
+		// 「期限は大丈夫でした。でも残高が減ってます」「選べました！でも合計が残高より多いみたい」:
+		// what follows "but" is what is wrong.
+		if tail != nil && (n.match.scoreOf(optSolved, u) > 0 || strings.Contains(u.compact, "ました")) &&
+			n.match.scoreOf(optSolved, *tail) == 0 &&
 			utf8.RuneCountInString(e.stripFillers(*tail)) >= 3 {
 			return Match{Kind: MatchOption, Target: optNotSolved}
 		}

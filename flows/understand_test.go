@@ -121,6 +121,13 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "カード会社に止められた", node: "advice_card_company"},
 			{say: "おっけーです", node: "solved"},
 		}},
+		{name: "a past yes then but is not solved", profile: bot.Japanese, turns: []turnWant{
+			{say: "支払い方法でギフト券が選べない", node: "advice_checkout_select"},
+			{say: "選べました！でも合計が残高より多いみたい", not: []string{"解決してよかった", "うまく読み取れません"}},
+		}},
+		{name: "balance and total in kana", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高いちまんえん、合計いちまんにせんえんで買えない", node: "advice_balance_short"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},
