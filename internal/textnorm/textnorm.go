@@ -90,10 +90,11 @@ var spellings = strings.NewReplacer(
 
 // englishWords folds English negatives written in two words into the contracted one that
 // normalising "doesn't" gives ("does not work" → "doesnt work"), and the names customers
-// give a gift card ("gc", "giftcard", "voucher") into "gift card", on word boundaries.
+// give a gift card ("gc", "giftcard", "voucher") into "gift card", and "acct" into
+// "account", on word boundaries.
 var englishWords = strings.NewReplacer(
 	" gc ", " gift card ", " gcs ", " gift cards ", " giftcard ", " gift card ", " giftcards ", " gift cards ",
-	" voucher ", " gift card ", " vouchers ", " gift cards ",
+	" voucher ", " gift card ", " vouchers ", " gift cards ", " acct ", " account ", " acc ", " account ",
 	" does not ", " doesnt ", " do not ", " dont ", " did not ", " didnt ", " is not ", " isnt ", " are not ", " arent ",
 	" was not ", " wasnt ", " were not ", " werent ", " can not ", " cant ", " cannot ", " cant ", " will not ", " wont ",
 	" has not ", " hasnt ", " have not ", " havent ", " could not ", " couldnt ", " would not ", " wouldnt ",

@@ -32,6 +32,7 @@ func TestNormalize(t *testing.T) {
 		{name: "cannot", in: "I cannot redeem", want: "i cant redeem"},
 		{name: "amagifu", in: "アマギフとギフトカード", want: "ぎふと券とぎふと券"},
 		{name: "gc", in: "my Amazon GC", want: "my amazon gift card"},
+		{name: "acct", in: "on my acct", want: "on my account"},
 		{name: "not inside a word", in: "nothing is notable", want: "nothing is notable"},
 		{name: "kana for yomenai", in: "番号がよめない", want: "番号が読めない"},
 		{name: "romaji", in: "Gift ken ga tsukaenai desu", want: "ぎふと券が使えないです"},
