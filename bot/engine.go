@@ -181,7 +181,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		e.faq.addRules(e.rules, q.ID, q.Questions.All()...)
 	}
 	for _, f := range cfg.Flow.Facts {
-		fm := factMatcher{id: f.ID}
+		fm := factMatcher{id: f.ID, item: f.Item}
 		for _, v := range f.Values {
 			fm.match.addRules(e.rules, v.ID, v.Synonyms.All()...)
 		}
@@ -260,7 +260,9 @@ var (
 			"連絡します", "電話します", "問い合わせます", "電話してみる", "連絡してみる", "やってみる", "試してみる",
 			// Acceptance, and the cause found: nothing more to do here.
 			"そっか", "そうか", "あきらめ", "諦め", "仕方ない", "しかたない", "しょうがない", "残念", "てたみたい", "だったみたい",
-			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました"},
+			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました",
+			// Casual yeses and thanks.
+			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
@@ -362,6 +364,12 @@ func (t *turn) detectLang(text string) {
 	if !ok {
 		return
 	}
+	if l == English && t.e.normalize != nil {
+		// Japanese typed in Latin letters reads as kana once normalised.
+		if jl, _ := textLang(t.e.normalize(text)); jl == Japanese {
+			l = Japanese
+		}
+	}
 	if c.Vars == nil {
 		c.Vars = map[string]string{}
 	}
@@ -369,26 +377,39 @@ func (t *turn) detectLang(text string) {
 	c.Lang = l
 }
 
-// textLang says which language text is written in: any kana or kanji means Japanese; two
-// or more words of Latin letters, and no Japanese, mean English. Numbers, a code, a single
-// word ("iPhone") say nothing.
+// textLang says which language text is written in: kana or kanji mean Japanese, unless an
+// English sentence carries them ("hi, my ギフト券 code says invalid": two English function
+// words and more Latin letters than Japanese characters); two or more words of Latin
+// letters, and no Japanese, mean English. Numbers, a code, a single word ("iPhone") say
+// nothing.
 func textLang(s string) (Lang, bool) {
-	words := 0
-	for _, w := range strings.Fields(s) {
+	words, function, latin, japanese := 0, 0, 0, 0
+	split := func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != 0x27 }
+	for _, w := range strings.FieldsFunc(s, split) {
 		letters, other := 0, false
 		for _, r := range w {
 			switch {
 			case unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han):
-				return Japanese, true
+				japanese++
 			case r < 0x80 && unicode.IsLetter(r):
 				letters++
 			case r < 0x80 && unicode.IsDigit(r):
 				other = true
 			}
 		}
+		latin += letters
+		if slices.Contains(englishFunctionWords, strings.ToLower(strings.ReplaceAll(w, "'", ""))) {
+			function++
+		}
 		if letters >= 2 && !other {
 			words++
 		}
+	}
+	if japanese > 0 {
+		if function >= 2 && latin > japanese {
+			return English, true
+		}
+		return Japanese, true
 	}
 	if words == 1 {
 		// A greeting or a plea alone ("hey", "help") is English enough; a brand or a code
@@ -399,6 +420,10 @@ func textLang(s string) (Lang, bool) {
 	}
 	return English, words >= 2
 }
+
+// englishFunctionWords are words only an English sentence has.
+var englishFunctionWords = []string{"i", "my", "me", "it", "its", "the", "a", "an", "is", "was", "on", "in", "to",
+	"from", "and", "but", "says", "said", "with", "of", "this", "that", "for", "do", "does", "can", "cant", "dont"}
 
 // englishAlone are the single English words that set the conversation's language.
 var englishAlone = []string{"hi", "hello", "hey", "help", "thanks", "please", "sorry", "hiya", "yo", "expire", "expired",
@@ -569,6 +594,10 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	}
 	text := clip(in.Text)
 	u := e.utter(text)
+	if n.Kind == KindAdvice && turnsToAnother(u) {
+		// "no, and also my other card says already used": a new problem, with facts of its own.
+		t.forgetItem()
+	}
 	changed, typed := t.readFacts(text, u)
 	m := e.interpret(n, text, u, t.now, t.knownOption)
 	if m.Kind != MatchCommand {
@@ -587,6 +616,19 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			carry = e.withoutAnswers(n, u)
 		}
 		t.carry = &carry
+		if n.Kind == KindAdvice && m.Target == optNotSolved {
+			// "no. my other gift card says invalid too": a new problem where the advice
+			// leads to no question that could take it is read from the start question.
+			o := n.option(optNotSolved)
+			if next := e.nodes[o.Next]; next != nil && next.Kind != KindQuestion {
+				start := e.nodes[e.flow.Start]
+				probe := &turn{e: e, c: c, carry: &carry}
+				if so := probe.carryOverMin(start, minCarryScore); so != nil && so.Next != n.ID {
+					t.carry = &carry
+					return t.enter(start.ID)
+				}
+			}
+		}
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
 		if m.Target == cmdEnglish || m.Target == cmdJapanese {
@@ -606,6 +648,13 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		t.carry = &u
 		return t.enter(m.Target)
 	case MatchFAQ:
+		if !isQuestion(text, u) && n.Kind != KindInput {
+			// 「残高¥4,800 / 合計¥5,150（送料込み）です」: a statement of facts a question asks
+			// for is about that question, not the FAQ its words touch.
+			if id, ok := t.factNode(typed); ok {
+				return t.enter(id)
+			}
+		}
 		return t.faqAnswer(n, e.faqs[m.Target])
 	case MatchSuggest:
 		return t.suggest(n, m.suggest)
@@ -862,11 +911,16 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 				return Match{Kind: MatchOption, Target: optSolved}
 			}
 		}
-		// 「期限は大丈夫でした。でも残高が減ってます」: what follows "but" is what is wrong.
-		if tail != nil && n.match.scoreOf(optSolved, u) > 0 && n.match.scoreOf(optSolved, *tail) == 0 &&
+		// 「期限は大丈夫でした。でも残高が減ってます」「選べました！でも合計が残高より多いみたい」:
+		// what follows "but" is what is wrong.
+		if tail != nil && (n.match.scoreOf(optSolved, u) > 0 || strings.Contains(u.compact, "ました")) &&
+			n.match.scoreOf(optSolved, *tail) == 0 &&
 			utf8.RuneCountInString(e.stripFillers(*tail)) >= 3 {
 			return Match{Kind: MatchOption, Target: optNotSolved}
 		}
+	}
+	if n.Kind == KindAdvice && endsSolved(n, text, e.utter) {
+		return Match{Kind: MatchOption, Target: optSolved}
 	}
 	cands := e.rank(n, u, tail, isQuestion(text, u))
 	if n.ID == e.flow.Start {
@@ -898,12 +952,45 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
 		return Match{Kind: MatchOption, Target: optNotSolved}
 	}
-	if n.Kind == KindAdvice && reportsFinding(u) {
+	if n.Kind == KindAdvice && reportsFinding(u) && !e.answersNext(n, u) {
 		// 「聞いてみたら夫が使ってました」「チェック入れ忘れてました！」: what was wrong is found.
 		return Match{Kind: MatchOption, Target: optSolved}
 	}
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
+}
+
+// endsSolved reports whether the last clause of a reply to "did that solve it?" says it
+// is solved, whatever came before (「チェックが入ってなかった、もう大丈夫です」, "the box
+// wasn't ticked, all good now"), unless the reply opens with a bare no ("no, thanks").
+func endsSolved(n *compiledNode, text string, utter func(string) utterance) bool {
+	parts := clauses(text)
+	if len(parts) < 2 {
+		return false
+	}
+	first := utter(parts[0])
+	if n.match.scoreOf(optNotSolved, first) > 0 && n.match.scoreOf(optSolved, first) == 0 &&
+		len(first.words) <= 2 && len([]rune(first.compact)) <= 4 {
+		return false
+	}
+	last := utter(parts[len(parts)-1])
+	return n.match.scoreOf(optSolved, last) > 0 && n.match.scoreOf(optNotSolved, last) == 0 && !saysNo(last)
+}
+
+// answersNext reports whether u picks an option of the question advice n leads to when it
+// did not help (「やってみたら無効って出ました」 after the registration steps): that is not
+// the cause found but the next answer.
+func (e *Engine) answersNext(n *compiledNode, u utterance) bool {
+	q := e.nodes[n.Next]
+	if q == nil || q.Kind != KindQuestion {
+		return false
+	}
+	for _, s := range q.match.specificScores(u) {
+		if s.score >= 2 {
+			return true
+		}
+	}
+	return false
 }
 
 // Endings of a reply to "did that solve it?" that tell a plan (「聞いてみます」「分けて注文
@@ -920,7 +1007,7 @@ var (
 // trimEnd returns u's compact text without the politeness and marks that close a message.
 func trimEnd(u utterance) string {
 	c := u.compact
-	for _, suf := range []string{"よ", "ね", "よね", "です", "ですね", "。", "!", "w"} {
+	for _, suf := range []string{"。", "!", "w", "と思います", "と思う", "と思ってます", "かな", "よ", "ね", "よね", "です", "ですね"} {
 		c = strings.TrimSuffix(c, suf)
 	}
 	return c

@@ -21,7 +21,50 @@ const langSetVar = "lang.set"
 // factMatcher finds the values of one fact.
 type factMatcher struct {
 	id    string
+	item  bool
 	match matcher
+}
+
+// anotherWords tell that a message turns to another thing of the same kind than the one
+// the conversation was about (「別のギフト券も」, "my other card", "another one").
+var anotherWords = []string{"別の", "もう一枚", "もう1枚", "もう一つ", "もう1つ", "2枚目", "二枚目", "ほかの", "他の",
+	"other", "another", "second", "different one"}
+
+// turnsToAnother reports whether u names another thing than the one talked about.
+func turnsToAnother(u utterance) bool {
+	for _, w := range anotherWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", " "+w+" ") {
+				return true
+			}
+		} else if strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// forgetItem forgets what the conversation knows of the thing the problem was about: the
+// item facts, the values typed at inputs and the answers given (a new problem with another
+// gift card starts from what the customer says of it).
+func (t *turn) forgetItem() {
+	c, e := t.c, t.e
+	for _, f := range e.facts {
+		if f.item {
+			delete(c.Vars, factPrefix+f.id)
+		}
+	}
+	for _, n := range e.nodes {
+		if n.Kind != KindInput || n.Var == "" {
+			continue
+		}
+		for k := range c.Vars {
+			if k == n.Var || strings.HasPrefix(k, n.Var+".") {
+				delete(c.Vars, k)
+			}
+		}
+	}
+	c.Answers = nil
 }
 
 // readFacts reads text for facts, stores them in c.Vars and returns the variables whose
@@ -107,8 +150,13 @@ func (t *turn) carryOver(n *compiledNode) *Option {
 func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	u := t.carry
 	t.carry = nil
-	if u == nil || n.Kind != KindQuestion {
+	if u == nil || n.Kind != KindQuestion && (n.Kind != KindInput || len(n.options) == 0) {
 		return nil
+	}
+	if n.Kind == KindInput {
+		// An input's options (「発行日が分からない」) are taken from the message that led
+		// there only when it says so plainly (「いつ発行かはわからない」), not from a word.
+		least = max(least, minInputCarryScore)
 	}
 	var local []candidate
 	for _, s := range n.match.specificScores(*u) {
@@ -121,6 +169,11 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	}
 	return n.option(win.target)
 }
+
+// minInputCarryScore is the least score of an input's option found in the message that
+// led to the input: two concepts close together (「いつ発行かはわからない」), not
+// 「わからない」 alone.
+const minInputCarryScore = 7
 
 // minCarryScore is the least score (characters) of an option found in a message that led
 // to its question; single English words ("amazon", "gift") never count, as they name the

@@ -129,6 +129,11 @@ type Intent struct {
 type Fact struct {
 	ID     string      `yaml:"id"`
 	Values []FactValue `yaml:"values"`
+	// Item says the fact describes the thing the problem is about (where a gift card came
+	// from), not the customer (their device): a customer who turns to another one at "did
+	// that solve it?" ("no, and my other card says already used") has it forgotten, as
+	// are the values typed at the flow's inputs.
+	Item bool `yaml:"item"`
 }
 
 // FactValue is one value of a fact and the words that name it.

@@ -399,7 +399,8 @@ var strongAgentWords = []string{"担当者", "オペレーター", "オペレー
 	"スタッフの方", "直接話したい", "人と直接", "スタッフさんと", "人間の方", "担当の方", "担当の人", "担当者の方",
 	"人に代わって", "人につないで", "人と話せ", "スタッフと話", "talk to a person", "talk to a human", "speak to a human",
 	"speak to a person", "real person", "representative", "speak to someone", "talk to someone", "live agent",
-	"human agent", "a human", "an agent", "real human", "talk to an agent", "speak to an agent", "speak with someone"}
+	"human agent", "a human", "an agent", "real human", "talk to an agent", "speak to an agent", "speak with someone",
+	"人に相談", "誰かに相談", "誰か人に", "人と相談", "can someone help", "could someone help", "someone help me", "a person help"}
 
 // sentenceBreaks split a message into clauses for commands said at its start or end
 // (「あ、やっぱ違うかも。戻る」).

@@ -19,6 +19,9 @@ func TestTextLang(t *testing.T) {
 		{"1", "", false},
 		{"AQ3K-7HN2PX-XY9Z8", "", false},
 		{"ok thanks", English, true},
+		{"hi, my ギフト券 code says invalid", English, true},
+		{"ギフト券 expired って出る, I bought it on Mercari", English, true},
+		{"Amazon gift card の code が invalid って出る", Japanese, true},
 	}
 	for _, tt := range tests {
 		l, ok := textLang(tt.text)

@@ -27,12 +27,13 @@ var yenNumber = regexp.MustCompile(`^(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?$`)
 
 // ParseYen parses an amount of yen as a customer types it: 3000, 3,000円, ¥3000, ￥3,000,
 // \3000 (the yen key on a Japanese keyboard), ３０００円, 3000 yen, JPY 3,000, 3000えん, and
-// Japanese units with Arabic digits: 3千円, 1万2千円, 1.5万円, 2千5百円, 1500万円, 3千万円.
-// White space is ignored. It rejects empty and negative amounts, text that is not an
+// Japanese units with Arabic digits: 3千円, 1万2千円, 1.5万円, 2千5百円, 1500万円, 3千万円,
+// and kanji or kana numerals before 円: 五千円, 三万円, さんぜんえん.
+// "10k" is ten thousand. White space is ignored. It rejects empty and negative amounts, text that is not an
 // amount, amounts above 10,000,000,000 yen, and fractions of a yen (3000.5, 1.23456万).
 // Error texts never repeat s. ParseYen is safe for concurrent use.
 func ParseYen(s string) (int64, error) {
-	s = strings.ToLower(norm.NFKC.String(s))
+	s = yenNumerals(strings.ToLower(norm.NFKC.String(s)))
 	s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), "")
 	if s == "" {
 		return 0, errors.New("parse amount: empty")
@@ -55,9 +56,16 @@ func ParseYen(s string) (int64, error) {
 	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "−") || strings.HasPrefix(s, "▲") {
 		return 0, errors.New("parse amount: negative")
 	}
+	thousands := false // "10k"
+	if rest, ok := strings.CutSuffix(s, "k"); ok && rest != "" && yenNumber.MatchString(rest) {
+		s, thousands = rest, true
+	}
 	v, err := parseYenUnits(s)
 	if err != nil {
 		return 0, err
+	}
+	if thousands {
+		v.Mul(v, big.NewRat(1000, 1))
 	}
 	if !v.IsInt() {
 		return 0, errors.New("parse amount: fraction of a yen")
@@ -172,4 +180,74 @@ func FormatYen(n int64, lang bot.Lang) string {
 		return sign + "¥" + b.String()
 	}
 	return sign + b.String() + "円"
+}
+
+// Kanji and kana numerals before 円: 五千円, 三万二千円, 五〇〇〇円, さんぜんえん, いちまんえん.
+var (
+	kanjiYen = regexp.MustCompile(`[〇零一二三四五六七八九十百千万億]+(?:円|えん)`)
+	kanaYen  = regexp.MustCompile(`(?:` + kanaNumeral + `)+(?:円|えん)`)
+	kanaWord = regexp.MustCompile(kanaNumeral)
+)
+
+const kanaNumeral = `いち|いっ|に|さん|よん|ご|ろく|ろっ|なな|はち|はっ|きゅう|じゅう|じゅっ|ひゃく|びゃく|ぴゃく|せん|ぜん|まん|おく`
+
+// kanaKanji spells the words of kanaNumeral in kanji.
+var kanaKanji = map[string]string{"いち": "一", "いっ": "一", "に": "二", "さん": "三", "よん": "四", "ご": "五",
+	"ろく": "六", "ろっ": "六", "なな": "七", "はち": "八", "はっ": "八", "きゅう": "九", "じゅう": "十", "じゅっ": "十",
+	"ひゃく": "百", "びゃく": "百", "ぴゃく": "百", "せん": "千", "ぜん": "千", "まん": "万", "おく": "億"}
+
+// yenNumerals rewrites amounts written in kanji or kana numerals (「五千円」「さんぜんえん」
+// 「千円」) with Arabic digits and the units ParseYen reads (5千円, 3千円, 1千円). A kana
+// number is rewritten only when it has a unit (じゅう, ひゃく, せん, まん, おく), so that a
+// word that happens to end in えん is left alone.
+func yenNumerals(s string) string {
+	if !strings.ContainsAny(s, "円えん") {
+		return s
+	}
+	s = kanaYen.ReplaceAllStringFunc(s, func(m string) string {
+		var b strings.Builder
+		unit := false
+		for _, w := range kanaWord.FindAllString(m, -1) {
+			k := kanaKanji[w]
+			if _, _, ok := yenUnit([]rune(k)[0]); ok {
+				unit = true
+			}
+			b.WriteString(k)
+		}
+		if !unit {
+			return m
+		}
+		return b.String() + "円"
+	})
+	locs := kanjiYen.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	prev := 0
+	for _, loc := range locs {
+		b.WriteString(s[prev:loc[0]])
+		prev = loc[1]
+		m := s[loc[0]:loc[1]]
+		first, _ := utf8.DecodeRuneInString(m)
+		before, _ := utf8.DecodeLastRuneInString(s[:loc[0]])
+		if _, _, ok := yenUnit(first); ok && !unicode.IsDigit(before) {
+			if first == '円' || first == 'え' {
+				b.WriteString(m)
+				continue
+			}
+			b.WriteByte('1')
+		}
+		for _, r := range m {
+			if d := strings.IndexRune("〇一二三四五六七八九", r); d >= 0 {
+				b.WriteByte(byte('0' + utf8.RuneCountInString("〇一二三四五六七八九"[:d])))
+			} else if r == '零' {
+				b.WriteByte('0')
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteString(s[prev:])
+	return b.String()
 }

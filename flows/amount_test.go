@@ -36,6 +36,13 @@ func TestParseYen(t *testing.T) {
 		{name: "whole decimal", in: "3000.00", want: 3000},
 		{name: "largest", in: "10,000,000,000円", want: 10_000_000_000},
 		{name: "oku", in: "100億円", want: 10_000_000_000},
+		{name: "kanji numerals", in: "五千円", want: 5000},
+		{name: "kanji man sen hyaku", in: "一万二千五百円", want: 12500},
+		{name: "kanji digits", in: "五〇〇〇円", want: 5000},
+		{name: "kana numerals", in: "さんぜんえん", want: 3000},
+		{name: "kana with sokuon", in: "いちまんはっせんえん", want: 18000},
+		{name: "thousands", in: "10k yen", want: 10000},
+		{name: "kana hyaku", in: "ろっぴゃくえん", want: 600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

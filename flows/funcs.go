@@ -107,6 +107,7 @@ func readFacts(raw string, now time.Time) map[string]string {
 		}
 		text = RedactCodes(text)
 	}
+	text = yenNumerals(text)
 	if !strings.ContainsAny(text, "0123456789") {
 		return out
 	}
@@ -116,7 +117,7 @@ func readFacts(raw string, now time.Time) map[string]string {
 	}
 	for _, loc := range dates {
 		// "in 2014", "bought 2019": the year alone.
-		cand := yearLead.ReplaceAllString(text[loc[0]:loc[1]], "")
+		cand := factDateForm(yearLead.ReplaceAllString(text[loc[0]:loc[1]], ""))
 		d, err := ParseDate(cand, now)
 		if err != nil {
 			continue
@@ -130,6 +131,7 @@ func readFacts(raw string, now time.Time) map[string]string {
 	}
 	amounts := amountLike.FindAllStringIndex(text, 8)
 	prevEnd := 0
+	var unnamed []int64
 	for i, loc := range amounts {
 		next := len(text)
 		if i+1 < len(amounts) {
@@ -138,12 +140,29 @@ func readFacts(raw string, now time.Time) map[string]string {
 		before := strings.ToLower(text[max(prevEnd, loc[0]-48):loc[0]])
 		after := strings.ToLower(text[loc[1]:min(next, loc[1]+24)])
 		prevEnd = loc[1]
-		n, err := ParseYen(strings.TrimSpace(text[loc[0]:loc[1]]))
+		n, err := ParseYen(strings.TrimRight(strings.TrimSpace(text[loc[0]:loc[1]]), ","))
 		if err != nil || n <= 0 {
 			continue
 		}
 		if k := amountKind(before, after); k != "" {
 			out[k] = strconv.FormatInt(n, 10)
+		} else {
+			unnamed = append(unnamed, n)
+		}
+	}
+	// Two amounts, one named: the other is the other one (「残高2,980円で3,500円の本が」), but
+	// an item's price is the total only when it is above the balance: below it, shipping
+	// or fees may still make the total more (「残り3千円、商品2980円なのに進めない」).
+	if len(unnamed) == 1 {
+		balance, hasBalance := out[varBalance]
+		_, hasTotal := out[varTotal]
+		switch {
+		case hasBalance && !hasTotal:
+			if b, err := strconv.ParseInt(balance, 10, 64); err == nil && unnamed[0] > b {
+				out[varTotal] = strconv.FormatInt(unnamed[0], 10)
+			}
+		case hasTotal && !hasBalance:
+			out[varBalance] = strconv.FormatInt(unnamed[0], 10)
 		}
 	}
 	return out
@@ -153,6 +172,9 @@ func readFacts(raw string, now time.Time) map[string]string {
 // name, or R/H before a digit (R6.1.5). It spares the date pattern most messages.
 func yearish(text string) bool {
 	if strings.Contains(text, "令和") || strings.Contains(text, "平成") {
+		return true
+	}
+	if strings.Contains(text, " '") {
 		return true
 	}
 	run := 0
@@ -185,24 +207,49 @@ const varCode = "code"
 // factDate finds dates that say their year in a sentence: 「2016年12月20日」, 「平成28年」,
 // "2016/12/20", "Dec 20, 2016"; not a bare four-digit number, which may be an amount.
 var factDate = regexp.MustCompile(`(?i)(?:令和|平成|[RH]\.)\s*(?:\d{1,2}|元)\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?` +
+	`|\b[RH]\s*\d{1,2}(?:年|頃|ごろ|くらい|ぐらい)` +
+	`|\b\d{1,2}/\d{1,2}/\d{4}\b` +
+	`|\b(?:in|from|since|issued|bought)\s+'\d{2}\b` +
 	`|\b[RH]\s*\.?\s*\d{1,2}\s*[./\-]\s*\d{1,2}(?:\s*[./\-]\s*\d{1,2})?` +
 	`|\b(?:in|from|since|issued|bought)\s+\d{4}\b` +
 	`|\d{4}\s*[年/.\-]\s*\d{1,2}(?:\s*[月/.\-]\s*\d{1,2}\s*日?)?\s*月?` +
 	`|\d{4}\s*年` +
 	`|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+\d{4}`)
 
+// factDateForm rewrites the date forms factDate finds that ParseDate does not read: an
+// era year said to be about right (「H26頃」 → H26年), a month/day/year date ("5/1/2021",
+// read as an American writes it) and a year of two digits ("from '21" → 2021).
+func factDateForm(cand string) string {
+	for _, suf := range []string{"頃", "ごろ", "くらい", "ぐらい"} {
+		if rest, ok := strings.CutSuffix(cand, suf); ok {
+			return rest + "年"
+		}
+	}
+	if m := usDate.FindStringSubmatch(cand); m != nil {
+		return m[3] + "/" + m[1] + "/" + m[2]
+	}
+	if rest, ok := strings.CutPrefix(cand, "'"); ok {
+		return "20" + rest
+	}
+	return cand
+}
+
+var usDate = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})/(\d{4})$`)
+
 // yearLead is the word before a bare year in a sentence ("in 2014").
 var yearLead = regexp.MustCompile(`(?i)^(?:in|from|since|issued|bought)\s+`)
 
 // Words that name an amount: the nearest one before it wins, else one right after it.
 var (
-	balanceWords = []string{"残高", "balance", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
+	balanceWords = []string{"残高", "balance", "gift card has", "card has", "i have", "ive got", "ギフト券は", "ギフト券が", "ギフト券の残り", "残り", "left on", "on the card", "on my card",
 		"on the gift card", "on my gift card", "on it", "remaining"}
 	totalWords = []string{"合計", "請求", "送料", "総額", "代金", "支払額", "支払い額", "お会計", "会計", "total", "shipping",
-		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品"}
+		"altogether", "order is", "order total", "the order", "comes to", "手数料", "込み", "税込", "incl", "including", "with fees", "came to", "in all", "in total", "cost", "price", "値段", "価格", "order", "の買い物", "の注文", "買いたいもの", "欲しいもの", "ほしいもの", "欲しい商品", "fee", "fees", "金額", "gift wrap", "wrapping", "ラッピング", "tax", "税", "の商品", "注文は", "注文が", "の品"}
 )
 
-// amountKind says whether an amount is the balance or the total by the words around it.
+// amountKind says whether an amount is the balance or the total by the words around it:
+// the nearest one before it, unless a word right after it is nearer
+// (「…ギフト券が残ってるのに9800円の買い物が…」: 9800円 is the total).
 func amountKind(before, after string) string {
 	bestPos, kind := -1, ""
 	for _, ws := range []struct {
@@ -210,26 +257,34 @@ func amountKind(before, after string) string {
 		kind  string
 	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
 		for _, w := range ws.words {
-			if i := strings.LastIndex(before, w); i > bestPos {
-				bestPos, kind = i, ws.kind
+			if i := strings.LastIndex(before, w); i >= 0 && i+len(w) > bestPos {
+				bestPos, kind = i+len(w), ws.kind
 			}
 		}
 	}
-	if kind != "" {
+	if kind != "" && len(before)-bestPos <= nearAmount {
 		return kind
 	}
+	afterPos, afterKind := len(after)+1, ""
 	for _, ws := range []struct {
 		words []string
 		kind  string
 	}{{balanceWords, varBalance}, {totalWords, varTotal}} {
 		for _, w := range ws.words {
-			if strings.Contains(after, w) {
-				return ws.kind
+			if i := strings.Index(after, w); i >= 0 && i < afterPos {
+				afterPos, afterKind = i, ws.kind
 			}
 		}
 	}
-	return ""
+	if kind == "" || afterKind != "" && afterPos <= nearAmount {
+		return afterKind
+	}
+	return kind
 }
+
+// nearAmount is how near (in bytes: four kana or kanji) a word must be to an amount to
+// outweigh a word on its other side.
+const nearAmount = 12
 
 func hasLetterAndDigit(s string) bool {
 	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -280,7 +335,7 @@ func dateCandidates(raw string) []string {
 func amountInput(raw string, _ time.Time) (map[string]string, error) {
 	n, err := ParseYen(raw)
 	if err != nil && !negative.MatchString(norm.NFKC.String(raw)) {
-		for _, cand := range amountLike.FindAllString(norm.NFKC.String(raw), 4) {
+		for _, cand := range amountLike.FindAllString(yenNumerals(norm.NFKC.String(raw)), 4) {
 			if cn, cerr := ParseYen(strings.TrimSpace(cand)); cerr == nil {
 				n, err = cn, nil
 				break
@@ -297,7 +352,7 @@ func amountInput(raw string, _ time.Time) (map[string]string, error) {
 var negative = regexp.MustCompile(`[-−]\s*[¥\\]?\s*\d`)
 
 // amountLike finds the parts of a sentence that may be an amount, for ParseYen to judge.
-var amountLike = regexp.MustCompile(`(?i)(?:jpy|[¥\\])?\s*\d[\d,]*(?:\.\d+)?(?:\s*[万千百]\s*(?:\d[\d,]*)?)*\s*(?:円|えん|yen|jpy)?`)
+var amountLike = regexp.MustCompile(`(?i)(?:jpy|[¥\\])?\s*\d[\d,]*(?:\.\d+)?k?(?:\s*[万千百]\s*(?:\d[\d,]*)?)*\s*(?:円|えん|yen|jpy)?`)
 
 // codeInput checks a typed gift-card code and stores it masked. A code typed inside a
 // sentence is picked out of it; text that holds no code at all (a question, a request) is

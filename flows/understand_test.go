@@ -53,6 +53,81 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "Amazonギフト券が使えない", node: "start", not: []string{"すみません"}},
 			{say: "使えないんだけど", node: "start", not: []string{"すみません"}},
 		}},
+		{name: "another card has facts of its own", profile: bot.English, turns: []turnWant{
+			{say: "the code I bought on ebay says already redeemed", node: "advice_used_resale"},
+			{say: "no, and my other card also says already used", node: "used_cause"},
+			{say: "I think someone stole the code", node: "advice_used_stolen"},
+		}},
+		{name: "the same card keeps its facts", profile: bot.Japanese, turns: []turnWant{
+			{say: "メルカリで買ったギフト券が使用済みって出ます", node: "advice_used_resale"},
+		}},
+		{name: "browser is a computer", profile: bot.English, turns: []turnWant{
+			{say: "how do I add a gift card", node: "ask_device_register"},
+			{say: "on the website, in chrome", node: "advice_register_pc"},
+		}},
+		{name: "browser on a phone is the phone", profile: bot.English, turns: []turnWant{
+			{say: "how do I redeem a gift card with safari on my iphone", node: "advice_register_phone"},
+		}},
+		{name: "the last clause tells how it ended", profile: bot.English, turns: []turnWant{
+			{say: "can't choose the gift card when paying", node: "advice_checkout_select"},
+			{say: "the box wasn't ticked, all good now", node: "solved"},
+		}},
+		{name: "a plan said as a thought closes", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められたみたい", node: "advice_card_company"},
+			{say: "明日電話してみようと思います", node: "solved"},
+		}},
+		{name: "japanese in latin letters", profile: bot.English, turns: []turnWant{
+			{say: "amazon gift card no code ga mukou tte deru", node: "ask_code", lang: bot.Japanese},
+		}},
+		{name: "english around a japanese word", profile: bot.Japanese, turns: []turnWant{
+			{say: "hi, my ギフト券 code says invalid", node: "ask_code", lang: bot.English},
+		}},
+		{name: "a statement of amounts is about them, not the FAQ", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高¥4,800 / 合計¥5,150（送料込み）です", node: "advice_balance_short"},
+		}},
+		{name: "some items refuse the gift card", profile: bot.English, turns: []turnWant{
+			{say: "some items won't take my gift card", node: "ask_item"},
+		}},
+		{name: "a person asked for after a no", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められた", node: "advice_card_company"},
+			{say: "いや、それでもダメなんです。誰か人に相談できますか", node: "handoff"},
+		}},
+		{name: "an error without the word code", profile: bot.English, turns: []turnWant{
+			{say: "it keeps giving me an error", node: "ask_code"},
+		}},
+		{name: "the long number on the back", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード裏の長い数字（16桁）を入れてたんですが違うんですか", node: "advice_code_serial"},
+		}},
+		{name: "a new problem after no where the advice asks nothing more", profile: bot.English, turns: []turnWant{
+			{say: "card company blocked it", node: "advice_card_company"},
+			{say: "no. my other gift card says invalid too", node: "ask_code"},
+		}},
+		{name: "a plain no there still hands over", profile: bot.English, turns: []turnWant{
+			{say: "card company blocked it", node: "advice_card_company"},
+			{say: "no", node: "advice_contact_cs"},
+		}},
+		{name: "the next answer told in the past is no cause found", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の登録方法を教えて", node: "ask_device_register"},
+			{say: "アイフォンです", node: "advice_register_phone"},
+			{say: "やってみたら無効って出ました", node: "ask_code"},
+		}},
+		{name: "an unknown issue date said up front", profile: bot.Japanese, turns: []turnWant{
+			{say: "何年も前にもらったカード、残高ゼロになってる。いつ発行かはわからない", node: "ask_device_expiry"},
+		}},
+		{name: "a word alone does not answer the issue date", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高がなぜか消えてて、わからない", node: "ask_issue_date"},
+		}},
+		{name: "a casual yes closes", profile: bot.Japanese, turns: []turnWant{
+			{say: "カード会社に止められた", node: "advice_card_company"},
+			{say: "おっけーです", node: "solved"},
+		}},
+		{name: "a past yes then but is not solved", profile: bot.Japanese, turns: []turnWant{
+			{say: "支払い方法でギフト券が選べない", node: "advice_checkout_select"},
+			{say: "選べました！でも合計が残高より多いみたい", not: []string{"解決してよかった", "うまく読み取れません"}},
+		}},
+		{name: "balance and total in kana", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高いちまんえん、合計いちまんにせんえんで買えない", node: "advice_balance_short"},
+		}},
 		{name: "acknowledgement closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "カード会社に止められたみたい", node: "advice_card_company"},
 			{say: "わかりました、電話してみます", node: "solved"},

@@ -13,7 +13,8 @@ import (
 // Normalize returns s folded for matching free text against synonyms. Full-width and
 // half-width forms become one (NFKC), letters are lower-cased, katakana become hiragana,
 // dash and long-vowel variants become "ー", punctuation and symbols become spaces, runs
-// of spaces collapse to one, and common polite negatives become plain ones (使えません →
+// of spaces collapse to one, Japanese typed in Latin letters is read in kana ("gift ken ga
+// tsukaenai" → 「ぎふと券が使えない」), and common polite negatives become plain ones (使えません →
 // 使えない). Invalid UTF-8 is dropped. Normalize is safe for concurrent use.
 func Normalize(s string) string {
 	if !utf8.ValidString(s) {
@@ -45,7 +46,8 @@ func Normalize(s string) string {
 		b.WriteRune(r)
 		space = false
 	}
-	out := strings.TrimRight(b.String(), " ")
+	// Japanese typed in Latin letters (「gift ken ga tsukaenai」) is read in kana.
+	out := fromRomaji(strings.TrimRight(b.String(), " "))
 	// Long-vowel marks typed twice ("すごーーい") match the single form.
 	for strings.Contains(out, "ーー") {
 		out = strings.ReplaceAll(out, "ーー", "ー")
@@ -81,17 +83,18 @@ func Normalize(s string) string {
 var spellings = strings.NewReplacer(
 	"ぎふとけん", "ぎふと券", "あまぎふ", "ぎふと券", "ぎふとかーど", "ぎふと券", "ぎふと件", "ぎふと券", "とうろく", "登録", "ばんごう", "番号", "きげん", "期限", "ざんだか", "残高",
 	"しようずみ", "使用済み", "つかえ", "使え", "つかわ", "使わ", "つかっ", "使っ", "つかう", "使う", "つかい", "使い",
-	"しはらい", "支払い", "ちがいま", "違いま", "いれれ", "入れれ", "けずっ", "削っ", "けずれ", "削れ", "けずり", "削り", "足らな", "足りな", "てくれない", "ない", "てくれません", "ない", "てもらえない", "ない", "いれたら", "入れたら", "いれても", "入れても", "いれる", "入れる", "いれた", "入れた", "まちがい", "間違い", "まちがっ", "間違っ", "まちがえ", "間違え", "ちがう", "違う", "ちがって", "違って", "ってで", "って出", "えらべ", "選べ", "けっさい", "決済", "むこう", "無効", "ききたい", "聞きたい",
+	"しはらい", "支払い", "ちがいま", "違いま", "いれれ", "入れれ", "けずっ", "削っ", "けずれ", "削れ", "けずり", "削り", "足らな", "足りな", "てくれない", "ない", "てくれません", "ない", "てもらえない", "ない", "いれたら", "入れたら", "いれても", "入れても", "いれる", "入れる", "いれた", "入れた", "まちがい", "間違い", "まちがっ", "間違っ", "まちがえ", "間違え", "ちがう", "違う", "ちがって", "違って", "ってで", "って出", "えらべ", "選べ", "けっさい", "決済", "むこう", "無効", "ききたい", "聞きたい", "よめな", "読めな", "よめま", "読めま", "みえな", "見えな", "みえま", "見えま",
 	"出来", "でき", "えねー", "えない", "えねえ", "えない", "えへん", "えない", "きねー", "きない", "きねえ", "きない", "きへん", "きない",
 	"られな", "れな",
 )
 
 // englishWords folds English negatives written in two words into the contracted one that
 // normalising "doesn't" gives ("does not work" → "doesnt work"), and the names customers
-// give a gift card ("gc", "giftcard", "voucher") into "gift card", on word boundaries.
+// give a gift card ("gc", "giftcard", "voucher") into "gift card", and "acct" into
+// "account", on word boundaries.
 var englishWords = strings.NewReplacer(
 	" gc ", " gift card ", " gcs ", " gift cards ", " giftcard ", " gift card ", " giftcards ", " gift cards ",
-	" voucher ", " gift card ", " vouchers ", " gift cards ",
+	" voucher ", " gift card ", " vouchers ", " gift cards ", " acct ", " account ", " acc ", " account ",
 	" does not ", " doesnt ", " do not ", " dont ", " did not ", " didnt ", " is not ", " isnt ", " are not ", " arent ",
 	" was not ", " wasnt ", " were not ", " werent ", " can not ", " cant ", " cannot ", " cant ", " will not ", " wont ",
 	" has not ", " hasnt ", " have not ", " havent ", " could not ", " couldnt ", " would not ", " wouldnt ",

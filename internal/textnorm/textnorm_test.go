@@ -32,7 +32,14 @@ func TestNormalize(t *testing.T) {
 		{name: "cannot", in: "I cannot redeem", want: "i cant redeem"},
 		{name: "amagifu", in: "アマギフとギフトカード", want: "ぎふと券とぎふと券"},
 		{name: "gc", in: "my Amazon GC", want: "my amazon gift card"},
+		{name: "acct", in: "on my acct", want: "on my account"},
 		{name: "not inside a word", in: "nothing is notable", want: "nothing is notable"},
+		{name: "kana for yomenai", in: "番号がよめない", want: "番号が読めない"},
+		{name: "romaji", in: "Gift ken ga tsukaenai desu", want: "ぎふと券が使えないです"},
+		{name: "romaji with english words", in: "amazon gift card no code ga mukou tte deru", want: "amazon gift card の code が無効って出る"},
+		{name: "romaji sokuon and n", in: "giftken no touroku houhou oshiete", want: "ぎふと券の登録ほうほうおしえて"},
+		{name: "english is not romaji", in: "I bought a gift card on amazon", want: "i bought a gift card on amazon"},
+		{name: "one marker is not romaji", in: "my kid gave me a code", want: "my kid gave me a code"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
