@@ -36,9 +36,9 @@ var evalTrace = flag.Bool("eval.trace", false, "print every turn the evaluation 
 const (
 	// Held-out: share of first messages routed right, of conversations that pass, and of
 	// first messages and conversations answered in the customer's language.
-	heldOutFirstFloor = 0.25
-	heldOutConvFloor  = 0.17
-	heldOutLangFloor  = 0.69
+	heldOutFirstFloor = 0.87
+	heldOutConvFloor  = 0.84
+	heldOutLangFloor  = 1.00
 )
 
 // heldOutMisses shows the held-out set's misses. Without it TestEvalHeldOut logs only its

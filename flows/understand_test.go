@@ -13,12 +13,11 @@ import (
 // label of a button shown before), the node the conversation must be at, substrings the
 // answer must and must not contain, and the language it must be in.
 type turnWant struct {
-	say, tap   string
-	node       string
-	want, not  []string
-	lang       bot.Lang
-	follow     bool // a LINE follow event instead of text
-	varsWanted map[string]string
+	say, tap  string
+	node      string
+	want, not []string
+	lang      bot.Lang
+	follow    bool // a LINE follow event instead of text
 }
 
 // TestUnderstandCustomer walks the gift-card flow through what issue 12 found missing:
