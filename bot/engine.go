@@ -189,6 +189,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e.agent.add(e.normalize, cmdAgent, strongAgentWords...)
 	e.openers.add(e.normalize, "opener", openerWords...)
+	e.openers.add(e.normalize, "opener", e.flow.Topics.All()...)
 	e.plans.add(e.normalize, optSolved, planWords...)
 	e.typos = newTypos()
 	ms := []*matcher{&e.commands, &e.intents, &e.faq, &e.agent, &e.openers, &e.plans}
@@ -1182,13 +1183,13 @@ var planWords = []string{"連絡します", "電話します", "問い合わせ�
 	"ill call", "ill contact", "ill reach out", "ill try", "i will call", "i will contact", "i will try", "ill give it a try",
 	"ill check", "ill ask", "going to call", "going to contact"}
 
-// openerWords say that something is wrong with a gift card without saying what: at the
-// first question they are answered by asking it, not by "not understood".
+// openerWords say that something is wrong without saying what: at the first question they
+// (and the flow's Topics) are answered by asking it, not by "not understood".
 var openerWords = []string{"使えない", "使えません", "使えなかった", "使えん", "使えへん", "困って", "困りました", "助けて",
-	"ギフト券", "アマギフ", "ギフトカード", "ギフトコード", "アマゾン", "Amazon", "問題", "トラブル",
+	"問題", "トラブル",
 	"聞きたい", "教えて", "質問があ", "わからない", "分からない",
 	"gift card", "giftcard", "doesnt work", "does not work", "not working", "cant use", "cannot use", "wont work",
-	"problem", "issue", "trouble", "help", "amazon", "gift code",
+	"problem", "issue", "trouble", "help",
 	// Greetings and preambles: the customer has not said what is wrong yet.
 	"こんにちは", "こんばんは", "おはよう", "はじめまして", "すみません", "質問", "相談", "お願いします",
 	"hi", "hello", "hey", "good morning", "question", "excuse me"}

@@ -89,6 +89,10 @@ type Flow struct {
 	Intents []Intent `yaml:"intents"`
 	// FAQ are direct questions answered wherever they are asked (see FAQ).
 	FAQ []FAQ `yaml:"faq"`
+	// Topics name what the flow is about (the product, in the customer's words): at the
+	// first question, a message that names only these and no problem is answered by
+	// asking that question, not by "not understood".
+	Topics Words `yaml:"topics"`
 	// Facts are what customers tell in passing (their device, where the card came from),
 	// read from every message and used to answer questions before they are asked.
 	Facts []Fact `yaml:"facts"`
