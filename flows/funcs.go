@@ -106,6 +106,17 @@ func readFacts(raw string, now time.Time) map[string]string {
 			out[varCodeProblem] = string(problem)
 		}
 		text = RedactCodes(text)
+	} else if m := shortCode.FindStringSubmatchIndex(text); m != nil && hasLetterAndDigit(strings.ToUpper(text[m[2]:m[3]])) {
+		loc := m[2:4]
+		// A code too short to be taken for one anywhere (RedactCodes leaves it), named as
+		// the code or said to be refused: 「無効と言われる。番号 HT6Q8MZ3RPL2」, "code
+		// 4TQ8XM2KPH doesn't work". It is a mistyped code, and it is stored masked.
+		code, problem := CheckCode(text[loc[0]:loc[1]])
+		if problem == CodeWrongLength && shortCodeDigits(code) {
+			out[varCode] = MaskCode(code)
+			out[varCodeProblem] = string(problem)
+			text = text[:loc[0]] + MaskCode(code) + text[loc[1]:]
+		}
 	}
 	text = yenNumerals(text)
 	if !strings.ContainsAny(text, "0123456789") {
@@ -285,6 +296,23 @@ func amountKind(before, after string) string {
 // nearAmount is how near (in bytes: four kana or kanji) a word must be to an amount to
 // outweigh a word on its other side.
 const nearAmount = 12
+
+// shortCode finds a run of 8 to 13 letters and digits standing alone (not inside a word or
+// an amount), the shape of a claim code typed short.
+var shortCode = regexp.MustCompile(`(?i)(?:^|[^0-9a-z¥\\])([0-9a-z]{8,13})(?:$|[^0-9a-z円])`)
+
+// shortCodeDigits reports whether a short run reads as a code rather than a word or a
+// model name: three or more letters and three or more digits (「iPhone15」 and "Pixel8a"
+// are not codes).
+func shortCodeDigits(code string) bool {
+	digits := strings.Count(strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return 'd'
+		}
+		return -1
+	}, code), "d")
+	return digits >= 3 && len(code)-digits >= 3
+}
 
 func hasLetterAndDigit(s string) bool {
 	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
