@@ -97,6 +97,22 @@ func TestEvalDev3(t *testing.T) {
 	sc.check(t, dev3FirstFloor, dev3ConvFloor, dev3LangFloor)
 }
 
+const (
+	// Dev4: as for the held-out set.
+	dev4FirstFloor = 0.77
+	dev4ConvFloor  = 0.84
+	dev4LangFloor  = 0.99
+)
+
+// TestEvalDev4 plays the fourth development set, written by a fourth pair of hands from the
+// article and from how many different customers talk (grandparents, students, angry and
+// apologetic customers, 関西弁, mixed Japanese and English, several questions in one
+// message), and checks its scores against the floors.
+func TestEvalDev4(t *testing.T) {
+	sc := runEvalSet(t, "testdata/eval/dev4.yaml", evalMinimum{first: 100, firstPerLang: 40, convs: 25, convsPerLang: 10}, true)
+	sc.check(t, dev4FirstFloor, dev4ConvFloor, dev4LangFloor)
+}
+
 // TestEvalSetsDisjoint checks that no message of the held-out set appears, folded for
 // width, case and kana, in a development set: tuning on dev must not tune on held-out
 // items. (Not textnorm.Normalize: it also folds spellings, 「つかえない」 into 「使えない」,
@@ -143,7 +159,7 @@ func TestEvalSetsDisjoint(t *testing.T) {
 		return out
 	}
 	held := texts("testdata/eval/heldout.yaml")
-	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml"} {
+	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml", "testdata/eval/dev4.yaml"} {
 		dev := texts(path)
 		for f, id := range held {
 			if devID, ok := dev[f]; ok {
