@@ -654,6 +654,13 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			if id, ok := t.factNode(typed); ok {
 				return t.enter(id)
 			}
+			// At "did that solve it?", a statement the FAQ touches (「期限内なのに急に使え
+			// なくなりました」) tells that the advice did not solve it; it asks nothing.
+			if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil {
+				carry := e.withoutAnswers(n, u)
+				t.carry = &carry
+				return t.choose(n, o)
+			}
 		}
 		return t.faqAnswer(n, e.faqs[m.Target])
 	case MatchSuggest:
