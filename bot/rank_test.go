@@ -118,3 +118,26 @@ func TestPhraseDenied(t *testing.T) {
 		}
 	}
 }
+
+// TestPhraseCircumstance checks that a phrase named as what the customer was doing counts
+// half: 「登録しようとしたら」, "when I redeem it".
+func TestPhraseCircumstance(t *testing.T) {
+	norm := strings.ToLower
+	tests := []struct {
+		phrase, text string
+		want         int
+	}{
+		{"redeem", "when i redeem it says already used", 3},
+		{"redeem", "while trying to redeem it the page froze", 3},
+		{"redeem", "i want to redeem a gift card", 6},
+		{"登録", "登録しようとしたら使用済み", 1},
+		{"登録", "登録できない", 2},
+		{"自分で使った", "自分で使った覚えはないです", 0},
+	}
+	for _, tt := range tests {
+		p, _ := newPhrase(norm, tt.phrase)
+		if got := p.score(newUtterance(norm, tt.text)); got != tt.want {
+			t.Errorf("%q in %q: score %d, want %d", tt.phrase, tt.text, got, tt.want)
+		}
+	}
+}
