@@ -364,8 +364,9 @@ func (t *turn) detectLang(text string) {
 	if !ok {
 		return
 	}
-	if l == English && t.e.normalize != nil {
-		// Japanese typed in Latin letters reads as kana once normalised.
+	if l == English && t.e.normalize != nil && !strings.ContainsFunc(text, isJapaneseRune) {
+		// Japanese typed in Latin letters reads as kana once normalised (an English
+		// sentence around a Japanese word was told apart above).
 		if jl, _ := textLang(t.e.normalize(text)); jl == Japanese {
 			l = Japanese
 		}
@@ -377,19 +378,27 @@ func (t *turn) detectLang(text string) {
 	c.Lang = l
 }
 
+// isJapaneseRune reports whether r is kana or kanji.
+func isJapaneseRune(r rune) bool {
+	return unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han)
+}
+
 // textLang says which language text is written in: kana or kanji mean Japanese, unless an
 // English sentence carries them ("hi, my ギフト券 code says invalid": two English function
 // words and more Latin letters than Japanese characters); two or more words of Latin
 // letters, and no Japanese, mean English. Numbers, a code, a single word ("iPhone") say
 // nothing.
 func textLang(s string) (Lang, bool) {
-	words, function, latin, japanese := 0, 0, 0, 0
+	words, function, latin, japanese, hiragana := 0, 0, 0, 0, 0
 	split := func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != 0x27 }
 	for _, w := range strings.FieldsFunc(s, split) {
 		letters, other := 0, false
 		for _, r := range w {
 			switch {
-			case unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han):
+			case unicode.In(r, unicode.Hiragana):
+				japanese++
+				hiragana++
+			case unicode.In(r, unicode.Katakana, unicode.Han):
 				japanese++
 			case r < 0x80 && unicode.IsLetter(r):
 				letters++
@@ -407,6 +416,11 @@ func textLang(s string) (Lang, bool) {
 	}
 	if japanese > 0 {
 		if function >= 2 && latin > japanese {
+			return English, true
+		}
+		// A Japanese name in an English sentence ("ギフト券 balance gone, what happen?"):
+		// without hiragana there is no Japanese grammar around it.
+		if hiragana == 0 && words >= 3 && latin > 2*japanese {
 			return English, true
 		}
 		return Japanese, true

@@ -22,6 +22,9 @@ func TestTextLang(t *testing.T) {
 		{"hi, my ギフト券 code says invalid", English, true},
 		{"ギフト券 expired って出る, I bought it on Mercari", English, true},
 		{"Amazon gift card の code が invalid って出る", Japanese, true},
+		{"ギフト券 balance gone, what happen?", English, true},
+		{"アマゾン ギフト券 残高 zero", Japanese, true},
+		{"Amazonギフト券 コード 無効 error", Japanese, true},
 	}
 	for _, tt := range tests {
 		l, ok := textLang(tt.text)
