@@ -328,7 +328,9 @@ func (p phrase) deniedBy(rest string) bool {
 
 // circumstanceMarks follow what the customer was doing when the problem came up
 // (「登録しようとしたら」「入れたら」).
-var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき"}
+var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき",
+	// Done already (「チャージ済みの残高で」「登録したのに」): the state, not what is asked.
+	"済み", "済", "したのに", "してあるのに", "できてるのに", "できているのに"}
 
 // enCircumstanceMarks precede what the customer was doing when the problem came up ("when
 // I redeem it", "while trying to add it"), as stemmed text ends.

@@ -136,6 +136,8 @@ func TestPhraseCircumstance(t *testing.T) {
 		{"登録", "登録しようとしたら使用済み", 1},
 		{"登録", "登録できない", 2},
 		{"自分で使った", "自分で使った覚えはないです", 0},
+		{"チャージ", "チャージ済みの残高で払いたい", 2},
+		{"登録", "登録したのに選べない", 1},
 	}
 	for _, tt := range tests {
 		p, _ := newPhrase(norm, tt.phrase)
