@@ -378,6 +378,13 @@ func (t *turn) detectLang(text string) {
 	c.Lang = l
 }
 
+// stillSame reports whether a reply says the problem goes on ("no, and I still want that
+// charge moved", 「いいえ、まだ使えません」) rather than telling a new one.
+func stillSame(u utterance) bool {
+	return strings.Contains(u.spaced, " still ") || strings.Contains(u.compact, "まだ") ||
+		strings.Contains(u.compact, "相変わらず") || strings.Contains(u.compact, "やっぱり")
+}
+
 // isJapaneseRune reports whether r is kana or kanji.
 func isJapaneseRune(r rune) bool {
 	return unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han)
@@ -634,7 +641,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			// "no. my other gift card says invalid too": a new problem where the advice
 			// leads to no question that could take it is read from the start question.
 			o := n.option(optNotSolved)
-			if next := e.nodes[o.Next]; next != nil && next.Kind != KindQuestion {
+			if next := e.nodes[o.Next]; next != nil && next.Kind != KindQuestion && !stillSame(u) {
 				start := e.nodes[e.flow.Start]
 				probe := &turn{e: e, c: c, carry: &carry}
 				if so := probe.carryOverMin(start, minCarryScore); so != nil && so.Next != n.ID {
@@ -659,6 +666,14 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	case MatchInput:
 		return t.parsed(n, m.vars)
 	case MatchJump:
+		if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil && (m.Target == n.ID || stillSame(u)) {
+			// The problem the advice was for, told again or said to go on ("no, and I
+			// still want that charge moved"): the advice did not solve it; sending it or
+			// a neighbour again would not.
+			carry := e.withoutAnswers(n, u)
+			t.carry = &carry
+			return t.choose(n, o)
+		}
 		t.carry = &u
 		return t.enter(m.Target)
 	case MatchFAQ:
