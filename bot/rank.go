@@ -302,6 +302,10 @@ func denies(rest string) bool {
 			}
 		}
 	}
+	if particle == "では" && (strings.HasPrefix(rest, "ない") || strings.HasPrefix(rest, "なく")) {
+		// 「カード会社の問題ではないと思う」: the particle was part of the denial.
+		return true
+	}
 	for _, d := range jaDenials {
 		if strings.HasPrefix(rest, d) {
 			// 「番号が違う」 says the number is wrong; 「カード会社とは違う」 denies it.

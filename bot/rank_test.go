@@ -113,6 +113,7 @@ func TestPhraseDenied(t *testing.T) {
 		{"カード会社", "カード会社の問題ではないと思う", false},
 		{"番号", "番号が違う", true},
 		{"使用済", "使用済みじゃなくて無効", false},
+		{"カード会社の問題", "カード会社の問題ではないと思う", false},
 	}
 	for _, tt := range tests {
 		p, _ := newPhrase(norm, tt.phrase)
