@@ -1115,7 +1115,7 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 		sec := e.faqs[c.target].Section
 		merged := false
 		for i := range out {
-			if out[i].kind != MatchFAQ && e.adviceSection(out[i].dest, known) == sec {
+			if out[i].kind != MatchFAQ && (e.adviceSection(out[i].dest, known) == sec || e.questionUnder(out[i].dest, sec, known)) {
 				out[i].score = max(out[i].score, c.score)
 				merged = true
 				break
@@ -1132,6 +1132,40 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 		return kindOrder(a.kind) - kindOrder(b.kind)
 	})
 	return out
+}
+
+// questionUnder reports whether node id leads (through questions the facts answer) to a
+// question all of whose answers give advice within article section sec: 「アマギフってどう
+// やって使うの？」 (section 1) is the device question, whose answers are 1-1 and 1-2.
+func (e *Engine) questionUnder(id, sec string, known func(*compiledNode) *Option) bool {
+	if sec == "" {
+		return false
+	}
+	for hops := 0; hops < 4; hops++ {
+		n := e.nodes[id]
+		if n == nil || n.Kind != KindQuestion {
+			return false
+		}
+		if known != nil {
+			if o := known(n); o != nil {
+				id = o.Next
+				continue
+			}
+		}
+		advice := 0
+		for _, o := range n.options {
+			a := e.nodes[o.Next]
+			if a == nil || a.Kind != KindAdvice {
+				continue
+			}
+			if a.Section != sec && !strings.HasPrefix(a.Section, sec+"-") {
+				return false
+			}
+			advice++
+		}
+		return advice > 0
+	}
+	return false
 }
 
 // adviceSection returns the section of the advice that node id leads to, following
