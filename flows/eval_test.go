@@ -99,7 +99,7 @@ func TestEvalDev3(t *testing.T) {
 
 const (
 	// Dev4: as for the held-out set.
-	dev4FirstFloor = 0.97
+	dev4FirstFloor = 0.98
 	dev4ConvFloor  = 1.00
 	dev4LangFloor  = 1.00
 )
