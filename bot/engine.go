@@ -365,8 +365,9 @@ func (t *turn) detectLang(text string) {
 	if !ok {
 		return
 	}
-	if l == English && t.e.normalize != nil {
-		// Japanese typed in Latin letters reads as kana once normalised.
+	if l == English && t.e.normalize != nil && !strings.ContainsFunc(text, isJapaneseRune) {
+		// Japanese typed in Latin letters reads as kana once normalised (an English
+		// sentence around a Japanese word was told apart above).
 		if jl, _ := textLang(t.e.normalize(text)); jl == Japanese {
 			l = Japanese
 		}
@@ -378,19 +379,34 @@ func (t *turn) detectLang(text string) {
 	c.Lang = l
 }
 
+// stillSame reports whether a reply says the problem goes on ("no, and I still want that
+// charge moved", 「いいえ、まだ使えません」) rather than telling a new one.
+func stillSame(u utterance) bool {
+	return strings.Contains(u.spaced, " still ") || strings.Contains(u.compact, "まだ") ||
+		strings.Contains(u.compact, "相変わらず") || strings.Contains(u.compact, "やっぱり")
+}
+
+// isJapaneseRune reports whether r is kana or kanji.
+func isJapaneseRune(r rune) bool {
+	return unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han)
+}
+
 // textLang says which language text is written in: kana or kanji mean Japanese, unless an
 // English sentence carries them ("hi, my ギフト券 code says invalid": two English function
 // words and more Latin letters than Japanese characters); two or more words of Latin
 // letters, and no Japanese, mean English. Numbers, a code, a single word ("iPhone") say
 // nothing.
 func textLang(s string) (Lang, bool) {
-	words, function, latin, japanese := 0, 0, 0, 0
+	words, function, latin, japanese, hiragana := 0, 0, 0, 0, 0
 	split := func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != 0x27 }
 	for _, w := range strings.FieldsFunc(s, split) {
 		letters, other := 0, false
 		for _, r := range w {
 			switch {
-			case unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han):
+			case unicode.In(r, unicode.Hiragana):
+				japanese++
+				hiragana++
+			case unicode.In(r, unicode.Katakana, unicode.Han):
 				japanese++
 			case r < 0x80 && unicode.IsLetter(r):
 				letters++
@@ -408,6 +424,11 @@ func textLang(s string) (Lang, bool) {
 	}
 	if japanese > 0 {
 		if function >= 2 && latin > japanese {
+			return English, true
+		}
+		// A Japanese name in an English sentence ("ギフト券 balance gone, what happen?"):
+		// without hiragana there is no Japanese grammar around it.
+		if hiragana == 0 && words >= 3 && latin > 2*japanese {
 			return English, true
 		}
 		return Japanese, true
@@ -621,7 +642,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			// "no. my other gift card says invalid too": a new problem where the advice
 			// leads to no question that could take it is read from the start question.
 			o := n.option(optNotSolved)
-			if next := e.nodes[o.Next]; next != nil && next.Kind != KindQuestion {
+			if next := e.nodes[o.Next]; next != nil && next.Kind != KindQuestion && !stillSame(u) {
 				start := e.nodes[e.flow.Start]
 				probe := &turn{e: e, c: c, carry: &carry}
 				if so := probe.carryOverMin(start, minCarryScore); so != nil && so.Next != n.ID {
@@ -646,6 +667,14 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	case MatchInput:
 		return t.parsed(n, m.vars)
 	case MatchJump:
+		if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil && (m.Target == n.ID || stillSame(u)) {
+			// The problem the advice was for, told again or said to go on ("no, and I
+			// still want that charge moved"): the advice did not solve it; sending it or
+			// a neighbour again would not.
+			carry := e.withoutAnswers(n, u)
+			t.carry = &carry
+			return t.choose(n, o)
+		}
 		t.carry = &u
 		return t.enter(m.Target)
 	case MatchFAQ:
@@ -654,6 +683,13 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			// for is about that question, not the FAQ its words touch.
 			if id, ok := t.factNode(typed); ok {
 				return t.enter(id)
+			}
+			// At "did that solve it?", a statement the FAQ touches (「期限内なのに急に使え
+			// なくなりました」) tells that the advice did not solve it; it asks nothing.
+			if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil {
+				carry := e.withoutAnswers(n, u)
+				t.carry = &carry
+				return t.choose(n, o)
 			}
 		}
 		return t.faqAnswer(n, e.faqs[m.Target])
@@ -1080,7 +1116,7 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 		sec := e.faqs[c.target].Section
 		merged := false
 		for i := range out {
-			if out[i].kind != MatchFAQ && e.adviceSection(out[i].dest, known) == sec {
+			if out[i].kind != MatchFAQ && (e.adviceSection(out[i].dest, known) == sec || e.questionUnder(out[i].dest, sec, known)) {
 				out[i].score = max(out[i].score, c.score)
 				merged = true
 				break
@@ -1097,6 +1133,40 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 		return kindOrder(a.kind) - kindOrder(b.kind)
 	})
 	return out
+}
+
+// questionUnder reports whether node id leads (through questions the facts answer) to a
+// question all of whose answers give advice within article section sec: 「アマギフってどう
+// やって使うの？」 (section 1) is the device question, whose answers are 1-1 and 1-2.
+func (e *Engine) questionUnder(id, sec string, known func(*compiledNode) *Option) bool {
+	if sec == "" {
+		return false
+	}
+	for hops := 0; hops < 4; hops++ {
+		n := e.nodes[id]
+		if n == nil || n.Kind != KindQuestion {
+			return false
+		}
+		if known != nil {
+			if o := known(n); o != nil {
+				id = o.Next
+				continue
+			}
+		}
+		advice := 0
+		for _, o := range n.options {
+			a := e.nodes[o.Next]
+			if a == nil || a.Kind != KindAdvice {
+				continue
+			}
+			if a.Section != sec && !strings.HasPrefix(a.Section, sec+"-") {
+				return false
+			}
+			advice++
+		}
+		return advice > 0
+	}
+	return false
 }
 
 // adviceSection returns the section of the advice that node id leads to, following

@@ -273,7 +273,11 @@ func (p phrase) score(u utterance) int {
 	if !u.mayContain(p) {
 		return 0
 	}
-	if _, end, ok := p.whole(u); ok {
+	if start, end, ok := p.whole(u); ok {
+		if p.ascii && enCircumstance(u.stemmed[:start]) {
+			// "when I redeem it, it says already used": what was being done.
+			return max(1, p.runes/2)
+		}
 		if !p.ascii && circumstance(u.compact[end:]) {
 			// 「登録しようとしたら使用済み」: what was being done, not what went wrong.
 			return max(1, p.runes/2)
@@ -324,7 +328,26 @@ func (p phrase) deniedBy(rest string) bool {
 
 // circumstanceMarks follow what the customer was doing when the problem came up
 // (「登録しようとしたら」「入れたら」).
-var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき"}
+var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき",
+	// Done already (「チャージ済みの残高で」「登録したのに」): the state, not what is asked.
+	"済み", "済", "したのに", "してあるのに", "できてるのに", "できているのに"}
+
+// enCircumstanceMarks precede what the customer was doing when the problem came up ("when
+// I redeem it", "while trying to add it"), as stemmed text ends.
+var enCircumstanceMarks = []string{" when i", " when", " whenever i", " while", " while i", " as i", " after i",
+	" tri to", " try to", " trying to", " tried to", " when i tri to", " when i try to"}
+
+// enCircumstance reports whether before, the stemmed text before an English phrase, marks
+// the phrase as the circumstance of the problem rather than the problem.
+func enCircumstance(before string) bool {
+	before = " " + strings.TrimRight(before, " ")
+	for _, m := range enCircumstanceMarks {
+		if strings.HasSuffix(before, m) {
+			return true
+		}
+	}
+	return false
+}
 
 // circumstance reports whether rest, the text after a Japanese phrase, marks the phrase as
 // the circumstance of the problem rather than the problem.

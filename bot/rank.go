@@ -251,7 +251,9 @@ var (
 		"問題ない", "問題ありません", "問題なかった", "大丈夫", "不要", "いらない", "要らない", "結構です",
 		"せいではない", "せいじゃない", "せいでは", "原因ではない", "原因じゃない",
 		// A verb's own negative: 「期限が切れてない」「使用されていない」.
-		"てない", "ていない", "てません"}
+		"てない", "ていない", "てません",
+		// Not remembering doing it: 「自分で使った覚えはない」.
+		"覚えはない", "覚えがない", "覚えない", "記憶はない", "記憶がない", "おぼえがない", "おぼえはない"}
 	// jaAbout are the nouns a denial may follow: 「カード会社の問題ではない」.
 	jaAbout   = []string{"問題", "せい", "原因", "話", "件"}
 	enDenials = []string{" not", " isnt", " isnt the", " not the", " not a", " not my", " not about", " not about the",
@@ -299,6 +301,10 @@ func denies(rest string) bool {
 				break
 			}
 		}
+	}
+	if particle == "では" && (strings.HasPrefix(rest, "ない") || strings.HasPrefix(rest, "なく")) {
+		// 「カード会社の問題ではないと思う」: the particle was part of the denial.
+		return true
 	}
 	for _, d := range jaDenials {
 		if strings.HasPrefix(rest, d) {

@@ -22,6 +22,9 @@ func TestTextLang(t *testing.T) {
 		{"hi, my ギフト券 code says invalid", English, true},
 		{"ギフト券 expired って出る, I bought it on Mercari", English, true},
 		{"Amazon gift card の code が invalid って出る", Japanese, true},
+		{"ギフト券 balance gone, what happen?", English, true},
+		{"アマゾン ギフト券 残高 zero", Japanese, true},
+		{"Amazonギフト券 コード 無効 error", Japanese, true},
 	}
 	for _, tt := range tests {
 		l, ok := textLang(tt.text)
@@ -110,11 +113,37 @@ func TestPhraseDenied(t *testing.T) {
 		{"カード会社", "カード会社の問題ではないと思う", false},
 		{"番号", "番号が違う", true},
 		{"使用済", "使用済みじゃなくて無効", false},
+		{"カード会社の問題", "カード会社の問題ではないと思う", false},
 	}
 	for _, tt := range tests {
 		p, _ := newPhrase(norm, tt.phrase)
 		if got := p.score(newUtterance(norm, tt.text)) > 0; got != tt.want {
 			t.Errorf("%q in %q: matched %v, want %v", tt.phrase, tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestPhraseCircumstance checks that a phrase named as what the customer was doing counts
+// half: 「登録しようとしたら」, "when I redeem it".
+func TestPhraseCircumstance(t *testing.T) {
+	norm := strings.ToLower
+	tests := []struct {
+		phrase, text string
+		want         int
+	}{
+		{"redeem", "when i redeem it says already used", 3},
+		{"redeem", "while trying to redeem it the page froze", 3},
+		{"redeem", "i want to redeem a gift card", 6},
+		{"登録", "登録しようとしたら使用済み", 1},
+		{"登録", "登録できない", 2},
+		{"自分で使った", "自分で使った覚えはないです", 0},
+		{"チャージ", "チャージ済みの残高で払いたい", 2},
+		{"登録", "登録したのに選べない", 1},
+	}
+	for _, tt := range tests {
+		p, _ := newPhrase(norm, tt.phrase)
+		if got := p.score(newUtterance(norm, tt.text)); got != tt.want {
+			t.Errorf("%q in %q: score %d, want %d", tt.phrase, tt.text, got, tt.want)
 		}
 	}
 }

@@ -26,10 +26,29 @@ func Normalize(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // suppress leading spaces
-	for _, r := range s {
+	prev := ' '
+	inNamed := false // in a run of dashes read as the word
+	for i, r := range s {
+		last := prev
+		prev = r
+		if !isDash(r) {
+			inNamed = false
+		}
 		switch {
 		case r >= 'ァ' && r <= 'ヶ':
 			r -= 'ァ' - 'ぁ'
+		case isDash(r) && inNamed:
+			continue
+		case isDash(r) && namedDash(last, s[i+utf8.RuneLen(r):]):
+			// A dash standing alone is the symbol talked about (「番号の「-」って要る？」),
+			// not a long vowel: it is read as the word.
+			inNamed = true
+			if !space {
+				b.WriteByte(' ')
+			}
+			b.WriteString("はいふん ")
+			space = true
+			continue
 		case isDash(r):
 			r = 'ー'
 		case r == '\'' || r == '’' || r == '‘' || r == '`':
@@ -84,7 +103,7 @@ var spellings = strings.NewReplacer(
 	"ぎふとけん", "ぎふと券", "あまぎふ", "ぎふと券", "ぎふとかーど", "ぎふと券", "ぎふと件", "ぎふと券", "とうろく", "登録", "ばんごう", "番号", "きげん", "期限", "ざんだか", "残高",
 	"しようずみ", "使用済み", "つかえ", "使え", "つかわ", "使わ", "つかっ", "使っ", "つかう", "使う", "つかい", "使い",
 	"しはらい", "支払い", "ちがいま", "違いま", "いれれ", "入れれ", "けずっ", "削っ", "けずれ", "削れ", "けずり", "削り", "足らな", "足りな", "てくれない", "ない", "てくれません", "ない", "てもらえない", "ない", "いれたら", "入れたら", "いれても", "入れても", "いれる", "入れる", "いれた", "入れた", "まちがい", "間違い", "まちがっ", "間違っ", "まちがえ", "間違え", "ちがう", "違う", "ちがって", "違って", "ってで", "って出", "えらべ", "選べ", "けっさい", "決済", "むこう", "無効", "ききたい", "聞きたい", "よめな", "読めな", "よめま", "読めま", "みえな", "見えな", "みえま", "見えま",
-	"出来", "でき", "えねー", "えない", "えねえ", "えない", "えへん", "えない", "きねー", "きない", "きねえ", "きない", "きへん", "きない",
+	"出来", "でき", "えねー", "えない", "えねえ", "えない", "われへん", "えない", "えへん", "えない", "きねー", "きない", "きねえ", "きない", "きへん", "きない",
 	"られな", "れな",
 )
 
@@ -118,6 +137,19 @@ var politeNegatives = func() *strings.Replacer {
 	}
 	return strings.NewReplacer(pairs...)
 }()
+
+// namedDash reports whether a dash between prev and the text after it stands alone: after
+// neither kana nor a letter or digit (a long vowel follows kana, a code's or a date's
+// separator a letter or digit), and, with the dashes that follow it, before neither a letter
+// nor a digit.
+func namedDash(prev rune, after string) bool {
+	if unicode.IsLetter(prev) || unicode.IsDigit(prev) || isDash(prev) {
+		return false
+	}
+	after = strings.TrimLeftFunc(after, isDash)
+	next, _ := utf8.DecodeRuneInString(after)
+	return !unicode.IsLetter(next) && !unicode.IsDigit(next)
+}
 
 func isDash(r rune) bool {
 	switch r {

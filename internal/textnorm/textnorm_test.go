@@ -38,6 +38,10 @@ func TestNormalize(t *testing.T) {
 		{name: "romaji", in: "Gift ken ga tsukaenai desu", want: "ぎふと券が使えないです"},
 		{name: "romaji with english words", in: "amazon gift card no code ga mukou tte deru", want: "amazon gift card の code が無効って出る"},
 		{name: "romaji sokuon and n", in: "giftken no touroku houhou oshiete", want: "ぎふと券の登録ほうほうおしえて"},
+		{name: "kansai potential negative", in: "アマギフ使われへんねんけど", want: "ぎふと券使えないねんけど"},
+		{name: "a dash named alone", in: "番号の間の「-」って要るんですか？", want: "番号の間の はいふん って要るんですか"},
+		{name: "a dash after kana is a long vowel", in: "えー、使えない", want: "えー 使えない"},
+		{name: "a dash between letters is kept", in: "ABCD-EFGH", want: "abcdーefgh"},
 		{name: "english is not romaji", in: "I bought a gift card on amazon", want: "i bought a gift card on amazon"},
 		{name: "one marker is not romaji", in: "my kid gave me a code", want: "my kid gave me a code"},
 	}
