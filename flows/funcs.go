@@ -106,16 +106,6 @@ func readFacts(raw string, now time.Time) map[string]string {
 			out[varCodeProblem] = string(problem)
 		}
 		text = RedactCodes(text)
-	} else if loc, ok := shortCodeRun(text); ok {
-		// A code too short to be taken for one anywhere (RedactCodes leaves it), named as
-		// the code or said to be refused: 「無効と言われる。番号 HT6Q8MZ3RPL2」, "code
-		// 4TQ8XM2KPH doesn't work". It is a mistyped code, and it is stored masked.
-		code, problem := CheckCode(text[loc[0]:loc[1]])
-		if problem == CodeWrongLength {
-			out[varCode] = MaskCode(code)
-			out[varCodeProblem] = string(problem)
-			text = text[:loc[0]] + MaskCode(code) + text[loc[1]:]
-		}
 	}
 	text = yenNumerals(text)
 	if !strings.ContainsAny(text, "0123456789") {
@@ -295,42 +285,6 @@ func amountKind(before, after string) string {
 // nearAmount is how near (in bytes: four kana or kanji) a word must be to an amount to
 // outweigh a word on its other side.
 const nearAmount = 12
-
-// shortCodeRun finds the first run of 8 to 13 ASCII letters and digits standing alone (not
-// after ¥ or a backslash, not before 円) with three letters and three digits, the shape of
-// a claim code typed short. It is a single pass, whatever the length of text.
-func shortCodeRun(text string) ([]int, bool) {
-	alnum := func(b byte) bool { return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
-	for i := 0; i < len(text); {
-		if !alnum(text[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(text) && alnum(text[j]) {
-			j++
-		}
-		if n := j - i; n >= 8 && n <= 13 && shortCodeDigits(text[i:j]) &&
-			!strings.HasSuffix(text[:i], "¥") && !strings.HasSuffix(text[:i], "\\") && !strings.HasPrefix(text[j:], "円") {
-			return []int{i, j}, true
-		}
-		i = j
-	}
-	return nil, false
-}
-
-// shortCodeDigits reports whether a short run reads as a code rather than a word or a
-// model name: three or more letters and three or more digits (「iPhone15」 and "Pixel8a"
-// are not codes).
-func shortCodeDigits(code string) bool {
-	digits := strings.Count(strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return 'd'
-		}
-		return -1
-	}, code), "d")
-	return digits >= 3 && len(code)-digits >= 3
-}
 
 func hasLetterAndDigit(s string) bool {
 	return strings.ContainsAny(s, "0123456789") && strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
