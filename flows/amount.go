@@ -204,21 +204,61 @@ func yenNumerals(s string) string {
 	if !strings.ContainsAny(s, "円えん") {
 		return s
 	}
-	s = kanaYen.ReplaceAllStringFunc(s, func(m string) string {
-		var b strings.Builder
-		unit := false
-		for _, w := range kanaWord.FindAllString(m, -1) {
-			k := kanaKanji[w]
-			if _, _, ok := yenUnit([]rune(k)[0]); ok {
-				unit = true
+	// The patterns run only where a numeral stands right before 円 or えん: unanchored
+	// on a long message they cost most of a turn.
+	if numeralBeforeYen(s, kanaNumeralEnds) {
+		s = kanaYen.ReplaceAllStringFunc(s, kanaYenDigits)
+	}
+	if !numeralBeforeYen(s, kanjiNumerals) {
+		return s
+	}
+	return kanjiYenDigits(s)
+}
+
+// kanaNumeralEnds are the last characters of the words of kanaNumeral; kanjiNumerals the
+// characters of kanjiYen's numbers.
+const (
+	kanaNumeralEnds = "ちっにんごくなう"
+	kanjiNumerals   = "〇零一二三四五六七八九十百千万億"
+)
+
+// numeralBeforeYen reports whether a 円 or えん in s follows one of the characters of
+// numerals.
+func numeralBeforeYen(s, numerals string) bool {
+	for _, unit := range []string{"円", "えん"} {
+		for i := 0; ; {
+			j := strings.Index(s[i:], unit)
+			if j < 0 {
+				break
 			}
-			b.WriteString(k)
+			if r, _ := utf8.DecodeLastRuneInString(s[:i+j]); strings.ContainsRune(numerals, r) {
+				return true
+			}
+			i += j + len(unit)
 		}
-		if !unit {
-			return m
+	}
+	return false
+}
+
+// kanaYenDigits rewrites one kanaYen match in kanji, when it has a unit.
+func kanaYenDigits(m string) string {
+	var b strings.Builder
+	unit := false
+	for _, w := range kanaWord.FindAllString(m, -1) {
+		k := kanaKanji[w]
+		if _, _, ok := yenUnit([]rune(k)[0]); ok {
+			unit = true
 		}
-		return b.String() + "円"
-	})
+		b.WriteString(k)
+	}
+	if !unit {
+		return m
+	}
+	return b.String() + "円"
+}
+
+// kanjiYenDigits rewrites the kanjiYen amounts of s with Arabic digits.
+func kanjiYenDigits(s string) string {
 	locs := kanjiYen.FindAllStringIndex(s, -1)
 	if locs == nil {
 		return s
