@@ -184,33 +184,16 @@ type targetScore struct {
 
 // scores returns the best score of every target that matches u, in the order the targets
 // were added.
-func (m *matcher) scores(u utterance) []targetScore {
-	var out []targetScore
-	for _, en := range m.entries {
-		s := en.p.score(u)
-		if s == 0 {
-			continue
-		}
-		found := false
-		for i := range out {
-			if out[i].target == en.target {
-				out[i].score = max(out[i].score, s)
-				found = true
-				break
-			}
-		}
-		if !found {
-			out = append(out, targetScore{en.target, s})
-		}
-	}
-	return out
-}
+func (m *matcher) scores(u utterance) []targetScore { return m.scoresOf(u, false) }
 
 // specificScores is scores without single English words.
-func (m *matcher) specificScores(u utterance) []targetScore {
+func (m *matcher) specificScores(u utterance) []targetScore { return m.scoresOf(u, true) }
+
+// scoresOf is scores, without the phrases that are a single English word when specific.
+func (m *matcher) scoresOf(u utterance, specific bool) []targetScore {
 	var out []targetScore
 	for _, en := range m.entries {
-		if en.p.ascii && !strings.Contains(strings.TrimSpace(en.p.spaced), " ") {
+		if specific && en.p.ascii && !strings.Contains(strings.TrimSpace(en.p.spaced), " ") {
 			continue
 		}
 		s := en.p.score(u)
