@@ -263,13 +263,14 @@ var (
 			"そっか", "そうか", "あきらめ", "諦め", "仕方ない", "しかたない", "しょうがない", "残念", "てたみたい", "だったみたい",
 			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました",
 			// Casual yeses and thanks.
-			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝"},
+			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝",
+			"おけ", "おけまる", "りょ", "りょです", "りょーかい"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
-			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working",
+			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk",
 			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool"},
 	}
 	notSolvedWords = Words{
@@ -278,12 +279,16 @@ var (
 			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
 			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません", "変わらず", "直らない", "同じエラー",
 			"見つからない", "見当たらない", "効果なし", "ダメでした", "返事がない", "返信がない", "連絡がつかない", "連絡つかない",
-			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど"},
+			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど",
+			// Still failing in other words, and a request for another way: not solved.
+			"エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
+			"納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
 			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding", "already tried",
-			"already did", "tried that", "did that already", "nah", "negative"},
+			"already did", "tried that", "did that already", "nah", "negative", "same", "same thing", "another way", "other way",
+			"anything else"},
 	}
 )
 
@@ -940,6 +945,11 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if cmd, ok := e.commandIn(n, text, u, local); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
+	if n.Kind == KindAdvice && unsure(u) {
+		// "hmm not sure", 「微妙です」: neither yes nor no; the closing question is asked
+		// again with its buttons rather than closed either way.
+		return Match{Kind: MatchNone}
+	}
 	if n.Kind == KindAdvice {
 		// 「わかりました、Amazonに連絡します」「別々に注文してみる」: the customer will act on
 		// the advice.
@@ -985,6 +995,19 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		}
 		return m
 	}
+	if n.Kind == KindAdvice {
+		// 「そうなんですね」 alone: the advice is taken in; with more after it, the rest decides.
+		if strings.HasPrefix(u.compact, "そうなん") && utf8.RuneCountInString(u.compact) <= 8 {
+			return Match{Kind: MatchOption, Target: optSolved}
+		}
+		// 「👍」「🙏」「😭」: a reply of emoji alone says yes or no by its faces and hands.
+		switch emojiPolarity(text) {
+		case 1:
+			return Match{Kind: MatchOption, Target: optSolved}
+		case -1:
+			return Match{Kind: MatchOption, Target: optNotSolved}
+		}
+	}
 	if n.Kind == KindAdvice && saysNo(u) {
 		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
 		return Match{Kind: MatchOption, Target: optNotSolved}
@@ -1012,6 +1035,67 @@ func endsSolved(n *compiledNode, text string, utter func(string) utterance) bool
 	}
 	last := utter(parts[len(parts)-1])
 	return n.match.scoreOf(optSolved, last) > 0 && n.match.scoreOf(optNotSolved, last) == 0 && !saysNo(last)
+}
+
+// Emoji that say yes (thanks, OK, a smile) or no (thumbs down, crossed arms, tears) when a
+// reply is made of nothing else.
+var (
+	yesEmoji = "👍👌🙆🙏🙇😊😄😀😁😆☺🥰😍🤗🎉✨💯⭕✅🆗👏🥳😉"
+	noEmoji  = "👎🙅😭😢😞😔😩😫😰😱❌✖🙁☹😖😣😤💢🥲😿"
+)
+
+// emojiPolarity returns 1 when text is emoji that all say yes, -1 when they all say no, and
+// 0 otherwise (mixed, or anything but emoji, marks and spaces in the text).
+func emojiPolarity(text string) int {
+	yes, no := false, false
+	for _, r := range text {
+		switch {
+		case strings.ContainsRune(yesEmoji, r):
+			yes = true
+		case strings.ContainsRune(noEmoji, r):
+			no = true
+		case unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Sk, r) ||
+			r == 0x200d || r == 0xfe0f || r == '♀' || r == '♂' || r == '～' || r == '〜' || r == 'ー':
+		default:
+			return 0
+		}
+	}
+	switch {
+	case yes && !no:
+		return 1
+	case no && !yes:
+		return -1
+	}
+	return 0
+}
+
+// unsurePhrases say that the customer cannot tell whether the advice worked.
+var unsurePhrases = []string{" not sure ", " unsure ", " idk ", " dunno ", " maybe ", " perhaps ", " sort of ", " kind of ",
+	" kinda ", " hmm ", " not certain "}
+
+// unsureJA are the Japanese for the same, in a short reply.
+var unsureJA = []string{"よくわから", "わかんない", "たぶん", "多分", "微妙", "どうだろう", "どうかな", "うーん", "んー"}
+
+// unsure reports whether a short reply to "did that solve it?" says neither yes nor no but
+// that the customer is not sure ("hmm not sure", 「微妙です」, "maybe?").
+func unsure(u utterance) bool {
+	if len(u.words) > 4 {
+		return false
+	}
+	for _, p := range unsurePhrases {
+		if strings.Contains(" "+u.spaced+" ", p) {
+			return true
+		}
+	}
+	if utf8.RuneCountInString(u.compact) > 10 {
+		return false
+	}
+	for _, p := range unsureJA {
+		if strings.Contains(u.compact, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // answersNext reports whether u picks an option of the question advice n leads to when it
