@@ -264,13 +264,13 @@ var (
 			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました",
 			// Casual yeses and thanks.
 			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝",
-			"おけ", "おけまる", "りょ", "りょです", "りょーかい"},
+			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
-			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk",
+			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it",
 			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool"},
 	}
 	notSolvedWords = Words{
@@ -1118,7 +1118,7 @@ func (e *Engine) answersNext(n *compiledNode, u utterance) bool {
 // してみる」「登録しときます」) or that something still does not work (「見つからないです」).
 var (
 	planEndings = []string{"てみます", "でみます", "てみる", "でみる", "てみよう", "でみよう", "ときます", "ておきます", "とく",
-		"ておく", "とこう", "ておこう", "します", "しよう", "します!", "諦めます", "あきらめます", "払います", "待ちます", "待ってみます"}
+		"ておく", "とこう", "ておこう", "てきます", "てくる", "てこよう", "します", "しよう", "します!", "諦めます", "あきらめます", "払います", "待ちます", "待ってみます"}
 	negativeEndings = []string{"ない", "なかった", "ず", "ないです", "なかったです", "ないんです", "ないんですけど", "ないけど",
 		"ないみたい", "ないみたいです", "だめ", "だめです", "だめでした", "無理", "無理です", "無理でした"}
 	enNegatives = []string{"isnt", "not", "doesnt", "didnt", "wont", "cant", "nothing", "never", "couldnt", "havent", "hasnt",
