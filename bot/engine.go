@@ -634,6 +634,13 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			return t.redecide(id)
 		}
 	}
+	if m.unsure {
+		// "hmm not sure": nothing was misunderstood; the closing question and its buttons
+		// again, without the advice or an apology.
+		t.c.UpdatedAt = t.now
+		t.reprompt(n)
+		return t.out, nil
+	}
 	switch m.Kind {
 	case MatchOption:
 		carry := u
@@ -877,6 +884,7 @@ type Match struct {
 	err     error // why an input node's parser rejected the text
 	suggest []candidate
 	opener  bool // nothing matched, but the text is about a gift card not working
+	unsure  bool // a reply to "did that solve it?" that is neither yes nor no
 }
 
 // Interpret returns how text typed at node would be understood, without changing anything:
@@ -948,7 +956,7 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if n.Kind == KindAdvice && unsure(u) {
 		// "hmm not sure", 「微妙です」: neither yes nor no; the closing question is asked
 		// again with its buttons rather than closed either way.
-		return Match{Kind: MatchNone}
+		return Match{Kind: MatchNone, unsure: true}
 	}
 	if n.Kind == KindAdvice {
 		// 「わかりました、Amazonに連絡します」「別々に注文してみる」: the customer will act on
