@@ -27,3 +27,23 @@ func TestEmojiPolarity(t *testing.T) {
 		})
 	}
 }
+
+func TestSaysNoPoliteEndings(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"うまくいきません", true},
+		{"反映されませんでした", true},
+		{"ありがとうございます、すみません", false},
+		{"問題ありません", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			u := utterance{compact: tt.text}
+			if got := saysNo(u); got != tt.want {
+				t.Errorf("saysNo(%q) = %v, want %v", tt.text, got, tt.want)
+			}
+		})
+	}
+}

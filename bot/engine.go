@@ -270,7 +270,7 @@ var (
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
-			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it",
+			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it", "yay", "woohoo", "worked like a charm",
 			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool"},
 	}
 	notSolvedWords = Words{
@@ -281,13 +281,13 @@ var (
 			"見つからない", "見当たらない", "効果なし", "ダメでした", "返事がない", "返信がない", "連絡がつかない", "連絡つかない",
 			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど",
 			// Still failing in other words, and a request for another way: not solved.
-			"エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
+			"グレー", "灰色", "エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
 			"納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
 			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding", "already tried",
-			"already did", "tried that", "did that already", "nah", "negative", "same", "same thing", "another way", "other way",
+			"already did", "tried that", "did that already", "nah", "negative", "greyed out", "grayed out", "same", "same thing", "another way", "other way",
 			"anything else"},
 	}
 )
@@ -1016,6 +1016,15 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 			return Match{Kind: MatchOption, Target: optNotSolved}
 		}
 	}
+	if n.Kind == KindAdvice {
+		// 「えー😭」「おおー👏」: words that say nothing either way; the emoji decide.
+		switch emojiTone(text) {
+		case 1:
+			return Match{Kind: MatchOption, Target: optSolved}
+		case -1:
+			return Match{Kind: MatchOption, Target: optNotSolved}
+		}
+	}
 	if n.Kind == KindAdvice && saysNo(u) {
 		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
 		return Match{Kind: MatchOption, Target: optNotSolved}
@@ -1077,6 +1086,23 @@ func emojiPolarity(text string) int {
 	return 0
 }
 
+// emojiTone returns 1 when the emoji in text all say yes, -1 when they all say no, and 0
+// when there are none or they disagree; the rest of the text is not looked at.
+func emojiTone(text string) int {
+	yes, no := false, false
+	for _, r := range text {
+		yes = yes || strings.ContainsRune(yesEmoji, r)
+		no = no || strings.ContainsRune(noEmoji, r)
+	}
+	switch {
+	case yes && !no:
+		return 1
+	case no && !yes:
+		return -1
+	}
+	return 0
+}
+
 // unsurePhrases say that the customer cannot tell whether the advice worked.
 var unsurePhrases = []string{" not sure ", " unsure ", " idk ", " dunno ", " maybe ", " perhaps ", " sort of ", " kind of ",
 	" kinda ", " hmm ", " not certain "}
@@ -1128,7 +1154,9 @@ var (
 	planEndings = []string{"てみます", "でみます", "てみる", "でみる", "てみよう", "でみよう", "ときます", "ておきます", "とく",
 		"ておく", "とこう", "ておこう", "てきます", "てくる", "てこよう", "します", "しよう", "します!", "諦めます", "あきらめます", "払います", "待ちます", "待ってみます"}
 	negativeEndings = []string{"ない", "なかった", "ず", "ないです", "なかったです", "ないんです", "ないんですけど", "ないけど",
-		"ないみたい", "ないみたいです", "だめ", "だめです", "だめでした", "無理", "無理です", "無理でした"}
+		"ないみたい", "ないみたいです", "だめ", "だめです", "だめでした", "無理", "無理です", "無理でした", "ません", "ませんでした"}
+	// notNegative are polite endings in ません that say nothing is wrong.
+	notNegative = []string{"すみません", "すいません", "かまいません", "構いません", "問題ありません", "申し訳ありません"}
 	enNegatives = []string{"isnt", "not", "doesnt", "didnt", "wont", "cant", "nothing", "never", "couldnt", "havent", "hasnt",
 		"arent", "wasnt", "still", "no"}
 )
@@ -1176,7 +1204,7 @@ func reportsFinding(u utterance) bool {
 func saysNo(u utterance) bool {
 	c := u.compact
 	for _, end := range negativeEndings {
-		if strings.HasSuffix(c, end) {
+		if strings.HasSuffix(c, end) && !slices.ContainsFunc(notNegative, func(p string) bool { return strings.HasSuffix(c, p) }) {
 			return true
 		}
 	}
