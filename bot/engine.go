@@ -953,9 +953,10 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if cmd, ok := e.commandIn(n, text, u, local); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
-	if n.Kind == KindAdvice && unsure(u) {
+	if n.Kind == KindAdvice && unsure(u) && n.match.scoreOf(optSolved, u) == 0 && n.match.scoreOf(optNotSolved, u) == 0 {
 		// "hmm not sure", 「微妙です」: neither yes nor no; the closing question is asked
-		// again with its buttons rather than closed either way.
+		// again with its buttons rather than closed either way. A yes or a no beside the
+		// hesitation (「ん〜ダメっぽい」) decides.
 		return Match{Kind: MatchNone, unsure: true}
 	}
 	if n.Kind == KindAdvice {
