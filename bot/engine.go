@@ -281,13 +281,14 @@ var (
 			"見つからない", "見当たらない", "効果なし", "ダメでした", "返事がない", "返信がない", "連絡がつかない", "連絡つかない",
 			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど",
 			// Still failing in other words, and a request for another way: not solved.
-			"グレー", "灰色", "結局どう", "エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
+			"グレー", "灰色", "結局どう", "どうにもならない", "どうにかならない", "なんとかならない", "はずなん", "はずなのに",
+			"はずだけど", "はずですけど", "退会", "連絡取れな", "連絡とれな", "エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
 			"納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
 			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding", "already tried",
-			"already did", "tried that", "did that already", "nah", "negative", "greyed out", "grayed out", "same", "same thing", "another way", "other way",
+			"already did", "tried that", "did that already", "nah", "negative", "nothing i can do", "nothing else i can do", "greyed out", "grayed out", "same", "same thing", "another way", "other way",
 			"anything else"},
 	}
 )
@@ -1109,7 +1110,7 @@ var unsurePhrases = []string{" not sure ", " unsure ", " idk ", " dunno ", " may
 	" kinda ", " hmm ", " not certain "}
 
 // unsureJA are the Japanese for the same, in a short reply.
-var unsureJA = []string{"よくわから", "わかんない", "たぶん", "多分", "微妙", "どうだろう", "どうかな", "うーん", "んー"}
+var unsureJA = []string{"よくわから", "わかんない", "たぶん", "多分", "微妙", "いまいち", "イマイチ", "どうだろう", "どうかな", "うーん", "んー"}
 
 // unsure reports whether a short reply to "did that solve it?" says neither yes nor no but
 // that the customer is not sure ("hmm not sure", 「微妙です」, "maybe?").
@@ -1165,7 +1166,7 @@ var (
 // trimEnd returns u's compact text without the politeness and marks that close a message.
 func trimEnd(u utterance) string {
 	c := u.compact
-	for _, suf := range []string{"。", "!", "w", "と思います", "と思う", "と思ってます", "かな", "よ", "ね", "よね", "です", "ですね"} {
+	for _, suf := range []string{"〜", "~", "ー", "。", "!", "w", "と思います", "と思う", "と思ってます", "かな", "よ", "ね", "よね", "です", "ですね"} {
 		c = strings.TrimSuffix(c, suf)
 	}
 	return c
