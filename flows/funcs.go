@@ -97,15 +97,16 @@ func Funcs() bot.Funcs {
 func readFacts(raw string, now time.Time) map[string]string {
 	out := map[string]string{}
 	text := norm.NFKC.String(raw)
-	if found, ok := FindCode(text); ok {
-		code, problem := CheckCode(found)
+	// One scan finds the codes (as FindCode) and masks them (as RedactCodes).
+	if redacted, codes := redactCodes(text); len(codes) > 0 {
+		code, problem := CheckCode(codes[0])
 		// The 16 digits on the back of a card, typed as the code, are told apart by the
 		// code question.
 		if hasLetterAndDigit(code) && problem != CodeEmpty && problem != CodeSerialNumber || problem == CodeSerialNumber {
 			out[varCode] = MaskCode(code)
 			out[varCodeProblem] = string(problem)
 		}
-		text = RedactCodes(text)
+		text = redacted
 	}
 	text = yenNumerals(text)
 	if !strings.ContainsAny(text, "0123456789") {
