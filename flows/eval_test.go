@@ -964,11 +964,13 @@ func (p *player) converse(c *evalConv) *convResult {
 	}
 	for i, text := range c.Opening {
 		say(text)
+		// The language the bot answers in after the last opening message sent (the
+		// expected node may be reached before the last one).
+		r.langOK = string(cur.after.Lang) == c.Lang
 		if i == len(c.Opening)-1 {
 			for node := range c.Known {
 				learn(node)
 			}
-			r.langOK = string(cur.after.Lang) == c.Lang
 		}
 		observe(i == len(c.Opening)-1)
 		if r.reached || r.stopped {
