@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/giftdesk/giftdesk/bot"
 )
 
 // maxInterval bounds the wait between two looks at a condition.
@@ -36,8 +38,8 @@ func Until(ctx context.Context, cond func() (bool, error)) error {
 type Store interface {
 	// PendingEvents returns how many stored events wait to be processed.
 	PendingEvents(ctx context.Context) (n int, oldest time.Time, err error)
-	// UnfinishedOutgoing returns how many outbox rows have not been finished.
-	UnfinishedOutgoing(ctx context.Context) (int, error)
+	// CountOutgoing counts the outbox rows; Waiting is those not finished.
+	CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error)
 }
 
 // Drained waits until st has no pending event and no unfinished outbox row. Every event
@@ -50,9 +52,11 @@ func Drained(ctx context.Context, st Store) error {
 		if events, _, err = st.PendingEvents(ctx); err != nil {
 			return false, err
 		}
-		if outgoing, err = st.UnfinishedOutgoing(ctx); err != nil {
+		c, err := st.CountOutgoing(ctx, time.Now())
+		if err != nil {
 			return false, err
 		}
+		outgoing = c.Waiting
 		return events == 0 && outgoing == 0, nil
 	})
 	if err != nil {

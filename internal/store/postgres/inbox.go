@@ -138,16 +138,6 @@ func (s *Store) PendingEvents(ctx context.Context) (n int, oldest time.Time, err
 	return n, oldest, nil
 }
 
-// UnfinishedOutgoing returns how many outbox rows have not been finished: waiting to be
-// claimed, leased or waiting for a retry.
-func (s *Store) UnfinishedOutgoing(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE finished_at IS NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count unfinished outgoing: %w", err)
-	}
-	return n, nil
-}
-
 // CountConversations returns how many conversations are stored, whatever their state.
 func (s *Store) CountConversations(ctx context.Context) (int, error) {
 	var n int

@@ -10,7 +10,7 @@ import (
 var statsTests = []test{
 	{"PendingEvents", testStatsPendingEvents},
 	{"CountOutgoing", testStatsCountOutgoing},
-	{"UnfinishedOutgoing", testStatsUnfinishedOutgoing},
+	{"CountOutgoing/Unfinished", testStatsUnfinishedOutgoing},
 	{"CountConversations", testStatsCountConversations},
 }
 
@@ -90,17 +90,17 @@ func testStatsPendingEvents(t *testing.T, s Store, clk *clock) {
 	check(0, time.Time{})
 }
 
-// testStatsUnfinishedOutgoing checks that UnfinishedOutgoing counts the outbox rows not
-// finished, whether due, leased or waiting for a retry, and none once all are finished.
+// testStatsUnfinishedOutgoing checks that CountOutgoing's Waiting counts the outbox rows
+// not finished, whether due, leased or waiting for a retry, and none once all are finished.
 func testStatsUnfinishedOutgoing(t *testing.T, s Store, clk *clock) {
 	check := func(want int) {
 		t.Helper()
-		n, err := s.UnfinishedOutgoing(t.Context())
+		c, err := s.CountOutgoing(t.Context(), clk.Now())
 		if err != nil {
-			t.Fatalf("UnfinishedOutgoing: %v", err)
+			t.Fatalf("CountOutgoing: %v", err)
 		}
-		if n != want {
-			t.Errorf("UnfinishedOutgoing = %d, want %d", n, want)
+		if c.Waiting != want {
+			t.Errorf("CountOutgoing: %d waiting, want %d", c.Waiting, want)
 		}
 	}
 	check(0)

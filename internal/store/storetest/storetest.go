@@ -99,10 +99,9 @@
 //   - PendingEvents counts the pending events and reports when the longest waiting one
 //     arrived, by the store's clock.
 //   - CountOutgoing counts unfinished rows (Parked among them) and rows finished as
-//     "failed" or bot.OutcomeUncertain at or after since.
+//     "failed" or bot.OutcomeUncertain at or after since; its Waiting, with
+//     PendingEvents, tells a drained pipeline (both zero).
 //   - CountConversations counts the stored conversations, whatever their state.
-//   - UnfinishedOutgoing counts the outbox rows not finished, leased or not; together
-//     with PendingEvents it tells a drained pipeline (both zero).
 //
 // and for reports (Reports):
 //
@@ -153,8 +152,6 @@ type Stats interface {
 	// CountOutgoing counts the unfinished outbox rows, and those finished as failed or
 	// uncertain at or after since (bot.OutboxCounter).
 	CountOutgoing(ctx context.Context, since time.Time) (bot.OutboxCounts, error)
-	// UnfinishedOutgoing returns how many outbox rows have not been finished.
-	UnfinishedOutgoing(ctx context.Context) (int, error)
 	// CountConversations returns how many conversations are stored.
 	CountConversations(ctx context.Context) (int, error)
 }
