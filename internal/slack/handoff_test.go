@@ -716,15 +716,7 @@ func TestNotesStayInternal(t *testing.T) {
 func notesStayInternal(t *testing.T, socket bool) {
 	d := startDesk(t, setup{})
 	if d.socket = socket; socket {
-		ctx, cancel := context.WithCancel(d.ctx)
-		done := make(chan error, 1)
-		go func() { done <- d.ch.RunSocketMode(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("RunSocketMode: %v", err)
-			}
-		})
+		d.socketMode()
 	}
 	root, _ := d.handOff()
 	before := len(d.line.wait(t, 2))

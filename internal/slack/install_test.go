@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -178,15 +177,7 @@ func TestIdentifyRefused(t *testing.T) {
 // and nothing is stored or posted.
 func TestForeignSocketMode(t *testing.T) {
 	h := start(t)
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan error, 1)
-	go func() { done <- h.ch.RunSocketMode(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("RunSocketMode: %v", err)
-		}
-	})
+	h.socketMode()
 	q := h.fake.Post(support, slacktest.BotUserID, "question", "")
 	q.BotID = slacktest.BotID
 	q.Blocks = []byte(`[{"type":"actions","block_id":"b","elements":[{"type":"button","action_id":"giftdesk-choice-1","value":"o:start:checkout_select","text":{"type":"plain_text","text":"Checkout"}}]}]`)

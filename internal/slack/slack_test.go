@@ -51,6 +51,19 @@ type harness struct {
 	logs  *syncBuffer
 }
 
+// socketMode runs the channel's Socket Mode connection until the test ends.
+func (h *harness) socketMode() {
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.ch.RunSocketMode(ctx) }()
+	h.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("RunSocketMode: %v", err)
+		}
+	})
+}
+
 // setup varies the harness.
 type setup struct {
 	// tickets is the Slack channel where hand-off tickets are posted; empty for none.
@@ -852,15 +865,7 @@ func TestRateLimitedDelivery(t *testing.T) {
 // command and a button press, each acknowledged after it is stored.
 func TestSocketMode(t *testing.T) {
 	h := start(t)
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan error, 1)
-	go func() { done <- h.ch.RunSocketMode(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("RunSocketMode: %v", err)
-		}
-	})
+	h.socketMode()
 	wctx, wcancel := h.wait()
 	defer wcancel()
 	send := func(e slacktest.Envelope) json.RawMessage {
