@@ -90,6 +90,22 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 		return d
 	}
+	// count reads a whole number from least to most (0 meaning no limit where least is 0).
+	count := func(name string, def, least, most int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < least || n > most {
+			from := strconv.Itoa(least)
+			if least == 0 {
+				from = "0 (no limit)"
+			}
+			errs = append(errs, fmt.Errorf("%s=%q: want a number from %s to %d", name, v, from, most))
+		}
+		return n
+	}
 	c.IdleTimeout = dur("GIFTDESK_IDLE_TIMEOUT", 30*time.Minute)
 	c.HandoffWait = dur("GIFTDESK_HANDOFF_WAIT", 15*time.Minute)
 	c.SweepEvery = dur("GIFTDESK_SWEEP_EVERY", 30*time.Second)
@@ -117,14 +133,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 		c.WebhookMemory = n
 	}
-	c.WebhookReads = 256
-	if v := getenv("GIFTDESK_WEBHOOK_READS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1<<16 {
-			errs = append(errs, fmt.Errorf("GIFTDESK_WEBHOOK_READS=%q: want a number from 1 to 65536", v))
-		}
-		c.WebhookReads = n
-	}
+	c.WebhookReads = count("GIFTDESK_WEBHOOK_READS", 256, 1, 1<<16)
 	files := openFilesLimit()
 	c.MaxConns = min(8192, max(files-256, 64))
 	if v := getenv("GIFTDESK_MAX_CONNS"); v != "" {
@@ -136,27 +145,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 		c.MaxConns = n
 	}
-	count := func(name string, def, most int) int {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > most {
-			errs = append(errs, fmt.Errorf("%s=%q: want a number from 0 (no limit) to %d", name, v, most))
-		}
-		return n
-	}
-	c.TicketsPerHour = count("GIFTDESK_TICKETS_PER_HOUR", 3, 1000)
-	c.RelaysPerMinute = count("GIFTDESK_RELAYS_PER_MINUTE", 6, 1000)
-	c.Workers = 4
-	if v := getenv("GIFTDESK_WORKERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 256 {
-			errs = append(errs, fmt.Errorf("GIFTDESK_WORKERS=%q: want a number from 1 to 256", v))
-		}
-		c.Workers = n
-	}
+	c.TicketsPerHour = count("GIFTDESK_TICKETS_PER_HOUR", 3, 0, 1000)
+	c.RelaysPerMinute = count("GIFTDESK_RELAYS_PER_MINUTE", 6, 0, 1000)
+	c.Workers = count("GIFTDESK_WORKERS", 4, 1, 256)
 	if c.DebugAddr = getenv("GIFTDESK_DEBUG_ADDR"); c.DebugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
 			errs = append(errs, fmt.Errorf("GIFTDESK_DEBUG_ADDR=%q: want host:port such as 127.0.0.1:6060", c.DebugAddr))
