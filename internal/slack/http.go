@@ -21,7 +21,7 @@ const signatureWindow = 5 * time.Minute
 
 // result is the outcome of one request, from HTTP or Socket Mode. Besides the shared
 // outcomes (webhook.Result), Slack's are "ignored", "foreign" (another workspace or app),
-// "url_verification", "not_started" (a slash command whose thread could not be started),
+// "url_verification", "ssl_check", "not_started" (a slash command whose thread could not be started),
 // "error", and for refused HTTP requests "bad_timestamp" and "no_signing_secret".
 type result = webhook.Result
 
@@ -47,6 +47,11 @@ func (c *Channel) Commands() http.Handler {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			return c.edge.DeadLetter(ctx, "command: malformed form", body)
+		}
+		if form.Get("ssl_check") == "1" {
+			// Slack checking the certificate of the command's URL: nothing to do but
+			// answer 200.
+			return result{Status: http.StatusOK, Outcome: "ssl_check"}
 		}
 		return c.command(ctx, slackapi.SlashCommand{
 			TeamID: form.Get("team_id"), APIAppID: form.Get("api_app_id"), ChannelID: form.Get("channel_id"), UserID: form.Get("user_id"),

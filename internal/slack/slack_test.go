@@ -926,3 +926,19 @@ func TestSocketModeNeedsAppToken(t *testing.T) {
 		t.Error("RunSocketMode without an app token returned nil")
 	}
 }
+
+// TestSSLCheck: Slack's certificate check of the slash command URL (ssl_check=1) is
+// answered 200 quietly: no dead letter, no event, no warning.
+func TestSSLCheck(t *testing.T) {
+	h := start(t)
+	code, _ := h.command(url.Values{"ssl_check": {"1"}, "token": {"gIkuvaNzQIHg97ATvDxqgjtO"}})
+	if code != http.StatusOK {
+		t.Errorf("answered %d, want 200", code)
+	}
+	if calls, fresh, _, dead := h.inbox.counts(); calls != 0 || fresh != 0 || dead != 0 {
+		t.Errorf("inbox got %d calls, %d events, %d dead letters; want none", calls, fresh, dead)
+	}
+	if logs := h.logs.String(); strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "outcome=ssl_check") {
+		t.Errorf("log, want one quiet ssl_check request:\n%s", logs)
+	}
+}
