@@ -201,6 +201,8 @@ func (s *step) customerLine(in Inbound) {
 		text = "(follow)"
 	case InUnfollow:
 		text = "(unfollow)"
+	case InJoin:
+		text = "(join)"
 	}
 	s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleCustomer, Name: s.c.Name, Text: text})
 }

@@ -311,6 +311,15 @@ func (e *Engine) Step(ctx context.Context, c *Conversation, in Inbound) ([]Messa
 		t.reset(in)
 		t.say(e.texts.Greeting)
 		return t.enter(e.flow.Start)
+	case InJoin:
+		// Added to a group: nobody's language is known, so both; the flow starts when
+		// someone asks.
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = now
+		}
+		c.UpdatedAt = now
+		g := e.texts.GroupGreeting
+		return []Message{{Kind: MsgText, Text: g.JA + "\n\n" + g.EN}}, nil
 	}
 
 	if c.Status == StatusHandoff && now.Sub(c.UpdatedAt) <= e.idle {

@@ -101,6 +101,9 @@ const (
 	InFollow InboundKind = "follow"
 	// InUnfollow is a customer blocking the bot: close the conversation.
 	InUnfollow InboundKind = "unfollow"
+	// InJoin is the bot being added to a group chat (LINE join): say once what it does
+	// and how to ask it there.
+	InJoin InboundKind = "join"
 	// InAgentText is an agent's message in a ticket's thread, for the customer (or an
 	// internal note when Note is set or it starts with a note marker: see IsNote).
 	InAgentText InboundKind = "agent_text"
@@ -119,7 +122,7 @@ const (
 // an agent or the bot's own timers).
 func (k InboundKind) fromCustomer() bool {
 	switch k {
-	case InText, InPostback, InFollow, InUnfollow:
+	case InText, InPostback, InFollow, InUnfollow, InJoin:
 		return true
 	}
 	return false

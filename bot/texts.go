@@ -24,6 +24,9 @@ type Texts struct {
 	Error       Text `yaml:"error"`
 	// HandoffWaiting answers a customer who writes while waiting for a person.
 	HandoffWaiting Text `yaml:"handoff_waiting"`
+	// GroupGreeting is said once when the bot is added to a group chat: what it does and
+	// how to ask it there.
+	GroupGreeting Text `yaml:"group_greeting"`
 
 	// The hand-off's texts for the customer.
 	OutOfHours       Text `yaml:"out_of_hours"` // %s is the next opening time
@@ -56,6 +59,10 @@ var defaultTexts = Texts{
 	Greeting: Text{
 		JA: "こんにちは。いくつかの質問で、お困りごとの原因を一緒に確認します。",
 		EN: "Hello! Let's find out what's wrong, one question at a time.",
+	},
+	GroupGreeting: Text{
+		JA: "グループに追加していただきありがとうございます。ギフト券のお困りごと(コードが使えない、残高が違うなど)をご案内します。このグループで質問するときは、メッセージの中で私をメンション(@)してください。",
+		EN: "Thanks for adding me! I help with gift card problems (a code that won't redeem, a wrong balance, …). To ask me something in this group, mention me (@) in your message.",
 	},
 	SolvedPrompt: Text{JA: "解決しましたか?", EN: "Did that solve it?"},
 	SolvedYes:    Text{JA: "はい、解決しました", EN: "Yes, solved"},
@@ -157,6 +164,7 @@ func (t *Texts) fields() []*Text {
 		&t.Greeting, &t.SolvedPrompt, &t.SolvedYes, &t.SolvedNo, &t.NotUnderstood,
 		&t.OfferHuman, &t.TalkToPerson, &t.StartOver, &t.IdleRestart, &t.FlowChanged,
 		&t.Help, &t.CannotGoBack, &t.StaleChoice, &t.LangSwitched, &t.DidYouMean, &t.KnownAnswer, &t.Error, &t.HandoffWaiting,
+		&t.GroupGreeting,
 		&t.OutOfHours, &t.TicketPosted, &t.KeepWaiting, &t.CannotCancel, &t.LongWait, &t.KeepWaitingLabel,
 		&t.SelfHelpLabel, &t.ResolvedThanks, &t.RatingPrompt, &t.RatingThanks, &t.BackToBot, &t.TicketLimit,
 		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteReturned, &t.NoteUnrated, &t.AlreadyClaimed, &t.TicketGone,

@@ -159,6 +159,9 @@ func (c *Channel) Profile(ctx context.Context, ev bot.Event) (bot.Profile, error
 		res  *http.Response
 		err  error
 	)
+	if anonymous(ev.Key.User) {
+		return bot.Profile{}, nil // a group's own conversation: no one to look up
+	}
 	kind, rest, _ := strings.Cut(ev.Key.User, ":")
 	switch kind {
 	case "group", "room":

@@ -181,29 +181,27 @@ func (c *Channel) event(we *wireEvent) (ev bot.Event, ok bool, err error) {
 		in = bot.Inbound{Kind: bot.InFollow}
 	case "unfollow":
 		in = bot.Inbound{Kind: bot.InUnfollow}
+	case "join", "leave":
+		if in, ok = joinOrLeave(we); !ok {
+			return bot.Event{}, false, nil
+		}
 	default:
-		return bot.Event{}, false, nil // join, leave, unsend, beacon, … and types added later
+		return bot.Event{}, false, nil // unsend, beacon, … and types added later
 	}
-	if we.WebhookEventID == "" || we.Source.UserID == "" {
-		return bot.Event{}, false, errors.New(we.Type + " event without webhookEventId or source.userId")
+	if we.WebhookEventID == "" {
+		return bot.Event{}, false, errors.New(we.Type + " event without webhookEventId")
+	}
+	address, key, err := conversation(we)
+	if err != nil {
+		return bot.Event{}, false, err
 	}
 	ev = bot.Event{
 		ID:         Name + ":" + we.WebhookEventID,
 		In:         in,
 		At:         time.UnixMilli(we.Timestamp),
 		ReplyToken: we.ReplyToken,
-		Address:    we.Source.UserID,
-		Key:        bot.Key{Channel: Name, User: we.Source.UserID},
-	}
-	// In a group or room every member has a conversation of their own; answers go to the
-	// group or room.
-	switch we.Source.Type {
-	case "group":
-		ev.Address = we.Source.GroupID
-		ev.Key.User = "group:" + we.Source.GroupID + ":" + we.Source.UserID
-	case "room":
-		ev.Address = we.Source.RoomID
-		ev.Key.User = "room:" + we.Source.RoomID + ":" + we.Source.UserID
+		Address:    address,
+		Key:        key,
 	}
 	return ev, true, nil
 }
