@@ -341,7 +341,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	if cfg.LineSecret != "" {
 		lineCh, err := line.New(line.Config{
 			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI, ReplyWindow: cfg.LineReplyWindow,
-			Inbox: inbox, Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
+			Inbox: inbox, Redact: redact.Body(flows.RedactCodes), Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(line.Name, outcome, fresh, dup, d)
 			},
@@ -359,7 +359,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		slackCh, err := slack.New(slack.Config{
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
 			APIURL: cfg.SlackAPI, Inbox: inbox, Conversations: store, Threads: store,
-			Redact: flows.RedactCodes, Logger: log, Bodies: bodies,
+			Redact: flows.RedactCodes, RedactBody: redact.Body(flows.RedactCodes), Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(slack.Name, outcome, fresh, dup, d)
 			},

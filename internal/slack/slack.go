@@ -105,6 +105,8 @@ type Config struct {
 	Threads bot.Threads
 	// Redact masks secrets (gift-card codes) in text kept for inspection; default: drop it.
 	Redact func(string) string
+	// RedactBody masks secrets in request bodies kept as dead letters; default Redact.
+	RedactBody func(string) string
 	// MaxBody is the largest request body accepted; default 1 MiB. Ignored when Bodies is
 	// set.
 	MaxBody int64
@@ -171,6 +173,9 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.Redact == nil {
 		cfg.Redact = func(string) string { return "(redacted)" }
 	}
+	if cfg.RedactBody == nil {
+		cfg.RedactBody = cfg.Redact
+	}
 	if cfg.Bodies == nil {
 		cfg.Bodies = budget.New(budget.Config{MaxBody: cfg.MaxBody})
 	}
@@ -194,7 +199,7 @@ func New(cfg Config) (*Channel, error) {
 	c := &Channel{cfg: cfg, log: log.With("component", "slack"), api: slackapi.New(cfg.BotToken, opts...)}
 	edge, err := webhook.New(webhook.Config{
 		Bodies: cfg.Bodies, Inbox: cfg.Inbox, Channel: Name, Signature: signature{secret: cfg.SigningSecret, now: cfg.Now},
-		Redact: cfg.Redact, Logger: c.log, Now: cfg.Now,
+		Redact: cfg.RedactBody, Logger: c.log, Now: cfg.Now,
 	})
 	if err != nil {
 		return nil, err
