@@ -6,6 +6,7 @@
 //	giftdesk flow graph [--lang ja|en] [FILE]               print a Mermaid diagram
 //	giftdesk report [--since 7d] [--format text|html] [--db PATH] [--lang ja|en]
 //	                                                        funnel, containment, hand-offs, ratings
+//	giftdesk line richmenu [--image FILE]                   install the LINE rich menu
 package main
 
 import (
@@ -28,6 +29,7 @@ const usage = `usage:
   giftdesk report [--since 7d] [--format text|html] [--db PATH] [--lang ja|en]
                                                           report the funnel through the flow, containment,
                                                           hand-offs, ratings and what was not understood
+  giftdesk line richmenu [--image FILE]                   install the LINE rich menu (replaces giftdesk's earlier one)
 `
 
 // errUsage means the command line was wrong; usage has been printed.
@@ -82,6 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "report":
 		return runReport(ctx, args[1:], stdout, stderr, time.Now)
+	case "line":
+		return runLine(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

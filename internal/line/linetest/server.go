@@ -138,6 +138,7 @@ type Server struct {
 	faults    map[string][]Fault
 	latency   time.Duration
 	profiles  map[string]Profile
+	rich      *richMenus // see richmenu.go
 	errs      []ValidationError
 	changed   chan struct{} // closed and replaced whenever a request has been handled
 }
@@ -341,12 +342,12 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{method: http.MethodPost, path: PathReply, limits: checkMessageLimits, serve: (*Server).serveReply},
 		{method: http.MethodPost, path: PathPush, limits: checkPushLimits, serve: (*Server).servePush},
 		{method: http.MethodGet, path: PathProfile, serve: (*Server).serveProfile},
 		{method: http.MethodPost, path: PathLoading, limits: checkLoadingLimits, serve: (*Server).serveLoading},
-	}
+	}, s.richMenuRoutes()...)
 }
 
 func checkPushLimits(body map[string]any) []Detail {
