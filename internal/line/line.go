@@ -57,6 +57,7 @@ type Channel struct {
 	opts    []messaging_api.MessagingApiAPIOption
 	encoded *encodedCache // rendered batches, see marshal.go
 	edge    *webhook.Edge
+	loading loadingState // see loading.go
 }
 
 var (

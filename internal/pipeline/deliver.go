@@ -299,6 +299,10 @@ func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) {
 	default:
 		wait := max(bot.RetryAfter(err), d.cfg.Backoff(o.Attempts))
 		log.Warn("delivery will be retried", "err", err, "in", wait.String())
+		if l, ok := sender.(Loader); ok && len(o.Messages) > 0 {
+			// The customer waits for the retry: show that the answer is coming.
+			l.ShowLoading(ctx, o.Key, o.Address)
+		}
 		if rerr := d.cfg.Outbox.RetryOutgoing(ctx, o.ID, d.cfg.Owner, d.cfg.Now().Add(wait)); rerr != nil {
 			log.Error("schedule retry", "err", rerr)
 		}

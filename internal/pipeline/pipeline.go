@@ -57,6 +57,7 @@ type Pipeline struct {
 	deliverer *Deliverer
 	senders   map[string]bot.Sender
 	profilers map[string]bot.Profiler
+	loaders   map[string]Loader
 	running   atomic.Bool
 }
 
@@ -72,7 +73,7 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.Grace = DefaultGrace
 	}
 	p := &Pipeline{cfg: cfg, batcher: NewBatcher(cfg.Store, 0), hints: NewHints(0),
-		senders: map[string]bot.Sender{}, profilers: map[string]bot.Profiler{}}
+		senders: map[string]bot.Sender{}, profilers: map[string]bot.Profiler{}, loaders: map[string]Loader{}}
 	p.batcher.grace = cfg.Grace
 	t := &timers{}
 	p.senders[bot.TimerChannel] = t
@@ -91,7 +92,7 @@ func New(cfg Config) (*Pipeline, error) {
 	p.worker, err = NewWorker(WorkerConfig{
 		Queue: cfg.Store, Store: cfg.Store, Stepper: cfg.Stepper, Owner: cfg.Owner, Lease: cfg.Lease,
 		Workers: cfg.Workers, Grace: cfg.Grace, Logger: cfg.Logger, Now: cfg.Now,
-		Profilers: p.profilers, Deliverer: p.deliverer, Hints: p.hints, Turned: cfg.Turned,
+		Profilers: p.profilers, Loaders: p.loaders, Deliverer: p.deliverer, Hints: p.hints, Turned: cfg.Turned,
 		Committed: p.deliverer.Notify,
 	})
 	if err != nil {
@@ -107,8 +108,8 @@ func New(cfg Config) (*Pipeline, error) {
 // concurrent use, also before Run starts (writes then wait for it).
 func (p *Pipeline) Inbox() bot.Inbox { return p.inbox }
 
-// Add registers channel name's sender, and its profile lookup if s is a bot.Profiler. It
-// must be called before Run.
+// Add registers channel name's sender, its profile lookup if s is a bot.Profiler and its
+// loading indicator if s is a Loader. It must be called before Run.
 func (p *Pipeline) Add(name string, s bot.Sender) error {
 	if p.running.Load() {
 		return fmt.Errorf("add channel %s: the pipeline is running", name)
@@ -119,6 +120,9 @@ func (p *Pipeline) Add(name string, s bot.Sender) error {
 	p.senders[name] = s
 	if pr, ok := s.(bot.Profiler); ok {
 		p.profilers[name] = pr
+	}
+	if l, ok := s.(Loader); ok {
+		p.loaders[name] = l
 	}
 	return nil
 }

@@ -28,6 +28,8 @@ type WorkerConfig struct {
 	Now     func() time.Time      // default time.Now
 	// Profilers look up customers' profiles, by channel; optional.
 	Profilers map[string]bot.Profiler
+	// Loaders show customers that an answer is coming, by channel (see Loader); optional.
+	Loaders map[string]Loader
 	// Deliverer, if set, is handed the rows a turn could lease to it at commit (the
 	// oldest undelivered of their conversation and channel), so they go out at once.
 	Deliverer *Deliverer
@@ -170,6 +172,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	if w.cfg.Hints != nil {
 		defer w.cfg.Hints.end(k, false)
 	}
+	w.showBacklog(ctx, evs)
 	released := false
 	for i, ev := range evs {
 		var err error
@@ -245,6 +248,9 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 			}
 		}
 		w.profile(ctx, c, &ev)
+		if attempt == 1 {
+			w.showHandoff(ctx, c, ev)
+		}
 		node := c.Node
 		res, err := w.cfg.Stepper.Step(ctx, c, ev)
 		outcome := "ok"
