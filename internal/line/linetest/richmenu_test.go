@@ -24,6 +24,8 @@ func TestRichMenuRejected(t *testing.T) {
 		{"area outside", `{"size":{"width":2500,"height":843},"selected":true,"name":"m","chatBarText":"menu","areas":[` + area(2000, 1000, ok) + `]}`, "bounds"},
 		{"too tall", `{"size":{"width":1000,"height":843},"selected":true,"name":"m","chatBarText":"menu","areas":[` + area(0, 1000, ok) + `]}`, "height"},
 		{"long chat bar text", `{"size":{"width":2500,"height":843},"selected":true,"name":"m","chatBarText":"メニューメニューメニューメニュー","areas":[` + area(0, 2500, ok) + `]}`, "chatBarText"},
+		{"selected as text (schema)", `{"size":{"width":2500,"height":843},"selected":"yes","name":"m","chatBarText":"menu","areas":[` + area(0, 2500, ok) + `]}`, "selected"},
+		{"unknown action type (schema)", `{"size":{"width":2500,"height":843},"selected":true,"name":"m","chatBarText":"menu","areas":[` + area(0, 2500, `{"type":"teleport"}`) + `]}`, "action"},
 		{"postback without data", `{"size":{"width":2500,"height":843},"selected":true,"name":"m","chatBarText":"menu","areas":[` + area(0, 2500, `{"type":"postback"}`) + `]}`, "data"},
 	}
 	for _, tt := range tests {
