@@ -157,6 +157,7 @@ type Store struct {
 	// for the writes whose loss in a server crash is harmless.
 	lazy *pgxpool.Pool
 	now  func() time.Time
+	live liveness
 }
 
 var (
@@ -293,6 +294,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 // Close closes the store's connections, waiting for those in use to be returned. Later
 // calls fail.
 func (s *Store) Close() error {
+	s.closeLive()
 	s.pool.Close()
 	s.lazy.Close()
 	return nil

@@ -127,6 +127,7 @@ type Config struct {
 type Store struct {
 	stmts  stmtCache
 	leases leaseTable
+	live   liveness
 	ckpt   *checkpointer
 	w      *writer
 	read   *sql.DB // query_only connections; the same as write for Memory
@@ -188,6 +189,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 		}
+		s.live.dir = liveDir(path)
 		// The writer migrates before any reader connects, so readers find the file in WAL
 		// mode with its schema complete.
 		// The writer never checkpoints: a connection of its own does (see checkpointer).
@@ -308,6 +310,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 
 // Close closes the database. Calls in progress finish first; later calls fail.
 func (s *Store) Close() error {
+	s.closeLive()
 	s.stopWriter()
 	s.stmts.close()
 	errs := []error{s.stopCheckpointer()}
