@@ -31,7 +31,7 @@ func liveDir(path string) string { return path + "-live" }
 // liveness holds the lock files of this Store's live owners.
 type liveness struct {
 	mu   sync.Mutex
-	dir  string               // empty for Memory: one process only
+	dir  string              // empty for Memory: one process only
 	mine map[string]*os.File // by owner
 }
 
