@@ -51,6 +51,13 @@ type crashResult struct {
 	// of it the new process took to be ready.
 	RecoverySeconds float64 `json:"recovery_seconds"`
 	ReadySeconds    float64 `json:"ready_seconds,omitempty"`
+	// Victim's share: VictimAnswered acknowledged events of the users whose webhooks
+	// went to the killed process were answered after the kill (SQLite: all of them),
+	// the first VictimFirstSeconds and the last VictimLastSeconds after the kill. For
+	// PostgreSQL, the first is the takeover's latency.
+	VictimAnswered     int     `json:"victim_answered_after_kill"`
+	VictimFirstSeconds float64 `json:"victim_first_seconds"`
+	VictimLastSeconds  float64 `json:"victim_last_seconds"`
 	// Replies and Pushes are the answers accepted after the kill.
 	Replies int `json:"replies_after_kill"`
 	Pushes  int `json:"pushes_after_kill"`
@@ -257,6 +264,19 @@ func measureCrash(ctx context.Context, cfg crashConfig, spec targetSpec) (*crash
 	case st.Last.After(from):
 		out.RecoverySeconds = st.Last.Sub(from).Seconds()
 	}
+	// Customer i is driven by connection i % Conns, which sends to URLs[(i % Conns) %
+	// len(URLs)] (see driveConfig.URLs): the victim's are those of URLs[0].
+	victims := map[string]bool{}
+	for i, c := range customers {
+		if (i%cfg.Conns)%len(urls) == 0 {
+			victims[c.id] = true
+		}
+	}
+	var first, last time.Time
+	out.VictimAnswered, first, last = tr.answeredAfter(killedAt, func(u string) bool { return victims[u] })
+	if out.VictimAnswered > 0 {
+		out.VictimFirstSeconds, out.VictimLastSeconds = first.Sub(killedAt).Seconds(), last.Sub(killedAt).Seconds()
+	}
 	var errs []error
 	for _, c := range children {
 		if c != victim {
@@ -268,16 +288,18 @@ func measureCrash(ctx context.Context, cfg crashConfig, spec targetSpec) (*crash
 
 func printCrash(w io.Writer, results []*crashResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tprocesses\tacked\tanswered before kill\trecovery s\tof which ready s\treplies after\tpushes after\tunanswered\tduplicates\t")
+	fmt.Fprintln(tw, "target\tprocesses\tacked\tanswered before kill\trecovery s\tof which ready s\tvictim's answered after\tfirst s\tlast s\treplies after\tpushes after\tunanswered\tduplicates\t")
 	for _, r := range results {
 		ready := "-"
 		if r.ReadySeconds > 0 {
 			ready = fmt.Sprintf("%.2f", r.ReadySeconds)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%s\t%d\t%d\t%d\t%d\t\n", r.Target, r.Replicas, r.Acked, r.AnsweredBeforeKill,
-			r.RecoverySeconds, ready, r.Replies, r.Pushes, r.Unanswered, r.Duplicates)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t%s\t%d\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n", r.Target, r.Replicas, r.Acked,
+			r.AnsweredBeforeKill, r.RecoverySeconds, ready, r.VictimAnswered, r.VictimFirstSeconds, r.VictimLastSeconds,
+			r.Replies, r.Pushes, r.Unanswered, r.Duplicates)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "recovery: from the restart (sqlite: killed right after acknowledging the burst) or from the kill of")
-	fmt.Fprintln(w, "replica 1 half-way through the burst (postgres) until every acknowledged event was answered")
+	fmt.Fprintln(w, "replica 1 half-way through the burst (postgres) until every acknowledged event was answered;")
+	fmt.Fprintln(w, "victim's: the events the killed process acknowledged and had not answered, first and last answer after the kill")
 }

@@ -40,7 +40,7 @@ type Config struct {
 	Delivered func(channel, outcome string, d time.Duration)
 	Backlog   func(bot.OutboxCounts)
 	// TakeOverEvery is how often, when Store is a Liveness, Run looks for owners that
-	// died and takes over their leases; default 1s.
+	// died and takes over their leases; default 500ms.
 	TakeOverEvery time.Duration
 }
 
@@ -90,7 +90,7 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.Grace = DefaultGrace
 	}
 	if cfg.TakeOverEvery == 0 {
-		cfg.TakeOverEvery = time.Second
+		cfg.TakeOverEvery = 500 * time.Millisecond
 	}
 	log := cfg.Logger
 	if log == nil {

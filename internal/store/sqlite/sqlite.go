@@ -50,7 +50,10 @@
 // counts as an attempt, so that a row whose deliverer keeps dying is given up; only the
 // deliverer that claimed a row last may finish or retry it. Outbox leases are rows: claims
 // run in one UPDATE ... RETURNING statement, so two processes on the same file cannot
-// claim the same row. Idle polls look on a reader first and take the write lock only when there is
+// claim the same row. A process that dies leaves its outbox leases in the file; those of
+// an owner that recorded itself alive (Live, which internal/pipeline calls) are taken
+// over as soon as its lock file can be locked, that is at once (see live.go): more than
+// one process on one file stays supported, each with a lock of its own. Idle polls look on a reader first and take the write lock only when there is
 // something to claim. The queries that poll read the pending rows only, through partial
 // indexes, so they stay fast however many processed rows accumulate. Leases and due times
 // are compared with Config.Now.
