@@ -2,7 +2,13 @@
 
 package sqlite
 
-import "os"
+import (
+	"errors"
+	"os"
+)
+
+// errLiveUnsupported is Live's error where flock(2) is missing.
+var errLiveUnsupported = errors.New("liveness needs flock(2), which this system lacks")
 
 func lockOwnerFile(string) (*os.File, error) { return nil, errLiveUnsupported }
 

@@ -35,9 +35,6 @@ type liveness struct {
 	mine map[string]*os.File // by owner
 }
 
-// errLiveUnsupported is Live's error where flock(2) is missing.
-var errLiveUnsupported = errors.New("liveness needs flock(2), which this system lacks")
-
 // Live records owner as alive for as long as this process runs: until leave is called,
 // the Store is closed, or the process dies. It first takes over the leases that a
 // previous process under the same name left (a restarted container keeps its host name
