@@ -260,9 +260,10 @@ type tracker struct {
 }
 
 type trackedEvent struct {
-	user     string
-	acked    bool
-	answered bool
+	user       string
+	acked      bool
+	answered   bool
+	answeredAt time.Time
 }
 
 func newTracker() *tracker {
@@ -332,6 +333,7 @@ func (t *tracker) answer(e *trackedEvent) {
 		return
 	}
 	e.answered = true
+	e.answeredAt = time.Now()
 	t.answered++
 	if e.acked {
 		t.ackedDone++
@@ -346,6 +348,26 @@ func (t *tracker) answer(e *trackedEvent) {
 	} else {
 		t.waiting[e.user] = q
 	}
+}
+
+// answeredAfter returns how many acknowledged events of the users that mine selects were
+// answered after from, and when the first and the last of them were.
+func (t *tracker) answeredAfter(from time.Time, mine func(user string) bool) (n int, first, last time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.byID {
+		if !e.acked || !e.answered || !e.answeredAt.After(from) || !mine(e.user) {
+			continue
+		}
+		n++
+		if first.IsZero() || e.answeredAt.Before(first) {
+			first = e.answeredAt
+		}
+		if e.answeredAt.After(last) {
+			last = e.answeredAt
+		}
+	}
+	return n, first, last
 }
 
 // trackerStats is a snapshot of a tracker.

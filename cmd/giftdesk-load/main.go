@@ -10,6 +10,8 @@
 //	                   [--serve-env GIFTDESK_X=v]… [--json] [--keep]
 //	giftdesk-load rss  [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
 //	                   [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
+//	giftdesk-load crash [--bin PATH] [--users 2000] [--conns 32] [--db sqlite,2xpostgres] [--postgres URL]
+//	                    [--drain 120s] [--serve-env GIFTDESK_X=v]… [--json] [--keep]
 //	giftdesk-load slow [--bin PATH] [--clients 1500] [--size 1048576] [--spread 8s] [--idle 8000]
 //	                   [--hold 3s] [--serve-env GIFTDESK_X=v]… [--keep]
 //	giftdesk-load bare --addr 127.0.0.1:PORT --secret SECRET
@@ -41,6 +43,11 @@ const usage = `usage:
   giftdesk-load rss [--bin PATH] [--conversations 100000] [--conns 32] [--seed-via webhook|store]
                     [--seed-timeout 5m] [--traffic 5s] [--json] [--keep]
       store many conversations, then report giftdesk serve's peak RSS
+  giftdesk-load crash [--bin PATH] [--users 2000] [--conns 32] [--db sqlite,2xpostgres] [--postgres URL]
+                      [--drain 120s] [--serve-env GIFTDESK_X=v]… [--json] [--keep]
+      SIGKILL giftdesk serve right after it acknowledged a burst and restart it (sqlite), or
+      one of N replicas half-way through it (Nxpostgres): report how long until every
+      acknowledged event was answered, by reply or push, exactly once
   giftdesk-load slow [--bin PATH] [--clients 1500] [--size 1048576] [--spread 8s] [--idle 8000]
                      [--hold 3s] [--serve-env GIFTDESK_X=v]… [--keep]
       slow clients sending large bodies with a wrong signature, then idle keep-alive
@@ -77,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLoad(ctx, args[1:], stdout, stderr)
 	case "rss":
 		return runRSS(ctx, args[1:], stdout, stderr)
+	case "crash":
+		return runCrash(ctx, args[1:], stdout, stderr)
 	case "slow":
 		return runSlow(ctx, args[1:], stdout, stderr)
 	case "bare":

@@ -105,8 +105,10 @@ func TestCrashAfterAcknowledging(t *testing.T) {
 		"LINE_CHANNEL_SECRET":       testSecret,
 		"LINE_CHANNEL_ACCESS_TOKEN": fake.Token(),
 		"LINE_API_BASE_URL":         fake.URL(),
-		"GIFTDESK_LEASE":            "1s",
-		"LINE_REPLY_WINDOW":         "200ms", // shorter than the fake's token lifetime, as 50s is shorter than LINE's
+		// No lease expires during the test: the second process takes over what the first
+		// left because the first is dead (liveness), not because its leases ran out.
+		"GIFTDESK_LEASE":    "1h",
+		"LINE_REPLY_WINDOW": "200ms", // shorter than the fake's token lifetime, as 50s is shorter than LINE's
 	}
 	fake.FailNext(linetest.PathReply, http.StatusInternalServerError, 1000)
 	fake.FailNext(linetest.PathPush, http.StatusInternalServerError, 1000)

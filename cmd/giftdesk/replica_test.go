@@ -163,6 +163,9 @@ func TestReplicaCrashUnderLoad(t *testing.T) {
 	db := postgresURL(t)
 	fake := linetest.New(t, linetest.Config{})
 	env := replicaEnv(fake, db)
+	// No lease expires during the test: what a killed victim leaves is taken over because
+	// its owner is dead (liveness), not because its lease ran out.
+	env["GIFTDESK_LEASE"] = "1h"
 	steady := startProcess(t, env)
 	victim := startProcess(t, env)
 

@@ -39,6 +39,23 @@ type Config struct {
 	Turned    func(ev bot.Event, c *bot.Conversation, msgs []bot.Message)
 	Delivered func(channel, outcome string, d time.Duration)
 	Backlog   func(bot.OutboxCounts)
+	// TakeOverEvery is how often, when Store is a Liveness, Run looks for owners that
+	// died and takes over their leases; default 500ms.
+	TakeOverEvery time.Duration
+}
+
+// Liveness is an optional capability of a Store: recording that an owner is alive, so
+// that when its process dies the others take over its leases (conversations, outbox
+// rows) at once instead of at their expiry. Run records its Owner alive before it claims
+// anything, which also takes over what a dead process left (under this Owner's name too:
+// a restarted container keeps its host name and pid), and calls TakeOver every
+// Config.TakeOverEvery.
+type Liveness interface {
+	// Live records owner as alive until leave is called or the process dies, and first
+	// takes over the leases of dead owners, owner's own earlier ones included.
+	Live(ctx context.Context, owner string) (leave func() error, err error)
+	// TakeOver takes over the leases of the owners that died since, and returns how many.
+	TakeOver(ctx context.Context) (int, error)
 }
 
 // Pipeline is the runtime between the channels and the store: the inbox the channels
@@ -59,6 +76,7 @@ type Pipeline struct {
 	profilers map[string]bot.Profiler
 	loaders   map[string]Loader
 	running   atomic.Bool
+	log       *slog.Logger
 }
 
 // New returns a Pipeline. Its bot.TimerChannel sender (the desk's timers) is registered.
@@ -72,8 +90,16 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Grace == 0 {
 		cfg.Grace = DefaultGrace
 	}
+	if cfg.TakeOverEvery == 0 {
+		cfg.TakeOverEvery = 500 * time.Millisecond
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	p := &Pipeline{cfg: cfg, batcher: NewBatcher(cfg.Store, 0), hints: NewHints(0),
-		senders: map[string]bot.Sender{}, profilers: map[string]bot.Profiler{}, loaders: map[string]Loader{}}
+		senders: map[string]bot.Sender{}, profilers: map[string]bot.Profiler{}, loaders: map[string]Loader{},
+		log: log.With("component", "pipeline")}
 	p.batcher.grace = cfg.Grace
 	t := &timers{}
 	p.senders[bot.TimerChannel] = t
@@ -135,12 +161,55 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return errors.New("run pipeline: already running")
 	}
 	var wg sync.WaitGroup
+	// Before the first claim: what a dead process left is claimable from the start.
+	var leave func() error
+	if l, ok := p.cfg.Store.(Liveness); ok {
+		var err error
+		if leave, err = l.Live(ctx, p.cfg.Owner); err != nil {
+			p.log.Warn("liveness unavailable: the leases of a process that dies wait for their expiry",
+				"owner", p.cfg.Owner, "err", err)
+		} else {
+			wg.Go(func() { p.takeOver(ctx, l) })
+		}
+	}
 	wg.Go(func() { p.batcher.Run(ctx) })
 	wg.Go(func() { p.worker.Run(ctx) })
 	wg.Go(func() { p.deliverer.Run(ctx) })
 	wg.Wait()
 	p.deliverer.Wait() // what the workers handed over in their last turns
+	if leave != nil {
+		// Every lease of this owner has ended by now, or is left to expire.
+		if err := leave(); err != nil {
+			p.log.Warn("leave", "owner", p.cfg.Owner, "err", err)
+		}
+	}
 	return nil
+}
+
+// takeOver calls l.TakeOver every TakeOverEvery until ctx is done, and wakes the worker
+// and the deliverer when it took something over.
+func (p *Pipeline) takeOver(ctx context.Context, l Liveness) {
+	t := time.NewTicker(p.cfg.TakeOverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := l.TakeOver(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Error("take over the leases of dead processes", "err", err)
+			}
+			continue
+		}
+		if n > 0 {
+			p.log.Info("took over the leases of a dead process", "leases", n)
+			p.worker.Notify()
+			p.deliverer.Notify()
+		}
+	}
 }
 
 // wakingInbox wakes the worker after events were stored that it has not seen.

@@ -66,6 +66,11 @@
 // messages in order. FinishOutgoing and RetryOutgoing are compare-and-swaps on the lease
 // owner.
 //
+// Liveness: each process holds a session-level advisory lock for its owner name on a
+// connection of its own and is listed in live_owners; the leases of a listed owner whose
+// lock is free (its session ended: it died) are taken over at once by the others (see
+// live.go), instead of waiting for their expiry.
+//
 // Threads and tickets: LinkThread uses INSERT ... ON CONFLICT DO NOTHING and then checks
 // what is linked, which PostgreSQL makes wait for a concurrent insert of the same ticket or
 // address, so exactly one of concurrent links wins. The store avoids unique violations
@@ -157,6 +162,7 @@ type Store struct {
 	// for the writes whose loss in a server crash is harmless.
 	lazy *pgxpool.Pool
 	now  func() time.Time
+	live liveness
 }
 
 var (
@@ -293,6 +299,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 // Close closes the store's connections, waiting for those in use to be returned. Later
 // calls fail.
 func (s *Store) Close() error {
+	s.closeLive()
 	s.pool.Close()
 	s.lazy.Close()
 	return nil

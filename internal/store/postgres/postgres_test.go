@@ -105,6 +105,15 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestStoreLive(t *testing.T) {
+	serverURL(t)
+	t.Parallel()
+	storetest.RunLive(t, func(t *testing.T, now func() time.Time) func() storetest.LiveStore {
+		url := newSchema(t)
+		return func() storetest.LiveStore { return inspected{openURL(t, url, now)} }
+	})
+}
+
 // inspected is a Store with what the conformance suite needs to see beyond the bot's
 // interfaces (storetest.Inspector), read from the tables.
 type inspected struct{ *Store }

@@ -50,7 +50,10 @@
 // counts as an attempt, so that a row whose deliverer keeps dying is given up; only the
 // deliverer that claimed a row last may finish or retry it. Outbox leases are rows: claims
 // run in one UPDATE ... RETURNING statement, so two processes on the same file cannot
-// claim the same row. Idle polls look on a reader first and take the write lock only when there is
+// claim the same row. A process that dies leaves its outbox leases in the file; those of
+// an owner that recorded itself alive (Live, which internal/pipeline calls) are taken
+// over as soon as its lock file can be locked, that is at once (see live.go): more than
+// one process on one file stays supported, each with a lock of its own. Idle polls look on a reader first and take the write lock only when there is
 // something to claim. The queries that poll read the pending rows only, through partial
 // indexes, so they stay fast however many processed rows accumulate. Leases and due times
 // are compared with Config.Now.
@@ -127,6 +130,7 @@ type Config struct {
 type Store struct {
 	stmts  stmtCache
 	leases leaseTable
+	live   liveness
 	ckpt   *checkpointer
 	w      *writer
 	read   *sql.DB // query_only connections; the same as write for Memory
@@ -188,6 +192,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 		}
+		s.live.dir = liveDir(path)
 		// The writer migrates before any reader connects, so readers find the file in WAL
 		// mode with its schema complete.
 		// The writer never checkpoints: a connection of its own does (see checkpointer).
@@ -308,6 +313,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 
 // Close closes the database. Calls in progress finish first; later calls fail.
 func (s *Store) Close() error {
+	s.closeLive()
 	s.stopWriter()
 	s.stmts.close()
 	errs := []error{s.stopCheckpointer()}

@@ -24,6 +24,13 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestStoreLive(t *testing.T) {
+	storetest.RunLive(t, func(t *testing.T, now func() time.Time) func() storetest.LiveStore {
+		path := filepath.Join(t.TempDir(), "giftdesk.db")
+		return func() storetest.LiveStore { return inspected{openConfig(t, Config{Path: path, Now: now})} }
+	})
+}
+
 func TestStoreMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
 		return inspected{openConfig(t, Config{Path: Memory, Now: now})}
