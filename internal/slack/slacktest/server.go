@@ -116,6 +116,7 @@ type Server struct {
 	requests []Request
 	triggers map[string]string // trigger_id → user, while unused
 	views    []View
+	files    []*File // see files.go
 	lastTS   time.Time
 	seq      int
 	identity Identity
@@ -142,6 +143,8 @@ func NewServer() *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
 	mux.HandleFunc("GET /socket", s.socket)
+	mux.HandleFunc("POST /upload/{id}", s.upload)
+	mux.HandleFunc("GET /files/{id}/{rest...}", s.download)
 	s.srv = httptest.NewServer(mux)
 	return s
 }
@@ -454,7 +457,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	case "apps.connections.open":
 		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
 	default:
-		res = map[string]any{"error": "unknown_method"}
+		res = s.fileMethod(method, r.PostForm) // files.go
 	}
 	if _, failed := res["error"]; !failed {
 		res["ok"] = true
