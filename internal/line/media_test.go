@@ -126,7 +126,7 @@ func TestSendAgentFiles(t *testing.T) {
 	}{
 		{"jpeg", links, file(bot.MediaImage, "a.jpg", "image/jpeg", 1000), "image",
 			[]string{`"originalContentUrl":"https://giftdesk.example/media/F1?exp=`, `"previewImageUrl":"https://giftdesk.example/media/F1~preview?exp=`}},
-		{"large png", links, file(bot.MediaImage, "a.png", "image/png", 11 << 20), "text", []string{"a.png\\nhttps://giftdesk.example/media/F1?exp="}},
+		{"large png", links, file(bot.MediaImage, "a.png", "image/png", 11<<20), "text", []string{"a.png\\nhttps://giftdesk.example/media/F1?exp="}},
 		{"gif", links, file(bot.MediaImage, "a.gif", "image/gif", 1000), "text", []string{"https://giftdesk.example/media/F1?exp="}},
 		{"pdf", links, file(bot.MediaFile, "手順.pdf", "application/pdf", 1000), "text", []string{"手順.pdf\\nhttps://giftdesk.example/media/F1?exp="}},
 		{"no links", nil, file(bot.MediaFile, "手順.pdf", "application/pdf", 1000), "text", []string{`"text":"担当者からファイルが届きました: 手順.pdf"`}},
