@@ -195,8 +195,12 @@ func TestMediaHandoff(t *testing.T) {
 	text := msgs[len(msgs)-1].Text
 	wantIn(t, "agent's PDF", text, "担当者からファイルが届きました: 手順.pdf", publicURL+"/media/"+pdf.ID+"?")
 	link := text[strings.Index(text, publicURL):]
-	if code, got := d.fetch(t, link); code != http.StatusOK || string(got) != "%PDF-1.4 steps" {
+	code, got, h := d.fetchHeader(t, link)
+	if code != http.StatusOK || string(got) != "%PDF-1.4 steps" {
 		t.Errorf("the PDF's link served %d %q", code, got)
+	}
+	if !strings.HasPrefix(h.Get("Content-Disposition"), "attachment") || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("the PDF was served with %v, want a sandboxed download", h)
 	}
 }
 
@@ -213,6 +217,13 @@ func (s *lineServer) delivered(user string, n int) []linetest.Message {
 // fetch GETs a link to giftdesk's public URL from the test's server instead.
 func (d *desk) fetch(t *testing.T, link string) (int, []byte) {
 	t.Helper()
+	code, body, _ := d.fetchHeader(t, link)
+	return code, body
+}
+
+// fetchHeader is fetch with the answer's header.
+func (d *desk) fetchHeader(t *testing.T, link string) (int, []byte, http.Header) {
+	t.Helper()
 	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatalf("link %q: %v", link, err)
@@ -223,7 +234,7 @@ func (d *desk) fetch(t *testing.T, link string) (int, []byte) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
+	return res.StatusCode, b, res.Header
 }
 
 // TestMediaHandoffWithoutPublicURL: without GIFTDESK_PUBLIC_URL an agent's file does not

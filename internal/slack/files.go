@@ -60,7 +60,10 @@ func (c *Channel) MediaHandler(links *bot.MediaLinks) http.Handler {
 			h.Set("Content-Type", typ)
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Cache-Control", "private, max-age=3600")
-			if !strings.HasPrefix(typ, "image/") {
+			// An agent's file is served from giftdesk's origin: nothing in it may run
+			// there (an SVG's script, an HTML page).
+			h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+			if !inlineTypes[typ] {
 				h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
 			}
 			if !preview && f.Size > 0 {
@@ -75,6 +78,9 @@ func (c *Channel) MediaHandler(links *bot.MediaLinks) http.Handler {
 		}
 	})
 }
+
+// inlineTypes are the types shown in the browser; anything else is a download.
+var inlineTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
 
 // lazyWriter writes the headers before the first byte, so that a download that fails
 // before any can still be answered with an error.

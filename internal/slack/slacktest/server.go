@@ -1,7 +1,9 @@
 // Package slacktest is a fake Slack for tests: the Web API methods giftdesk calls
 // (auth.test, bots.info, chat.postMessage, chat.update, chat.delete, conversations.history,
-// reactions.add, users.info, views.open, apps.connections.open), a Socket
-// Mode WebSocket, and builders for the signed requests and payloads Slack sends.
+// reactions.add, users.info, views.open, apps.connections.open, and the files of files.go:
+// files.getUploadURLExternal with its upload URL, files.completeUploadExternal,
+// files.info and url_private_download), a Socket Mode WebSocket, and builders for the
+// signed requests and payloads Slack sends.
 //
 // It is a plain httptest server rather than slack-go's slacktest: that one is built for the
 // RTM API (its WebSocket speaks RTM, not Socket Mode envelopes and acks), keeps its servers
