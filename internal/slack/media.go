@@ -3,7 +3,6 @@ package slack
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -204,6 +203,3 @@ func mediaKind(mimetype string) bot.MediaKind {
 	}
 	return bot.MediaFile
 }
-
-// errNoFile is a link to a file files.info does not know.
-var errNoFile = errors.New("no such file")
