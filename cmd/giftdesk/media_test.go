@@ -287,3 +287,55 @@ func TestMediaOutsideHandoff(t *testing.T) {
 	msgs = s.say(en, s.mediaEvent(en, map[string]any{"type": "audio", "duration": 3000, "contentProvider": map[string]any{"type": "line"}}), n+2)
 	wantIn(t, "answer to a voice message", texts(msgs[n:]), "I can't look at voice messages here", msgs[n-1].Text)
 }
+
+func TestMediaConfig(t *testing.T) {
+	line := map[string]string{"LINE_CHANNEL_SECRET": "a", "LINE_CHANNEL_ACCESS_TOKEN": "b"}
+	tests := []struct {
+		name  string
+		env   map[string]string
+		want  string // in the error; empty for none
+		check func(mediaConfig) bool
+	}{
+		{name: "defaults", check: func(c mediaConfig) bool {
+			return c.PublicURL == "" && c.LinkTTL == 7*24*time.Hour && c.Limits.MaxBytes == 0 && c.Limits.Kinds == nil &&
+				c.LineData == "https://api-data.line.me" && len(c.Key) == 32
+		}},
+		{name: "public URL", env: map[string]string{"GIFTDESK_PUBLIC_URL": "https://giftdesk.example.com/"},
+			check: func(c mediaConfig) bool { return c.PublicURL == "https://giftdesk.example.com" }},
+		{name: "local http", env: map[string]string{"GIFTDESK_PUBLIC_URL": "http://127.0.0.1:8080"},
+			check: func(c mediaConfig) bool { return c.PublicURL == "http://127.0.0.1:8080" }},
+		{name: "public http", env: map[string]string{"GIFTDESK_PUBLIC_URL": "http://giftdesk.example.com"}, want: "GIFTDESK_PUBLIC_URL"},
+		{name: "no scheme", env: map[string]string{"GIFTDESK_PUBLIC_URL": "giftdesk.example.com"}, want: "GIFTDESK_PUBLIC_URL"},
+		{name: "key", env: map[string]string{"GIFTDESK_MEDIA_KEY": "a key of twenty chars"},
+			check: func(c mediaConfig) bool { return string(c.Key) == "a key of twenty chars" }},
+		{name: "short key", env: map[string]string{"GIFTDESK_MEDIA_KEY": "short"}, want: "GIFTDESK_MEDIA_KEY"},
+		{name: "size", env: map[string]string{"GIFTDESK_MEDIA_MAX_BYTES": "20MiB"},
+			check: func(c mediaConfig) bool { return c.Limits.MaxBytes == 20<<20 }},
+		{name: "size too large", env: map[string]string{"GIFTDESK_MEDIA_MAX_BYTES": "2GiB"}, want: "GIFTDESK_MEDIA_MAX_BYTES"},
+		{name: "kinds", env: map[string]string{"GIFTDESK_MEDIA_KINDS": "image, file"},
+			check: func(c mediaConfig) bool { return len(c.Limits.Kinds) == 2 && c.Limits.Kinds[1] == bot.MediaFile }},
+		{name: "no kinds", env: map[string]string{"GIFTDESK_MEDIA_KINDS": "none"},
+			check: func(c mediaConfig) bool { return c.Limits.Kinds != nil && len(c.Limits.Kinds) == 0 }},
+		{name: "unknown kind", env: map[string]string{"GIFTDESK_MEDIA_KINDS": "image,sticker"}, want: "GIFTDESK_MEDIA_KINDS"},
+		{name: "link lifetime", env: map[string]string{"GIFTDESK_MEDIA_LINK_TTL": "30s"}, want: "GIFTDESK_MEDIA_LINK_TTL"},
+		{name: "data host", env: map[string]string{"LINE_DATA_API_BASE_URL": "ftp://x"}, want: "LINE_DATA_API_BASE_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadServeConfig(func(k string) string {
+				if v, ok := tt.env[k]; ok {
+					return v
+				}
+				return line[k]
+			})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			case tt.check != nil && !tt.check(c.Media):
+				t.Errorf("config %+v", c.Media)
+			}
+		})
+	}
+}
