@@ -25,11 +25,14 @@ import (
 //
 // Exactly once: a retry after a failed upload starts over with a new upload URL; a file
 // uploaded but never completed is not shared, and Slack discards it. Completion is the
-// one step that shows the file, and it has no idempotency key: the channel remembers in
-// memory the relays it completed, so a retry of the same row by this process (a later
-// message of the row failed) does not share the file again, but a process that dies
-// between completing and recording the delivery, or a retry by another replica, shares
-// it twice.
+// one step that shows the file, and it has no idempotency key. So the channel remembers
+// in memory the relays it completed (a retry of the same row by this process, after a
+// later message of the row failed, does not share again), and every retry first reads
+// the thread (conversations.replies) for a file titled after the customer's message (its
+// name, or the id of the message): an attempt whose process died after completing, or
+// whose completion timed out after Slack had done it, is not repeated. What remains: a
+// retry that overlaps a still-running attempt (its lease ran out mid-upload) can share
+// twice.
 
 // maxRelaysRemembered bounds the completed relays remembered; beyond, it starts over.
 const maxRelaysRemembered = 1000
@@ -96,6 +99,24 @@ func (c *Channel) relayMedia(ctx context.Context, channel, root string, out bot.
 	if size == 0 {
 		return cannot(mediaWords.empty)
 	}
+	// The title names the customer's message, so that the thread tells whether it was
+	// shared already.
+	title := ref.Name
+	if md.Name != "" {
+		title += " · " + md.ID
+	}
+	if out.Attempts > 0 {
+		// An earlier attempt may have shared the file: it died, or its completion timed
+		// out after Slack had done it. The thread tells.
+		shared, err := c.sharedInThread(ctx, channel, root, title)
+		if err != nil {
+			return err
+		}
+		if shared {
+			c.setRelayed(key)
+			return nil
+		}
+	}
 	up, err := c.api.GetUploadURLExternalContext(ctx, slackapi.GetUploadURLExternalParameters{
 		FileName: ref.Name, FileSize: int(size),
 	})
@@ -109,7 +130,7 @@ func (c *Channel) relayMedia(ctx context.Context, channel, root string, out bot.
 		return apiError("upload", err)
 	}
 	_, err = c.api.CompleteUploadExternalContext(ctx, slackapi.CompleteUploadExternalParameters{
-		Files:   []slackapi.FileSummary{{ID: up.FileID, Title: ref.Name}},
+		Files:   []slackapi.FileSummary{{ID: up.FileID, Title: title}},
 		Channel: channel, ThreadTimestamp: root,
 		InitialComment: "👤 " + escape(truncateRunes(from, maxTicketName)) + ": " + escape(what),
 	})
@@ -157,6 +178,34 @@ func fileName(m bot.Media) string {
 		}
 	}
 	return m.Channel + "-" + string(m.Kind) + "-" + m.ID + ext
+}
+
+// maxReplyPages bounds the pages of a thread read for a shared file.
+const maxReplyPages = 20
+
+// sharedInThread reports whether a file titled title was shared in the thread at root.
+func (c *Channel) sharedInThread(ctx context.Context, channel, root, title string) (bool, error) {
+	cursor := ""
+	for range maxReplyPages {
+		msgs, more, next, err := c.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
+			ChannelID: channel, Timestamp: root, Cursor: cursor, Limit: 200,
+		})
+		if err != nil {
+			return false, apiError("conversations.replies", err)
+		}
+		for _, m := range msgs {
+			for _, f := range m.Files {
+				if f.Title == title {
+					return true, nil
+				}
+			}
+		}
+		if !more || next == "" {
+			return false, nil
+		}
+		cursor = next
+	}
+	return false, nil
 }
 
 func (c *Channel) relayed(key string) bool {

@@ -47,8 +47,8 @@ func (c *contents) OpenMedia(_ context.Context, m bot.Media) (*bot.MediaContent,
 }
 
 // TestRelayMediaToThread delivers customers' photos to a ticket's thread through
-// Slack's external upload: a retry after a failed completion or a failed later post of
-// the same row shares the file once; content gone, over the limit (told or found by
+// Slack's external upload: a retry after a failed completion, after a crash that left the
+// file shared, or after a failed later post of the same row shares the file once; content gone, over the limit (told or found by
 // reading) or unavailable is a line in the thread.
 func TestRelayMediaToThread(t *testing.T) {
 	ctx := t.Context()
@@ -106,6 +106,21 @@ func TestRelayMediaToThread(t *testing.T) {
 	send(out, false)
 	if got := shared(); len(got) != 1 || !bytes.Equal(got[0].Content, photo) || got[0].ThreadTS != root.TS {
 		t.Fatalf("shared %+v, want the photo once in the thread", got)
+	}
+
+	// The process died after sharing it, before recording the delivery: another one
+	// (no memory of it) finds the file in the thread and does not share it again.
+	other, err := slack.New(slack.Config{BotToken: slacktest.BotToken, APIURL: fake.URL(), Inbox: store,
+		Conversations: store, Threads: store, Media: src, MediaLimits: bot.MediaLimits{MaxBytes: 4096}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Attempts, out.Failures = 2, 1
+	if _, err := other.Send(ctx, out); err != nil {
+		t.Fatalf("Send after a crash: %v", err)
+	}
+	if got := shared(); len(got) != 1 {
+		t.Fatalf("%d files shared after the crash, want still 1", len(got))
 	}
 
 	// A later post of the row fails: the retry does not share the photo again.

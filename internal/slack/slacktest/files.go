@@ -125,6 +125,8 @@ func (s *Server) fileMethod(method string, form map[string][]string) map[string]
 		return map[string]any{"upload_url": s.srv.URL + "/upload/" + f.ID, "file_id": f.ID}
 	case "files.completeUploadExternal":
 		return s.completeUpload(form)
+	case "conversations.replies":
+		return s.threadReplies(form)
 	case "files.info":
 		f := s.file(first(form, "file"))
 		if f == nil || !f.Shared {
@@ -133,6 +135,46 @@ func (s *Server) fileMethod(method string, form map[string][]string) map[string]
 		return map[string]any{"file": s.fileObject(*f), "comments": []any{}, "paging": map[string]any{}}
 	}
 	return map[string]any{"error": "unknown_method"}
+}
+
+// threadReplies answers conversations.replies: the thread's root and replies, oldest
+// first, with the files shared with them, two a page (so that pagination is exercised).
+func (s *Server) threadReplies(form map[string][]string) map[string]any {
+	channel, ts := first(form, "channel"), first(form, "ts")
+	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
+		return map[string]any{"error": "not_in_channel"}
+	}
+	if s.find(channel, ts) == nil {
+		return map[string]any{"error": "thread_not_found"}
+	}
+	var all []map[string]any
+	for _, m := range s.messages {
+		if m.Channel != channel || (m.TS != ts && m.ThreadTS != ts) {
+			continue
+		}
+		msg := map[string]any{"type": "message", "ts": m.TS, "thread_ts": ts, "text": m.Text, "user": m.User}
+		if m.BotID != "" {
+			msg["bot_id"] = m.BotID
+		}
+		var files []map[string]any
+		for _, id := range m.Files {
+			if f := s.file(id); f != nil {
+				files = append(files, s.fileObject(*f))
+			}
+		}
+		if files != nil {
+			msg["files"] = files
+		}
+		all = append(all, msg)
+	}
+	start, _ := strconv.Atoi(first(form, "cursor"))
+	end := min(start+2, len(all))
+	next := ""
+	if end < len(all) {
+		next = strconv.Itoa(end)
+	}
+	return map[string]any{"messages": all[min(start, end):end], "has_more": next != "",
+		"response_metadata": map[string]any{"next_cursor": next}}
 }
 
 // completeUpload shares uploaded files in a channel or thread, as one message of the bot
@@ -174,8 +216,12 @@ func (s *Server) completeUpload(form map[string][]string) map[string]any {
 		f := s.file(fs.ID)
 		f.Title, f.Channel, f.ThreadTS, f.Shared, f.Comment = fs.Title, channel, thread, true, first(form, "initial_comment")
 	}
-	s.messages = append(s.messages, &Message{Channel: channel, TS: s.nextTS(), ThreadTS: thread, User: BotUserID,
-		BotID: BotID, Text: first(form, "initial_comment")})
+	m := &Message{Channel: channel, TS: s.nextTS(), ThreadTS: thread, User: BotUserID, BotID: BotID,
+		Text: first(form, "initial_comment")}
+	for _, fs := range files {
+		m.Files = append(m.Files, fs.ID)
+	}
+	s.messages = append(s.messages, m)
 	s.notify()
 	return map[string]any{"files": done}
 }

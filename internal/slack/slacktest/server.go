@@ -77,6 +77,8 @@ type Message struct {
 	Updates  int             // how many times chat.update changed it
 	// Reactions are the names of the bot's reactions to it (reactions.add), in order.
 	Reactions []string
+	// Files are the ids of the files shared with it (files.completeUploadExternal).
+	Files []string
 }
 
 // Request is a Web API call that carries message text, as the fake received it.
