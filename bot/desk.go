@@ -213,7 +213,7 @@ func (s *step) customerLine(in Inbound) {
 	case InUnfollow:
 		text = "(unfollow)"
 	case InMedia:
-		text = mediaLine(in.Media)
+		text = s.mediaLine(in.Media)
 	}
 	s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleCustomer, Name: s.c.Name, Text: text})
 }
@@ -596,7 +596,7 @@ func (s *step) agentOrTimer(in Inbound) error {
 		}
 		if in.Note || IsNote(text) {
 			if in.Media != nil {
-				text = strings.TrimSpace(text + " " + mediaLine(in.Media))
+				text = strings.TrimSpace(text + " " + s.mediaLine(in.Media))
 			}
 			s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleNote, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
 			s.toThread(t, Message{Kind: MsgReceipt, Text: ReceiptNote, Ref: s.ev.ID})

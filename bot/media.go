@@ -214,13 +214,14 @@ func FormatBytes(n int64) string {
 	return strconv.FormatInt(n, 10) + " B"
 }
 
-// mediaLine is a customer's media as a transcript line: its kind, never its content.
-func mediaLine(m *Media) string {
+// mediaLine is media as a transcript line: its kind and file name (masked: a name may
+// hold a code), never its content.
+func (s *step) mediaLine(m *Media) string {
 	if m == nil {
 		return "(media)"
 	}
 	if m.Name != "" {
-		return "(" + string(m.Kind) + ": " + m.Name + ")"
+		return "(" + string(m.Kind) + ": " + s.d.cfg.Redact(m.Name) + ")"
 	}
 	return "(" + string(m.Kind) + ")"
 }
@@ -350,7 +351,7 @@ func (s *step) agentMedia(in Inbound, text string) {
 			name = mediaTexts.Kind[md.Kind].In(s.lang())
 		}
 		msgs = append(msgs, Message{Kind: MsgMedia, Media: &md, Text: fmt.Sprintf(mediaTexts.AgentFile.In(s.lang()), name)})
-		line = strings.TrimSpace(line + " " + mediaLine(m))
+		line = strings.TrimSpace(line + " " + s.mediaLine(m))
 	} else {
 		s.toThread(t, Message{Kind: MsgText, Text: mediaTexts.NoLinks.In(s.agentLang())})
 	}

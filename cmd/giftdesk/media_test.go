@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/flows"
 	"github.com/giftdesk/giftdesk/internal/line/linetest"
 	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
@@ -111,6 +112,20 @@ func TestMediaHandoff(t *testing.T) {
 	}
 	threadSays(t, slack, root, "山田花子: 画像")
 
+	// A file whose name holds a gift-card code: shared under the masked name.
+	const named = "AQ7X-K29PLM-ZR4TW.pdf"
+	ev = d.mediaEvent(customer, map[string]any{"type": "file", "fileName": named, "fileSize": 9})
+	fake.SetContent(ev["message"].(map[string]any)["id"].(string), "application/pdf", []byte("%PDF-1.4 "))
+	seen++
+	d.say(customer, ev, seen)
+	files, err = slack.WaitSharedFiles(waitCtx(t), root.Channel, root.TS, 2)
+	if err != nil {
+		t.Fatalf("the named file was not shared: %v", err)
+	}
+	if f := files[1]; f.Name != flows.RedactCodes(named) || strings.Contains(f.Name+f.Title, "K29PLM") {
+		t.Errorf("shared as %q titled %q, want the code masked", f.Name, f.Title)
+	}
+
 	// A file declared over the limit, and one of a blocked type: not fetched.
 	seen++
 	msgs = d.say(customer, d.mediaEvent(customer, map[string]any{"type": "file", "fileName": "statement.pdf", "fileSize": 200000}), seen)
@@ -139,8 +154,8 @@ func TestMediaHandoff(t *testing.T) {
 		"address": "東京都千代田区丸の内1丁目", "latitude": 35.681, "longitude": 139.767}), seen)
 	wantIn(t, "answer to a location", msgs[len(msgs)-1].Text, "位置情報を担当者に送りました")
 	threadSays(t, slack, root, "[位置情報] 東京駅 東京都千代田区丸の内1丁目")
-	if n := len(slack.Files()); n != 1 {
-		t.Errorf("%d files in Slack, want the photo's only", n)
+	if n := len(slack.Files()); n != 2 {
+		t.Errorf("%d files in Slack, want the photo and the named file only", n)
 	}
 
 	// The agent sends a photo with a word, then a PDF.

@@ -77,13 +77,16 @@ func (c *Channel) relayMedia(ctx context.Context, channel, root string, out bot.
 	if ref.Type == "" {
 		ref.Type = content.Type
 	}
-	ref.Name = fileName(ref)
 	if content.Size > 0 {
 		ref.Size = content.Size
 	}
 	if why := limits.Check(ref); why != "" {
 		return cannot(refusal(why, limits.MaxBytes))
 	}
+	if ref.Name != "" {
+		ref.Name = c.cfg.Redact(ref.Name) // the customer's file name may hold a code
+	}
+	ref.Name = fileName(ref)
 	body, size := io.Reader(content.Body), content.Size
 	if size < 0 {
 		// No length given: read it, within the limit (Slack wants the length first).
