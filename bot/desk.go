@@ -91,8 +91,16 @@ type DeskConfig struct {
 	// AgentLang is the language of the text the desk writes for agents (ticket notes,
 	// notices in the ticket's thread); default Japanese. Customers get their own.
 	AgentLang Lang
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Media limits what of a customer's media is relayed to a ticket's thread (see
+	// media.go); the zero value means the defaults. AgentMedia says an agent's files can
+	// reach customers (their channel links to them: a public URL is set); without it the
+	// thread is told they cannot. UnreadableNode is the flow node whose steps answer a
+	// photo sent outside a hand-off for a code that cannot be read; empty for none.
+	Media          MediaLimits
+	AgentMedia     bool
+	UnreadableNode string
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Desk is the front of the conversation: it lets the Engine diagnose while the bot owns
@@ -130,6 +138,9 @@ func NewDesk(cfg DeskConfig) (*Desk, error) {
 	}
 	if !slices.Contains(Langs, cfg.AgentLang) {
 		return nil, fmt.Errorf("new desk: agent language %q is not supported", cfg.AgentLang)
+	}
+	if cfg.UnreadableNode != "" && !cfg.Engine.HasNode(cfg.UnreadableNode) {
+		return nil, fmt.Errorf("new desk: no node %q for unreadable codes", cfg.UnreadableNode)
 	}
 	if cfg.Now == nil {
 		cfg.Now = cfg.Engine.now
@@ -203,6 +214,8 @@ func (s *step) customerLine(in Inbound) {
 		text = "(unfollow)"
 	case InJoin:
 		text = "(join)"
+	case InMedia:
+		text = s.mediaLine(in.Media)
 	}
 	s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleCustomer, Name: s.c.Name, Text: text})
 }
@@ -292,6 +305,13 @@ func (s *step) observe(stage string, rating int) {
 
 // diagnose lets the engine answer; a hand-off it reaches opens a ticket.
 func (s *step) diagnose(in Inbound) error {
+	switch {
+	case in.Kind == InMedia:
+		s.answerMedia(in)
+		return nil
+	case in.Kind == InPostback && in.Postback == postbackUnreadable && s.d.cfg.UnreadableNode != "":
+		return s.unreadable()
+	}
 	misses := s.c.Misses
 	msgs, err := s.d.e.Step(s.ctx, s.c, in)
 	if err != nil {
@@ -444,6 +464,15 @@ func (s *step) whileHandedOff(in Inbound) error {
 		s.tell(s.d.e.Restart(c)...)
 		return nil
 	}
+	if in.Kind == InMedia {
+		name := c.Name
+		if name == "" {
+			name = texts.Customer.In(s.agentLang())
+		}
+		s.relayMedia(in, name)
+		c.UpdatedAt = s.now
+		return nil
+	}
 	// Relay. Follow events and taps on old buttons carry no words for the agent.
 	text := in.Text
 	if in.Kind == InPostback {
@@ -564,16 +593,23 @@ func (s *step) agentOrTimer(in Inbound) error {
 		s.claim(in, agent)
 	case InAgentText:
 		text := strings.TrimSpace(in.Text)
-		if text == "" {
+		if text == "" && in.Media == nil {
 			return nil
 		}
 		if in.Note || IsNote(text) {
+			if in.Media != nil {
+				text = strings.TrimSpace(text + " " + s.mediaLine(in.Media))
+			}
 			s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleNote, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
 			s.toThread(t, Message{Kind: MsgReceipt, Text: ReceiptNote, Ref: s.ev.ID})
 			return nil
 		}
 		if t.State == TicketWaiting {
 			s.claim(in, agent)
+		}
+		if in.Media != nil {
+			s.agentMedia(in, text)
+			return nil
 		}
 		s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleAgent, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
 		s.res.Out = append(s.res.Out, &Outgoing{Channel: c.Key.Channel, Address: c.Address,

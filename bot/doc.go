@@ -13,7 +13,10 @@
 // which the channel showing the text renders (RenderMentions); its text for agents is in
 // DeskConfig.AgentLang; what a channel needs to answer an event besides a reply token
 // travels opaquely in Event.Handle; Conversation.ProfileChecked records that the channel
-// was asked for the customer's profile.
+// was asked for the customer's profile. Media (a photo, a file) travels as a Media
+// reference, never bytes: the channel that delivers it reads the content from the channel
+// that holds it (MediaOpener), and a customer's channel links to an agent's file with
+// MediaLinks (see media.go).
 //
 // A turn is pure: Engine.Step takes a Conversation and an Inbound event and returns the
 // Messages to send, mutating the Conversation, which the caller then saves with

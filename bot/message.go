@@ -24,6 +24,10 @@ const (
 	// of the Receipt… outcomes and Ref the id of the agent's event, by which the channel
 	// finds the message to mark.
 	MsgReceipt MessageKind = "receipt"
+	// MsgMedia carries media (Media is set): a customer's photo relayed to a ticket's
+	// thread, an agent's file for the customer. Text names it, for a channel that can
+	// only link to it; From is set as on a relayed text. See media.go.
+	MsgMedia MessageKind = "media"
 )
 
 // Outcomes of an agent's message, in a MsgReceipt.
@@ -52,6 +56,8 @@ type Message struct {
 	FAQ string `json:"faq,omitempty"`
 	// Ref is set on MsgReceipt: the id of the event the receipt is about.
 	Ref string `json:"ref,omitempty"`
+	// Media is set on MsgMedia: a reference, never the content.
+	Media *Media `json:"media,omitempty"`
 }
 
 // TicketCard is what agents see of a hand-off: who, why, and what happened so far. Gift-card
@@ -116,13 +122,16 @@ const (
 	InTicketWait InboundKind = "ticket_wait"
 	// InDeskTimer is a timer the Desk set (see TimerChannel) going off: held relays are due.
 	InDeskTimer InboundKind = "desk_timer"
+	// InMedia is a photo, video, voice message, file, sticker or location the customer
+	// sent (Media is set).
+	InMedia InboundKind = "media"
 )
 
 // fromCustomer reports whether events of kind k come from the customer (rather than from
 // an agent or the bot's own timers).
 func (k InboundKind) fromCustomer() bool {
 	switch k {
-	case InText, InPostback, InFollow, InUnfollow, InJoin:
+	case InText, InPostback, InFollow, InUnfollow, InJoin, InMedia:
 		return true
 	}
 	return false
@@ -146,4 +155,7 @@ type Inbound struct {
 	// Note marks an InAgentText as an internal note explicitly (the agent used the
 	// channel's own way of writing one): it is never sent to the customer.
 	Note bool `json:"note,omitempty"`
+	// Media is what an InMedia carries, or the file of an InAgentText (a reference, never
+	// the content). A pointer keeps Inbound comparable.
+	Media *Media `json:"media,omitempty"`
 }

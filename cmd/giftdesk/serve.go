@@ -66,6 +66,8 @@ type serveConfig struct {
 	// Per conversation: tickets an hour, and messages relayed to a ticket's thread a
 	// minute (0 for no limit).
 	TicketsPerHour, RelaysPerMinute int
+	// Media: photos and files in hand-offs (media.go).
+	Media mediaConfig
 }
 
 // loadServeConfig reads and validates the environment. A missing or malformed setting is
@@ -193,6 +195,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.HandoffChannel != "" && c.SlackBotToken == "" {
 		errs = append(errs, errors.New("SLACK_HANDOFF_CHANNEL is set but Slack is not (set SLACK_BOT_TOKEN and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)"))
 	}
+	var merrs []error
+	c.Media, merrs = loadMediaConfig(getenv, c.LineSecret)
+	errs = append(errs, merrs...)
 	if strings.Contains(c.DB, "://") && !isPostgres(c.DB) {
 		errs = append(errs, fmt.Errorf("GIFTDESK_DB=%q: want a SQLite file path or a postgres:// URL", redactURL(c.DB)))
 	}
@@ -319,6 +324,18 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	if cfg.HandoffChannel != "" {
 		deskCfg.TicketChannel, deskCfg.TicketAddress = slack.Name, cfg.HandoffChannel
 	}
+	// Photos and files: agents' files reach LINE customers by signed links to giftdesk,
+	// which serves them from Slack.
+	var links *bot.MediaLinks
+	if cfg.Media.PublicURL != "" && cfg.LineSecret != "" && cfg.SlackBotToken != "" {
+		if links, err = bot.NewMediaLinks(cfg.Media.PublicURL, cfg.Media.Key, cfg.Media.LinkTTL, nil); err != nil {
+			return fmt.Errorf("GIFTDESK_PUBLIC_URL: %w", err)
+		}
+	}
+	deskCfg.Media, deskCfg.AgentMedia = cfg.Media.Limits, links != nil
+	if engine.HasNode(unreadableNode) {
+		deskCfg.UnreadableNode = unreadableNode
+	}
 	desk, err := bot.NewDesk(deskCfg)
 	if err != nil {
 		return err
@@ -338,9 +355,11 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	// authenticated.
 	bodies := budget.New(budget.Config{Bytes: cfg.WebhookMemory, Reads: cfg.WebhookReads})
 	routes := map[string]http.Handler{}
+	var media bot.MediaOpener // where Slack reads customers' photos from
 	if cfg.LineSecret != "" {
 		lineCh, err := line.New(line.Config{
 			ChannelSecret: cfg.LineSecret, AccessToken: cfg.LineToken, APIBaseURL: cfg.LineAPI, ReplyWindow: cfg.LineReplyWindow,
+			DataAPIBaseURL: cfg.Media.LineData, MediaLinks: links,
 			Inbox: inbox, Redact: redact.Body(flows.RedactCodes), Logger: log, Bodies: bodies,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(line.Name, outcome, fresh, dup, d)
@@ -350,6 +369,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			return err
 		}
 		routes["POST /line/webhook"] = lineCh
+		media = lineCh
 		if err := pipe.Add(line.Name, lineCh); err != nil {
 			return err
 		}
@@ -360,6 +380,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret, AppToken: cfg.SlackAppToken,
 			APIURL: cfg.SlackAPI, Inbox: inbox, Conversations: store, Threads: store,
 			Redact: flows.RedactCodes, RedactBody: redact.Body(flows.RedactCodes), Logger: log, Bodies: bodies,
+			Media: media, MediaLimits: cfg.Media.Limits,
 			Observe: func(outcome string, fresh, dup int, d time.Duration) {
 				m.Webhook(slack.Name, outcome, fresh, dup, d)
 			},
@@ -377,6 +398,9 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 				return fmt.Errorf("SLACK_BOT_TOKEN: %w", err)
 			}
 			log.Warn("Slack installation not read yet", "err", err)
+		}
+		if links != nil {
+			routes["GET "+bot.MediaPath+"{id}"] = slackCh.MediaHandler(links)
 		}
 		if err := pipe.Add(slack.Name, slackCh); err != nil {
 			return err

@@ -26,6 +26,14 @@ type Config struct {
 	AccessToken   string // required: calls the Messaging API
 	// APIBaseURL is the Messaging API's base URL; default https://api.line.me.
 	APIBaseURL string
+	// DataAPIBaseURL is the host of message content (OpenMedia); default
+	// https://api-data.line.me.
+	DataAPIBaseURL string
+	// MediaHTTPClient reads message content; default a client with a 2-minute timeout.
+	MediaHTTPClient *http.Client
+	// MediaLinks signs the links by which customers get agents' files; without it, a
+	// file is named in a text but not linked.
+	MediaLinks *bot.MediaLinks
 	// HTTPClient calls the Messaging API; default a client with a 10s timeout.
 	HTTPClient *http.Client
 	// Inbox stores webhook events before they are acknowledged; required.
@@ -76,6 +84,12 @@ func New(cfg Config) (*Channel, error) {
 	}
 	if cfg.APIBaseURL == "" {
 		cfg.APIBaseURL = "https://api.line.me"
+	}
+	if cfg.DataAPIBaseURL == "" {
+		cfg.DataAPIBaseURL = "https://api-data.line.me"
+	}
+	if cfg.MediaHTTPClient == nil {
+		cfg.MediaHTTPClient = &http.Client{Timeout: 2 * time.Minute}
 	}
 	if cfg.HTTPClient == nil {
 		// The deliverer sends a batch of rows at once, all to one host: keep that many

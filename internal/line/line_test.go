@@ -289,7 +289,7 @@ func TestParseEventKinds(t *testing.T) {
 		dead  int
 	}{
 		{"text", ev("01A", `"type":"message","message":{"type":"text","id":"1","text":"ギフト券"}`), "text:ギフト券", 0},
-		{"sticker", ev("01B", `"type":"message","message":{"type":"sticker","id":"1","packageId":"1","stickerId":"2"}`), "text:", 0},
+		{"sticker", ev("01B", `"type":"message","message":{"type":"sticker","id":"1","packageId":"1","stickerId":"2"}`), "media:", 0},
 		{"postback", ev("01C", `"type":"postback","postback":{"data":"n=1&o=2"}`), "postback:n=1&o=2", 0},
 		{"follow", ev("01D", `"type":"follow","follow":{"isUnblocked":false}`), "follow:", 0},
 		{"unfollow", ev("01E", `"type":"unfollow"`), "unfollow:", 0},

@@ -30,7 +30,15 @@ import (
 // mayHaveDelivered). Failures are *bot.DeliveryError: 429, 5xx and network errors are
 // temporary; 401 and 403 (a rotated token) are fixable; other 4xx are permanent.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
-	msgs, err := c.encoded.render(out.Messages)
+	var (
+		msgs []messaging_api.MessageInterface
+		err  error
+	)
+	if hasMedia(out.Messages) {
+		msgs = c.renderWithMedia(out.Messages) // signed links: not cached
+	} else {
+		msgs, err = c.encoded.render(out.Messages)
+	}
 	if err != nil {
 		return "", &bot.DeliveryError{Permanent: true, Err: fmt.Errorf("encode messages: %w", err)}
 	}

@@ -109,6 +109,7 @@ type wireEvent struct {
 		Mention *struct {
 			Mentionees []wireMentionee `json:"mentionees"`
 		} `json:"mention"`
+		wireMedia // photos, files, stickers, locations: see media.go
 	} `json:"message"`
 	Postback *struct {
 		Data string `json:"data"`
@@ -214,7 +215,7 @@ func inbound(we *wireEvent, group bool) (bot.Inbound, bool) {
 	case "message":
 		m := we.Message
 		if m.Type != "text" {
-			return bot.Inbound{Kind: bot.InText}, !group
+			return mediaInbound(m.Type, &m.wireMedia), !group
 		}
 		if group {
 			var ms []wireMentionee

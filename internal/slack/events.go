@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/giftdesk/giftdesk/bot"
@@ -89,7 +90,8 @@ type message struct {
 	ts          string
 	threadTS    string
 	channel     string
-	channelType string // "im", "channel", "group", "mpim"; empty for app_mention
+	channelType string          // "im", "channel", "group", "mpim"; empty for app_mention
+	files       []slackapi.File // a file_share message's files (see media.go)
 }
 
 // userSubtypes are the message subtypes written by a person: a plain message, a thread
@@ -112,9 +114,13 @@ func parseMessage(raw json.RawMessage) (message, bool, error) {
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return message{}, false, malformed("message event: " + webhook.JSONProblem(err))
 		}
+		var files []slackapi.File
+		if e.Message != nil {
+			files = e.Message.Files
+		}
 		return message{
 			user: e.User, botID: e.BotID, subtype: e.SubType, text: e.Text, ts: e.TimeStamp,
-			threadTS: e.ThreadTimeStamp, channel: e.Channel, channelType: e.ChannelType,
+			threadTS: e.ThreadTimeStamp, channel: e.Channel, channelType: e.ChannelType, files: files,
 		}, true, nil
 	case "app_mention":
 		var e slackevents.AppMentionEvent

@@ -167,9 +167,17 @@ func (c *Channel) sendTicketThread(ctx context.Context, id string, out bot.Outgo
 		}
 	}
 	var pending []post
-	for _, m := range out.Messages {
+	for i, m := range out.Messages {
 		switch {
 		case m.Kind == bot.MsgReceipt:
+		case m.Kind == bot.MsgMedia && m.Media != nil:
+			if err := c.postThread(ctx, channel, root, pending); err != nil {
+				return "", err
+			}
+			pending = nil
+			if err := c.relayMedia(ctx, channel, root, out, i, m); err != nil {
+				return "", err
+			}
 		case m.Kind == bot.MsgTicketUpdate && m.Ticket != nil:
 			if err := c.postThread(ctx, channel, root, pending); err != nil {
 				return "", err
@@ -337,14 +345,18 @@ func (c *Channel) ticketMessage(ctx context.Context, m message, text string, at 
 		return bot.Event{}, false, false, err
 	}
 	plain := strings.TrimSpace(PlainText(text))
-	if plain == "" || key.Channel == Name {
+	file, more := agentFile(m.files)
+	if plain == "" && file == nil || key.Channel == Name {
 		return bot.Event{}, false, true, nil
+	}
+	if more > 0 {
+		c.log.Warn("agent's message with several files: the first is sent", "ticket", id, "files", more+1)
 	}
 	return bot.Event{
 		ID:  Name + ":msg:" + m.channel + ":" + m.ts,
 		Key: key,
 		In: bot.Inbound{Kind: bot.InAgentText, Text: plain, Agent: m.user, AgentName: c.agentName(ctx, m.user), Ticket: id,
-			Note: toColleagues(text)},
+			Note: toColleagues(text), Media: file},
 		At:      at,
 		Address: address(m.channel, m.threadTS),
 	}, true, true, nil

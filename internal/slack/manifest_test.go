@@ -37,6 +37,8 @@ func TestManifest(t *testing.T) {
 		"commands":          "the slash command",
 		"users:read":        "users.info (name and locale), bots.info (the app id)",
 		"reactions:write":   "reactions.add (receipts on agents' messages)",
+		"files:read":        "files.info and the download of agents' files (media links)",
+		"files:write":       "the external upload of customers' media to ticket threads",
 	}
 	if got, want := sorted(m.OAuthConfig.Scopes.Bot), sorted(keys(scopes)); !slices.Equal(got, want) {
 		t.Errorf("bot scopes %v, want %v", got, want)

@@ -123,8 +123,14 @@ type Config struct {
 	// "too_large", "unreadable", "method"), how many events were new and how many
 	// duplicates, and how long it took; optional.
 	Observe func(outcome string, fresh, duplicate int, d time.Duration)
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Media reads the content of customers' media relayed to ticket threads (the LINE
+	// channel); without it a line in the thread says the media cannot be shown.
+	// MediaLimits bound what is uploaded; zero means bot.MediaLimits' defaults. See
+	// media.go.
+	Media       bot.MediaOpener
+	MediaLimits bot.MediaLimits
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Channel is the Slack channel. It is safe for concurrent use.
@@ -143,6 +149,7 @@ type Channel struct {
 	orphans   map[string]string     // ticket id → a root posted but not linked yet
 	names     map[string]cachedName // agents' names, by user id
 	members   map[string]memberList // tickets channels' members, by channel id
+	uploads   map[string]struct{}   // media relays completed, see media.go
 }
 
 var (

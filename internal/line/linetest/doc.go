@@ -8,8 +8,8 @@
 //	// ... the code under test replies with token ...
 //	msgs, err := s.WaitDelivered(ctx, "U1", 1)
 //
-// It implements reply, push (with X-Line-Retry-Key), get profile and the loading
-// animation, answers 401 to a wrong token and 404 to anything else, records every call,
+// It implements reply, push (with X-Line-Retry-Key), get profile, the loading
+// animation and the data host's message content (SetContent; see content.go), answers 401 to a wrong token and 404 to anything else, records every call,
 // and can be made slow or made to fail (FailNext, Enqueue, SetLatency).
 //
 // Every reply, push and loading request body is validated against LINE's OpenAPI

@@ -140,7 +140,8 @@ type Server struct {
 	profiles  map[string]Profile
 	rich      *richMenus // see richmenu.go
 	errs      []ValidationError
-	changed   chan struct{} // closed and replaced whenever a request has been handled
+	contents  map[string]content // SetContent; see content.go
+	changed   chan struct{}      // closed and replaced whenever a request has been handled
 }
 
 type replyToken struct {
@@ -216,6 +217,7 @@ func Start(cfg Config) (*Server, error) {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.method+" "+rt.path, s.handler(rt))
 	}
+	mux.HandleFunc("GET "+PathContent, s.serveContent)
 	mux.Handle("/", s.handler(route{serve: (*Server).serveNotFound}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,7 +1,9 @@
 // Package slacktest is a fake Slack for tests: the Web API methods giftdesk calls
 // (auth.test, bots.info, chat.postMessage, chat.update, chat.delete, conversations.history,
-// reactions.add, users.info, views.open, apps.connections.open), a Socket
-// Mode WebSocket, and builders for the signed requests and payloads Slack sends.
+// reactions.add, users.info, views.open, apps.connections.open, and the files of files.go:
+// files.getUploadURLExternal with its upload URL, files.completeUploadExternal,
+// files.info and url_private_download), a Socket Mode WebSocket, and builders for the
+// signed requests and payloads Slack sends.
 //
 // It is a plain httptest server rather than slack-go's slacktest: that one is built for the
 // RTM API (its WebSocket speaks RTM, not Socket Mode envelopes and acks), keeps its servers
@@ -75,6 +77,8 @@ type Message struct {
 	Updates  int             // how many times chat.update changed it
 	// Reactions are the names of the bot's reactions to it (reactions.add), in order.
 	Reactions []string
+	// Files are the ids of the files shared with it (files.completeUploadExternal).
+	Files []string
 }
 
 // Request is a Web API call that carries message text, as the fake received it.
@@ -116,6 +120,7 @@ type Server struct {
 	requests []Request
 	triggers map[string]string // trigger_id → user, while unused
 	views    []View
+	files    []*File // see files.go
 	lastTS   time.Time
 	seq      int
 	identity Identity
@@ -142,6 +147,8 @@ func NewServer() *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
 	mux.HandleFunc("GET /socket", s.socket)
+	mux.HandleFunc("POST /upload/{id}", s.upload)
+	mux.HandleFunc("GET /files/{id}/{rest...}", s.download)
 	s.srv = httptest.NewServer(mux)
 	return s
 }
@@ -454,7 +461,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	case "apps.connections.open":
 		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
 	default:
-		res = map[string]any{"error": "unknown_method"}
+		res = s.fileMethod(method, r.PostForm) // files.go
 	}
 	if _, failed := res["error"]; !failed {
 		res["ok"] = true
