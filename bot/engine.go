@@ -48,7 +48,9 @@ var commandWords = map[string]Words{
 	},
 	cmdBack: {
 		JA: []string{"戻る", "戻って", "戻りたい", "前の質問", "ひとつ前", "一つ前", "前に戻る", "前の質問に戻る",
-			"前の質問に戻りたい", "前に戻りたい", "一つ前に戻って", "ひとつ前に戻って", "一つ前に戻る", "前の質問に戻って"},
+			"前の質問に戻りたい", "前に戻りたい", "一つ前に戻って", "ひとつ前に戻って", "一つ前に戻る", "前の質問に戻って",
+			// Polite forms, matched before politeness is stripped from a clause.
+			"戻ります", "戻れます", "戻っても"},
 		EN: []string{"back", "go back", "previous", "previous question"},
 	},
 	cmdHelp: {
@@ -1321,11 +1323,13 @@ func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) str
 func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local string) (string, bool) {
 	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
 		switch {
-		case local == "":
+		case local == "", cmd == cmdRestart || cmd == cmdBack:
+			// Going back is never an option's answer ("hmm no, actually go back" where
+			// "no" would hand over).
 			return cmd, true
 		case n.option(local).Next == e.handoffNode():
 			return "", false // the question's own option for a person
-		case cmd == cmdAgent || cmd == cmdRestart || cmd == cmdBack:
+		case cmd == cmdAgent:
 			return cmd, true
 		}
 	}
@@ -1339,6 +1343,10 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local stri
 				continue
 			}
 			cmd, score := e.commands.best(plainUtterance(" "+rest+" ", rest))
+			if cmd == "" {
+				// 「やっぱ戻ります」: a polite form the stripping cut.
+				cmd, score = e.commands.best(cu)
+			}
 			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart {
 				continue
 			}
@@ -1400,6 +1408,8 @@ func (e *Engine) isCommand(u utterance, score int) bool {
 var fillerWords = []string{
 	"お願いします", "おねがいします", "お願い", "ください", "下さい", "できますか", "ますか", "したいです",
 	"したい", "です", "ます", "ちょっと", "今すぐ", "すぐ",
+	// Discourse markers around a change of mind (「やっぱ戻る」, "hmm no, actually go back").
+	"やっぱり", "やっぱ", "えっと", "actually", "hmm", "wait", "oh", "sorry", "just",
 	"please", "pls", "can i", "could i", "can you", "could you", "i want to", "i would like to", "id like to",
 	"i need", "i want", "let me", "me", "to", "a", "the", "now",
 }

@@ -95,7 +95,13 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 			}
 		}
 		for k, v := range found {
-			if strings.Contains(k, ".") {
+			if base, _, ok := strings.Cut(k, "."); ok {
+				// A value told apart only by what goes with it has changed too: a code
+				// corrected at its first characters keeps its masked last four but not
+				// its problem ("sorry typo, the real one is 48QM-…").
+				if old := c.Vars[k]; old != "" && old != v && found[base] != "" && !slices.Contains(changed, base) {
+					changed = append(changed, base)
+				}
 				c.Vars[k] = v
 			}
 		}

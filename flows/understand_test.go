@@ -28,6 +28,20 @@ func TestUnderstandCustomer(t *testing.T) {
 		profile bot.Lang // the channel's language before any text
 		turns   []turnWant
 	}{
+		{name: "a code corrected at the closing question is checked again", profile: bot.Japanese, turns: []turnWant{
+			{say: "番号が無効ですってエラー出ます", node: "ask_code"},
+			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
+			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
+		}},
+		{name: "going back beside a no that would hand over", profile: bot.English, turns: []turnWant{
+			{say: "the numbers on my card got scratched off", node: "advice_unreadable"},
+			{say: "hmm no, actually go back", node: "start"},
+		}},
+		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
+			{say: "スマホ", node: "advice_register_phone"},
+			{say: "あー違うかも、やっぱ戻ります", node: "ask_device_register"},
+		}},
 		{name: "a total said alone is asked after the balance", profile: bot.English, turns: []turnWant{
 			{say: "my order is 2000 yen but I'm stuck at checkout", node: "ask_balance"},
 			{say: "1500", node: "advice_balance_short"},
