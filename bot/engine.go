@@ -266,14 +266,15 @@ var (
 			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました",
 			// Casual yeses and thanks.
 			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝",
-			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知"},
+			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知",
+			"できそう", "いけそう"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
 			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it", "yay", "woohoo", "worked like a charm",
-			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool"},
+			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool", "fine"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -1037,6 +1038,16 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		// 「聞いてみたら夫が使ってました」「チェック入れ忘れてました！」: what was wrong is found.
 		return Match{Kind: MatchOption, Target: optSolved}
 	}
+	if n.Kind == KindAdvice && statesPlan(u) && !e.answersNext(n, u) {
+		// 「分けて買います」「あとでやります」「警察行きます」: what the customer will do, in a
+		// polite verb that names no symptom and answers nothing the flow asks next.
+		return Match{Kind: MatchOption, Target: optSolved}
+	}
+	if n.Kind == KindAdvice && reacts(u) {
+		// 「まじか…」「そんなぁ」: the news is taken in, but neither yes nor no; the closing
+		// question again, without an apology.
+		return Match{Kind: MatchNone, unsure: true}
+	}
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
 }
@@ -1189,6 +1200,50 @@ func plansAction(u utterance) bool {
 	c := trimEnd(u)
 	for _, end := range planEndings {
 		if strings.HasSuffix(c, end) {
+			return true
+		}
+	}
+	return false
+}
+
+// statesPlan reports whether a Japanese reply to "did that solve it?" ends in an
+// affirmative polite verb (〜ます) that tells what the customer will do, not what the site
+// shows: not a symptom's verb (出ます, なります, されます), not a state (〜てます), not a
+// question or a negative.
+func statesPlan(u utterance) bool {
+	c := trimEnd(u)
+	if !strings.HasSuffix(c, "ます") || strings.Contains(c, "まだ") {
+		return false
+	}
+	for _, end := range symptomEndings {
+		if strings.HasSuffix(c, end) {
+			return false
+		}
+	}
+	return true
+}
+
+// symptomEndings are polite verb endings that tell what happens rather than what the
+// customer will do: 「エラーが出ます」「使用済みになります」「表示されます」「ちゃんと入れてます」.
+var symptomEndings = []string{"出ます", "でます", "なります", "されます", "られます", "かれます", "てます", "ています", "でいます",
+	"てきます", "かかります", "ちゃいます", "じゃいます", "わかります", "あります"}
+
+// reactionWords are short reactions to bad news, in a reply that says nothing else.
+var reactionWords = []string{"まじか", "マジか", "まじで", "マジで", "そんな", "ショック", "ひどい", "うそ", "ウソ", "がーん", "ガーン",
+	"えー", "ええ", "えぇ", "damn", "ugh", "wow", "seriously", "oh man", "bummer"}
+
+// reacts reports whether a short reply is only a reaction (「まじか…」「えー、ショック」,
+// "damn").
+func reacts(u utterance) bool {
+	if utf8.RuneCountInString(u.compact) > 10 || len(u.words) > 3 {
+		return false
+	}
+	for _, w := range reactionWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", " "+w+" ") {
+				return true
+			}
+		} else if strings.HasPrefix(u.compact, w) {
 			return true
 		}
 	}

@@ -37,6 +37,11 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "the numbers on my card got scratched off", node: "advice_unreadable"},
 			{say: "hmm no, actually go back", node: "start"},
 		}},
+		{name: "a plan in a polite verb closes, a reaction asks again", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券とほかの本を一緒にカートに入れたらギフト券で払えない", node: "advice_item_mixed"},
+			{say: "まじか…", node: "advice_item_mixed", want: []string{"解決しましたか"}, not: []string{"すみません", "読み取れ"}},
+			{say: "分けて買います", node: "solved"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
