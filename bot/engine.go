@@ -630,12 +630,19 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		t.forgetItem()
 	}
 	changed, typed := t.readFacts(text, u)
-	m := e.interpret(n, text, u, t.now, t.knownOption)
+	m := e.interpret(n, text, u, t.now, t.routeOption)
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
 		// ("oh wait, with shipping it's 5,210 yen").
 		if id, ok := t.redecideFrom(changed); ok {
 			return t.redecide(id)
+		}
+	}
+	if n.ID == e.flow.Start && m.Kind != MatchCommand {
+		if id, ok := t.allInputsOf(typed); ok {
+			// Every value a check needs, stated at once: the check decides.
+			t.carry = &u
+			return t.enter(id)
 		}
 	}
 	if m.unsure {
@@ -673,7 +680,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			// "sorry, English please. My code is rejected": the language, then the rest.
 			if rest := withoutLangRequest(text); rest != "" {
 				ru := e.utter(rest)
-				if rm := e.interpret(n, rest, ru, t.now, t.knownOption); rm.Kind != MatchNone && rm.Kind != MatchCommand {
+				if rm := e.interpret(n, rest, ru, t.now, t.routeOption); rm.Kind != MatchNone && rm.Kind != MatchCommand {
 					t.switchLang(m.Target)
 					return t.answer(Inbound{Kind: InText, Text: rest})
 				}
@@ -1302,6 +1309,12 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 			}
 		}
 		if !merged {
+			if q := e.sectionQuestion(sec, known); q != "" {
+				// 「期限切れたギフト券、メルカリで買ったやつなんだけど返金される？」: the facts
+				// the message states answer a question of the entry's own section, which
+				// gives that section's advice for them.
+				c = candidate{kind: MatchJump, target: q, dest: q, score: c.score}
+			}
 			out = append(out, c)
 		}
 	}
@@ -1312,6 +1325,26 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 		return kindOrder(a.kind) - kindOrder(b.kind)
 	})
 	return out
+}
+
+// sectionQuestion returns the first question within article section sec whose option the
+// facts select and whose answer gives advice within sec; "" when there is none. Questions
+// that show a variable in their text (the issue date) are left to the flow.
+func (e *Engine) sectionQuestion(sec string, known func(*compiledNode) *Option) string {
+	if sec == "" || known == nil {
+		return ""
+	}
+	within := func(s string) bool { return s != "" && (s == sec || strings.HasPrefix(s, sec+"-")) }
+	for _, fn := range e.flow.Nodes {
+		n := e.nodes[fn.ID]
+		if n == nil || n.Kind != KindQuestion || !within(n.Section) || strings.Contains(n.Text.JA+n.Text.EN, "{{") {
+			continue
+		}
+		if o := known(n); o != nil && within(e.adviceSection(o.Next, known)) {
+			return n.ID
+		}
+	}
+	return ""
 }
 
 // questionUnder reports whether node id leads (through questions the facts answer) to a
@@ -1358,7 +1391,7 @@ func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) str
 			return ""
 		case n.Kind == KindAdvice:
 			return n.Section
-		case n.Kind == KindQuestion && known != nil:
+		case (n.Kind == KindQuestion || n.Kind == KindDecision) && known != nil:
 			o := known(n)
 			if o == nil {
 				return ""

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -121,6 +122,22 @@ func (t *turn) factNode(typed []string) (string, bool) {
 	return "", false
 }
 
+// allInputsOf returns the first of two or more input nodes, one leading straight to the
+// next, whose variables were all just read: 「残高4500円あります。送料入れて4,980円」 gives
+// everything the balance check needs, which decides better than the words around it.
+func (t *turn) allInputsOf(typed []string) (string, bool) {
+	for _, n := range t.e.flow.Nodes {
+		if n.Kind != KindInput || !slices.Contains(typed, n.Var) || t.answered(n.ID) {
+			continue
+		}
+		next := t.e.nodes[n.Next]
+		if next != nil && next.Kind == KindInput && slices.Contains(typed, next.Var) && !t.answered(next.ID) {
+			return n.ID, true
+		}
+	}
+	return "", false
+}
+
 // firstUnknownBefore returns the input node that leads straight to input id and whose
 // variable is not known yet, going back as far as it can: a total said alone
 // ("my order is 2000 yen") is asked after the balance, not instead of it.
@@ -214,6 +231,26 @@ func (t *turn) knownOption(n *compiledNode) *Option {
 		}
 	}
 	return found
+}
+
+// routeOption is knownOption for ranking: at a question, the option the facts select; at a
+// decision, the branch the facts decide (a copy of the variables is judged, nothing is
+// changed), as an option leading there. It lets a FAQ entry give way to the advice the flow
+// would reach through a decision (「期限切れたギフト券、メルカリで買ったやつ」: expired, no
+// issue date, bought from someone: the advice for a bought card).
+func (t *turn) routeOption(n *compiledNode) *Option {
+	if n.Kind != KindDecision {
+		return t.knownOption(n)
+	}
+	d, ok := t.e.funcs.Decisions[n.Func]
+	if !ok || d.Func == nil {
+		return nil
+	}
+	outcome, err := d.Func(maps.Clone(t.c.Vars), t.now)
+	if err != nil || n.Branches[outcome] == "" {
+		return nil
+	}
+	return &Option{ID: outcome, Next: n.Branches[outcome]}
 }
 
 // autoAnswer answers n from what the customer already said, when it can: an input whose

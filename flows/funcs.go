@@ -252,6 +252,17 @@ var (
 // the nearest one before it, unless a word right after it is nearer
 // (「…ギフト券が残ってるのに9800円の買い物が…」: 9800円 is the total).
 func amountKind(before, after string) string {
+	// 「2000円使ったら残りが…」, "spent 3000 of it": money spent is neither the balance nor
+	// the total, whatever word follows.
+	rest := strings.TrimLeft(strings.TrimSpace(after), "分ぶんほどくらいぐらい ")
+	for _, w := range spentWords {
+		if strings.HasPrefix(rest, w) {
+			return ""
+		}
+	}
+	if lead := strings.TrimSpace(before); strings.HasSuffix(lead, "spent") || strings.HasSuffix(lead, "used") {
+		return ""
+	}
 	bestPos, kind := -1, ""
 	for _, ws := range []struct {
 		words []string
@@ -282,6 +293,9 @@ func amountKind(before, after string) string {
 	}
 	return kind
 }
+
+// spentWords, right after an amount, say it was spent.
+var spentWords = []string{"使った", "使って", "使い", "使用", "を使", "spent", "used"}
 
 // nearAmount is how near (in bytes: four kana or kanji) a word must be to an amount to
 // outweigh a word on its other side.

@@ -42,6 +42,15 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "まじか…", node: "advice_item_mixed", want: []string{"解決しましたか"}, not: []string{"すみません", "読み取れ"}},
 			{say: "分けて買います", node: "solved"},
 		}},
+		{name: "a question whose facts answer a question of its section gets that advice", profile: bot.Japanese, turns: []turnWant{
+			{say: "期限切れたギフト券、メルカリで買ったやつなんだけど返金される？", node: "advice_expired_bought"},
+		}},
+		{name: "a question without such facts gets the answer", profile: bot.Japanese, turns: []turnWant{
+			{say: "期限切れたギフト券って返金される？", node: "start", want: []string{"抗議すれば返金"}},
+		}},
+		{name: "the balance and the total stated at once decide", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高4500円あります。送料入れて4,980円の商品がギフト券で買えません", node: "advice_balance_short"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
