@@ -380,6 +380,10 @@ func TestAbsoluteYears(t *testing.T) {
 		{name: "kyonen", in: "去年の3月ぐらい", want: "2025-03-00"},
 		{name: "ototoshi", in: "おととし", want: "2024-00-00"},
 		{name: "last year", in: "I got it last year", want: "2025-00-00"},
+		{name: "years ago", in: "2年前くらい", want: "2024-00-00"},
+		{name: "kanji years ago", in: "三年前です", want: "2023-00-00"},
+		{name: "english years ago", in: "three years ago", want: "2023-00-00"},
+		{name: "a couple of years ago", in: "a couple of years ago I think", want: "2024-00-00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
