@@ -637,6 +637,13 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		if id, ok := t.redecideFrom(changed); ok {
 			return t.redecide(id)
 		}
+		// At "did that solve it?", a value typed earlier corrected without naming what
+		// it is ("sorry, it was 2014 not 2019"): the same.
+		if n.Kind == KindAdvice && len(changed) == 0 && correcting(u) {
+			if id, ok := t.correctInput(text); ok {
+				return t.redecide(id)
+			}
+		}
 	}
 	if n.ID == e.flow.Start && m.Kind != MatchCommand {
 		if id, ok := t.allInputsOf(typed); ok {
@@ -673,6 +680,9 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 					return t.enter(start.ID)
 				}
 			}
+			// What follows a no is about the next question (「まだです、無効って出ます」):
+			// a word of one of its options is enough.
+			t.carryMin = 2
 		}
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:

@@ -315,6 +315,62 @@ func (t *turn) redecideFrom(changed []string) (string, bool) {
 	return "", false
 }
 
+// correctionWords mark a message that corrects what the customer said before.
+var correctionWords = []string{"間違", "まちが", "ごめん", "すみません", "すいません", "訂正", "じゃなく", "ではなく", "正しくは", "やっぱ",
+	"見間違", "勘違い", "実は", "sorry", "actually", "wait", "correction", "i mean", "typo", "mistake", "oops", "not", "misread", "wrong"}
+
+// correcting reports whether u says it corrects something said before.
+func correcting(u utterance) bool {
+	for _, w := range correctionWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", " "+w+" ") {
+				return true
+			}
+		} else if strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// correctInput reads a correction of a value typed at an input earlier ("sorry, it was
+// 2014 not 2019", 「2019年じゃなくて2014年でした」), with that input's own parser, the latest
+// answered input first; it stores the new value and returns the input to decide again
+// from. Facts read in passing cover what names itself (「送料込みで5,210円」); this covers
+// a bare value.
+func (t *turn) correctInput(text string) (string, bool) {
+	c, e := t.c, t.e
+	for i := len(c.Answers) - 1; i >= 0; i-- {
+		n := e.nodes[c.Answers[i].Node]
+		if n == nil || n.Kind != KindInput || n.Var == "" || e.funcs.Inputs[n.Input] == nil {
+			continue
+		}
+		parse := e.funcs.Inputs[n.Input]
+		vars, err := parse(text, t.now)
+		if err == nil && vars[""] == c.Vars[n.Var] {
+			// 「2019年じゃなくて2014年」: the value after the denial is the new one.
+			for _, w := range []string{"じゃなくて", "ではなくて", "じゃなく", "ではなく", " but "} {
+				if _, after, ok := strings.Cut(text, w); ok {
+					vars, err = parse(after, t.now)
+					break
+				}
+			}
+		}
+		if err != nil || vars[""] == "" || vars[""] == c.Vars[n.Var] {
+			continue
+		}
+		for k, v := range vars {
+			key := n.Var
+			if k != "" {
+				key += "." + k
+			}
+			c.Vars[key] = v
+		}
+		return n.ID, true
+	}
+	return "", false
+}
+
 // redecide returns to node id, forgetting the answers given since, and answers it again
 // from the facts.
 func (t *turn) redecide(id string) ([]Message, error) {

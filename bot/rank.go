@@ -390,7 +390,8 @@ var strongAgentWords = []string{"担当者", "オペレーター", "オペレー
 	"speak to a person", "real person", "representative", "speak to someone", "talk to someone", "live agent",
 	"human agent", "a human", "an agent", "real human", "talk to an agent", "speak to an agent", "speak with someone",
 	"人に相談", "誰かに相談", "誰か人に", "人と相談", "誰かと話", "だれかと話", "どなたかと話", "直接話せ", "人に代わ", "人に聞き", "人に見て",
-	"talk with someone", "speak with a person", "a person look", "someone look at", "someone to look", "a human look", "talk with a person", "speak to somebody", "talk to somebody", "can someone help", "could someone help", "someone help me", "a person help"}
+	"talk with someone", "speak with a person", "a person look", "someone look at", "someone to look", "a human look", "talk with a person", "speak to somebody", "talk to somebody", "can someone help", "could someone help", "someone help me", "a person help",
+	"want a person", "need a person", "a person to", "want someone to", "need someone to", "人に確認", "人に見てもら", "人に対応"}
 
 // sentenceBreaks split a message into clauses for commands said at its start or end
 // (「あ、やっぱ違うかも。戻る」).

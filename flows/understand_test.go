@@ -51,6 +51,26 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "the balance and the total stated at once decide", profile: bot.Japanese, turns: []turnWant{
 			{say: "残高4500円あります。送料入れて4,980円の商品がギフト券で買えません", node: "advice_balance_short"},
 		}},
+		{name: "a bare value corrected at the closing question decides again", profile: bot.English, turns: []turnWant{
+			{say: "my gift card balance is gone", node: "ask_issue_date"},
+			{say: "2019", node: "advice_expiry_valid"},
+			{say: "sorry, it was 2014 not 2019", node: "expired_source_dated"},
+		}},
+		{name: "a japanese correction names the new value after the denial", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高が消えた", node: "ask_issue_date"},
+			{say: "2019年", node: "advice_expiry_valid"},
+			{say: "すみません、2019年じゃなくて2014年でした", node: "expired_source_dated"},
+		}},
+		{name: "a no then a word of the next question's option", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の登録方法", node: "ask_device_register"},
+			{say: "パソコン", node: "advice_register_pc"},
+			{say: "まだです、無効って出ます", node: "ask_code"},
+		}},
+		{name: "a yes but a person", profile: bot.English, turns: []turnWant{
+			{say: "my code is invalid", node: "ask_code"},
+			{say: "7KQ2-5WX8RM-3TP9N", node: "advice_code_format_ok"},
+			{say: "yes but I want a person to check it", node: "handoff"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
