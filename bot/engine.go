@@ -1419,7 +1419,7 @@ func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) str
 // request for a person anywhere ("ok, but can I talk to a human about it?").
 // local is the node's best option for u.
 func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local string) (string, bool) {
-	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
+	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) && !(cmd == cmdBack && somethingBack(u)) {
 		switch {
 		case local == "", cmd == cmdRestart || cmd == cmdBack:
 			// Going back is never an option's answer ("hmm no, actually go back" where
@@ -1445,7 +1445,7 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local stri
 				// 「やっぱ戻ります」: a polite form the stripping cut.
 				cmd, score = e.commands.best(cu)
 			}
-			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart {
+			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart || cmd == cmdBack && somethingBack(cu) {
 				continue
 			}
 			// A clause that is only the command (「戻る」), or, in Japanese, mostly the
@@ -1463,6 +1463,12 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local stri
 		return cmdAgent, true
 	}
 	return "", false
+}
+
+// somethingBack reports whether a word of going back has a subject of its own: 「アカウントは
+// 戻りますか」「お金が戻ってくる」 ask whether something comes back, not to go back.
+func somethingBack(u utterance) bool {
+	return strings.Contains(u.compact, "は戻") || strings.Contains(u.compact, "が戻") || strings.Contains(u.compact, "も戻")
 }
 
 // stripFillers returns u's compact text without politeness and framing words.

@@ -71,6 +71,10 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "7KQ2-5WX8RM-3TP9N", node: "advice_code_format_ok"},
 			{say: "yes but I want a person to check it", node: "handoff"},
 		}},
+		{name: "something that comes back is not going back", profile: bot.Japanese, turns: []turnWant{
+			{say: "アカウントが凍結されました、ギフト券のせいですか", node: "fraud_source"},
+			{say: "アカウントは戻りますか？", node: "fraud_source"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
