@@ -82,7 +82,7 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 		c.Vars[k] = v
 	}
 	for _, f := range e.facts {
-		if v, _ := f.match.best(u); v != "" {
+		if v := factValue(&f.match, u); v != "" {
 			set(factPrefix+f.id, v)
 		}
 	}
@@ -109,6 +109,72 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 	}
 	return changed, typed
 }
+
+// factValue returns the value of a fact that u names, leaving out a value said not to be
+// so when another is named (「パソコン持ってなくてスマホだけです」, "no computer, only my
+// phone").
+func factValue(m *matcher, u utterance) string {
+	v, _ := m.best(u)
+	if v == "" {
+		return ""
+	}
+	found := m.scores(u)
+	if len(found) < 2 || !deniedValue(m, v, u) {
+		return v
+	}
+	best, bestScore := "", 0
+	for _, s := range found {
+		if s.target != v && s.score > bestScore && !deniedValue(m, s.target, u) {
+			best, bestScore = s.target, s.score
+		}
+	}
+	if best == "" {
+		return v
+	}
+	return best
+}
+
+// deniedValue reports whether every plain phrase of value found in u is denied right
+// after it (「パソコン持ってなくて」「スマホじゃなくて」) or before it ("no computer", "don't
+// have a pc").
+func deniedValue(m *matcher, value string, u utterance) bool {
+	denied := false
+	for _, en := range m.entries {
+		if en.target != value || en.p.compact == "" {
+			continue
+		}
+		if en.p.ascii {
+			i := strings.Index(u.spaced, en.p.spaced)
+			if i < 0 {
+				continue
+			}
+			before := u.spaced[:i+1]
+			if !slices.ContainsFunc(enDenyBefore, func(d string) bool { return strings.HasSuffix(before, d) }) {
+				return false
+			}
+			denied = true
+			continue
+		}
+		i := strings.Index(u.compact, en.p.compact)
+		if i < 0 {
+			continue
+		}
+		after := u.compact[i+len(en.p.compact):]
+		if !slices.ContainsFunc(jaDenyAfter, func(d string) bool { return strings.HasPrefix(after, d) }) {
+			return false
+		}
+		denied = true
+	}
+	return denied
+}
+
+// Words that deny a fact's value next to it.
+var (
+	jaDenyAfter = []string{"持ってな", "もってな", "持っていな", "はな", "がな", "じゃな", "ではな", "無い", "ない", "なく",
+		"は持ってな", "は使ってな", "使ってな", "は無", "じゃなく"}
+	enDenyBefore = []string{" no ", " not ", " dont have ", " dont have a ", " without ", " without a ", " not on ", " not on my ",
+		" not on a ", " not from ", " not from my ", " no access to ", " never used "}
+)
 
 // factNode returns the first input node of the flow, not yet answered, whose variable is
 // one of the typed facts just read: a message that says only 「残高2,000円で請求額2,350円です」

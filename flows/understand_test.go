@@ -75,6 +75,12 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "アカウントが凍結されました、ギフト券のせいですか", node: "fraud_source"},
 			{say: "アカウントは戻りますか？", node: "fraud_source"},
 		}},
+		{name: "a device said not to be had is not the device", profile: bot.Japanese, turns: []turnWant{
+			{say: "もらったギフトカードを使いたいのですが、パソコン持ってなくてスマホだけです", node: "advice_register_phone"},
+		}},
+		{name: "an english device denied", profile: bot.English, turns: []turnWant{
+			{say: "how do I redeem a gift card? I don't have a computer, only my iphone", node: "advice_register_phone"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
