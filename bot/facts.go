@@ -160,12 +160,26 @@ func deniedValue(m *matcher, value string, u utterance) bool {
 			continue
 		}
 		after := u.compact[i+len(en.p.compact):]
-		if !slices.ContainsFunc(jaDenyAfter, func(d string) bool { return strings.HasPrefix(after, d) }) {
+		if !slices.ContainsFunc(jaDenyAfter, func(d string) bool { return strings.HasPrefix(after, d) }) &&
+			!contrastSoon(after) {
 			return false
 		}
 		denied = true
 	}
 	return denied
+}
+
+// contrastSoon reports whether "not this but" (じゃなくて, ではなく) follows within a few
+// characters: 「コンビニで買ったカードじゃなくて、友達から…」.
+func contrastSoon(after string) bool {
+	r := []rune(after)
+	window := string(r[:min(len(r), 10)])
+	for _, w := range []string{"じゃなく", "ではなく", "じゃない", "ではない"} {
+		if i := strings.Index(window, w); i >= 0 && !strings.ContainsAny(window[:i], "、。,") {
+			return true
+		}
+	}
+	return false
 }
 
 // Words that deny a fact's value next to it.
