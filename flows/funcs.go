@@ -254,7 +254,10 @@ var (
 func amountKind(before, after string) string {
 	// 「2000円使ったら残りが…」, "spent 3000 of it": money spent is neither the balance nor
 	// the total, whatever word follows.
-	rest := strings.TrimLeft(strings.TrimSpace(after), "分ぶんほどくらいぐらい ")
+	rest := strings.TrimSpace(after)
+	for _, w := range []string{"分", "ぶん", "ほど", "くらい", "ぐらい"} {
+		rest = strings.TrimSpace(strings.TrimPrefix(rest, w))
+	}
 	for _, w := range spentWords {
 		if strings.HasPrefix(rest, w) {
 			return ""
