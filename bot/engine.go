@@ -688,7 +688,7 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	case MatchCommand:
 		if m.Target == cmdEnglish || m.Target == cmdJapanese {
 			// "sorry, English please. My code is rejected": the language, then the rest.
-			if rest := withoutLangRequest(text); rest != "" {
+			if rest := e.withoutLangRequest(text); rest != "" {
 				ru := e.utter(rest)
 				if rm := e.interpret(n, rest, ru, t.now, t.routeOption); rm.Kind != MatchNone && rm.Kind != MatchCommand {
 					t.switchLang(m.Target)
@@ -1730,11 +1730,12 @@ func (t *turn) switchLang(cmd string) {
 	t.say(t.e.texts.LangSwitched)
 }
 
-// withoutLangRequest returns the clauses of text that do not ask for a language.
-func withoutLangRequest(text string) string {
+// withoutLangRequest returns the clauses of text that do not ask for a language, each read
+// as the whole message is ("I don't speak japanese" is "dont speak japanese").
+func (e *Engine) withoutLangRequest(text string) string {
 	var rest []string
 	for _, cl := range clauses(text) {
-		if _, ok := langRequest(newUtterance(strings.ToLower, cl)); !ok && strings.TrimSpace(cl) != "" {
+		if _, ok := langRequest(e.utter(cl)); !ok && strings.TrimSpace(cl) != "" {
 			rest = append(rest, strings.TrimSpace(cl))
 		}
 	}

@@ -81,6 +81,10 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "an english device denied", profile: bot.English, turns: []turnWant{
 			{say: "how do I redeem a gift card? I don't have a computer, only my iphone", node: "advice_register_phone"},
 		}},
+		{name: "not speaking japanese, then the problem", profile: bot.Japanese, turns: []turnWant{
+			{follow: true},
+			{say: "hi sorry I don't speak japanese. my gift card balance vanished", node: "ask_issue_date", lang: bot.English},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
