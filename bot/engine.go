@@ -690,7 +690,10 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			// "sorry, English please. My code is rejected": the language, then the rest.
 			if rest := e.withoutLangRequest(text); rest != "" {
 				ru := e.utter(rest)
-				if rm := e.interpret(n, rest, ru, t.now, t.routeOption); rm.Kind != MatchNone && rm.Kind != MatchCommand {
+				// A person asked for beside the language ("english ok? i want to talk to a
+				// human") is that too; another language request is not read again.
+				if rm := e.interpret(n, rest, ru, t.now, t.routeOption); rm.Kind != MatchNone &&
+					(rm.Kind != MatchCommand || rm.Target == cmdAgent) {
 					t.switchLang(m.Target)
 					return t.answer(Inbound{Kind: InText, Text: rest})
 				}

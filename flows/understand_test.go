@@ -85,6 +85,10 @@ func TestUnderstandCustomer(t *testing.T) {
 			{follow: true},
 			{say: "hi sorry I don't speak japanese. my gift card balance vanished", node: "ask_issue_date", lang: bot.English},
 		}},
+		{name: "a language and a person in one message", profile: bot.Japanese, turns: []turnWant{
+			{follow: true},
+			{say: "hello. english ok? i want to talk to a human", node: "handoff", lang: bot.English},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
