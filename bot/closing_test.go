@@ -40,6 +40,9 @@ func TestSaysNoPoliteEndings(t *testing.T) {
 		{"反映されませんでした", true},
 		{"ありがとうございます、すみません", false},
 		{"問題ありません", false},
+		{"顔のマークがないんですが", true},
+		{"見当たらないんだけど", true},
+		{"問題ないんですが", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {

@@ -267,14 +267,15 @@ var (
 			// Casual yeses and thanks.
 			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝",
 			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知",
-			"できそう", "いけそう"},
+			"できそう", "いけそう", "でけた", "おおきに"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
 			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it", "yay", "woohoo", "worked like a charm",
-			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool", "fine"},
+			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool", "fine",
+			"appreciate", "helped", "that helped"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -286,7 +287,7 @@ var (
 			// Still failing in other words, and a request for another way: not solved.
 			"グレー", "灰色", "結局どう", "どうにもならない", "どうにかならない", "なんとかならない", "はずなん", "はずなのに",
 			"はずだけど", "はずですけど", "退会", "連絡取れな", "連絡とれな", "エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
-			"納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
+			"あかん", "あかんかった", "納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
@@ -703,7 +704,8 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	case MatchInput:
 		return t.parsed(n, m.vars)
 	case MatchJump:
-		if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil && (m.Target == n.ID || stillSame(u)) {
+		if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil &&
+			(m.Target == n.ID || stillSame(u) || e.routesTo(m.Target, n.ID, t.routeOption)) {
 			// The problem the advice was for, told again or said to go on ("no, and I
 			// still want that charge moved"): the advice did not solve it; sending it or
 			// a neighbour again would not.
@@ -970,6 +972,17 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	local, localScore := n.match.best(u)
 	if localScore >= 1000 {
 		return Match{Kind: MatchOption, Target: local}
+	}
+	if n.Kind == KindAdvice && isQuestion(text, u) {
+		// 「ありがとう、あとハイフンって要る？」: a question after the thanks is answered (and
+		// "did that solve it?" asked again) rather than lost in a yes.
+		if parts := clauses(text); len(parts) > 1 {
+			last := parts[len(parts)-1]
+			lu := e.utter(last)
+			if id, score := e.faq.best(lu); id != "" && score%1000 >= 4 && isQuestion(last, lu) {
+				return Match{Kind: MatchFAQ, Target: id}
+			}
+		}
 	}
 	if i, ok := optionNumber(u); ok && i <= len(n.options) {
 		return Match{Kind: MatchOption, Target: n.options[i-1].ID}
@@ -1282,6 +1295,17 @@ func reportsFinding(u utterance) bool {
 // not work: a Japanese negative at its end, or an English negative word.
 func saysNo(u utterance) bool {
 	c := u.compact
+	// 「顔のマークがないんですが」「見当たらないんだけど」: a negative before a trailing "but".
+	for _, suf := range []string{"んですが", "んですけど", "んだけど", "のですが", "のですけど", "ですが", "ですけど", "けど", "けれど", "が"} {
+		if rest, ok := strings.CutSuffix(c, suf); ok && rest != "" {
+			c = rest
+			break
+		}
+	}
+	if strings.HasSuffix(c, "ない") && !strings.HasSuffix(u.compact, "ない") && !strings.HasSuffix(c, "問題ない") {
+		return true
+	}
+	c = u.compact
 	for _, end := range negativeEndings {
 		if strings.HasSuffix(c, end) && !slices.ContainsFunc(notNegative, func(p string) bool { return strings.HasSuffix(c, p) }) {
 			return true
@@ -1390,6 +1414,27 @@ func (e *Engine) questionUnder(id, sec string, known func(*compiledNode) *Option
 			advice++
 		}
 		return advice > 0
+	}
+	return false
+}
+
+// routesTo reports whether node from leads, through questions and decisions the facts
+// answer, to node to: 「メニューにギフト券の登録が見当たりません」 after the smartphone
+// registration steps names the registration, which the known device leads back to.
+func (e *Engine) routesTo(from, to string, known func(*compiledNode) *Option) bool {
+	for hops := 0; hops < 4; hops++ {
+		if from == to {
+			return true
+		}
+		n := e.nodes[from]
+		if n == nil || known == nil || n.Kind != KindQuestion && n.Kind != KindDecision {
+			return false
+		}
+		o := known(n)
+		if o == nil {
+			return false
+		}
+		from = o.Next
 	}
 	return false
 }

@@ -89,6 +89,15 @@ func TestUnderstandCustomer(t *testing.T) {
 			{follow: true},
 			{say: "hello. english ok? i want to talk to a human", node: "handoff", lang: bot.English},
 		}},
+		{name: "the advice's own problem told again through a known fact", profile: bot.Japanese, turns: []turnWant{
+			{say: "iPhoneでギフト券を登録したい", node: "advice_register_phone"},
+			{say: "メニューにギフト券の登録が見当たりません", node: "ask_register_error", not: []string{"ギフト券の登録方法(スマホ)"}},
+		}},
+		{name: "thanks and a question at the closing question", profile: bot.Japanese, turns: []turnWant{
+			{say: "iPhoneでギフト券を登録したい", node: "advice_register_phone"},
+			{say: "ありがとう、あとハイフンって要る？", node: "advice_register_phone", want: []string{"ハイフン", "解決しましたか"}},
+			{say: "顔のマークがないんですが", node: "ask_register_error"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
