@@ -1063,6 +1063,11 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 			return Match{Kind: MatchOption, Target: optNotSolved}
 		}
 	}
+	if n.Kind == KindAdvice && asksWhatNow(u) {
+		// 「え、どうしたらいいんですか」, "what now?": nothing else understood, the customer
+		// asks what to do next; the advice did not settle it.
+		return Match{Kind: MatchOption, Target: optNotSolved}
+	}
 	if n.Kind == KindAdvice && saysNo(u) {
 		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
 		return Match{Kind: MatchOption, Target: optNotSolved}
@@ -1233,6 +1238,24 @@ func plansAction(u utterance) bool {
 	c := trimEnd(u)
 	for _, end := range planEndings {
 		if strings.HasSuffix(c, end) {
+			return true
+		}
+	}
+	return false
+}
+
+// whatNowWords ask what to do next.
+var whatNowWords = []string{"どうしたらいい", "どうすればいい", "どうしたら", "どうすれば", "どうしよう", " what should i do ",
+	" what do i do ", " what now ", " now what ", " what can i do ", " what next ", " whats next "}
+
+// asksWhatNow reports whether u asks what to do next.
+func asksWhatNow(u utterance) bool {
+	for _, w := range whatNowWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", w) {
+				return true
+			}
+		} else if strings.Contains(u.compact, w) {
 			return true
 		}
 	}

@@ -98,6 +98,11 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "ありがとう、あとハイフンって要る？", node: "advice_register_phone", want: []string{"ハイフン", "解決しましたか"}},
 			{say: "顔のマークがないんですが", node: "ask_register_error"},
 		}},
+		{name: "asking what to do now is not solved", profile: bot.Japanese, turns: []turnWant{
+			{say: "アカウント止められた", node: "fraud_source"},
+			{say: "知り合いから安く譲ってもらいました", node: "advice_fraud"},
+			{say: "え、どうしたらいいんですか", node: "advice_contact_cs"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
