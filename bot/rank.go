@@ -186,14 +186,23 @@ type targetScore struct {
 // were added.
 func (m *matcher) scores(u utterance) []targetScore { return m.scoresOf(u, false) }
 
-// specificScores is scores without single English words.
+// specificScores is scores without single English words that name the topic rather than
+// an answer: short ones and the gift card's own words ("amazon", "card"); a long word of
+// the answer's own ("stolen", "hacked", "mercari") still counts.
 func (m *matcher) specificScores(u utterance) []targetScore { return m.scoresOf(u, true) }
 
-// scoresOf is scores, without the phrases that are a single English word when specific.
+// topicWords are single English words that name what every message is about.
+var topicWords = map[string]bool{"amazon": true, "gift": true, "giftcard": true, "card": true, "cards": true, "code": true,
+	"codes": true, "balance": true, "account": true, "order": true, "money": true, "voucher": true, "amazons": true,
+	"redeem": true, "register": true, "payment": true, "checkout": true, "bought": true, "purchase": true, "purchased": true,
+	"myself": true, "someone": true, "friend": true}
+
+// scoresOf is scores, without the phrases that are a single topic or short English word
+// when specific.
 func (m *matcher) scoresOf(u utterance, specific bool) []targetScore {
 	var out []targetScore
 	for _, en := range m.entries {
-		if specific && en.p.ascii && !strings.Contains(strings.TrimSpace(en.p.spaced), " ") {
+		if w := strings.TrimSpace(en.p.spaced); specific && en.p.ascii && !strings.Contains(w, " ") && (len(w) < 5 || topicWords[w]) {
 			continue
 		}
 		s := en.p.score(u)

@@ -103,6 +103,12 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "知り合いから安く譲ってもらいました", node: "advice_fraud"},
 			{say: "え、どうしたらいいんですか", node: "advice_contact_cs"},
 		}},
+		{name: "a long english word of the answer carries to the question it leads to", profile: bot.English, turns: []turnWant{
+			{say: "someone stole my code I think, it's showing used", node: "advice_used_stolen"},
+		}},
+		{name: "a topic word does not", profile: bot.English, turns: []turnWant{
+			{say: "my amazon gift card code shows already used", node: "used_cause"},
+		}},
 		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
 			{say: "スマホ", node: "advice_register_phone"},
