@@ -48,7 +48,9 @@ var commandWords = map[string]Words{
 	},
 	cmdBack: {
 		JA: []string{"戻る", "戻って", "戻りたい", "前の質問", "ひとつ前", "一つ前", "前に戻る", "前の質問に戻る",
-			"前の質問に戻りたい", "前に戻りたい", "一つ前に戻って", "ひとつ前に戻って", "一つ前に戻る", "前の質問に戻って"},
+			"前の質問に戻りたい", "前に戻りたい", "一つ前に戻って", "ひとつ前に戻って", "一つ前に戻る", "前の質問に戻って",
+			// Polite forms, matched before politeness is stripped from a clause.
+			"戻ります", "戻れます", "戻っても"},
 		EN: []string{"back", "go back", "previous", "previous question"},
 	},
 	cmdHelp: {
@@ -264,14 +266,16 @@ var (
 			"わかった", "判明", "原因がわか", "見れました", "見られました", "できました!", "いけました", "通りました",
 			// Casual yeses and thanks.
 			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝",
-			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知"},
+			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知",
+			"できそう", "いけそう", "でけた", "おおきに"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
 			"ill reach out", "ill contact them", "ill call them", "ill try that", "will try that", "thanks ill",
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
 			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it", "yay", "woohoo", "worked like a charm",
-			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool"},
+			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool", "fine",
+			"appreciate", "helped", "that helped"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -283,7 +287,7 @@ var (
 			// Still failing in other words, and a request for another way: not solved.
 			"グレー", "灰色", "結局どう", "どうにもならない", "どうにかならない", "なんとかならない", "はずなん", "はずなのに",
 			"はずだけど", "はずですけど", "退会", "連絡取れな", "連絡とれな", "エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
-			"納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
+			"あかん", "あかんかった", "納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
@@ -636,12 +640,26 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 		t.forgetItem()
 	}
 	changed, typed := t.readFacts(text, u)
-	m := e.interpret(n, text, u, t.now, t.knownOption)
+	m := e.interpret(n, text, u, t.now, t.routeOption)
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
 		// ("oh wait, with shipping it's 5,210 yen").
 		if id, ok := t.redecideFrom(changed); ok {
 			return t.redecide(id)
+		}
+		// At "did that solve it?", a value typed earlier corrected without naming what
+		// it is ("sorry, it was 2014 not 2019"): the same.
+		if n.Kind == KindAdvice && len(changed) == 0 && correcting(u) {
+			if id, ok := t.correctInput(text); ok {
+				return t.redecide(id)
+			}
+		}
+	}
+	if n.ID == e.flow.Start && m.Kind != MatchCommand {
+		if id, ok := t.allInputsOf(typed); ok {
+			// Every value a check needs, stated at once: the check decides.
+			t.carry = &u
+			return t.enter(id)
 		}
 	}
 	if m.unsure {
@@ -672,14 +690,20 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 					return t.enter(start.ID)
 				}
 			}
+			// What follows a no is about the next question (「まだです、無効って出ます」):
+			// a word of one of its options is enough.
+			t.carryMin = 2
 		}
 		return t.choose(n, n.option(m.Target))
 	case MatchCommand:
 		if m.Target == cmdEnglish || m.Target == cmdJapanese {
 			// "sorry, English please. My code is rejected": the language, then the rest.
-			if rest := withoutLangRequest(text); rest != "" {
+			if rest := e.withoutLangRequest(text); rest != "" {
 				ru := e.utter(rest)
-				if rm := e.interpret(n, rest, ru, t.now, t.knownOption); rm.Kind != MatchNone && rm.Kind != MatchCommand {
+				// A person asked for beside the language ("english ok? i want to talk to a
+				// human") is that too; another language request is not read again.
+				if rm := e.interpret(n, rest, ru, t.now, t.routeOption); rm.Kind != MatchNone &&
+					(rm.Kind != MatchCommand || rm.Target == cmdAgent) {
 					t.switchLang(m.Target)
 					return t.answer(Inbound{Kind: InText, Text: rest})
 				}
@@ -689,7 +713,8 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	case MatchInput:
 		return t.parsed(n, m.vars)
 	case MatchJump:
-		if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil && (m.Target == n.ID || stillSame(u)) {
+		if o := n.option(optNotSolved); n.Kind == KindAdvice && o != nil &&
+			(m.Target == n.ID || stillSame(u) || e.routesTo(m.Target, n.ID, t.routeOption)) {
 			// The problem the advice was for, told again or said to go on ("no, and I
 			// still want that charge moved"): the advice did not solve it; sending it or
 			// a neighbour again would not.
@@ -957,6 +982,17 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if localScore >= 1000 {
 		return Match{Kind: MatchOption, Target: local}
 	}
+	if n.Kind == KindAdvice && isQuestion(text, u) {
+		// 「ありがとう、あとハイフンって要る？」: a question after the thanks is answered (and
+		// "did that solve it?" asked again) rather than lost in a yes.
+		if parts := clauses(text); len(parts) > 1 {
+			last := parts[len(parts)-1]
+			lu := e.utter(last)
+			if id, score := e.faq.best(lu); id != "" && score%1000 >= 4 && isQuestion(last, lu) {
+				return Match{Kind: MatchFAQ, Target: id}
+			}
+		}
+	}
 	if i, ok := optionNumber(u); ok && i <= len(n.options) {
 		return Match{Kind: MatchOption, Target: n.options[i-1].ID}
 	}
@@ -1036,6 +1072,11 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 			return Match{Kind: MatchOption, Target: optNotSolved}
 		}
 	}
+	if n.Kind == KindAdvice && asksWhatNow(u) {
+		// 「え、どうしたらいいんですか」, "what now?": nothing else understood, the customer
+		// asks what to do next; the advice did not settle it.
+		return Match{Kind: MatchOption, Target: optNotSolved}
+	}
 	if n.Kind == KindAdvice && saysNo(u) {
 		// 「顔マークが見つからないです」, "the seller isn't replying": still stuck.
 		return Match{Kind: MatchOption, Target: optNotSolved}
@@ -1043,6 +1084,16 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	if n.Kind == KindAdvice && reportsFinding(u) && !e.answersNext(n, u) {
 		// 「聞いてみたら夫が使ってました」「チェック入れ忘れてました！」: what was wrong is found.
 		return Match{Kind: MatchOption, Target: optSolved}
+	}
+	if n.Kind == KindAdvice && statesPlan(u) && !e.answersNext(n, u) {
+		// 「分けて買います」「あとでやります」「警察行きます」: what the customer will do, in a
+		// polite verb that names no symptom and answers nothing the flow asks next.
+		return Match{Kind: MatchOption, Target: optSolved}
+	}
+	if n.Kind == KindAdvice && reacts(u) {
+		// 「まじか…」「そんなぁ」: the news is taken in, but neither yes nor no; the closing
+		// question again, without an apology.
+		return Match{Kind: MatchNone, unsure: true}
 	}
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
@@ -1202,6 +1253,68 @@ func plansAction(u utterance) bool {
 	return false
 }
 
+// whatNowWords ask what to do next.
+var whatNowWords = []string{"どうしたらいい", "どうすればいい", "どうしたら", "どうすれば", "どうしよう", " what should i do ",
+	" what do i do ", " what now ", " now what ", " what can i do ", " what next ", " whats next "}
+
+// asksWhatNow reports whether u asks what to do next.
+func asksWhatNow(u utterance) bool {
+	for _, w := range whatNowWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", w) {
+				return true
+			}
+		} else if strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// statesPlan reports whether a Japanese reply to "did that solve it?" ends in an
+// affirmative polite verb (〜ます) that tells what the customer will do, not what the site
+// shows: not a symptom's verb (出ます, なります, されます), not a state (〜てます), not a
+// question or a negative.
+func statesPlan(u utterance) bool {
+	c := trimEnd(u)
+	if !strings.HasSuffix(c, "ます") || strings.Contains(c, "まだ") {
+		return false
+	}
+	for _, end := range symptomEndings {
+		if strings.HasSuffix(c, end) {
+			return false
+		}
+	}
+	return true
+}
+
+// symptomEndings are polite verb endings that tell what happens rather than what the
+// customer will do: 「エラーが出ます」「使用済みになります」「表示されます」「ちゃんと入れてます」.
+var symptomEndings = []string{"出ます", "でます", "なります", "されます", "られます", "かれます", "てます", "ています", "でいます",
+	"てきます", "かかります", "ちゃいます", "じゃいます", "わかります", "あります"}
+
+// reactionWords are short reactions to bad news, in a reply that says nothing else.
+var reactionWords = []string{"まじか", "マジか", "まじで", "マジで", "そんな", "ショック", "ひどい", "うそ", "ウソ", "がーん", "ガーン",
+	"えー", "ええ", "えぇ", "damn", "ugh", "wow", "seriously", "oh man", "bummer"}
+
+// reacts reports whether a short reply is only a reaction (「まじか…」「えー、ショック」,
+// "damn").
+func reacts(u utterance) bool {
+	if utf8.RuneCountInString(u.compact) > 10 || len(u.words) > 3 {
+		return false
+	}
+	for _, w := range reactionWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", " "+w+" ") {
+				return true
+			}
+		} else if strings.HasPrefix(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // reportsFinding reports whether a Japanese reply to "did that solve it?" tells what
 // happened, in the past and without a negative (「…使ってました」「安心しました」).
 func reportsFinding(u utterance) bool {
@@ -1214,6 +1327,17 @@ func reportsFinding(u utterance) bool {
 // not work: a Japanese negative at its end, or an English negative word.
 func saysNo(u utterance) bool {
 	c := u.compact
+	// 「顔のマークがないんですが」「見当たらないんだけど」: a negative before a trailing "but".
+	for _, suf := range []string{"んですが", "んですけど", "んだけど", "のですが", "のですけど", "ですが", "ですけど", "けど", "けれど", "が"} {
+		if rest, ok := strings.CutSuffix(c, suf); ok && rest != "" {
+			c = rest
+			break
+		}
+	}
+	if strings.HasSuffix(c, "ない") && !strings.HasSuffix(u.compact, "ない") && !strings.HasSuffix(c, "問題ない") {
+		return true
+	}
+	c = u.compact
 	for _, end := range negativeEndings {
 		if strings.HasSuffix(c, end) && !slices.ContainsFunc(notNegative, func(p string) bool { return strings.HasSuffix(c, p) }) {
 			return true
@@ -1254,6 +1378,12 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 			}
 		}
 		if !merged {
+			if q := e.sectionQuestion(sec, known); q != "" {
+				// 「期限切れたギフト券、メルカリで買ったやつなんだけど返金される？」: the facts
+				// the message states answer a question of the entry's own section, which
+				// gives that section's advice for them.
+				c = candidate{kind: MatchJump, target: q, dest: q, score: c.score}
+			}
 			out = append(out, c)
 		}
 	}
@@ -1264,6 +1394,26 @@ func (e *Engine) preferAdvice(cands []candidate, known func(*compiledNode) *Opti
 		return kindOrder(a.kind) - kindOrder(b.kind)
 	})
 	return out
+}
+
+// sectionQuestion returns the first question within article section sec whose option the
+// facts select and whose answer gives advice within sec; "" when there is none. Questions
+// that show a variable in their text (the issue date) are left to the flow.
+func (e *Engine) sectionQuestion(sec string, known func(*compiledNode) *Option) string {
+	if sec == "" || known == nil {
+		return ""
+	}
+	within := func(s string) bool { return s != "" && (s == sec || strings.HasPrefix(s, sec+"-")) }
+	for _, fn := range e.flow.Nodes {
+		n := e.nodes[fn.ID]
+		if n == nil || n.Kind != KindQuestion || !within(n.Section) || strings.Contains(n.Text.JA+n.Text.EN, "{{") {
+			continue
+		}
+		if o := known(n); o != nil && within(e.adviceSection(o.Next, known)) {
+			return n.ID
+		}
+	}
+	return ""
 }
 
 // questionUnder reports whether node id leads (through questions the facts answer) to a
@@ -1300,6 +1450,27 @@ func (e *Engine) questionUnder(id, sec string, known func(*compiledNode) *Option
 	return false
 }
 
+// routesTo reports whether node from leads, through questions and decisions the facts
+// answer, to node to: 「メニューにギフト券の登録が見当たりません」 after the smartphone
+// registration steps names the registration, which the known device leads back to.
+func (e *Engine) routesTo(from, to string, known func(*compiledNode) *Option) bool {
+	for hops := 0; hops < 4; hops++ {
+		if from == to {
+			return true
+		}
+		n := e.nodes[from]
+		if n == nil || known == nil || n.Kind != KindQuestion && n.Kind != KindDecision {
+			return false
+		}
+		o := known(n)
+		if o == nil {
+			return false
+		}
+		from = o.Next
+	}
+	return false
+}
+
 // adviceSection returns the section of the advice that node id leads to, following
 // questions whose answer known gives; "" when it leads elsewhere.
 func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) string {
@@ -1310,7 +1481,7 @@ func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) str
 			return ""
 		case n.Kind == KindAdvice:
 			return n.Section
-		case n.Kind == KindQuestion && known != nil:
+		case (n.Kind == KindQuestion || n.Kind == KindDecision) && known != nil:
 			o := known(n)
 			if o == nil {
 				return ""
@@ -1328,13 +1499,15 @@ func (e *Engine) adviceSection(id string, known func(*compiledNode) *Option) str
 // request for a person anywhere ("ok, but can I talk to a human about it?").
 // local is the node's best option for u.
 func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local string) (string, bool) {
-	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) {
+	if cmd, score := e.commands.best(u); cmd != "" && e.isCommand(u, score) && !(cmd == cmdBack && somethingBack(u)) {
 		switch {
-		case local == "":
+		case local == "", cmd == cmdRestart || cmd == cmdBack:
+			// Going back is never an option's answer ("hmm no, actually go back" where
+			// "no" would hand over).
 			return cmd, true
 		case n.option(local).Next == e.handoffNode():
 			return "", false // the question's own option for a person
-		case cmd == cmdAgent || cmd == cmdRestart || cmd == cmdBack:
+		case cmd == cmdAgent:
 			return cmd, true
 		}
 	}
@@ -1348,7 +1521,11 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local stri
 				continue
 			}
 			cmd, score := e.commands.best(plainUtterance(" "+rest+" ", rest))
-			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart {
+			if cmd == "" {
+				// 「やっぱ戻ります」: a polite form the stripping cut.
+				cmd, score = e.commands.best(cu)
+			}
+			if cmd != cmdBack && cmd != cmdAgent && cmd != cmdRestart || cmd == cmdBack && somethingBack(cu) {
 				continue
 			}
 			// A clause that is only the command (「戻る」), or, in Japanese, mostly the
@@ -1366,6 +1543,12 @@ func (e *Engine) commandIn(n *compiledNode, text string, u utterance, local stri
 		return cmdAgent, true
 	}
 	return "", false
+}
+
+// somethingBack reports whether a word of going back has a subject of its own: 「アカウントは
+// 戻りますか」「お金が戻ってくる」 ask whether something comes back, not to go back.
+func somethingBack(u utterance) bool {
+	return strings.Contains(u.compact, "は戻") || strings.Contains(u.compact, "が戻") || strings.Contains(u.compact, "も戻")
 }
 
 // stripFillers returns u's compact text without politeness and framing words.
@@ -1409,6 +1592,8 @@ func (e *Engine) isCommand(u utterance, score int) bool {
 var fillerWords = []string{
 	"お願いします", "おねがいします", "お願い", "ください", "下さい", "できますか", "ますか", "したいです",
 	"したい", "です", "ます", "ちょっと", "今すぐ", "すぐ",
+	// Discourse markers around a change of mind (「やっぱ戻る」, "hmm no, actually go back").
+	"やっぱり", "やっぱ", "えっと", "actually", "hmm", "wait", "oh", "sorry", "just",
 	"please", "pls", "can i", "could i", "can you", "could you", "i want to", "i would like to", "id like to",
 	"i need", "i want", "let me", "me", "to", "a", "the", "now",
 }
@@ -1625,11 +1810,12 @@ func (t *turn) switchLang(cmd string) {
 	t.say(t.e.texts.LangSwitched)
 }
 
-// withoutLangRequest returns the clauses of text that do not ask for a language.
-func withoutLangRequest(text string) string {
+// withoutLangRequest returns the clauses of text that do not ask for a language, each read
+// as the whole message is ("I don't speak japanese" is "dont speak japanese").
+func (e *Engine) withoutLangRequest(text string) string {
 	var rest []string
 	for _, cl := range clauses(text) {
-		if _, ok := langRequest(newUtterance(strings.ToLower, cl)); !ok && strings.TrimSpace(cl) != "" {
+		if _, ok := langRequest(e.utter(cl)); !ok && strings.TrimSpace(cl) != "" {
 			rest = append(rest, strings.TrimSpace(cl))
 		}
 	}

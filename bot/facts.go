@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -81,7 +82,7 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 		c.Vars[k] = v
 	}
 	for _, f := range e.facts {
-		if v, _ := f.match.best(u); v != "" {
+		if v := factValue(&f.match, u); v != "" {
 			set(factPrefix+f.id, v)
 		}
 	}
@@ -95,13 +96,99 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 			}
 		}
 		for k, v := range found {
-			if strings.Contains(k, ".") {
+			if base, _, ok := strings.Cut(k, "."); ok {
+				// A value told apart only by what goes with it has changed too: a code
+				// corrected at its first characters keeps its masked last four but not
+				// its problem ("sorry typo, the real one is 48QM-…").
+				if old := c.Vars[k]; old != "" && old != v && found[base] != "" && !slices.Contains(changed, base) {
+					changed = append(changed, base)
+				}
 				c.Vars[k] = v
 			}
 		}
 	}
 	return changed, typed
 }
+
+// factValue returns the value of a fact that u names, leaving out a value said not to be
+// so when another is named (「パソコン持ってなくてスマホだけです」, "no computer, only my
+// phone").
+func factValue(m *matcher, u utterance) string {
+	v, _ := m.best(u)
+	if v == "" {
+		return ""
+	}
+	found := m.scores(u)
+	if len(found) < 2 || !deniedValue(m, v, u) {
+		return v
+	}
+	best, bestScore := "", 0
+	for _, s := range found {
+		if s.target != v && s.score > bestScore && !deniedValue(m, s.target, u) {
+			best, bestScore = s.target, s.score
+		}
+	}
+	if best == "" {
+		return v
+	}
+	return best
+}
+
+// deniedValue reports whether every plain phrase of value found in u is denied right
+// after it (「パソコン持ってなくて」「スマホじゃなくて」) or before it ("no computer", "don't
+// have a pc").
+func deniedValue(m *matcher, value string, u utterance) bool {
+	denied := false
+	for _, en := range m.entries {
+		if en.target != value || en.p.compact == "" {
+			continue
+		}
+		if en.p.ascii {
+			i := strings.Index(u.spaced, en.p.spaced)
+			if i < 0 {
+				continue
+			}
+			before := u.spaced[:i+1]
+			if !slices.ContainsFunc(enDenyBefore, func(d string) bool { return strings.HasSuffix(before, d) }) {
+				return false
+			}
+			denied = true
+			continue
+		}
+		i := strings.Index(u.compact, en.p.compact)
+		if i < 0 {
+			continue
+		}
+		after := u.compact[i+len(en.p.compact):]
+		if !slices.ContainsFunc(jaDenyAfter, func(d string) bool { return strings.HasPrefix(after, d) }) &&
+			!contrastSoon(after) {
+			return false
+		}
+		denied = true
+	}
+	return denied
+}
+
+// contrastSoon reports whether "not this but" (じゃなくて, ではなく) follows within a few
+// characters: 「コンビニで買ったカードじゃなくて、友達から…」.
+func contrastSoon(after string) bool {
+	r := []rune(after)
+	window := string(r[:min(len(r), 10)])
+	for _, w := range []string{"じゃなく", "ではなく", "じゃない", "ではない"} {
+		if i := strings.Index(window, w); i >= 0 && !strings.ContainsAny(window[:i], "、。,") {
+			return true
+		}
+	}
+	return false
+}
+
+// Words that deny a fact's value next to it.
+var (
+	jaDenyAfter = []string{"持ってな", "もってな", "持っていな", "はな", "がな", "じゃな", "ではな", "無い", "ない", "なく",
+		"は持ってな", "は使ってな", "使ってな", "は無", "じゃなく"}
+	enDenyBefore = []string{" no ", " not ", " dont have ", " dont have a ", " without ", " without a ", " not on ", " not on my ",
+		" not on a ", " not from ", " not from my ", " no access to ", " never used "}
+)
 
 // factNode returns the first input node of the flow, not yet answered, whose variable is
 // one of the typed facts just read: a message that says only 「残高2,000円で請求額2,350円です」
@@ -110,6 +197,22 @@ func (t *turn) factNode(typed []string) (string, bool) {
 	for _, n := range t.e.flow.Nodes {
 		if n.Kind == KindInput && slices.Contains(typed, n.Var) && n.ID != t.c.Node && !t.answered(n.ID) {
 			return t.firstUnknownBefore(n.ID), true
+		}
+	}
+	return "", false
+}
+
+// allInputsOf returns the first of two or more input nodes, one leading straight to the
+// next, whose variables were all just read: 「残高4500円あります。送料入れて4,980円」 gives
+// everything the balance check needs, which decides better than the words around it.
+func (t *turn) allInputsOf(typed []string) (string, bool) {
+	for _, n := range t.e.flow.Nodes {
+		if n.Kind != KindInput || !slices.Contains(typed, n.Var) || t.answered(n.ID) {
+			continue
+		}
+		next := t.e.nodes[n.Next]
+		if next != nil && next.Kind == KindInput && slices.Contains(typed, next.Var) && !t.answered(next.ID) {
+			return n.ID, true
 		}
 	}
 	return "", false
@@ -210,6 +313,26 @@ func (t *turn) knownOption(n *compiledNode) *Option {
 	return found
 }
 
+// routeOption is knownOption for ranking: at a question, the option the facts select; at a
+// decision, the branch the facts decide (a copy of the variables is judged, nothing is
+// changed), as an option leading there. It lets a FAQ entry give way to the advice the flow
+// would reach through a decision (「期限切れたギフト券、メルカリで買ったやつ」: expired, no
+// issue date, bought from someone: the advice for a bought card).
+func (t *turn) routeOption(n *compiledNode) *Option {
+	if n.Kind != KindDecision {
+		return t.knownOption(n)
+	}
+	d, ok := t.e.funcs.Decisions[n.Func]
+	if !ok || d.Func == nil {
+		return nil
+	}
+	outcome, err := d.Func(maps.Clone(t.c.Vars), t.now)
+	if err != nil || n.Branches[outcome] == "" {
+		return nil
+	}
+	return &Option{ID: outcome, Next: n.Branches[outcome]}
+}
+
 // autoAnswer answers n from what the customer already said, when it can: an input whose
 // variable is known, or a question one of whose options the facts select. It reports false
 // when n must be asked.
@@ -268,6 +391,62 @@ func (t *turn) redecideFrom(changed []string) (string, bool) {
 				}
 			}
 		}
+	}
+	return "", false
+}
+
+// correctionWords mark a message that corrects what the customer said before.
+var correctionWords = []string{"間違", "まちが", "ごめん", "すみません", "すいません", "訂正", "じゃなく", "ではなく", "正しくは", "やっぱ",
+	"見間違", "勘違い", "実は", "sorry", "actually", "wait", "correction", "i mean", "typo", "mistake", "oops", "not", "misread", "wrong"}
+
+// correcting reports whether u says it corrects something said before.
+func correcting(u utterance) bool {
+	for _, w := range correctionWords {
+		if isASCII(w) {
+			if strings.Contains(" "+u.spaced+" ", " "+w+" ") {
+				return true
+			}
+		} else if strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// correctInput reads a correction of a value typed at an input earlier ("sorry, it was
+// 2014 not 2019", 「2019年じゃなくて2014年でした」), with that input's own parser, the latest
+// answered input first; it stores the new value and returns the input to decide again
+// from. Facts read in passing cover what names itself (「送料込みで5,210円」); this covers
+// a bare value.
+func (t *turn) correctInput(text string) (string, bool) {
+	c, e := t.c, t.e
+	for i := len(c.Answers) - 1; i >= 0; i-- {
+		n := e.nodes[c.Answers[i].Node]
+		if n == nil || n.Kind != KindInput || n.Var == "" || e.funcs.Inputs[n.Input] == nil {
+			continue
+		}
+		parse := e.funcs.Inputs[n.Input]
+		vars, err := parse(text, t.now)
+		if err == nil && vars[""] == c.Vars[n.Var] {
+			// 「2019年じゃなくて2014年」: the value after the denial is the new one.
+			for _, w := range []string{"じゃなくて", "ではなくて", "じゃなく", "ではなく", " but "} {
+				if _, after, ok := strings.Cut(text, w); ok {
+					vars, err = parse(after, t.now)
+					break
+				}
+			}
+		}
+		if err != nil || vars[""] == "" || vars[""] == c.Vars[n.Var] {
+			continue
+		}
+		for k, v := range vars {
+			key := n.Var
+			if k != "" {
+				key += "." + k
+			}
+			c.Vars[key] = v
+		}
+		return n.ID, true
 	}
 	return "", false
 }

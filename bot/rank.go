@@ -186,14 +186,23 @@ type targetScore struct {
 // were added.
 func (m *matcher) scores(u utterance) []targetScore { return m.scoresOf(u, false) }
 
-// specificScores is scores without single English words.
+// specificScores is scores without single English words that name the topic rather than
+// an answer: short ones and the gift card's own words ("amazon", "card"); a long word of
+// the answer's own ("stolen", "hacked", "mercari") still counts.
 func (m *matcher) specificScores(u utterance) []targetScore { return m.scoresOf(u, true) }
 
-// scoresOf is scores, without the phrases that are a single English word when specific.
+// topicWords are single English words that name what every message is about.
+var topicWords = map[string]bool{"amazon": true, "gift": true, "giftcard": true, "card": true, "cards": true, "code": true,
+	"codes": true, "balance": true, "account": true, "order": true, "money": true, "voucher": true, "amazons": true,
+	"redeem": true, "register": true, "payment": true, "checkout": true, "bought": true, "purchase": true, "purchased": true,
+	"myself": true, "someone": true, "friend": true}
+
+// scoresOf is scores, without the phrases that are a single topic or short English word
+// when specific.
 func (m *matcher) scoresOf(u utterance, specific bool) []targetScore {
 	var out []targetScore
 	for _, en := range m.entries {
-		if specific && en.p.ascii && !strings.Contains(strings.TrimSpace(en.p.spaced), " ") {
+		if w := strings.TrimSpace(en.p.spaced); specific && en.p.ascii && !strings.Contains(w, " ") && (len(w) < 5 || topicWords[w]) {
 			continue
 		}
 		s := en.p.score(u)
@@ -390,7 +399,8 @@ var strongAgentWords = []string{"担当者", "オペレーター", "オペレー
 	"speak to a person", "real person", "representative", "speak to someone", "talk to someone", "live agent",
 	"human agent", "a human", "an agent", "real human", "talk to an agent", "speak to an agent", "speak with someone",
 	"人に相談", "誰かに相談", "誰か人に", "人と相談", "誰かと話", "だれかと話", "どなたかと話", "直接話せ", "人に代わ", "人に聞き", "人に見て",
-	"talk with someone", "speak with a person", "a person look", "someone look at", "someone to look", "a human look", "talk with a person", "speak to somebody", "talk to somebody", "can someone help", "could someone help", "someone help me", "a person help"}
+	"talk with someone", "speak with a person", "a person look", "someone look at", "someone to look", "a human look", "talk with a person", "speak to somebody", "talk to somebody", "can someone help", "could someone help", "someone help me", "a person help",
+	"want a person", "need a person", "a person to", "want someone to", "need someone to", "人に確認", "人に見てもら", "人に対応"}
 
 // sentenceBreaks split a message into clauses for commands said at its start or end
 // (「あ、やっぱ違うかも。戻る」).

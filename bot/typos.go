@@ -49,8 +49,16 @@ func (ty *typos) addDel(key, word string) {
 	ty.dels[key] = word
 }
 
+// chatShort are the short forms of chat that stand for a word the flow's phrases use
+// ("hw do i redeem", "wat does it mean", "cuz"): too short for the one-edit guess.
+var chatShort = map[string]string{"hw": "how", "hwo": "how", "wat": "what", "wht": "what", "whts": "whats", "u": "you",
+	"ur": "your", "plz": "please", "cuz": "because", "bc": "because", "dnt": "dont", "acct": "account"}
+
 // fix returns the known word a long unknown word w was meant as, or w.
 func (ty *typos) fix(w string) string {
+	if full, ok := chatShort[w]; ok && !ty.known[w] {
+		return full
+	}
 	if len(w) < minTypoLen || ty.known[w] || ty.known[stem(w)] || !lettersOnly(w) || ty.inflected(w) {
 		return w
 	}

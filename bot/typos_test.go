@@ -53,3 +53,20 @@ func TestTypos(t *testing.T) {
 		})
 	}
 }
+
+func TestChatShortForms(t *testing.T) {
+	ty := newTypos()
+	for _, w := range []string{"how do i redeem", "what is one click", "invalid code"} {
+		p, _ := newPhrase(func(s string) string { return s }, w)
+		ty.learn(p)
+	}
+	for in, want := range map[string]string{
+		"hw do i redeem":   "how do i redeem",
+		"wat is one click": "what is one click",
+		"how do i redeem":  "how do i redeem",
+	} {
+		if got := ty.correct(in); got != want {
+			t.Errorf("correct(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

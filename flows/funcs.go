@@ -252,6 +252,20 @@ var (
 // the nearest one before it, unless a word right after it is nearer
 // (「…ギフト券が残ってるのに9800円の買い物が…」: 9800円 is the total).
 func amountKind(before, after string) string {
+	// 「2000円使ったら残りが…」, "spent 3000 of it": money spent is neither the balance nor
+	// the total, whatever word follows.
+	rest := strings.TrimSpace(after)
+	for _, w := range []string{"分", "ぶん", "ほど", "くらい", "ぐらい"} {
+		rest = strings.TrimSpace(strings.TrimPrefix(rest, w))
+	}
+	for _, w := range spentWords {
+		if strings.HasPrefix(rest, w) {
+			return ""
+		}
+	}
+	if lead := strings.TrimSpace(before); strings.HasSuffix(lead, "spent") || strings.HasSuffix(lead, "used") {
+		return ""
+	}
 	bestPos, kind := -1, ""
 	for _, ws := range []struct {
 		words []string
@@ -282,6 +296,9 @@ func amountKind(before, after string) string {
 	}
 	return kind
 }
+
+// spentWords, right after an amount, say it was spent.
+var spentWords = []string{"使った", "使って", "使い", "使用", "を使", "spent", "used"}
 
 // nearAmount is how near (in bytes: four kana or kanji) a word must be to an amount to
 // outweigh a word on its other side.
@@ -591,10 +608,39 @@ var relativeYears = []struct {
 	{"the year before last", 2}, {"last year", 1}, {"this year", 0},
 }
 
+// yearsAgo finds a year named as so many years back: 「2年前」「三年前」, "3 years ago", "a
+// couple of years ago".
+var yearsAgo = regexp.MustCompile(`(?i)([0-9０-９]{1,2}|[一二三四五六七八九十])\s*年前|\b([0-9]{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a|a couple of)\s+years?\s+ago\b`)
+
+// yearCount reads the number of years yearsAgo found.
+func yearCount(s string) (int, bool) {
+	words := map[string]int{"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+		"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+		"a": 1, "a couple of": 2}
+	s = strings.ToLower(norm.NFKC.String(s))
+	if n, ok := words[s]; ok {
+		return n, true
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n > 0 && n <= 30
+}
+
 // absoluteYears writes a year named by its distance from now (「去年の3月」, "last year")
 // as the year itself (「2025年3月」, "in 2025"), for the date parser. Only the answer to the
 // issue-date question is read so: elsewhere "expired last year" is not an issue date.
 func absoluteYears(text string, now time.Time) string {
+	// 「2年前くらい」「三年前」, "3 years ago", "two years ago".
+	text = yearsAgo.ReplaceAllStringFunc(text, func(m string) string {
+		sub := yearsAgo.FindStringSubmatch(m)
+		n, ok := yearCount(sub[1] + sub[2])
+		if !ok {
+			return m
+		}
+		if sub[1] != "" {
+			return strconv.Itoa(now.Year()-n) + "年"
+		}
+		return "in " + strconv.Itoa(now.Year()-n)
+	})
 	for _, r := range relativeYears {
 		if !strings.Contains(strings.ToLower(text), r.word) {
 			continue

@@ -357,6 +357,8 @@ func TestReadFacts(t *testing.T) {
 		{"H26頃のギフト券", map[string]string{"issue_date": "2014-00-00", "issue_date.precision": "year"}},
 		{"bought on 5/1/2021, says nothing left", map[string]string{"issue_date": "2021-05-01", "issue_date.precision": "day"}},
 		{"it's from '21, does it still work?", map[string]string{"issue_date": "2021-00-00", "issue_date.precision": "year"}},
+		{"1万円分のギフト券、2000円使ったら残りが使えなくなりました", map[string]string{}},
+		{"spent 3000 yen of my balance and now the rest is gone", map[string]string{}},
 	}
 	for _, tt := range tests {
 		got := readFacts(tt.text, testNow())
@@ -378,6 +380,10 @@ func TestAbsoluteYears(t *testing.T) {
 		{name: "kyonen", in: "去年の3月ぐらい", want: "2025-03-00"},
 		{name: "ototoshi", in: "おととし", want: "2024-00-00"},
 		{name: "last year", in: "I got it last year", want: "2025-00-00"},
+		{name: "years ago", in: "2年前くらい", want: "2024-00-00"},
+		{name: "kanji years ago", in: "三年前です", want: "2023-00-00"},
+		{name: "english years ago", in: "three years ago", want: "2023-00-00"},
+		{name: "a couple of years ago", in: "a couple of years ago I think", want: "2024-00-00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,92 @@ func TestUnderstandCustomer(t *testing.T) {
 		profile bot.Lang // the channel's language before any text
 		turns   []turnWant
 	}{
+		{name: "a code corrected at the closing question is checked again", profile: bot.Japanese, turns: []turnWant{
+			{say: "番号が無効ですってエラー出ます", node: "ask_code"},
+			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
+			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
+		}},
+		{name: "going back beside a no that would hand over", profile: bot.English, turns: []turnWant{
+			{say: "the numbers on my card got scratched off", node: "advice_unreadable"},
+			{say: "hmm no, actually go back", node: "start"},
+		}},
+		{name: "a plan in a polite verb closes, a reaction asks again", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券とほかの本を一緒にカートに入れたらギフト券で払えない", node: "advice_item_mixed"},
+			{say: "まじか…", node: "advice_item_mixed", want: []string{"解決しましたか"}, not: []string{"すみません", "読み取れ"}},
+			{say: "分けて買います", node: "solved"},
+		}},
+		{name: "a question whose facts answer a question of its section gets that advice", profile: bot.Japanese, turns: []turnWant{
+			{say: "期限切れたギフト券、メルカリで買ったやつなんだけど返金される？", node: "advice_expired_bought"},
+		}},
+		{name: "a question without such facts gets the answer", profile: bot.Japanese, turns: []turnWant{
+			{say: "期限切れたギフト券って返金される？", node: "start", want: []string{"抗議すれば返金"}},
+		}},
+		{name: "the balance and the total stated at once decide", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高4500円あります。送料入れて4,980円の商品がギフト券で買えません", node: "advice_balance_short"},
+		}},
+		{name: "a bare value corrected at the closing question decides again", profile: bot.English, turns: []turnWant{
+			{say: "my gift card balance is gone", node: "ask_issue_date"},
+			{say: "2019", node: "advice_expiry_valid"},
+			{say: "sorry, it was 2014 not 2019", node: "expired_source_dated"},
+		}},
+		{name: "a japanese correction names the new value after the denial", profile: bot.Japanese, turns: []turnWant{
+			{say: "残高が消えた", node: "ask_issue_date"},
+			{say: "2019年", node: "advice_expiry_valid"},
+			{say: "すみません、2019年じゃなくて2014年でした", node: "expired_source_dated"},
+		}},
+		{name: "a no then a word of the next question's option", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の登録方法", node: "ask_device_register"},
+			{say: "パソコン", node: "advice_register_pc"},
+			{say: "まだです、無効って出ます", node: "ask_code"},
+		}},
+		{name: "a yes but a person", profile: bot.English, turns: []turnWant{
+			{say: "my code is invalid", node: "ask_code"},
+			{say: "7KQ2-5WX8RM-3TP9N", node: "advice_code_format_ok"},
+			{say: "yes but I want a person to check it", node: "handoff"},
+		}},
+		{name: "something that comes back is not going back", profile: bot.Japanese, turns: []turnWant{
+			{say: "アカウントが凍結されました、ギフト券のせいですか", node: "fraud_source"},
+			{say: "アカウントは戻りますか？", node: "fraud_source"},
+		}},
+		{name: "a device said not to be had is not the device", profile: bot.Japanese, turns: []turnWant{
+			{say: "もらったギフトカードを使いたいのですが、パソコン持ってなくてスマホだけです", node: "advice_register_phone"},
+		}},
+		{name: "an english device denied", profile: bot.English, turns: []turnWant{
+			{say: "how do I redeem a gift card? I don't have a computer, only my iphone", node: "advice_register_phone"},
+		}},
+		{name: "not speaking japanese, then the problem", profile: bot.Japanese, turns: []turnWant{
+			{follow: true},
+			{say: "hi sorry I don't speak japanese. my gift card balance vanished", node: "ask_issue_date", lang: bot.English},
+		}},
+		{name: "a language and a person in one message", profile: bot.Japanese, turns: []turnWant{
+			{follow: true},
+			{say: "hello. english ok? i want to talk to a human", node: "handoff", lang: bot.English},
+		}},
+		{name: "the advice's own problem told again through a known fact", profile: bot.Japanese, turns: []turnWant{
+			{say: "iPhoneでギフト券を登録したい", node: "advice_register_phone"},
+			{say: "メニューにギフト券の登録が見当たりません", node: "ask_register_error", not: []string{"ギフト券の登録方法(スマホ)"}},
+		}},
+		{name: "thanks and a question at the closing question", profile: bot.Japanese, turns: []turnWant{
+			{say: "iPhoneでギフト券を登録したい", node: "advice_register_phone"},
+			{say: "ありがとう、あとハイフンって要る？", node: "advice_register_phone", want: []string{"ハイフン", "解決しましたか"}},
+			{say: "顔のマークがないんですが", node: "ask_register_error"},
+		}},
+		{name: "asking what to do now is not solved", profile: bot.Japanese, turns: []turnWant{
+			{say: "アカウント止められた", node: "fraud_source"},
+			{say: "知り合いから安く譲ってもらいました", node: "advice_fraud"},
+			{say: "え、どうしたらいいんですか", node: "advice_contact_cs"},
+		}},
+		{name: "a long english word of the answer carries to the question it leads to", profile: bot.English, turns: []turnWant{
+			{say: "someone stole my code I think, it's showing used", node: "advice_used_stolen"},
+		}},
+		{name: "a topic word does not", profile: bot.English, turns: []turnWant{
+			{say: "my amazon gift card code shows already used", node: "used_cause"},
+		}},
+		{name: "going back in a polite form", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の番号入れたいです", node: "ask_device_register"},
+			{say: "スマホ", node: "advice_register_phone"},
+			{say: "あー違うかも、やっぱ戻ります", node: "ask_device_register"},
+		}},
 		{name: "a total said alone is asked after the balance", profile: bot.English, turns: []turnWant{
 			{say: "my order is 2000 yen but I'm stuck at checkout", node: "ask_balance"},
 			{say: "1500", node: "advice_balance_short"},
