@@ -45,6 +45,7 @@ func TestServeLineLoading(t *testing.T) {
 			t.Fatalf("webhook answered %d", code)
 		}
 		shown("backlog", user)
+		d.waitDrained() // the next subtest's failure must hit its own reply
 	})
 	t.Run("event that waited", func(t *testing.T) {
 		user := "U" + strings.Repeat("2", 32)
@@ -52,6 +53,7 @@ func TestServeLineLoading(t *testing.T) {
 		ev["timestamp"] = time.Now().Add(-3 * time.Second).UnixMilli()
 		d.say(user, ev, 1)
 		shown("waited", user)
+		d.waitDrained()
 	})
 	t.Run("retry after a LINE error", func(t *testing.T) {
 		user := "U" + strings.Repeat("3", 32)
