@@ -334,6 +334,38 @@ func testWebConversation(t *testing.T, s *webServe) {
 		t.Errorf("turns processed in the order %q", got)
 	}
 
+	// A gift-card code is kept masked in the log.
+	b.say("m-code-0010", "my code is AQ12-345678-ABCDE")
+	waitDrained(t, s.db)
+	for _, en := range b.stream("").until(func(en entry) bool { return en.ClientID == "m-code-0010" }) {
+		if strings.Contains(en.raw, "345678") {
+			t.Errorf("the log holds the code: %s", en.raw)
+		}
+	}
+
+	// Metrics and the report count the web channel like the others.
+	res, err = http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`giftdesk_webhooks_total{channel="web",outcome="accepted"}`, `giftdesk_webhook_events_total{channel="web",result="duplicate"} 1`,
+		`giftdesk_turns_total{channel="web"`, `giftdesk_deliveries_total{channel="web",outcome="push"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if !isPostgres(s.db) { // giftdesk report reads SQLite files only
+		var report, stderr bytes.Buffer
+		if err := runReport(t.Context(), []string{"--db", s.db, "--lang", "en"}, &report, &stderr, time.Now); err != nil {
+			t.Fatalf("report: %v %s", err, stderr.String())
+		}
+		if !regexp.MustCompile(`conversations +1  web 1`).MatchString(report.String()) {
+			t.Errorf("the report does not count the web conversation:\n%s", report.String())
+		}
+	}
+
 	// Refused: too long (in the session's language), a forged cookie.
 	code, body := b.call(http.MethodPost, "/api/messages", map[string]string{"id": "m-long-9", "text": strings.Repeat("a", 1001)})
 	if code != http.StatusRequestEntityTooLarge || body["code"] != "too_long" || !strings.Contains(body["error"].(string), "1000 characters") {
@@ -439,5 +471,42 @@ func TestServeWebReplicas(t *testing.T) {
 	b.on(bSrv).say("m-replica-1", "my gift card code is invalid")
 	if turn := st.until(question); turn[0].ClientID != "m-replica-1" {
 		t.Errorf("turn = %v", turn)
+	}
+}
+
+func TestServeWebConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // in the error; empty for none
+		web  bool
+	}{
+		{name: "nothing: the web chat alone", env: map[string]string{}, web: true},
+		{name: "LINE and the web chat", env: map[string]string{"LINE_CHANNEL_SECRET": "a", "LINE_CHANNEL_ACCESS_TOKEN": "b"}, web: true},
+		{name: "LINE, web off", env: map[string]string{"LINE_CHANNEL_SECRET": "a", "LINE_CHANNEL_ACCESS_TOKEN": "b", "GIFTDESK_WEB": "off"}},
+		{name: "nothing at all", env: map[string]string{"GIFTDESK_WEB": "off"}, want: "no channel configured"},
+		{name: "web maybe", env: map[string]string{"GIFTDESK_WEB": "maybe"}, want: "GIFTDESK_WEB="},
+		{name: "short secret", env: map[string]string{"GIFTDESK_WEB_SECRET": "hunter2"}, want: "GIFTDESK_WEB_SECRET: want at least 16"},
+		{name: "origins", env: map[string]string{"GIFTDESK_WEB_ORIGINS": "https://shop.example, http://localhost:3000/"}, web: true},
+		{name: "origin with a path", env: map[string]string{"GIFTDESK_WEB_ORIGINS": "https://shop.example/chat"}, want: "GIFTDESK_WEB_ORIGINS"},
+		{name: "origin without a scheme", env: map[string]string{"GIFTDESK_WEB_ORIGINS": "shop.example"}, want: "GIFTDESK_WEB_ORIGINS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadServeConfig(func(k string) string { return tt.env[k] })
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("error %v, want none", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), "hunter2"):
+				t.Errorf("the secret is quoted in the error: %v", err)
+			case tt.want == "" && c.Web != tt.web:
+				t.Errorf("Web = %v, want %v", c.Web, tt.web)
+			}
+			if tt.name == "origins" && strings.Join(c.WebOrigins, " ") != "https://shop.example http://localhost:3000" {
+				t.Errorf("origins %q", c.WebOrigins)
+			}
+		})
 	}
 }
