@@ -30,7 +30,8 @@ import (
 // Name is the channel name in conversation keys.
 const Name = "web"
 
-// Rate is a token bucket: Burst requests at once, then one every Every.
+// Rate is a token bucket: Burst requests at once, then one every Every. A negative Burst
+// means no limit.
 type Rate struct {
 	Burst int
 	Every time.Duration
@@ -58,6 +59,10 @@ type Config struct {
 	// messages and new conversations a client address, may send; defaults a burst of 10
 	// then one every 2s, and a burst of 60 then one every 500ms.
 	PerConversation, PerAddress Rate
+	// ClientIP returns the client's address of a request, for PerAddress; default the
+	// connection's remote address. Behind a proxy, that is the proxy's: see
+	// ClientIPHeader.
+	ClientIP func(r *http.Request) string
 	// Bodies reads request bodies within the memory budget the webhooks share; default
 	// a budget of its own.
 	Bodies *budget.Bodies
@@ -107,11 +112,14 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.MaxText <= 0 {
 		cfg.MaxText = 1000
 	}
-	if cfg.PerConversation.Burst <= 0 {
+	if cfg.PerConversation.Burst == 0 {
 		cfg.PerConversation = Rate{Burst: 10, Every: 2 * time.Second}
 	}
-	if cfg.PerAddress.Burst <= 0 {
+	if cfg.PerAddress.Burst == 0 {
 		cfg.PerAddress = Rate{Burst: 60, Every: 500 * time.Millisecond}
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteIP
 	}
 	if cfg.Bodies == nil {
 		cfg.Bodies = budget.New(budget.Config{})
