@@ -11,6 +11,23 @@
 // (Last-Event-ID), so a reload or a dropped connection loses nothing and shows nothing
 // twice. A process wakes its own streams when it appends; streams also poll the log, for
 // answers delivered by another replica.
+//
+// # API
+//
+//   - GET / (and /?embed=1 in the widget's frame), GET /static/…, GET /widget.js: the
+//     page and the widget, from static/ (embedded).
+//   - GET /api/session → {"lang":"ja"|"en","max_text":N}; stores the greeting once.
+//   - POST /api/messages, application/json, {"id":"<8-64 of [A-Za-z0-9_-]>","text":"…"} or
+//     {"id":"…","postback":"<Choice.Data>","label":"<Choice.Label>"} → 202 {"id":"…"}
+//     once stored (again for a resend of the id, with no second effect).
+//   - GET /api/events: "message" events (id: the entry's seq; data: {"seq","from":
+//     "customer"|"bot"|"agent","kind":"text"|"question"|"steps"|"handoff","text",
+//     "title","steps","note","choices","client_id","at"}) from Last-Event-ID or ?after=N
+//     or the start; "typing" events ({"on":bool}); ": ping" every Heartbeat.
+//   - Errors: {"code","error"}, error being a message for the customer in the session's
+//     language: 400 bad_json, bad_id, empty, bad_after; 401 bad_session (the cookie is
+//     cleared); 403 forbidden (another origin); 413 too_long; 429 rate_limited with
+//     Retry-After; 503 unavailable.
 package web
 
 import (
