@@ -205,7 +205,7 @@ func (c *Channel) Turned(ev bot.Event, msgs []bot.Message) {
 	c.hub.answered(ev.Key.User, ev.ID)
 }
 
-// CloseStreams ends the open event streams and refuses new ones (503), so that a server
+// CloseStreams ends the open event streams, and new ones at once, so that a server
 // shutting down is not kept waiting by them; the pages reconnect, to another replica or
 // once the server is back.
 func (c *Channel) CloseStreams() {
