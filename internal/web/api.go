@@ -259,9 +259,12 @@ func (c *Channel) messages(w http.ResponseWriter, r *http.Request) {
 	if fresh {
 		fr = 1
 	}
+	d := c.cfg.Now().Sub(start)
 	if c.cfg.Observe != nil {
-		c.cfg.Observe(outcome, fr, dup, c.cfg.Now().Sub(start))
+		c.cfg.Observe(outcome, fr, dup, d)
 	}
+	c.log.Info("message", "outcome", outcome, "events", fr, "duplicates", dup,
+		"duration_ms", float64(d.Microseconds())/1000)
 }
 
 func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome string, fresh bool) {
