@@ -654,3 +654,26 @@ func benchWeb(b *testing.B, lineLoad bool, parallelism int) {
 		b.ReportMetric(float64(webhooks.Load())/elapsed.Seconds(), "LINE-webhooks/s")
 	}
 }
+
+// TestServeWebWithLINE: with LINE configured the web chat runs too, unless GIFTDESK_WEB=off.
+func TestServeWebWithLINE(t *testing.T) {
+	for _, tt := range []struct {
+		web  string
+		want int
+	}{{"", http.StatusOK}, {"off", http.StatusNotFound}} {
+		t.Run("GIFTDESK_WEB="+tt.web, func(t *testing.T) {
+			fake := linetest.New(t, linetest.Config{})
+			s := startServe(t, fake, filepath.Join(t.TempDir(), "giftdesk.db"), map[string]string{"GIFTDESK_WEB": tt.web})
+			for _, path := range []string{"/", "/api/session"} {
+				res, err := http.Get(s.url + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != tt.want {
+					t.Errorf("GET %s = %d, want %d", path, res.StatusCode, tt.want)
+				}
+			}
+		})
+	}
+}
