@@ -533,7 +533,8 @@ func TestServeWebConfig(t *testing.T) {
 }
 
 // BenchmarkWebRoundTrip measures the time from a customer's POST to the answer on the
-// page's event stream, through giftdesk serve on a SQLite file: for one customer, and for
+// page's event stream, through giftdesk serve on a SQLite file (and for one customer on
+// PostgreSQL, when GIFTDESK_TEST_POSTGRES is set): for one customer, and for
 // -cpu × 4 customers chatting at once, each waiting for its answer before writing again;
 // "under LINE load" also with 200 LINE webhooks a second (traffic like the load
 // generator's, each a diagnosis message of one of 500 users, paced below what the machine
@@ -541,16 +542,18 @@ func TestServeWebConfig(t *testing.T) {
 // backlog, however long it grows). It reports the median and 99th percentile per round
 // trip.
 func BenchmarkWebRoundTrip(b *testing.B) {
-	b.Run("one customer", func(b *testing.B) { benchWeb(b, false, 0) })
-	b.Run("customers at once", func(b *testing.B) { benchWeb(b, false, 4) })
-	b.Run("customers at once under LINE load", func(b *testing.B) { benchWeb(b, true, 4) })
+	sqlite := func(b *testing.B) string { return filepath.Join(b.TempDir(), "giftdesk.db") }
+	b.Run("one customer", func(b *testing.B) { benchWeb(b, sqlite(b), false, 0) })
+	b.Run("customers at once", func(b *testing.B) { benchWeb(b, sqlite(b), false, 4) })
+	b.Run("customers at once under LINE load", func(b *testing.B) { benchWeb(b, sqlite(b), true, 4) })
+	b.Run("one customer on PostgreSQL", func(b *testing.B) { benchWeb(b, postgresURL(b), false, 0) })
 }
 
 // benchWeb runs the round trips of one customer (parallelism 0) or of parallelism × -cpu
-// customers at once.
-func benchWeb(b *testing.B, lineLoad bool, parallelism int) {
+// customers at once, on the database db.
+func benchWeb(b *testing.B, db string, lineLoad bool, parallelism int) {
 	env := map[string]string{
-		"GIFTDESK_DB": filepath.Join(b.TempDir(), "giftdesk.db"), "GIFTDESK_LOG_LEVEL": "error",
+		"GIFTDESK_DB": db, "GIFTDESK_LOG_LEVEL": "error",
 		"GIFTDESK_WEB_MESSAGES_PER_MINUTE": "0", "GIFTDESK_WEB_ADDRESS_PER_MINUTE": "0",
 	}
 	var fake *linetest.Server
