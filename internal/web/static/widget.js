@@ -1,0 +1,1 @@
+// Placeholder: the real widget is helper webui's.
