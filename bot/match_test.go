@@ -547,3 +547,41 @@ func TestIndexFallsBack(t *testing.T) {
 		t.Errorf("changed utterance scores %d, want 0", got)
 	}
 }
+
+// BenchmarkScoreEveryPhrase scores every phrase of the gift-card flow on a message, with
+// the index (index) and as the reference searched for each phrase (search), the utterance
+// made afresh each time as in a turn.
+func BenchmarkScoreEveryPhrase(b *testing.B) {
+	e := giftCardEngine(b)
+	ms := e.matchersForTest()
+	long := strings.Repeat("ギフト券を登録しようとしたら、番号が無効と出ました。スマホから何度も試しています。残高は3,000円です。", 100)
+	texts := []struct{ name, text string }{
+		{"short", "ギフト券登録したのに、レジで支払いがクレカのままになってる"},
+		{"5000 ja", string([]rune(long)[:5000])},
+		{"5000 en", strings.Repeat("I redeemed my gift card but at checkout it keeps charging my Visa, not the balance. ", 60)[:5000]},
+		{"repeated kana", strings.Repeat("あ", 5000)},
+	}
+	for _, tt := range texts {
+		text := clip(tt.text)
+		b.Run(tt.name+"/index", func(b *testing.B) {
+			for b.Loop() {
+				u := e.utter(text)
+				for _, m := range ms {
+					for _, en := range m.entries {
+						en.p.score(u)
+					}
+				}
+			}
+		})
+		b.Run(tt.name+"/search", func(b *testing.B) {
+			for b.Loop() {
+				r := newRefUtterance(e.utter(text))
+				for _, m := range ms {
+					for _, en := range m.entries {
+						refScore(en.p, r)
+					}
+				}
+			}
+		})
+	}
+}
