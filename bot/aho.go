@@ -149,7 +149,8 @@ func (u utterance) index(r *phraseRef) *occurrences {
 // find returns every occurrence of the lexicon's strings in compact and stemmed.
 func (l *lexicon) find(compact, stemmed string) *occurrences {
 	a := l.automata()
-	var hits []acHit
+	// A guess at the number of occurrences that saves most of the growing.
+	hits := make([]acHit, 0, (len(compact)+len(stemmed))/16)
 	hits = a.compact.scan(compact, hits)
 	hits = a.stemmed.scan(stemmed, hits)
 	return newOccurrences(hits)
