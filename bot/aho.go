@@ -131,7 +131,7 @@ type textIndex struct {
 
 // index returns where u's texts hold the strings of r's lexicon, or nil when r is in none
 // (or u was made without an index, or changed since): then the phrase is searched for.
-func (u utterance) index(r *phraseRef) *occurrences {
+func (u *utterance) index(r *phraseRef) *occurrences {
 	if r == nil || r.lex == nil || u.idx == nil || u.idx.compact != u.compact || u.idx.stemmed != u.stemmed {
 		return nil
 	}
@@ -144,6 +144,16 @@ func (u utterance) index(r *phraseRef) *occurrences {
 		x.lex, x.found = r.lex, found
 	}
 	return found
+}
+
+// absentIn reports whether o shows that the phrase of r occurs neither whole nor in
+// pieces: not its text (nor, then, an exact match) and not its first chunk.
+func (r *phraseRef) absentIn(o *occurrences, ascii bool) bool {
+	id := r.compact
+	if ascii {
+		id = r.stemmed
+	}
+	return o.of(id) == nil && (len(r.chunks) == 0 || o.of(r.chunks[0]) == nil)
 }
 
 // find returns every occurrence of the lexicon's strings in compact and stemmed.

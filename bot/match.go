@@ -54,14 +54,7 @@ func plainUtterance(spaced, compact string) utterance {
 // shows that neither p's text nor its first chunk occurs.
 func (u utterance) mayContain(p phrase) bool {
 	o := u.index(p.ref)
-	if o == nil {
-		return true
-	}
-	r := p.ref
-	if p.ascii {
-		return o.of(r.stemmed) != nil || (len(r.chunks) > 0 && o.of(r.chunks[0]) != nil)
-	}
-	return o.of(r.compact) != nil || (len(r.chunks) > 0 && o.of(r.chunks[0]) != nil)
+	return o == nil || !p.ref.absentIn(o, p.ascii)
 }
 
 // splitScripts puts a space where Latin letters or digits meet other text, so that English
@@ -186,18 +179,23 @@ const (
 // when they are not all found. It counts one less than the chunks' characters, so a phrase
 // found whole beats the same phrase found in pieces.
 func (p phrase) gapScore(u utterance) int {
+	return p.gapScoreIn(u, u.index(p.ref))
+}
+
+// gapScoreIn is gapScore with u's index o of p's lexicon, or nil to search u.
+func (p *phrase) gapScoreIn(u utterance, o *occurrences) int {
 	if p.chunks == nil {
 		return 0
 	}
 	if p.ascii {
-		return p.gapScoreWords(u)
+		return p.gapScoreWords(u, o)
 	}
 	runes := 0
 	for _, ch := range p.chunks {
 		runes += utf8.RuneCountInString(ch)
 	}
 	text := u.compact
-	if o := u.index(p.ref); o != nil {
+	if o != nil {
 		return p.gapScoreIndexed(text, o, runes)
 	}
 	for off := 0; ; {
@@ -229,7 +227,7 @@ func (p phrase) gapScore(u utterance) int {
 
 // gapScoreIndexed is gapScore for a Japanese phrase with the index of text: the same
 // occurrences, looked up instead of searched for.
-func (p phrase) gapScoreIndexed(text string, o *occurrences, runes int) int {
+func (p *phrase) gapScoreIndexed(text string, o *occurrences, runes int) int {
 	first := p.chunks[0]
 	off := 0
 	for _, start := range o.of(p.ref.chunks[0]) {
@@ -266,8 +264,8 @@ func (p phrase) gapScoreIndexed(text string, o *occurrences, runes int) int {
 
 // gapScoreWords finds an English phrase's words in order, with at most maxGapWords other
 // words between two of them.
-func (p phrase) gapScoreWords(u utterance) int {
-	if o := u.index(p.ref); o != nil {
+func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
+	if o != nil {
 		// Every word must be there; most phrases are rejected here.
 		for _, id := range p.ref.chunks {
 			if o.of(id) == nil {
@@ -307,10 +305,12 @@ func (p phrase) score(u utterance) int {
 	if u.compact == p.compact {
 		return 1000 + p.runes
 	}
-	if !u.mayContain(p) {
+	o := u.index(p.ref)
+	if o != nil && p.ref.absentIn(o, p.ascii) {
+		// Most phrases: neither whole nor in pieces in the text.
 		return 0
 	}
-	if start, end, ok := p.whole(u); ok {
+	if start, end, ok := p.wholeIn(u, o); ok {
 		if p.ascii && enCircumstance(u.stemmed[:start]) {
 			// "when I redeem it, it says already used": what was being done.
 			return max(1, p.runes/2)
@@ -321,13 +321,18 @@ func (p phrase) score(u utterance) int {
 		}
 		return p.runes
 	}
-	return p.gapScore(u)
+	return p.gapScoreIn(u, o)
 }
 
 // whole reports whether p occurs in u as a whole, not denied, and where (in stemmed for
 // English phrases, in compact for Japanese ones).
 func (p phrase) whole(u utterance) (start, end int, ok bool) {
-	if o := u.index(p.ref); o != nil {
+	return p.wholeIn(u, u.index(p.ref))
+}
+
+// wholeIn is whole with u's index o of p's lexicon, or nil to search u.
+func (p *phrase) wholeIn(u utterance, o *occurrences) (start, end int, ok bool) {
+	if o != nil {
 		return p.wholeIndexed(u, o)
 	}
 	if p.ascii {
@@ -359,7 +364,7 @@ func (p phrase) whole(u utterance) (start, end int, ok bool) {
 
 // wholeIndexed is whole with u's index: the same occurrences, looked up instead of
 // searched for.
-func (p phrase) wholeIndexed(u utterance, o *occurrences) (start, end int, ok bool) {
+func (p *phrase) wholeIndexed(u utterance, o *occurrences) (start, end int, ok bool) {
 	if p.ascii {
 		// Every occurrence in turn, overlapping ones included.
 		for _, i := range o.of(p.ref.stemmed) {
@@ -637,13 +642,14 @@ func (g *wordGroup) find(u utterance) *groupFound {
 func (p phrase) ruleScore(u utterance) int {
 	total := ruleBonus * (len(p.groups) - 1)
 	scripts := 0
-	found := make([]*groupFound, len(p.groups))
-	for i, g := range p.groups {
+	var buf [4]*groupFound // rules have a few groups: no allocation
+	found := buf[:0]
+	for _, g := range p.groups {
 		f := g.find(u)
 		if f.best == 0 {
 			return 0
 		}
-		found[i] = f
+		found = append(found, f)
 		total += f.best
 		scripts |= f.scripts
 	}
