@@ -50,13 +50,6 @@ func plainUtterance(spaced, compact string) utterance {
 	return u
 }
 
-// mayContain reports whether u may contain p, whole or in pieces: false when u's index
-// shows that neither p's text nor its first chunk occurs.
-func (u utterance) mayContain(p phrase) bool {
-	o := u.index(p.ref)
-	return o == nil || !p.ref.absentIn(o, p.ascii)
-}
-
 // splitScripts puts a space where Latin letters or digits meet other text, so that English
 // words inside Japanese (「iPhoneです」, 「PCから」) match on word boundaries.
 func splitScripts(s string) string {
