@@ -22,9 +22,9 @@ const (
 
 // lexicon is the search strings of a flow's phrases, each with an id, and the automata
 // that find them. Phrases are learned while the engine is compiled; the automata are
-// built on the first search and the lexicon is read-only from then on. A phrase learned
-// after that is simply searched for as before (strings.Index). Safe for concurrent use
-// once learning is over.
+// built at the end of that (NewEngine calls automata), or else on the first search, and
+// the lexicon is read-only from then on. A phrase learned after that is simply searched
+// for as before (strings.Index). Safe for concurrent use once learning is over.
 type lexicon struct {
 	mu   sync.Mutex
 	ids  map[lexKey]int32
@@ -301,16 +301,14 @@ const denseFanout = 8
 
 // newAutomaton builds the automaton of patterns, none of them empty.
 func newAutomaton(patterns []acPattern) *acAutomaton {
-	type node struct {
-		kids []acEdge
-		outs []acOut
-	}
-	nodes := []node{{}}
+	// The trie, as one map of transitions (state<<8 | byte → state) while it is built.
+	trans := map[int64]int32{}
+	var kids [][]acEdge // each state's transitions
+	var outs [][]acOut  // the patterns each state ends
+	kids, outs = append(kids, nil), append(outs, nil)
 	child := func(s int32, b byte) int32 {
-		for _, e := range nodes[s].kids {
-			if e.b == b {
-				return e.next
-			}
+		if nx, ok := trans[int64(s)<<8|int64(b)]; ok {
+			return nx
 		}
 		return -1
 	}
@@ -319,24 +317,25 @@ func newAutomaton(patterns []acPattern) *acAutomaton {
 		for i := 0; i < len(p.text); i++ {
 			nx := child(s, p.text[i])
 			if nx < 0 {
-				nx = int32(len(nodes))
-				nodes = append(nodes, node{})
-				nodes[s].kids = append(nodes[s].kids, acEdge{p.text[i], nx})
+				nx = int32(len(kids))
+				kids, outs = append(kids, nil), append(outs, nil)
+				kids[s] = append(kids[s], acEdge{p.text[i], nx})
+				trans[int64(s)<<8|int64(p.text[i])] = nx
 			}
 			s = nx
 		}
-		nodes[s].outs = append(nodes[s].outs, acOut{p.id, int32(len(p.text))})
+		outs[s] = append(outs[s], acOut{p.id, int32(len(p.text))})
 	}
-	a := &acAutomaton{states: make([]acState, len(nodes))}
+	a := &acAutomaton{states: make([]acState, len(kids))}
 	// States in breadth-first order, so that a state's fail is known before its children's.
-	order := make([]int32, 0, len(nodes))
-	for _, e := range nodes[0].kids {
+	order := make([]int32, 0, len(kids))
+	for _, e := range kids[0] {
 		a.root[e.b] = e.next
 		order = append(order, e.next)
 	}
 	for i := 0; i < len(order); i++ {
 		s := order[i]
-		for _, e := range nodes[s].kids {
+		for _, e := range kids[s] {
 			f := a.states[s].fail
 			for f != 0 && child(f, e.b) < 0 {
 				f = a.states[f].fail
@@ -349,30 +348,30 @@ func newAutomaton(patterns []acPattern) *acAutomaton {
 			order = append(order, e.next)
 		}
 	}
-	for s := range nodes {
-		n := &nodes[s]
+	for s := range kids {
 		st := &a.states[s]
 		st.outLo = int32(len(a.outs))
-		a.outs = append(a.outs, n.outs...)
+		a.outs = append(a.outs, outs[s]...)
 		st.outHi = int32(len(a.outs))
 		if s == 0 {
 			continue
 		}
-		slices.SortFunc(n.kids, func(x, y acEdge) int { return int(x.b) - int(y.b) })
-		if len(n.kids) >= denseFanout {
+		ks := kids[s]
+		slices.SortFunc(ks, func(x, y acEdge) int { return int(x.b) - int(y.b) })
+		if len(ks) >= denseFanout {
 			st.edgeLo, st.edgeHi = int32(len(a.dense)), -1
 			row := make([]int32, 256)
 			for i := range row {
 				row[i] = -1
 			}
-			for _, e := range n.kids {
+			for _, e := range ks {
 				row[e.b] = e.next
 			}
 			a.dense = append(a.dense, row...)
 			continue
 		}
 		st.edgeLo = int32(len(a.edges))
-		a.edges = append(a.edges, n.kids...)
+		a.edges = append(a.edges, ks...)
 		st.edgeHi = int32(len(a.edges))
 	}
 	// The output chains, again breadth-first: a state's fail is shallower.
