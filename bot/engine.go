@@ -206,6 +206,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			e.typos.learn(en.p)
 		}
 	}
+	e.typos.lex.automata() // the one-pass search of every phrase, built now rather than on the first message
 	return e, nil
 }
 

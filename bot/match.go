@@ -16,9 +16,9 @@ type utterance struct {
 	stemmed string
 	// memo holds what rule word groups found in this utterance.
 	memo map[*wordGroup]*groupFound
-	// pairs holds every two consecutive characters of spaced and compact, so that a phrase
-	// whose first two are missing is rejected without a search.
-	pairs map[[2]rune]struct{}
+	// idx holds where compact and stemmed hold the flow's phrases, found in one pass on
+	// the first look-up (see aho.go); nil for an utterance made without one.
+	idx   *textIndex
 	words []string // the words of spaced
 }
 
@@ -34,44 +34,20 @@ func correctedUtterance(normalize func(string) string, ty *typos, s string) utte
 }
 
 func makeUtterance(spaced, compact string) utterance {
-	u := utterance{spaced: spaced, compact: compact, pairs: make(map[[2]rune]struct{}, len(compact)/2),
-		memo: map[*wordGroup]*groupFound{}}
-	u.words = strings.Fields(spaced)
-	for i, w := range u.words {
-		u.words[i] = stem(w)
-	}
-	u.stemmed = " " + strings.Join(u.words, " ") + " "
-	for _, s := range []string{u.stemmed, compact} {
-		prev := rune(-1)
-		for _, r := range s {
-			if prev >= 0 {
-				u.pairs[[2]rune{prev, r}] = struct{}{}
-			}
-			prev = r
-		}
-	}
+	u := plainUtterance(spaced, compact)
+	u.memo = map[*wordGroup]*groupFound{}
 	return u
 }
 
-// plainUtterance prepares text for a quick search of a few phrases: no pairs (every
-// phrase is searched for) and nothing remembered.
+// plainUtterance prepares text for a quick search of a few phrases: nothing remembered.
 func plainUtterance(spaced, compact string) utterance {
 	u := utterance{spaced: spaced, compact: compact, words: strings.Fields(spaced)}
 	for i, w := range u.words {
 		u.words[i] = stem(w)
 	}
 	u.stemmed = " " + strings.Join(u.words, " ") + " "
+	u.idx = &textIndex{compact: u.compact, stemmed: u.stemmed}
 	return u
-}
-
-// mayContain reports whether u may contain p: false when p's first two characters never
-// follow each other in u.
-func (u utterance) mayContain(p phrase) bool {
-	if p.first[1] == 0 || u.pairs == nil {
-		return true
-	}
-	_, ok := u.pairs[p.first]
-	return ok
 }
 
 // splitScripts puts a space where Latin letters or digits meet other text, so that English
@@ -98,7 +74,9 @@ type phrase struct {
 	stemmed string // " cant us ": what an English phrase is searched for
 	ascii   bool   // matched on word boundaries rather than as a substring
 	runes   int
-	first   [2]rune // the first two characters that are searched for; zero when shorter
+	// ref is where the phrase's search strings are in the flow's lexicon, for a search
+	// of the utterance's index instead of its text; shared by the phrase's copies.
+	ref *phraseRef
 	// groups make the phrase a rule ("@code + @invalid"): a word of every group must be
 	// found, in any order; nil for a plain phrase.
 	groups []*wordGroup
@@ -125,7 +103,7 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 			break
 		}
 	}
-	p := phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c)}
+	p := phrase{spaced: " " + n + " ", compact: c, ascii: ascii, runes: utf8.RuneCountInString(c), ref: &phraseRef{}}
 	search := c
 	if ascii {
 		ws := strings.Fields(n)
@@ -134,9 +112,6 @@ func newPhrase(normalize func(string) string, s string) (phrase, bool) {
 		}
 		search = strings.Join(ws, " ")
 		p.stemmed = " " + search + " "
-	}
-	if rs := []rune(search); len(rs) >= 2 {
-		p.first = [2]rune{rs[0], rs[1]}
 	}
 	if ascii {
 		if ws := strings.Fields(search); len(ws) >= 3 {
@@ -197,17 +172,25 @@ const (
 // when they are not all found. It counts one less than the chunks' characters, so a phrase
 // found whole beats the same phrase found in pieces.
 func (p phrase) gapScore(u utterance) int {
+	return p.gapScoreIn(u, u.index(p.ref))
+}
+
+// gapScoreIn is gapScore with u's index o of p's lexicon, or nil to search u.
+func (p *phrase) gapScoreIn(u utterance, o *occurrences) int {
 	if p.chunks == nil {
 		return 0
 	}
 	if p.ascii {
-		return p.gapScoreWords(u)
+		return p.gapScoreWords(u, o)
 	}
 	runes := 0
 	for _, ch := range p.chunks {
 		runes += utf8.RuneCountInString(ch)
 	}
 	text := u.compact
+	if o != nil {
+		return p.gapScoreIndexed(text, o, runes)
+	}
 	for off := 0; ; {
 		i := strings.Index(text[off:], p.chunks[0])
 		if i < 0 {
@@ -235,9 +218,54 @@ func (p phrase) gapScore(u utterance) int {
 	}
 }
 
+// gapScoreIndexed is gapScore for a Japanese phrase with the index of text: the same
+// occurrences, looked up instead of searched for.
+func (p *phrase) gapScoreIndexed(text string, o *occurrences, runes int) int {
+	first := p.chunks[0]
+	off := 0
+	for _, start := range o.of(p.ref.chunks[0]) {
+		i := int(start)
+		if i < off {
+			continue
+		}
+		end := i + len(first)
+		ok := true
+		for k, ch := range p.chunks[1:] {
+			// The first occurrence from end, no further than maxGapBytes from it: what
+			// strings.Index finds in text[end:end+maxGapBytes+len(ch)].
+			at, found := o.firstFrom(p.ref.chunks[k+1], end)
+			if !found || at-end > maxGapBytes {
+				ok = false
+				break
+			}
+			if j := at - end; j > 0 && !strings.Contains(text[end:at], p.seps[k]) && !slices.Contains(jaParticlesSplit, text[end:at]) {
+				ok = false
+				break
+			}
+			end = at + len(ch)
+		}
+		if ok && !p.deniedBy(text[end:]) {
+			if circumstance(text[end:]) {
+				return max(1, (runes-1)/2)
+			}
+			return runes - 1
+		}
+		off = i + len(first)
+	}
+	return 0
+}
+
 // gapScoreWords finds an English phrase's words in order, with at most maxGapWords other
 // words between two of them.
-func (p phrase) gapScoreWords(u utterance) int {
+func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
+	if o != nil {
+		// Every word must be there; most phrases are rejected here.
+		for _, id := range p.ref.chunks {
+			if o.of(id) == nil {
+				return 0
+			}
+		}
+	}
 	words := u.words
 	for i, w := range words {
 		if w != p.chunks[0] {
@@ -270,10 +298,12 @@ func (p phrase) score(u utterance) int {
 	if u.compact == p.compact {
 		return 1000 + p.runes
 	}
-	if !u.mayContain(p) {
+	o := u.index(p.ref)
+	if o != nil && p.ref.absentIn(o, p.ascii) {
+		// Most phrases: neither whole nor in pieces in the text.
 		return 0
 	}
-	if start, end, ok := p.whole(u); ok {
+	if start, end, ok := p.wholeIn(u, o); ok {
 		if p.ascii && enCircumstance(u.stemmed[:start]) {
 			// "when I redeem it, it says already used": what was being done.
 			return max(1, p.runes/2)
@@ -284,12 +314,20 @@ func (p phrase) score(u utterance) int {
 		}
 		return p.runes
 	}
-	return p.gapScore(u)
+	return p.gapScoreIn(u, o)
 }
 
 // whole reports whether p occurs in u as a whole, not denied, and where (in stemmed for
 // English phrases, in compact for Japanese ones).
 func (p phrase) whole(u utterance) (start, end int, ok bool) {
+	return p.wholeIn(u, u.index(p.ref))
+}
+
+// wholeIn is whole with u's index o of p's lexicon, or nil to search u.
+func (p *phrase) wholeIn(u utterance, o *occurrences) (start, end int, ok bool) {
+	if o != nil {
+		return p.wholeIndexed(u, o)
+	}
 	if p.ascii {
 		for off := 0; ; {
 			i := strings.Index(u.stemmed[off:], p.stemmed)
@@ -315,6 +353,34 @@ func (p phrase) whole(u utterance) (start, end int, ok bool) {
 		}
 		off = end
 	}
+}
+
+// wholeIndexed is whole with u's index: the same occurrences, looked up instead of
+// searched for.
+func (p *phrase) wholeIndexed(u utterance, o *occurrences) (start, end int, ok bool) {
+	if p.ascii {
+		// Every occurrence in turn, overlapping ones included.
+		for _, i := range o.of(p.ref.stemmed) {
+			if !deniedBefore(u.stemmed[:i]) {
+				return int(i), int(i) + len(p.stemmed), true
+			}
+		}
+		return 0, 0, false
+	}
+	// After a denied occurrence, the next one that starts after it ends.
+	off := 0
+	for _, s := range o.of(p.ref.compact) {
+		i := int(s)
+		if i < off {
+			continue
+		}
+		end := i + len(p.compact)
+		if !p.deniedBy(u.compact[end:]) {
+			return i, end, true
+		}
+		off = end
+	}
+	return 0, 0, false
 }
 
 // deniedBy reports whether rest, the text after Japanese phrase p, denies it
@@ -416,6 +482,12 @@ func (m *matcher) best(u utterance) (string, int) {
 // anyIn reports whether any phrase of m occurs in u's compact text, denied or not.
 func (m *matcher) anyIn(u utterance) bool {
 	for _, en := range m.entries {
+		if o := u.index(en.p.ref); o != nil {
+			if o.of(en.p.ref.compact) != nil {
+				return true
+			}
+			continue
+		}
 		if strings.Contains(u.compact, en.p.compact) {
 			return true
 		}
@@ -563,13 +635,14 @@ func (g *wordGroup) find(u utterance) *groupFound {
 func (p phrase) ruleScore(u utterance) int {
 	total := ruleBonus * (len(p.groups) - 1)
 	scripts := 0
-	found := make([]*groupFound, len(p.groups))
-	for i, g := range p.groups {
+	var buf [4]*groupFound // rules have a few groups: no allocation
+	found := buf[:0]
+	for _, g := range p.groups {
 		f := g.find(u)
 		if f.best == 0 {
 			return 0
 		}
-		found[i] = f
+		found = append(found, f)
 		total += f.best
 		scripts |= f.scripts
 	}

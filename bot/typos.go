@@ -12,14 +12,18 @@ const minTypoLen = 6
 type typos struct {
 	known map[string]bool   // every English word of the flow's phrases, and its stem
 	dels  map[string]string // a long known word, and each of it with one letter dropped → the word ("" when two words share it)
+	// lex is the search strings of the flow's phrases: typos learns every phrase once the
+	// flow is compiled, so it also indexes them for the one-pass search (aho.go).
+	lex *lexicon
 }
 
 func newTypos() *typos {
-	return &typos{known: map[string]bool{}, dels: map[string]string{}}
+	return &typos{known: map[string]bool{}, dels: map[string]string{}, lex: newLexicon()}
 }
 
-// learn adds the English words of a phrase.
+// learn adds the English words of a phrase, and its search strings to the lexicon.
 func (ty *typos) learn(p phrase) {
+	ty.lex.learn(p)
 	for _, g := range p.groups {
 		for _, alt := range g.alts {
 			ty.learn(alt)

@@ -12,7 +12,8 @@ import (
 
 // BenchmarkTurn measures one turn, matching and fact reading included, for long and
 // pathological messages at the first question and at an input node, with the 99th
-// percentile of a turn (p99-µs). Issue 12 asks for less than 1 ms at p99.
+// percentile of a turn (p99-µs). Issue 12 asks for less than 1 ms at p99. On a shared
+// machine, compare builds by running them in turn, not against numbers from another day.
 func BenchmarkTurn(b *testing.B) {
 	long := strings.Repeat("ギフト券を登録しようとしたら、番号が無効と出ました。スマホから何度も試しています。", 80)[:0]
 	for len([]rune(long)) < 5000 {
@@ -27,6 +28,7 @@ func BenchmarkTurn(b *testing.B) {
 		{"repeated kana", "start", strings.Repeat("あ", 5000)},
 		{"repeated dash", "start", strings.Repeat("ー", 5000)},
 		{"repeated phrase", "start", strings.Repeat("カード会社は関係ない", 500)},
+		{"repeated en phrase", "start", strings.Repeat("not the card company ", 250)},
 		{"repeated digits", "ask_balance", strings.Repeat("1,", 2500)},
 		{"repeated code", "ask_code", strings.Repeat("AQ3K-7HN2PX-XY9Z8 ", 280)},
 		{"repeated dates", "ask_issue_date", strings.Repeat("2016年12月20日", 450)},
