@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -341,7 +342,7 @@ func (s *step) agentMedia(in Inbound, text string) {
 	c, t, m := s.c, s.c.Ticket, in.Media
 	var msgs []Message
 	if text != "" {
-		msgs = append(msgs, Message{Kind: MsgText, Text: text})
+		msgs = append(msgs, Message{Kind: MsgText, Text: text, From: cmp.Or(in.AgentName, in.Agent, "agent")})
 	}
 	line := s.d.cfg.Redact(text)
 	if s.d.cfg.AgentMedia && m.Kind.carried() {

@@ -475,7 +475,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	}
 	var webLog weblog.Store
 	if cfg.Web {
-		if webCh, err = newWeb(ctx, cfg, store, inbox, bodies, m, log); err != nil {
+		if webCh, err = newWeb(ctx, cfg, store, inbox, bodies, links, m, log); err != nil {
 			return err
 		}
 		webLog = store.(weblog.Store)
@@ -578,7 +578,7 @@ var (
 
 // newWeb builds the web chat channel on the store's log and key (GIFTDESK_WEB_SECRET
 // instead of the stored key when set).
-func newWeb(ctx context.Context, cfg serveConfig, store storage, inbox bot.Inbox, bodies *budget.Bodies,
+func newWeb(ctx context.Context, cfg serveConfig, store storage, inbox bot.Inbox, bodies *budget.Bodies, links *bot.MediaLinks,
 	m *metrics.Metrics, log *slog.Logger) (*web.Channel, error) {
 	wl, ok := store.(weblog.Store)
 	if !ok {
@@ -602,7 +602,7 @@ func newWeb(ctx context.Context, cfg serveConfig, store storage, inbox bot.Inbox
 	return web.New(web.Config{
 		Inbox: inbox, Log: wl, Conversations: store, Secret: secret, Origins: cfg.WebOrigins, Poll: poll,
 		PerConversation: perMinute(cfg.WebPerConversation, 10), PerAddress: perMinute(cfg.WebPerAddress, 60), ClientIP: clientIP,
-		Bodies: bodies, Redact: flows.RedactCodes, Logger: log,
+		Bodies: bodies, Redact: flows.RedactCodes, Logger: log, MediaLinks: links,
 		Observe: func(outcome string, fresh, dup int, d time.Duration) {
 			m.Webhook(web.Name, outcome, fresh, dup, d)
 		},

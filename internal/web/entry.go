@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
@@ -22,8 +23,9 @@ type entry struct {
 }
 
 // botEntry returns the entry of a message delivered to the customer; ok is false for a
-// message that is not for a customer (a ticket, a receipt).
-func botEntry(m bot.Message, at time.Time) (e entry, ok bool) {
+// message that is not for a customer (a ticket, a receipt). links signs the link to an
+// agent's file (bot.MsgMedia); nil when giftdesk hands out none.
+func botEntry(m bot.Message, at time.Time, links *bot.MediaLinks) (e entry, ok bool) {
 	e = entry{From: "bot", Text: m.Text, Title: m.Title, Steps: m.Steps, Note: m.Note, Choices: m.Choices, At: at.UTC()}
 	switch m.Kind {
 	case bot.MsgText:
@@ -37,6 +39,12 @@ func botEntry(m bot.Message, at time.Time) (e entry, ok bool) {
 		e.Kind = "steps"
 	case bot.MsgHandoff:
 		e.Kind = "handoff"
+	case bot.MsgMedia:
+		// An agent's file: what the desk says of it, and the signed link to it.
+		e.Kind, e.From = "text", "agent"
+		if m.Media != nil && links != nil {
+			e.Text = strings.TrimSpace(e.Text + "\n" + links.URL(m.Media.ID))
+		}
 	default:
 		return entry{}, false
 	}

@@ -31,7 +31,7 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	now := c.cfg.Now()
 	var recs []weblog.Record
 	for i, m := range out.Messages {
-		e, ok := botEntry(m, now)
+		e, ok := botEntry(m, now, c.cfg.MediaLinks)
 		if !ok {
 			continue
 		}

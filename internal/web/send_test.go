@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
@@ -56,6 +57,48 @@ func TestSend(t *testing.T) {
 			}
 		})
 	}
+	t.Run("agent file", func(t *testing.T) {
+		links, err := bot.NewMediaLinks("https://desk.example", []byte("0123456789abcdef0123"), time.Hour, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := bot.Message{Kind: bot.MsgMedia, Text: "担当者からファイルが届きました：receipt.png",
+			Media: &bot.Media{Kind: bot.MediaImage, Channel: "slack", ID: "F0FILE1", Name: "receipt.png"}}
+		for i, tt := range []struct {
+			name  string
+			links *bot.MediaLinks
+			want  []string
+			not   string
+		}{
+			{"with links", links, []string{`"from":"agent"`, "receipt.png", "https://desk.example" + bot.MediaPath + "F0FILE1?exp="}, ""},
+			{"without links", nil, []string{`"from":"agent"`, "receipt.png"}, bot.MediaPath},
+		} {
+			ch, err := web.New(web.Config{Inbox: h.store, Log: h.store, Secret: []byte(secret), MediaLinks: tt.links})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, err := h.store.ReadWeb(ctx, conv, 0, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if outcome, err := ch.Send(ctx, outgoing(conv, "web:"+conv+":file", i, msg)); err != nil || outcome != "push" {
+				t.Fatalf("%s: Send = %q, %v", tt.name, outcome, err)
+			}
+			after, err := h.store.ReadWeb(ctx, conv, 0, 1000)
+			if err != nil || len(after) != len(before)+1 {
+				t.Fatalf("%s: %d entries after the file, want %d (%v)", tt.name, len(after), len(before)+1, err)
+			}
+			got := string(after[len(after)-1].Data)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%s: entry %s lacks %q", tt.name, got, w)
+				}
+			}
+			if tt.not != "" && strings.Contains(got, tt.not) {
+				t.Errorf("%s: entry %s has a link", tt.name, got)
+			}
+		}
+	})
 	t.Run("not for customers", func(t *testing.T) {
 		out := outgoing(conv, "x", 0, bot.Message{Kind: bot.MsgTicket, Ticket: &bot.TicketCard{ID: "T1"}}, bot.Message{Kind: bot.MsgReceipt, Text: bot.ReceiptSent})
 		if outcome, err := h.ch.Send(ctx, out); err != nil || outcome != "none" {

@@ -83,6 +83,9 @@ type Config struct {
 	// Bodies reads request bodies within the memory budget the webhooks share; default
 	// a budget of its own.
 	Bodies *budget.Bodies
+	// MediaLinks signs the links by which an agent's files reach the customer (see
+	// bot.MediaLinks); nil when giftdesk hands out none (no GIFTDESK_PUBLIC_URL).
+	MediaLinks *bot.MediaLinks
 	// Redact masks gift-card codes in the customer's messages as the log keeps them;
 	// default: keep them as they are.
 	Redact func(string) string
