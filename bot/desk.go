@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -574,8 +575,9 @@ func (s *step) agentOrTimer(in Inbound) error {
 			s.claim(in, agent)
 		}
 		s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleAgent, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
+		// From marks it an agent's (a channel may show it so: the web chat does).
 		s.res.Out = append(s.res.Out, &Outgoing{Channel: c.Key.Channel, Address: c.Address,
-			Messages: []Message{{Kind: MsgText, Text: text}}})
+			Messages: []Message{{Kind: MsgText, Text: text, From: cmp.Or(in.AgentName, in.Agent, "agent")}}})
 		s.toThread(t, Message{Kind: MsgReceipt, Text: ReceiptSent, Ref: s.ev.ID})
 	case InAgentResolve:
 		if !s.fire(evResolve) {

@@ -129,7 +129,7 @@ func TestDeskHandoffLifecycle(t *testing.T) {
 
 	// The agent answers: pushed to the customer; a note stays internal. Either way the
 	// thread is told what became of the message.
-	wantIn(t, "agent reply", outs(r.agent(bot.InAgentText, "UA", "コードを確認しますね")), "line U1: text  コードを確認しますね",
+	wantIn(t, "agent reply", outs(r.agent(bot.InAgentText, "UA", "コードを確認しますね")), "line U1: text agent UA コードを確認しますね",
 		"slack ticket:"+id+": receipt  sent")
 	for _, in := range []bot.Inbound{
 		{Kind: bot.InAgentText, Agent: "UA", Text: "*note:* refund likely", Ticket: id},
@@ -187,7 +187,7 @@ func TestDeskWaitCancelUnfollowReturn(t *testing.T) {
 		}, want: []string{"自動案内でお手伝いします", "どうしましたか?"}, close: "returned"},
 		{name: "agent answers before claiming", after: func(r *deskRun) bot.Result {
 			return r.agent(bot.InAgentText, "UB", "お待たせしました")
-		}, want: []string{"state=claimed agent=UB", "line U1: text  お待たせしました"}},
+		}, want: []string{"state=claimed agent=UB", "line U1: text agent UB お待たせしました"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,10 @@ import (
 	"github.com/giftdesk/giftdesk/internal/redact"
 	"github.com/giftdesk/giftdesk/internal/server"
 	"github.com/giftdesk/giftdesk/internal/slack"
+	"github.com/giftdesk/giftdesk/internal/store/postgres"
+	"github.com/giftdesk/giftdesk/internal/store/sqlite"
+	"github.com/giftdesk/giftdesk/internal/web"
+	"github.com/giftdesk/giftdesk/internal/web/weblog"
 )
 
 // serveConfig is giftdesk serve's configuration, read from the environment.
@@ -66,6 +70,12 @@ type serveConfig struct {
 	// Per conversation: tickets an hour, and messages relayed to a ticket's thread a
 	// minute (0 for no limit).
 	TicketsPerHour, RelaysPerMinute int
+
+	// The web chat: on unless GIFTDESK_WEB=off; the key that signs its cookies (empty:
+	// generated and kept in the database); the origins allowed to embed it.
+	Web        bool
+	WebSecret  string
+	WebOrigins []string
 }
 
 // loadServeConfig reads and validates the environment. A missing or malformed setting is
@@ -173,10 +183,11 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	c.SlackBotToken, c.SlackSigningSecret, c.SlackAppToken =
 		getenv("SLACK_BOT_TOKEN"), getenv("SLACK_SIGNING_SECRET"), getenv("SLACK_APP_TOKEN")
 	slackSet := c.SlackBotToken != "" || c.SlackSigningSecret != "" || c.SlackAppToken != ""
+	errs = append(errs, c.loadWeb(getenv)...)
 	switch {
-	case c.LineSecret == "" && c.LineToken == "" && !slackSet:
+	case c.LineSecret == "" && c.LineToken == "" && !slackSet && !c.Web:
 		errs = append(errs, errors.New("no channel configured: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN, "+
-			"or SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)"))
+			"or SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP), or leave the web chat on (GIFTDESK_WEB is off)"))
 	case c.LineSecret == "" && c.LineToken == "":
 		// Slack only.
 	case c.LineSecret == "":
@@ -197,6 +208,31 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		errs = append(errs, fmt.Errorf("GIFTDESK_DB=%q: want a SQLite file path or a postgres:// URL", redactURL(c.DB)))
 	}
 	return c, errors.Join(errs...)
+}
+
+// loadWeb reads the web chat's settings. The secret is never quoted in errors.
+func (c *serveConfig) loadWeb(getenv func(string) string) []error {
+	var errs []error
+	switch v := strings.ToLower(getenv("GIFTDESK_WEB")); v {
+	case "", "on":
+		c.Web = true
+	case "off":
+	default:
+		errs = append(errs, fmt.Errorf("GIFTDESK_WEB=%q: want on or off", v))
+	}
+	c.WebSecret = getenv("GIFTDESK_WEB_SECRET")
+	if c.WebSecret != "" && len(c.WebSecret) < 16 {
+		errs = append(errs, errors.New("GIFTDESK_WEB_SECRET: want at least 16 characters (or leave it unset to have one generated and kept in the database)"))
+	}
+	for o := range strings.FieldsFuncSeq(getenv("GIFTDESK_WEB_ORIGINS"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		o = strings.TrimSuffix(o, "/")
+		if err := web.CheckOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("GIFTDESK_WEB_ORIGINS: %q: want origins such as https://shop.example, separated by spaces or commas", urlForError(o)))
+			continue
+		}
+		c.WebOrigins = append(c.WebOrigins, o)
+	}
+	return errs
 }
 
 // checkSlack validates the Slack settings. Tokens are never quoted in errors.
@@ -293,7 +329,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel, cfg.LineSecret, cfg.LineToken,
-		cfg.SlackBotToken, cfg.SlackSigningSecret, cfg.SlackAppToken)
+		cfg.SlackBotToken, cfg.SlackSigningSecret, cfg.SlackAppToken, cfg.WebSecret)
 	store, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return err
@@ -323,11 +359,20 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 	if err != nil {
 		return err
 	}
+	// The web channel is told of every turn (its typing indicator); it is built after the
+	// pipeline, whose inbox it writes to.
+	var webCh *web.Channel
+	turned := func(ev bot.Event, c *bot.Conversation, msgs []bot.Message) {
+		m.Turn(ev, c, msgs)
+		if webCh != nil {
+			webCh.Turned(ev, msgs)
+		}
+	}
 	// The pipeline exists before any channel: its inbox, which the channels write to,
 	// wakes its workers itself.
 	pipe, err := pipeline.New(pipeline.Config{
 		Store: store, Stepper: desk, Owner: owner, Lease: cfg.Lease, Workers: cfg.Workers, Grace: cfg.Grace,
-		Logger: log, Turned: m.Turn, Delivered: m.Delivered, Backlog: m.Backlog,
+		Logger: log, Turned: turned, Delivered: m.Delivered, Backlog: m.Backlog,
 	})
 	if err != nil {
 		return err
@@ -397,6 +442,22 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			})
 		}
 	}
+	var webLog weblog.Store
+	if cfg.Web {
+		if webCh, err = newWeb(ctx, cfg, store, inbox, bodies, m, log); err != nil {
+			return err
+		}
+		webLog = store.(weblog.Store)
+		for pattern, h := range webCh.Routes() {
+			routes[pattern] = h
+		}
+		if err := pipe.Add(web.Name, webCh); err != nil {
+			return err
+		}
+		channels = append(channels, web.Name)
+		// The event streams end as the server starts draining: they would hold it up.
+		defer context.AfterFunc(ctx, webCh.CloseStreams)()
+	}
 	wg.Go(func() { pipe.Run(bg) })
 	if cfg.DebugAddr != "" {
 		wg.Go(func() {
@@ -414,7 +475,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 			}
 		})
 	}
-	wg.Go(func() { housekeeping(bg, log, desk, store, inbox, cfg.SweepEvery, cfg.Retention) })
+	wg.Go(func() { housekeeping(bg, log, desk, store, webLog, inbox, cfg.SweepEvery, cfg.Retention) })
 
 	srv := server.New(server.Config{
 		Addr:    cfg.Addr,
@@ -428,6 +489,13 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 		ReadHeaderTimeout: cfg.HeaderTimeout,
 	})
 	log.Info("giftdesk serving", "addr", cfg.Addr, "db", redactURL(cfg.DB), "channels", strings.Join(channels, ","), "owner", owner)
+	if cfg.Web {
+		addr := cfg.Addr
+		if listener != nil {
+			addr = listener.Addr().String()
+		}
+		log.Info("web chat: " + webURL(addr))
+	}
 	err = srv.Serve(ctx, listener, cfg.Grace)
 	stopBG()
 	wg.Wait()
@@ -437,7 +505,7 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer,
 
 // housekeeping tells customers whose ticket waits too long (every sweepEvery) and purges
 // what is past retention (every hour), until ctx is done.
-func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store storage, inbox bot.Inbox,
+func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store storage, webLog weblog.Store, inbox bot.Inbox,
 	sweepEvery, retention time.Duration) {
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
@@ -459,9 +527,56 @@ func housekeeping(ctx context.Context, log *slog.Logger, desk *bot.Desk, store s
 			} else if n > 0 {
 				log.Info("purged", "rows", n, "older_than", retention.String())
 			}
+			if webLog != nil {
+				if n, err := webLog.PurgeWeb(ctx, time.Now().Add(-retention)); err != nil {
+					log.Error("purge web chat logs", "err", err)
+				} else if n > 0 {
+					log.Info("purged web chat logs", "entries", n, "older_than", retention.String())
+				}
+			}
 			purge.Reset(time.Hour)
 		}
 	}
+}
+
+// The stores keep the web chat's logs.
+var (
+	_ weblog.Store = (*sqlite.Store)(nil)
+	_ weblog.Store = (*postgres.Store)(nil)
+)
+
+// newWeb builds the web chat channel on the store's log and key (GIFTDESK_WEB_SECRET
+// instead of the stored key when set).
+func newWeb(ctx context.Context, cfg serveConfig, store storage, inbox bot.Inbox, bodies *budget.Bodies,
+	m *metrics.Metrics, log *slog.Logger) (*web.Channel, error) {
+	wl, ok := store.(weblog.Store)
+	if !ok {
+		return nil, errors.New("web chat: the store keeps no web chat logs")
+	}
+	secret, err := web.Secret(ctx, wl, cfg.WebSecret)
+	if err != nil {
+		return nil, fmt.Errorf("GIFTDESK_WEB_SECRET: %w", err)
+	}
+	return web.New(web.Config{
+		Inbox: inbox, Log: wl, Conversations: store, Secret: secret, Origins: cfg.WebOrigins,
+		Bodies: bodies, Redact: flows.RedactCodes, Logger: log,
+		Observe: func(outcome string, fresh, dup int, d time.Duration) {
+			m.Webhook(web.Name, outcome, fresh, dup, d)
+		},
+	})
+}
+
+// webURL is the web chat's address for the log: the listen address, with localhost for
+// a listener on every interface.
+func webURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 // instanceName names this process in leases: host and pid.

@@ -139,7 +139,7 @@ func TestServeSlackConfig(t *testing.T) {
 		{"http mode", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, ""},
 		{"both and LINE", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-1",
 			"LINE_CHANNEL_SECRET": "a", "LINE_CHANNEL_ACCESS_TOKEN": "b"}, ""},
-		{"nothing", map[string]string{}, "no channel configured"},
+		{"nothing, web off", map[string]string{"GIFTDESK_WEB": "off"}, "no channel configured"},
 		{"no bot token", map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN is not set"},
 		{"bot token only", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "neither SLACK_APP_TOKEN"},
 		{"user token", map[string]string{"SLACK_BOT_TOKEN": "xoxp-secret", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN: want"},

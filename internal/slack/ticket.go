@@ -344,6 +344,8 @@ func channelName(ch string) string {
 	switch ch {
 	case "line":
 		return "LINE"
+	case "web":
+		return "Web"
 	case Name:
 		return "Slack"
 	case "":

@@ -1,0 +1,69 @@
+package web
+
+import (
+	"sync"
+	"time"
+)
+
+// limiter is a token bucket per key (a conversation, a client address). It is safe for
+// concurrent use. Buckets that have filled up again are forgotten when there are many.
+type limiter struct {
+	rate    Rate
+	now     func() time.Time
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// maxBuckets is how many buckets a limiter keeps before it forgets the full ones.
+const maxBuckets = 10000
+
+func newLimiter(r Rate, now func() time.Time) *limiter {
+	if r.Every <= 0 {
+		r.Every = time.Second
+	}
+	return &limiter{rate: r, now: now, buckets: map[string]*bucket{}}
+}
+
+// take takes a token of key's bucket; when there is none, ok is false and wait says when
+// there will be one.
+func (l *limiter) take(key string) (wait time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= maxBuckets {
+			l.forgetFullLocked(now)
+		}
+		b = &bucket{tokens: float64(l.rate.Burst), at: now}
+		l.buckets[key] = b
+	}
+	b.fill(l.rate, now)
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) * float64(l.rate.Every)), false
+}
+
+func (b *bucket) fill(r Rate, now time.Time) {
+	if d := now.Sub(b.at); d > 0 {
+		b.tokens = min(float64(r.Burst), b.tokens+float64(d)/float64(r.Every))
+		b.at = now
+	}
+}
+
+// forgetFullLocked drops the buckets that are full again: a new one is the same.
+func (l *limiter) forgetFullLocked(now time.Time) {
+	for k, b := range l.buckets {
+		b.fill(l.rate, now)
+		if b.tokens >= float64(l.rate.Burst) {
+			delete(l.buckets, k)
+		}
+	}
+}
