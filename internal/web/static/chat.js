@@ -139,7 +139,7 @@
   function timeOf(at) {
     var d = new Date(at);
     if (!at || isNaN(d.getTime())) return null;
-    var e = el('time', 'time', d.toLocaleTimeString(lang === 'ja' ? 'ja-JP' : 'en-US', { hour: '2-digit', minute: '2-digit' }));
+    var e = el('time', 'time', d.getHours() + ':' + (d.getMinutes() < 10 ? '0' : '') + d.getMinutes());
     e.dateTime = d.toISOString();
     return e;
   }
