@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 )
@@ -123,7 +124,7 @@ func (p chatPage) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 func (p chatPage) waitJS(what, cond string) {
 	p.t.Helper()
 	if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](cond,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(0))); err != nil {
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		p.t.Fatalf("waiting for %s: %v\npage:\n%s", what, err, p.dump())
 	}
 }
@@ -285,6 +286,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("advice card %q with %d steps", title, steps)
 		}
 		p.waitJS("解決しましたか with its options", `document.querySelectorAll('#log .msg:last-child .choices button').length === 2`)
+		p.waitJS("the live region saying the answer", `document.getElementById('announce').textContent.indexOf('解決しましたか') >= 0`)
 		if !eval[bool](p, `window.typingSeen`) {
 			t.Errorf("the typing indicator was never shown while a turn was processed")
 		}
@@ -468,6 +470,27 @@ func TestBrowser(t *testing.T) {
 		p.waitJS("a new conversation's greeting", `document.querySelector('#log .msg.bot .choices button') !== null`)
 	})
 
+	t.Run("rate limit", func(t *testing.T) {
+		p := chatPage{t, newTab(t, browser)}
+		p.do("open the chat", chromedp.Navigate(d.url+"/"))
+		p.waitJS("the greeting's options", `document.querySelector('#log .msg.bot .choices button') !== null`)
+		// Spend the conversation's burst of messages, then type one more.
+		last := eval[int](p, `(function(){
+			var s = [];
+			for (var i = 0; i < 20; i++) s.push(fetch('/api/messages', {method: 'POST', headers: {'Content-Type': 'application/json'},
+				body: JSON.stringify({id: 'burst-' + i + '-0123456789', text: 'こんにちは'})}).then(function (r) { return r.status; }));
+			return Promise.all(s).then(function (codes) { return codes[codes.length - 1]; });
+		})()`)
+		if last != http.StatusTooManyRequests {
+			t.Fatalf("20 messages at once: the last answered %d, want 429", last)
+		}
+		p.typeText("残高が消えました")
+		p.waitJS("the rate-limit error line", `!document.getElementById('error').hidden && /\d/.test(document.getElementById('error-text').textContent)`)
+		// The page sends it again after Retry-After, with the same id: shown once.
+		p.waitJS("the message sent after the wait", `Array.from(document.querySelectorAll('#log .msg.customer')).some(function (e) { return e.textContent.indexOf('残高が消えました') >= 0; })`)
+		p.waitJS("no message left unconfirmed and the error line gone", `document.querySelectorAll('#pending .msg').length === 0 && document.getElementById('error').hidden`)
+	})
+
 	t.Run("widget on another site", func(t *testing.T) {
 		p := chatPage{t, newTab(t, browser)}
 		p.do("open the marketplace page", chromedp.Navigate(d.host.URL+"/"))
@@ -481,11 +504,21 @@ func TestBrowser(t *testing.T) {
 		}
 		if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](
 			`document.documentElement.classList.contains('embed') && document.querySelector('#log .msg.bot .choices button') !== null`,
-			chromedp.WithPollingInFrame(frames[0]), chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(0))); err != nil {
+			chromedp.WithPollingInFrame(frames[0]), chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 			t.Fatalf("the chat in the widget's frame never showed the greeting: %v", err)
 		}
 		p.do("close the widget", chromedp.Click(chromedp.CSS(`#giftdesk-panel button`)))
 		p.waitJS("the widget closed, focus back on the launcher", `document.getElementById('giftdesk-panel').hidden && document.activeElement === document.querySelector('.giftdesk-launcher')`)
+		// Open again with the keyboard; Escape inside the chat closes it.
+		p.do("open the widget again", chromedp.KeyEvent("\r"))
+		p.waitJS("the frame again", `!document.getElementById('giftdesk-panel').hidden`)
+		p.do("Tab into the chat", chromedp.KeyEvent(kb.Tab))
+		if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](`document.activeElement.tagName === 'BUTTON' || document.activeElement.tagName === 'TEXTAREA'`,
+			chromedp.WithPollingInFrame(frames[0]), chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("Tab from the frame did not reach a control in the chat: %v", err)
+		}
+		p.do("press Escape in the chat", chromedp.KeyEvent(kb.Escape))
+		p.waitJS("the widget closed by Escape", `document.getElementById('giftdesk-panel').hidden`)
 	})
 }
 

@@ -526,6 +526,10 @@
 
   if (/(^|[?&])embed=1(&|$)/.test(location.search)) {
     document.documentElement.classList.add('embed');
+    // The frame is made when the customer opens the widget: ready to type (and focused
+    // again whenever the widget focuses the frame). Not on a touch screen, where the
+    // keyboard would cover the conversation.
+    if (!matchMedia('(pointer: coarse)').matches) ui.input.focus({ preventScroll: true });
     // Escape inside the frame closes the widget (widget.js checks where this comes from).
     document.addEventListener('keydown', function (e) {
       if (e.key === 'Escape' && window.parent !== window) window.parent.postMessage({ giftdesk: 'close' }, '*');
