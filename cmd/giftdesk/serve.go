@@ -557,8 +557,15 @@ func newWeb(ctx context.Context, cfg serveConfig, store storage, inbox bot.Inbox
 	if err != nil {
 		return nil, fmt.Errorf("GIFTDESK_WEB_SECRET: %w", err)
 	}
+	// The event streams read the log when this process appends to it, and also every
+	// Poll for what other processes appended: on PostgreSQL, replicas share the log; a
+	// SQLite file has one process (two only while a deploy overlaps).
+	poll := 30 * time.Second
+	if isPostgres(cfg.DB) {
+		poll = 2 * time.Second
+	}
 	return web.New(web.Config{
-		Inbox: inbox, Log: wl, Conversations: store, Secret: secret, Origins: cfg.WebOrigins,
+		Inbox: inbox, Log: wl, Conversations: store, Secret: secret, Origins: cfg.WebOrigins, Poll: poll,
 		Bodies: bodies, Redact: flows.RedactCodes, Logger: log,
 		Observe: func(outcome string, fresh, dup int, d time.Duration) {
 			m.Webhook(web.Name, outcome, fresh, dup, d)

@@ -66,10 +66,14 @@ func (c *Channel) api(next http.HandlerFunc) http.Handler {
 	}))
 }
 
-// sameOrigin reports whether origin is the host the request was sent to.
+// sameOrigin reports whether origin is the host the request was sent to, or the one a
+// proxy in front says it was (X-Forwarded-Host).
 func sameOrigin(origin string, r *http.Request) bool {
 	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host) || strings.EqualFold(u.Host, r.Header.Get("X-Forwarded-Host"))
 }
 
 // CheckOrigin returns an error unless o is an origin: http or https, a host, no path.
@@ -242,18 +246,18 @@ func (c *Channel) messages(w http.ResponseWriter, r *http.Request) {
 func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome string, fresh bool) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
-		c.fail(w, r, http.StatusUnsupportedMediaType, "bad_json", "")
+		c.fail(w, r, http.StatusBadRequest, "bad_json", "")
 		return "bad_json", false
 	}
 	conv, refused := c.enter(w, r)
 	if refused != "" {
 		return refused, false
 	}
-	if wait, ok := c.addrRate.take(clientAddress(r)); !ok {
+	if wait, ok := c.convRate.take(conv); !ok {
 		c.tooMany(w, r, conv, wait)
 		return "rate_limited", false
 	}
-	if wait, ok := c.convRate.take(conv); !ok {
+	if wait, ok := c.addrRate.take(clientAddress(r)); !ok {
 		c.tooMany(w, r, conv, wait)
 		return "rate_limited", false
 	}

@@ -51,6 +51,9 @@ func (c *Channel) events(w http.ResponseWriter, r *http.Request) {
 	defer unsubscribe()
 
 	rc := http.NewResponseController(w)
+	// The server's read timeout is for requests, not for a stream that lasts: past it, the
+	// server would end the stream (its connection's read fails and cancels the request).
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
