@@ -458,7 +458,7 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("forged cookie", func(t *testing.T) {
+	t.Run("forged cookie, then English in words", func(t *testing.T) {
 		p := chatPage{t, newTab(t, browser)}
 		if _, err := chromedp.Call(p.ctx, network.SetCookie, network.SetCookieParams{
 			Name: "giftdesk_web", Value: "c0ffee.Zm9yZ2Vk", URL: d.url + "/", HTTPOnly: new(true),
@@ -468,6 +468,10 @@ func TestBrowser(t *testing.T) {
 		p.do("open the chat", chromedp.Navigate(d.url+"/"))
 		p.waitJS("the error line", `!document.getElementById('error').hidden`)
 		p.waitJS("a new conversation's greeting", `document.querySelector('#log .msg.bot .choices button') !== null`)
+
+		// A language asked for in words switches the page too.
+		p.typeText("English please")
+		p.waitJS("the page in English", `document.documentElement.lang === 'en' && document.getElementById('input').placeholder === 'Type a message'`)
 	})
 
 	t.Run("rate limit", func(t *testing.T) {

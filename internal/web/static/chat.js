@@ -223,7 +223,9 @@
     if (m.from !== 'customer') {
       setTyping(false);
       announce(spoken(m));
-      if (m.from === 'bot') refreshSession();
+      // The bot speaks the conversation's language: when it seems to have changed (the
+      // customer typed "English please"), ask the server which it is now.
+      if (m.from === 'bot' && /[\u3040-\u30ff\u4e00-\u9fff]/.test(m.text || m.title || '') !== (lang === 'ja')) refreshSession();
     }
     if (stick) toBottom();
   }
