@@ -76,6 +76,10 @@ type serveConfig struct {
 	Web        bool
 	WebSecret  string
 	WebOrigins []string
+	// Messages a minute a web conversation, and a client address, may send (0 for no
+	// limit), and the header in which a proxy in front tells the client's address.
+	WebPerConversation, WebPerAddress int
+	WebClientIPHeader                 string
 }
 
 // loadServeConfig reads and validates the environment. A missing or malformed setting is
@@ -184,6 +188,8 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		getenv("SLACK_BOT_TOKEN"), getenv("SLACK_SIGNING_SECRET"), getenv("SLACK_APP_TOKEN")
 	slackSet := c.SlackBotToken != "" || c.SlackSigningSecret != "" || c.SlackAppToken != ""
 	errs = append(errs, c.loadWeb(getenv)...)
+	c.WebPerConversation = count("GIFTDESK_WEB_MESSAGES_PER_MINUTE", 30, 0, 100000)
+	c.WebPerAddress = count("GIFTDESK_WEB_ADDRESS_PER_MINUTE", 120, 0, 1000000)
 	switch {
 	case c.LineSecret == "" && c.LineToken == "" && !slackSet && !c.Web:
 		errs = append(errs, errors.New("no channel configured: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN, "+
@@ -221,6 +227,7 @@ func (c *serveConfig) loadWeb(getenv func(string) string) []error {
 		errs = append(errs, fmt.Errorf("GIFTDESK_WEB=%q: want on or off", v))
 	}
 	c.WebSecret = getenv("GIFTDESK_WEB_SECRET")
+	c.WebClientIPHeader = getenv("GIFTDESK_WEB_CLIENT_IP_HEADER")
 	if c.WebSecret != "" && len(c.WebSecret) < 16 {
 		errs = append(errs, errors.New("GIFTDESK_WEB_SECRET: want at least 16 characters (or leave it unset to have one generated and kept in the database)"))
 	}
@@ -564,13 +571,26 @@ func newWeb(ctx context.Context, cfg serveConfig, store storage, inbox bot.Inbox
 	if isPostgres(cfg.DB) {
 		poll = 2 * time.Second
 	}
+	var clientIP func(*http.Request) string
+	if cfg.WebClientIPHeader != "" {
+		clientIP = web.ClientIPHeader(cfg.WebClientIPHeader)
+	}
 	return web.New(web.Config{
 		Inbox: inbox, Log: wl, Conversations: store, Secret: secret, Origins: cfg.WebOrigins, Poll: poll,
+		PerConversation: perMinute(cfg.WebPerConversation, 10), PerAddress: perMinute(cfg.WebPerAddress, 60), ClientIP: clientIP,
 		Bodies: bodies, Redact: flows.RedactCodes, Logger: log,
 		Observe: func(outcome string, fresh, dup int, d time.Duration) {
 			m.Webhook(web.Name, outcome, fresh, dup, d)
 		},
 	})
+}
+
+// perMinute is a web.Rate of n a minute with the given burst (at most n); 0 is no limit.
+func perMinute(n, burst int) web.Rate {
+	if n == 0 {
+		return web.Rate{Burst: -1}
+	}
+	return web.Rate{Burst: min(burst, n), Every: time.Minute / time.Duration(n)}
 }
 
 // webURL is the web chat's address for the log: the listen address, with localhost for

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,25 +13,29 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/line/linetest"
 	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/slack/slacktest"
 )
 
 // webServe is giftdesk serve with the web chat, in-process.
 type webServe struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	db   string
 	logs *syncBuffer
 }
 
-func startWeb(t *testing.T, env map[string]string) *webServe {
+func startWeb(t testing.TB, env map[string]string) *webServe {
 	t.Helper()
 	if env["GIFTDESK_LOG_FORMAT"] == "" {
 		env["GIFTDESK_LOG_FORMAT"] = "text"
@@ -53,13 +58,24 @@ func startWeb(t *testing.T, env map[string]string) *webServe {
 		}
 	})
 	s := &webServe{t: t, url: "http://" + l.Addr().String(), db: env["GIFTDESK_DB"], logs: logs}
-	waitReady(t, s.url)
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := settle.Until(wait, func() (bool, error) {
+		res, err := http.Get(s.url + "/readyz")
+		if err != nil {
+			return false, nil // not listening yet
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, nil
+	}); err != nil {
+		t.Fatalf("%s never became ready: %v", s.url, err)
+	}
 	return s
 }
 
 // browser is one customer's browser: its cookies and language.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 	lang string
@@ -122,7 +138,7 @@ type entry struct {
 
 // events is an open event stream.
 type events struct {
-	t       *testing.T
+	t       testing.TB
 	entries chan entry
 	typing  chan bool
 	stop    func()
@@ -161,7 +177,10 @@ func (b *browser) stream(lastID string) *events {
 					en.raw = data
 					e.entries <- en
 				case "typing":
-					e.typing <- strings.Contains(data, "true")
+					select {
+					case e.typing <- strings.Contains(data, "true"):
+					default: // nobody is looking: do not stop reading the stream
+					}
 				}
 				kind, id, data = "", "", ""
 			case strings.HasPrefix(line, "event: "):
@@ -490,6 +509,8 @@ func TestServeWebConfig(t *testing.T) {
 		{name: "origins", env: map[string]string{"GIFTDESK_WEB_ORIGINS": "https://shop.example, http://localhost:3000/"}, web: true},
 		{name: "origin with a path", env: map[string]string{"GIFTDESK_WEB_ORIGINS": "https://shop.example/chat"}, want: "GIFTDESK_WEB_ORIGINS"},
 		{name: "origin without a scheme", env: map[string]string{"GIFTDESK_WEB_ORIGINS": "shop.example"}, want: "GIFTDESK_WEB_ORIGINS"},
+		{name: "no limits", env: map[string]string{"GIFTDESK_WEB_MESSAGES_PER_MINUTE": "0", "GIFTDESK_WEB_ADDRESS_PER_MINUTE": "0"}, web: true},
+		{name: "limit malformed", env: map[string]string{"GIFTDESK_WEB_MESSAGES_PER_MINUTE": "lots"}, want: "GIFTDESK_WEB_MESSAGES_PER_MINUTE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -508,5 +529,128 @@ func TestServeWebConfig(t *testing.T) {
 				t.Errorf("origins %q", c.WebOrigins)
 			}
 		})
+	}
+}
+
+// BenchmarkWebRoundTrip measures the time from a customer's POST to the answer on the
+// page's event stream, through giftdesk serve on a SQLite file: for one customer, and for
+// -cpu × 4 customers chatting at once, each waiting for its answer before writing again;
+// "under LINE load" also with 200 LINE webhooks a second (traffic like the load
+// generator's, each a diagnosis message of one of 500 users, paced below what the machine
+// processes so that no backlog builds up: at saturation every answer waits behind the
+// backlog, however long it grows). It reports the median and 99th percentile per round
+// trip.
+func BenchmarkWebRoundTrip(b *testing.B) {
+	b.Run("one customer", func(b *testing.B) { benchWeb(b, false, 0) })
+	b.Run("customers at once", func(b *testing.B) { benchWeb(b, false, 4) })
+	b.Run("customers at once under LINE load", func(b *testing.B) { benchWeb(b, true, 4) })
+}
+
+// benchWeb runs the round trips of one customer (parallelism 0) or of parallelism × -cpu
+// customers at once.
+func benchWeb(b *testing.B, lineLoad bool, parallelism int) {
+	env := map[string]string{
+		"GIFTDESK_DB": filepath.Join(b.TempDir(), "giftdesk.db"), "GIFTDESK_LOG_LEVEL": "error",
+		"GIFTDESK_WEB_MESSAGES_PER_MINUTE": "0", "GIFTDESK_WEB_ADDRESS_PER_MINUTE": "0",
+	}
+	var fake *linetest.Server
+	if lineLoad {
+		fake = linetest.New(b, linetest.Config{})
+		env["LINE_CHANNEL_SECRET"], env["LINE_CHANNEL_ACCESS_TOKEN"], env["LINE_API_BASE_URL"] = testSecret, fake.Token(), fake.URL()
+	}
+	s := startWeb(b, env)
+	stop := make(chan struct{})
+	var load sync.WaitGroup
+	var webhooks atomic.Int64
+	if lineLoad {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		due := make(chan struct{}, 8)
+		load.Go(func() {
+			defer close(due)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					select {
+					case due <- struct{}{}:
+					default: // the senders are behind: skip a beat rather than burst
+					}
+				}
+			}
+		})
+		for c := range 8 {
+			load.Go(func() {
+				for i := 0; ; i++ {
+					if _, ok := <-due; !ok {
+						return
+					}
+					user := fmt.Sprintf("U%032x", (c*1000+i)%500)
+					body, _ := json.Marshal(map[string]any{"destination": "Ubot", "events": []any{map[string]any{
+						"type": "message", "mode": "active", "timestamp": time.Now().UnixMilli(),
+						"webhookEventId": linetest.NewEventID(), "replyToken": fake.IssueReplyToken(user),
+						"source":  map[string]any{"type": "user", "userId": user},
+						"message": map[string]any{"type": "text", "id": strconv.Itoa(i), "text": "ギフト券のコードが無効と出ます", "quoteToken": "q"},
+					}}})
+					req, _ := http.NewRequest(http.MethodPost, s.url+"/line/webhook", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Line-Signature", linetest.Sign(testSecret, body))
+					if res, err := http.DefaultClient.Do(req); err == nil {
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						webhooks.Add(1)
+					}
+				}
+			})
+		}
+	}
+	texts := []string{"my gift card code is invalid", "start over"}
+	var (
+		mu    sync.Mutex
+		times []time.Duration
+		ids   atomic.Int64
+	)
+	customer := func(next func() bool) {
+		br := s.browser("en")
+		br.call(http.MethodGet, "/api/session", nil)
+		st := br.stream("")
+		st.until(question)
+		var mine []time.Duration
+		for i := 0; next(); i++ {
+			id := "bench-" + strconv.FormatInt(1000000+ids.Add(1), 10)
+			start := time.Now()
+			br.say(id, texts[i%2])
+			seen := false
+			st.until(func(en entry) bool {
+				seen = seen || en.ClientID == id
+				return seen && question(en)
+			})
+			mine = append(mine, time.Since(start))
+		}
+		mu.Lock()
+		times = append(times, mine...)
+		mu.Unlock()
+	}
+	b.ResetTimer()
+	began := time.Now()
+	if parallelism > 0 {
+		b.SetParallelism(parallelism)
+		b.RunParallel(func(pb *testing.PB) { customer(pb.Next) })
+	} else {
+		n := 0
+		customer(func() bool { n++; return n <= b.N })
+	}
+	b.StopTimer()
+	elapsed := time.Since(began)
+	close(stop)
+	load.Wait()
+	slices.Sort(times)
+	if len(times) > 0 {
+		b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(times[len(times)*99/100].Microseconds())/1000, "p99-ms")
+	}
+	if lineLoad {
+		b.ReportMetric(float64(webhooks.Load())/elapsed.Seconds(), "LINE-webhooks/s")
 	}
 }

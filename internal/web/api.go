@@ -100,7 +100,7 @@ func (c *Channel) fail(w http.ResponseWriter, r *http.Request, status int, code,
 	if len(args) > 0 {
 		msg = fmt.Sprintf(msg, args...)
 	}
-	if status == http.StatusRequestEntityTooLarge || status == http.StatusBadRequest {
+	if status == http.StatusRequestEntityTooLarge {
 		// The body may not have been read to its end: do not read the rest.
 		w.Header().Set("Connection", "close")
 	}
@@ -147,13 +147,34 @@ func acceptLang(h string) bot.Lang {
 	return best
 }
 
-// clientAddress is the address the request came from, for the per-address limit.
-func clientAddress(r *http.Request) string {
+// remoteIP is the address of the connection's other end.
+func remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// ClientIPHeader returns a Config.ClientIP for a server behind a proxy that tells the
+// client's address in header name (X-Real-IP, CF-Connecting-IP, X-Forwarded-For): its last
+// value, the one the proxy itself added (earlier ones come from the client, who may write
+// anything). A request without the header counts by its connection's address.
+func ClientIPHeader(name string) func(r *http.Request) string {
+	return func(r *http.Request) string {
+		vs := r.Header.Values(name)
+		if len(vs) == 0 {
+			return remoteIP(r)
+		}
+		v := vs[len(vs)-1]
+		if i := strings.LastIndexByte(v, ','); i >= 0 {
+			v = v[i+1:]
+		}
+		if v = strings.TrimSpace(v); v == "" {
+			return remoteIP(r)
+		}
+		return v
+	}
 }
 
 // session answers GET /api/session: the session's language and the longest message. On
@@ -198,7 +219,7 @@ func (c *Channel) session(w http.ResponseWriter, r *http.Request) {
 // cleared), or too many new conversations ("rate_limited": 429).
 func (c *Channel) enter(w http.ResponseWriter, r *http.Request) (conv, refused string) {
 	if ck, err := r.Cookie(CookieName); err != nil || ck.Value == "" {
-		if wait, ok := c.addrRate.take(clientAddress(r)); !ok {
+		if wait, ok := c.addrRate.take(c.cfg.ClientIP(r)); !ok {
 			c.tooMany(w, r, "", wait)
 			return "", "rate_limited"
 		}
@@ -238,9 +259,12 @@ func (c *Channel) messages(w http.ResponseWriter, r *http.Request) {
 	if fresh {
 		fr = 1
 	}
+	d := c.cfg.Now().Sub(start)
 	if c.cfg.Observe != nil {
-		c.cfg.Observe(outcome, fr, dup, c.cfg.Now().Sub(start))
+		c.cfg.Observe(outcome, fr, dup, d)
 	}
+	c.log.Info("message", "outcome", outcome, "events", fr, "duplicates", dup,
+		"duration_ms", float64(d.Microseconds())/1000)
 }
 
 func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome string, fresh bool) {
@@ -257,7 +281,7 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome strin
 		c.tooMany(w, r, conv, wait)
 		return "rate_limited", false
 	}
-	if wait, ok := c.addrRate.take(clientAddress(r)); !ok {
+	if wait, ok := c.addrRate.take(c.cfg.ClientIP(r)); !ok {
 		c.tooMany(w, r, conv, wait)
 		return "rate_limited", false
 	}

@@ -20,7 +20,8 @@ const writeWindow = 30 * time.Second
 // the resume point (Last-Event-ID, else ?after=N, else the start), then each new entry as
 // it is appended, "typing" events while an event of the conversation awaits its answer,
 // and a comment every Config.Heartbeat. The stream ends when the client goes, or at
-// CloseStreams.
+// CloseStreams (after which new streams end at once, telling EventSource to reconnect
+// in 2s).
 func (c *Channel) events(w http.ResponseWriter, r *http.Request) {
 	conv, refused := c.enter(w, r)
 	if refused != "" {
@@ -39,13 +40,6 @@ func (c *Channel) events(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
-	select {
-	case <-c.closed:
-		w.Header().Set("Retry-After", "1")
-		c.fail(w, r, http.StatusServiceUnavailable, "unavailable", conv)
-		return
-	default:
-	}
 	// Subscribed before the first read: an entry appended meanwhile wakes the loop.
 	wake, unsubscribe := c.hub.subscribe(conv)
 	defer unsubscribe()
@@ -60,6 +54,14 @@ func (c *Channel) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	var buf bytes.Buffer
 	buf.WriteString("retry: 2000\n\n")
+	select {
+	case <-c.closed:
+		// Shutting down: the page reconnects in 2s (an error status would make
+		// EventSource give up), to another replica or to this server restarted.
+		_, _ = w.Write(buf.Bytes())
+		return
+	default:
+	}
 
 	ctx := r.Context()
 	heartbeat := time.NewTicker(c.cfg.Heartbeat)

@@ -11,7 +11,14 @@ type hub struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	convs map[string]*topic
+	// swept is when pending last forgot the expired events of every conversation: with
+	// several replicas, an event's answer may be delivered by another process, and
+	// nothing here would forget it.
+	swept time.Time
 }
+
+// sweepEvery is how often pending forgets expired events.
+const sweepEvery = time.Minute
 
 // topic is one conversation's streams and its events awaiting an answer.
 type topic struct {
@@ -82,9 +89,25 @@ func (t *topic) wakeLocked() {
 func (h *hub) pending(conv, id string, until time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if now := h.now(); now.Sub(h.swept) >= sweepEvery {
+		h.swept = now
+		for c, t := range h.convs {
+			t.expireLocked(now)
+			h.dropLocked(c, t)
+		}
+	}
 	t := h.topicLocked(conv)
 	t.waiting[id] = until
 	t.wakeLocked()
+}
+
+// expireLocked forgets the events that have waited too long; h.mu is held.
+func (t *topic) expireLocked(now time.Time) {
+	for id, u := range t.waiting {
+		if !now.Before(u) {
+			delete(t.waiting, id)
+		}
+	}
 }
 
 // answered records that event id of conv has its answer, and wakes conv's streams.
@@ -111,13 +134,9 @@ func (h *hub) typing(conv string) (bool, time.Time) {
 	if t == nil {
 		return false, time.Time{}
 	}
-	now := h.now()
+	t.expireLocked(h.now()) // unanswered too long: typing stops showing
 	var until time.Time
-	for id, u := range t.waiting {
-		if !now.Before(u) {
-			delete(t.waiting, id) // unanswered too long: typing stops showing
-			continue
-		}
+	for _, u := range t.waiting {
 		if u.After(until) {
 			until = u
 		}

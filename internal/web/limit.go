@@ -32,6 +32,9 @@ func newLimiter(r Rate, now func() time.Time) *limiter {
 // take takes a token of key's bucket; when there is none, ok is false and wait says when
 // there will be one.
 func (l *limiter) take(key string) (wait time.Duration, ok bool) {
+	if l.rate.Burst < 0 {
+		return 0, true
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()

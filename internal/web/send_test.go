@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/sqlite"
+	"github.com/giftdesk/giftdesk/internal/web"
+	"github.com/giftdesk/giftdesk/internal/web/weblog"
 )
 
 // TestSend is the web sender's part of the senders' contract (internal/sendertest, whose
@@ -72,10 +75,20 @@ func TestSend(t *testing.T) {
 		temporary(t, err, code)
 	})
 	t.Run("store failing", func(t *testing.T) {
-		h.store.Close()
-		_, err := h.ch.Send(ctx, outgoing(conv, "web:"+conv+":f", 0, bot.Message{Kind: bot.MsgText, Text: "コード " + code}))
+		ch, err := web.New(web.Config{Inbox: h.store, Log: failingLog{h.store}, Secret: []byte(secret)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ch.Send(ctx, outgoing(conv, "web:"+conv+":f", 0, bot.Message{Kind: bot.MsgText, Text: "コード " + code}))
 		temporary(t, err, code)
 	})
+}
+
+// failingLog is a store whose appends fail, as a database that is down.
+type failingLog struct{ *sqlite.Store }
+
+func (failingLog) AppendWeb(context.Context, string, []weblog.Record) ([]int64, error) {
+	return nil, errors.New("database is locked")
 }
 
 func temporary(t *testing.T, err error, secret string) {

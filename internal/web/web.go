@@ -11,6 +11,23 @@
 // (Last-Event-ID), so a reload or a dropped connection loses nothing and shows nothing
 // twice. A process wakes its own streams when it appends; streams also poll the log, for
 // answers delivered by another replica.
+//
+// # API
+//
+//   - GET / (and /?embed=1 in the widget's frame), GET /static/…, GET /widget.js: the
+//     page and the widget, from static/ (embedded).
+//   - GET /api/session → {"lang":"ja"|"en","max_text":N}; stores the greeting once.
+//   - POST /api/messages, application/json, {"id":"<8-64 of [A-Za-z0-9_-]>","text":"…"} or
+//     {"id":"…","postback":"<Choice.Data>","label":"<Choice.Label>"} → 202 {"id":"…"}
+//     once stored (again for a resend of the id, with no second effect).
+//   - GET /api/events: "message" events (id: the entry's seq; data: {"seq","from":
+//     "customer"|"bot"|"agent","kind":"text"|"question"|"steps"|"handoff","text",
+//     "title","steps","note","choices","client_id","at"}) from Last-Event-ID or ?after=N
+//     or the start; "typing" events ({"on":bool}); ": ping" every Heartbeat.
+//   - Errors: {"code","error"}, error being a message for the customer in the session's
+//     language: 400 bad_json, bad_id, empty, bad_after; 401 bad_session (the cookie is
+//     cleared); 403 forbidden (another origin); 413 too_long; 429 rate_limited with
+//     Retry-After; 503 unavailable.
 package web
 
 import (
@@ -30,7 +47,8 @@ import (
 // Name is the channel name in conversation keys.
 const Name = "web"
 
-// Rate is a token bucket: Burst requests at once, then one every Every.
+// Rate is a token bucket: Burst requests at once, then one every Every. A negative Burst
+// means no limit.
 type Rate struct {
 	Burst int
 	Every time.Duration
@@ -58,6 +76,10 @@ type Config struct {
 	// messages and new conversations a client address, may send; defaults a burst of 10
 	// then one every 2s, and a burst of 60 then one every 500ms.
 	PerConversation, PerAddress Rate
+	// ClientIP returns the client's address of a request, for PerAddress; default the
+	// connection's remote address. Behind a proxy, that is the proxy's: see
+	// ClientIPHeader.
+	ClientIP func(r *http.Request) string
 	// Bodies reads request bodies within the memory budget the webhooks share; default
 	// a budget of its own.
 	Bodies *budget.Bodies
@@ -107,11 +129,14 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.MaxText <= 0 {
 		cfg.MaxText = 1000
 	}
-	if cfg.PerConversation.Burst <= 0 {
+	if cfg.PerConversation.Burst == 0 {
 		cfg.PerConversation = Rate{Burst: 10, Every: 2 * time.Second}
 	}
-	if cfg.PerAddress.Burst <= 0 {
+	if cfg.PerAddress.Burst == 0 {
 		cfg.PerAddress = Rate{Burst: 60, Every: 500 * time.Millisecond}
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteIP
 	}
 	if cfg.Bodies == nil {
 		cfg.Bodies = budget.New(budget.Config{})
@@ -180,7 +205,7 @@ func (c *Channel) Turned(ev bot.Event, msgs []bot.Message) {
 	c.hub.answered(ev.Key.User, ev.ID)
 }
 
-// CloseStreams ends the open event streams and refuses new ones (503), so that a server
+// CloseStreams ends the open event streams, and new ones at once, so that a server
 // shutting down is not kept waiting by them; the pages reconnect, to another replica or
 // once the server is back.
 func (c *Channel) CloseStreams() {

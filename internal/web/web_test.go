@@ -607,8 +607,11 @@ func TestCloseStreams(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("stream still open after CloseStreams")
 	}
-	if code, _, hdr := c.call(http.MethodGet, "/api/events", nil); code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
-		t.Errorf("a stream after CloseStreams answered %d", code)
+	res := c.do(http.MethodGet, "/api/events", "", nil)
+	body, _ := io.ReadAll(res.Body) // ends at once
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "retry: 2000\n\n" {
+		t.Errorf("a stream after CloseStreams = %d %q, want 200 and only the retry delay", res.StatusCode, body)
 	}
 }
 
@@ -664,5 +667,35 @@ func TestHeadersAndOrigins(t *testing.T) {
 	}
 	if _, err := web.New(web.Config{Inbox: h.store, Log: h.store, Secret: []byte(secret), Origins: []string{"shop.example"}}); err == nil {
 		t.Error("an origin without a scheme was accepted")
+	}
+}
+
+// TestClientIPHeader: behind a proxy, the address the proxy adds counts, not the
+// connection's (the proxy's) nor what the client wrote before it.
+func TestClientIPHeader(t *testing.T) {
+	h := start(t, func(c *web.Config) {
+		c.PerAddress = web.Rate{Burst: 2, Every: time.Hour}
+		c.ClientIP = web.ClientIPHeader("X-Forwarded-For")
+	})
+	for _, tt := range []struct {
+		name, xff string
+		want      []int // the statuses of a new conversation's first and second message
+	}{
+		{"first client", "203.0.113.7", []int{202, 429}}, // the new conversation took one
+		{"second client", "198.51.100.2", []int{202, 429}},
+		{"first client, spoofing", "198.51.100.99, 203.0.113.7", []int{429}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := h.client()
+			c.header.Set("X-Forwarded-For", tt.xff)
+			for i, want := range tt.want {
+				if code := c.say(fmt.Sprintf("msg-%04d", i), "hi"); code != want {
+					t.Errorf("message %d answered %d, want %d", i, code, want)
+				}
+			}
+		})
+	}
+	if code := h.client().say("msg-0001", "hi"); code != http.StatusAccepted {
+		t.Errorf("a request without the header (the connection's address) answered %d", code)
 	}
 }
