@@ -25,7 +25,7 @@ import (
 
 // postgresURL returns a database URL with a fresh schema of its own for this test, dropped
 // at cleanup, or skips the test when GIFTDESK_TEST_POSTGRES is not set.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("GIFTDESK_TEST_POSTGRES")
 	if base == "" {

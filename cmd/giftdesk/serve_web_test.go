@@ -533,7 +533,8 @@ func TestServeWebConfig(t *testing.T) {
 }
 
 // BenchmarkWebRoundTrip measures the time from a customer's POST to the answer on the
-// page's event stream, through giftdesk serve on a SQLite file: for one customer, and for
+// page's event stream, through giftdesk serve on a SQLite file (and for one customer on
+// PostgreSQL, when GIFTDESK_TEST_POSTGRES is set): for one customer, and for
 // -cpu × 4 customers chatting at once, each waiting for its answer before writing again;
 // "under LINE load" also with 200 LINE webhooks a second (traffic like the load
 // generator's, each a diagnosis message of one of 500 users, paced below what the machine
@@ -541,16 +542,18 @@ func TestServeWebConfig(t *testing.T) {
 // backlog, however long it grows). It reports the median and 99th percentile per round
 // trip.
 func BenchmarkWebRoundTrip(b *testing.B) {
-	b.Run("one customer", func(b *testing.B) { benchWeb(b, false, 0) })
-	b.Run("customers at once", func(b *testing.B) { benchWeb(b, false, 4) })
-	b.Run("customers at once under LINE load", func(b *testing.B) { benchWeb(b, true, 4) })
+	sqlite := func(b *testing.B) string { return filepath.Join(b.TempDir(), "giftdesk.db") }
+	b.Run("one customer", func(b *testing.B) { benchWeb(b, sqlite(b), false, 0) })
+	b.Run("customers at once", func(b *testing.B) { benchWeb(b, sqlite(b), false, 4) })
+	b.Run("customers at once under LINE load", func(b *testing.B) { benchWeb(b, sqlite(b), true, 4) })
+	b.Run("one customer on PostgreSQL", func(b *testing.B) { benchWeb(b, postgresURL(b), false, 0) })
 }
 
 // benchWeb runs the round trips of one customer (parallelism 0) or of parallelism × -cpu
-// customers at once.
-func benchWeb(b *testing.B, lineLoad bool, parallelism int) {
+// customers at once, on the database db.
+func benchWeb(b *testing.B, db string, lineLoad bool, parallelism int) {
 	env := map[string]string{
-		"GIFTDESK_DB": filepath.Join(b.TempDir(), "giftdesk.db"), "GIFTDESK_LOG_LEVEL": "error",
+		"GIFTDESK_DB": db, "GIFTDESK_LOG_LEVEL": "error",
 		"GIFTDESK_WEB_MESSAGES_PER_MINUTE": "0", "GIFTDESK_WEB_ADDRESS_PER_MINUTE": "0",
 	}
 	var fake *linetest.Server
@@ -652,5 +655,28 @@ func benchWeb(b *testing.B, lineLoad bool, parallelism int) {
 	}
 	if lineLoad {
 		b.ReportMetric(float64(webhooks.Load())/elapsed.Seconds(), "LINE-webhooks/s")
+	}
+}
+
+// TestServeWebWithLINE: with LINE configured the web chat runs too, unless GIFTDESK_WEB=off.
+func TestServeWebWithLINE(t *testing.T) {
+	for _, tt := range []struct {
+		web  string
+		want int
+	}{{"", http.StatusOK}, {"off", http.StatusNotFound}} {
+		t.Run("GIFTDESK_WEB="+tt.web, func(t *testing.T) {
+			fake := linetest.New(t, linetest.Config{})
+			s := startServe(t, fake, filepath.Join(t.TempDir(), "giftdesk.db"), map[string]string{"GIFTDESK_WEB": tt.web})
+			for _, path := range []string{"/", "/api/session"} {
+				res, err := http.Get(s.url + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != tt.want {
+					t.Errorf("GET %s = %d, want %d", path, res.StatusCode, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -50,7 +50,7 @@ func (c *Channel) api(next http.HandlerFunc) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
 			if !c.origins[o] {
-				c.fail(w, r, http.StatusForbidden, "forbidden", "")
+				c.fail(w, r, "forbidden", "")
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", o)
@@ -91,13 +91,26 @@ type apiError struct {
 	Error string `json:"error"`
 }
 
-// fail writes an API error: status, the code, and a message for the customer in the
-// session's language (the conversation's, else Accept-Language). Its only place where an
-// outcome becomes a status is the callers' switch; fail just writes.
-func (c *Channel) fail(w http.ResponseWriter, r *http.Request, status int, code, conv string, args ...any) {
+// statuses maps the API's error codes to their HTTP status: the one place where an
+// outcome becomes a status.
+var statuses = map[string]int{
+	"bad_json": http.StatusBadRequest, "bad_id": http.StatusBadRequest, "empty": http.StatusBadRequest,
+	"bad_after": http.StatusBadRequest, "bad_session": http.StatusUnauthorized, "forbidden": http.StatusForbidden,
+	"too_long": http.StatusRequestEntityTooLarge, "rate_limited": http.StatusTooManyRequests,
+	"unavailable": http.StatusServiceUnavailable,
+}
+
+// fail writes an API error: the code's status, the code, and a message for the customer
+// in the session's language (the conversation's, else Accept-Language), formatted with
+// args when it has verbs.
+func (c *Channel) fail(w http.ResponseWriter, r *http.Request, code, conv string, args ...any) {
+	status, ok := statuses[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
 	lang := c.lang(r, conv)
 	msg := errorText(code, lang)
-	if len(args) > 0 {
+	if strings.Contains(msg, "%") {
 		msg = fmt.Sprintf(msg, args...)
 	}
 	if status == http.StatusRequestEntityTooLarge {
@@ -188,7 +201,7 @@ func (c *Channel) session(w http.ResponseWriter, r *http.Request) {
 	recs, err := c.cfg.Log.ReadWeb(r.Context(), conv, 0, 1)
 	if err != nil {
 		c.log.Error("read web log", "conversation", conv, "err", err)
-		c.fail(w, r, http.StatusServiceUnavailable, "unavailable", conv)
+		c.fail(w, r, "unavailable", conv)
 		return
 	}
 	lang := c.lang(r, conv)
@@ -200,7 +213,7 @@ func (c *Channel) session(w http.ResponseWriter, r *http.Request) {
 		fresh, err := c.cfg.Inbox.AddEvents(r.Context(), []bot.Event{ev})
 		if err != nil {
 			c.log.Error("store greeting", "conversation", conv, "err", err)
-			c.fail(w, r, http.StatusServiceUnavailable, "unavailable", conv)
+			c.fail(w, r, "unavailable", conv)
 			return
 		}
 		if fresh[0] {
@@ -227,7 +240,7 @@ func (c *Channel) enter(w http.ResponseWriter, r *http.Request) (conv, refused s
 	conv, _, err := c.conversation(w, r)
 	if err != nil {
 		c.clearCookie(w, r)
-		c.fail(w, r, http.StatusUnauthorized, "bad_session", "")
+		c.fail(w, r, "bad_session", "")
 		return "", "bad_session"
 	}
 	return conv, ""
@@ -235,7 +248,7 @@ func (c *Channel) enter(w http.ResponseWriter, r *http.Request) (conv, refused s
 
 func (c *Channel) tooMany(w http.ResponseWriter, r *http.Request, conv string, wait time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-	c.fail(w, r, http.StatusTooManyRequests, "rate_limited", conv)
+	c.fail(w, r, "rate_limited", conv)
 }
 
 // post is the body of POST /api/messages.
@@ -270,7 +283,7 @@ func (c *Channel) messages(w http.ResponseWriter, r *http.Request) {
 func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome string, fresh bool) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
-		c.fail(w, r, http.StatusBadRequest, "bad_json", "")
+		c.fail(w, r, "bad_json", "")
 		return "bad_json", false
 	}
 	conv, refused := c.enter(w, r)
@@ -286,7 +299,7 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome strin
 		return "rate_limited", false
 	}
 	if r.ContentLength > c.maxBody() {
-		c.fail(w, r, http.StatusRequestEntityTooLarge, "too_long", conv, c.cfg.MaxText)
+		c.fail(w, r, "too_long", conv, c.cfg.MaxText)
 		return "too_long", false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, c.maxBody())
@@ -295,35 +308,30 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome strin
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe) || errors.Is(err, budget.ErrTooLarge):
-			c.fail(w, r, http.StatusRequestEntityTooLarge, "too_long", conv, c.cfg.MaxText)
+			c.fail(w, r, "too_long", conv, c.cfg.MaxText)
 			return "too_long", false
 		case errors.Is(err, budget.ErrBusy):
 			w.Header().Set("Retry-After", "5")
-			c.fail(w, r, http.StatusServiceUnavailable, "unavailable", conv)
+			c.fail(w, r, "unavailable", conv)
 			return "busy", false
 		}
-		c.fail(w, r, http.StatusBadRequest, "bad_json", conv)
+		c.fail(w, r, "bad_json", conv)
 		return "unreadable", false
 	}
 	var p post
 	err = json.Unmarshal(body.Bytes, &p)
 	body.Release()
 	if err != nil {
-		c.fail(w, r, http.StatusBadRequest, "bad_json", conv)
+		c.fail(w, r, "bad_json", conv)
 		return "bad_json", false
 	}
 	if !validClientID(p.ID) {
-		c.fail(w, r, http.StatusBadRequest, "bad_id", conv)
+		c.fail(w, r, "bad_id", conv)
 		return "bad_id", false
 	}
 	in, shown, code := c.inbound(p)
-	switch code {
-	case "":
-	case "too_long":
-		c.fail(w, r, http.StatusRequestEntityTooLarge, code, conv, c.cfg.MaxText)
-		return code, false
-	default:
-		c.fail(w, r, http.StatusBadRequest, code, conv)
+	if code != "" {
+		c.fail(w, r, code, conv, c.cfg.MaxText) // too_long's message says the limit
 		return code, false
 	}
 	now := c.cfg.Now()
@@ -331,12 +339,12 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome strin
 	// finds it there (its ref) and logs nothing.
 	data, err := json.Marshal(entry{From: "customer", Kind: "text", Text: c.cfg.Redact(shown), ClientID: p.ID, At: now.UTC()})
 	if err != nil {
-		c.fail(w, r, http.StatusBadRequest, "bad_json", conv)
+		c.fail(w, r, "bad_json", conv)
 		return "bad_json", false
 	}
 	if _, err := c.cfg.Log.AppendWeb(r.Context(), conv, []weblog.Record{{Ref: "c:" + p.ID, At: now, Data: data}}); err != nil {
 		c.log.Error("log customer message", "conversation", conv, "err", err)
-		c.fail(w, r, http.StatusServiceUnavailable, "unavailable", conv)
+		c.fail(w, r, "unavailable", conv)
 		return "store_error", false
 	}
 	c.hub.notify(conv)
@@ -346,7 +354,7 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome strin
 	added, err := c.cfg.Inbox.AddEvents(r.Context(), []bot.Event{ev})
 	if err != nil {
 		c.log.Error("store event", "conversation", conv, "err", err)
-		c.fail(w, r, http.StatusServiceUnavailable, "unavailable", conv)
+		c.fail(w, r, "unavailable", conv)
 		return "store_error", false
 	}
 	if added[0] {

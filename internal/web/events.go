@@ -35,7 +35,7 @@ func (c *Channel) events(w http.ResponseWriter, r *http.Request) {
 	if resume != "" {
 		n, err := strconv.ParseInt(resume, 10, 64)
 		if err != nil || n < 0 {
-			c.fail(w, r, http.StatusBadRequest, "bad_after", conv)
+			c.fail(w, r, "bad_after", conv)
 			return
 		}
 		after = n

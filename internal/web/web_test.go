@@ -423,7 +423,7 @@ func TestPostErrors(t *testing.T) {
 			if res.StatusCode != tt.status || body["code"] != tt.code || body["error"] == "" {
 				t.Errorf("answered %d %s, want %d %s with a message", res.StatusCode, raw, tt.status, tt.code)
 			}
-			if !strings.Contains(body["error"], tt.inText) {
+			if !strings.Contains(body["error"], tt.inText) || strings.Contains(body["error"], "%") {
 				t.Errorf("error %q lacks %q", body["error"], tt.inText)
 			}
 		})
