@@ -81,9 +81,20 @@ func (s *Store) queueTx(ctx context.Context, q chan *writeOp, f func(tx *sql.Tx)
 		return ctx.Err()
 	}
 	// Once queued the operation runs or fails: wait for that even if ctx ends, so that
-	// nobody reports as undone what was committed.
-	<-op.done
-	return op.err
+	// nobody reports as undone what was committed. An operation queued while the store
+	// closes, after the writer's last look at the queues (the select above may pick the
+	// queue's free buffer over a closed stop), is never run: closed.
+	select {
+	case <-op.done:
+		return op.err
+	case <-s.w.stopped:
+		select {
+		case <-op.done: // run or failed before the writer ended
+			return op.err
+		default:
+			return errClosed
+		}
+	}
 }
 
 func (s *Store) runWriter() {
