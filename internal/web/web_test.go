@@ -572,14 +572,17 @@ func TestEvents(t *testing.T) {
 // TestStreamOutlivesServerTimeouts: a stream stays open past the server's read and write
 // timeouts, sending heartbeats, and still delivers.
 func TestStreamOutlivesServerTimeouts(t *testing.T) {
-	h := start(t, func(c *web.Config) { c.Heartbeat = 5 * time.Millisecond }, func(s *http.Server) {
-		s.ReadTimeout, s.WriteTimeout = 30*time.Millisecond, 30*time.Millisecond
+	// Timeouts long enough for an ordinary request under -race on a loaded machine, and a
+	// stream kept open for three times as long.
+	const timeout = 300 * time.Millisecond
+	h := start(t, func(c *web.Config) { c.Heartbeat = 20 * time.Millisecond }, func(s *http.Server) {
+		s.ReadTimeout, s.WriteTimeout = timeout, timeout
 	})
 	c := h.client()
 	c.call(http.MethodGet, "/api/session", nil)
 	s := c.stream("/api/events", "")
 	start := time.Now()
-	for n := 0; n < 20 || time.Since(start) < 100*time.Millisecond; n++ {
+	for n := 0; n < 20 || time.Since(start) < 3*timeout; n++ {
 		select {
 		case <-s.pings:
 		case <-time.After(10 * time.Second):
