@@ -174,6 +174,9 @@ func TestReplicaCrashUnderLoad(t *testing.T) {
 		mu    sync.Mutex
 		acked int
 		done  = make(chan struct{})
+		// twoKills closes after the victim's second kill: the customers' last messages
+		// wait for it, so the writing spans several kills however slowly the replicas start.
+		twoKills = make(chan struct{})
 	)
 	current := func() string {
 		mu.Lock()
@@ -189,6 +192,9 @@ func TestReplicaCrashUnderLoad(t *testing.T) {
 			pace := time.NewTicker(250 * time.Millisecond)
 			defer pace.Stop()
 			for j := range perUser {
+				if j == perUser-1 {
+					<-twoKills
+				}
 				ev := s.textEvent(user, []string{"ギフト券が使えません", "1", "2", "いいえ", "最初から", "5", "3", "1", "戻る", "ヘルプ"}[j])
 				target := steady.url
 				if j%2 == 1 {
@@ -216,6 +222,9 @@ func TestReplicaCrashUnderLoad(t *testing.T) {
 			victim.cmd.Process.Signal(syscall.SIGKILL)
 			victim.cmd.Wait()
 			killed++
+			if killed == 2 {
+				close(twoKills)
+			}
 			nv := startProcess(t, env)
 			mu.Lock()
 			victim = nv
