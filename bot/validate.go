@@ -448,6 +448,7 @@ func (v *validator) rules() {
 	}
 	check := func(node, where string, w Words) {
 		for _, s := range w.All() {
+			s, _ = cutSymptom(s)
 			if !isRule(s) {
 				continue
 			}
