@@ -88,6 +88,28 @@ type phrase struct {
 	// must hold the particle, be another particle alone, or be empty (a particle dropped:
 	// 「ギフト券登録」).
 	seps []string
+	// symptom marks a phrase that tells what goes wrong but not why (「登録できない」,
+	// 「ギフト券で払えない」, "checkout is stuck"): written "~登録できない" in the flow, it
+	// scores at most symptomScore, so that a cause named in another clause of the message
+	// (「使用済みって出て登録できない」, "a gift card and headphones in the cart and it won't
+	// go through") decides, while the symptom alone still finds its option.
+	symptom bool
+}
+
+// symptomMark starts a synonym that names a symptom rather than a cause.
+const symptomMark = "~"
+
+// symptomScore is the most a symptom phrase scores: less than any cause phrase of two
+// characters more, so a named cause wins by the ranking margin.
+const symptomScore = 4
+
+// cutSymptom strips the symptom mark from a synonym and says whether it was there.
+func cutSymptom(w string) (string, bool) {
+	t := strings.TrimSpace(w)
+	if strings.HasPrefix(t, symptomMark) {
+		return strings.TrimSpace(t[len(symptomMark):]), true
+	}
+	return w, false
 }
 
 func newPhrase(normalize func(string) string, s string) (phrase, bool) {
@@ -255,8 +277,13 @@ func (p *phrase) gapScoreIndexed(text string, o *occurrences, runes int) int {
 	return 0
 }
 
+// gapStops are English words that join two things or two clauses: a phrase's words are not
+// looked for across them ("bought it on ebay and amazon says it's used" is not "bought it on
+// amazon").
+var gapStops = map[string]bool{"and": true, "or": true, "but": true, "so": true, "then": true, "because": true, "cuz": true, "plus": true}
+
 // gapScoreWords finds an English phrase's words in order, with at most maxGapWords other
-// words between two of them.
+// words between two of them, none of them a gapStops word.
 func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
 	if o != nil {
 		// Every word must be there; most phrases are rejected here.
@@ -277,7 +304,7 @@ func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
 				k, gap = k+1, 0
 				continue
 			}
-			if gap++; gap > maxGapWords {
+			if gap++; gap > maxGapWords || gapStops[words[j]] {
 				break
 			}
 		}
@@ -292,6 +319,15 @@ func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
 // and a longer contained phrase beats a shorter one ("解決しない" beats "解決"). An occurrence
 // that the text denies (「カード会社は関係ない」, "it's not the card company") does not count.
 func (p phrase) score(u utterance) int {
+	s := p.rawScore(u)
+	if p.symptom && s > symptomScore && s < 1000 {
+		return symptomScore
+	}
+	return s
+}
+
+// rawScore is score before a symptom's cap.
+func (p phrase) rawScore(u utterance) int {
 	if p.groups != nil {
 		return p.ruleScore(u)
 	}
@@ -396,7 +432,9 @@ func (p phrase) deniedBy(rest string) bool {
 // (「登録しようとしたら」「入れたら」).
 var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき",
 	// Done already (「チャージ済みの残高で」「登録したのに」): the state, not what is asked.
-	"済み", "済", "したのに", "してあるのに", "できてるのに", "できているのに"}
+	"済み", "済", "したのに", "してあるのに", "できてるのに", "できているのに",
+	// 「登録したけど」「登録はしたんですけど」: done already, told before the trouble.
+	"したけど", "したんだけど", "したんですけど", "しましたけど", "しましたが", "してあるけど", "してるけど", "できたけど", "できたんだけど", "できましたが"}
 
 // enCircumstanceMarks precede what the customer was doing when the problem came up ("when
 // I redeem it", "while trying to add it"), as stemmed text ends.
@@ -438,7 +476,9 @@ type matchEntry struct {
 
 func (m *matcher) add(normalize func(string) string, target string, words ...string) {
 	for _, w := range words {
+		w, symptom := cutSymptom(w)
 		if p, ok := newPhrase(normalize, w); ok {
+			p.symptom = symptom
 			m.entries = append(m.entries, matchEntry{target: target, p: p})
 		}
 	}
@@ -448,13 +488,16 @@ func (m *matcher) add(normalize func(string) string, target string, words ...str
 func (m *matcher) addRules(book *ruleBook, target string, words ...string) {
 	normalize := book.normalize
 	for _, w := range words {
+		w, symptom := cutSymptom(w)
 		if isRule(w) {
 			if p, unknown := book.newRule(w); len(unknown) == 0 {
+				p.symptom = symptom
 				m.entries = append(m.entries, matchEntry{target: target, p: p})
 			}
 			continue
 		}
 		if p, ok := newPhrase(normalize, w); ok {
+			p.symptom = symptom
 			m.entries = append(m.entries, matchEntry{target: target, p: p})
 		}
 	}

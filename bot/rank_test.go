@@ -139,11 +139,72 @@ func TestPhraseCircumstance(t *testing.T) {
 		{"自分で使った", "自分で使った覚えはないです", 0},
 		{"チャージ", "チャージ済みの残高で払いたい", 2},
 		{"登録", "登録したのに選べない", 1},
+		{"登録", "登録したけど選べない", 1},
+		{"登録", "登録しましたが、レジで出てこない", 1},
 	}
 	for _, tt := range tests {
 		p, _ := newPhrase(norm, tt.phrase)
 		if got := p.score(newUtterance(norm, tt.text)); got != tt.want {
 			t.Errorf("%q in %q: score %d, want %d", tt.phrase, tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestSymptomYieldsToCause checks that a phrase marked as a symptom ("~登録できない")
+// scores at most symptomScore, so that a cause named in another clause wins by the margin,
+// while the symptom alone still finds its target.
+func TestSymptomYieldsToCause(t *testing.T) {
+	norm := strings.ToLower
+	var m matcher
+	m.add(norm, "register", "~登録できない")
+	m.add(norm, "unreadable", "番号が読めない")
+	m.add(norm, "mixed", "gift card and")
+	m.add(norm, "stuck", "~wont go through")
+	// best returns the best target, its score and its lead over the next one.
+	best := func(text string) (string, int, int) {
+		top, score, second := "", 0, 0
+		for _, s := range m.scores(newUtterance(norm, text)) {
+			switch {
+			case s.score > score:
+				top, score, second = s.target, s.score, score
+			case s.score > second:
+				second = s.score
+			}
+		}
+		return top, score, score - second
+	}
+	tests := []struct {
+		text, want string
+		cause      bool // a cause that must win by the margin, or the symptom alone
+	}{
+		{"スクラッチ削ったら番号が読めない、登録できない", "unreadable", true},
+		{"ずっと登録できないんです", "register", false},
+		{"a gift card and headphones in the cart and it wont go through", "mixed", true},
+		{"checkout wont go through", "stuck", false},
+	}
+	for _, tt := range tests {
+		got, score, lead := best(tt.text)
+		if got != tt.want || (tt.cause && lead < rankMargin) || (!tt.cause && score != symptomScore) {
+			t.Errorf("%q: best %s (%d, ahead by %d), want %s", tt.text, got, score, lead, tt.want)
+		}
+	}
+	if target, marked := cutSymptom(" ~登録できない"); target != "登録できない" || !marked {
+		t.Errorf("cutSymptom: %q %v", target, marked)
+	}
+}
+
+// TestGapStopsAtConjunction checks that an English phrase's words are not found across
+// "and", "but" or "or": "bought it on ebay and amazon says" is not "bought it on amazon".
+func TestGapStopsAtConjunction(t *testing.T) {
+	norm := strings.ToLower
+	p, _ := newPhrase(norm, "bought it on amazon")
+	for text, want := range map[string]bool{
+		"bought it on ebay and amazon says its been used": false,
+		"bought it on ebay but amazon says used":          false,
+		"bought it on the amazon site":                    true,
+	} {
+		if got := p.score(newUtterance(norm, text)) > 0; got != want {
+			t.Errorf("%q in %q: matched %v, want %v", "bought it on amazon", text, got, want)
 		}
 	}
 }

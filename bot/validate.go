@@ -448,6 +448,11 @@ func (v *validator) rules() {
 	}
 	check := func(node, where string, w Words) {
 		for _, s := range w.All() {
+			s, symptom := cutSymptom(s)
+			if symptom && s == "" {
+				v.add(node, "%s: a symptom mark %q with no phrase after it", where, symptomMark)
+				continue
+			}
 			if !isRule(s) {
 				continue
 			}

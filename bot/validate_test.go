@@ -103,3 +103,32 @@ func TestValidateFAQ(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateSymptomMark checks the "~" that marks a symptom synonym: a phrase or a rule
+// after it is checked like any other, and a mark alone is reported.
+func TestValidateSymptomMark(t *testing.T) {
+	tests := []struct {
+		synonym string
+		want    string // "" means no problem
+	}{
+		{synonym: "~登録できない"},
+		{synonym: "~ can't register"},
+		{synonym: "~", want: `option "a": a symptom mark "~" with no phrase after it`},
+		{synonym: "~@nosuch + @other", want: `rule "@nosuch + @other": unknown concept`},
+	}
+	for _, tt := range tests {
+		f := sectionedFlow()
+		f.Nodes[0].Options[0].Synonyms = bot.Words{JA: []string{tt.synonym}, EN: []string{"register"}}
+		var got []string
+		for _, p := range bot.Validate(f, bot.Funcs{}) {
+			got = append(got, p.String())
+		}
+		all := strings.Join(got, "\n")
+		switch {
+		case tt.want == "" && len(got) > 0:
+			t.Errorf("%q: Validate reported problems:\n%s", tt.synonym, all)
+		case tt.want != "" && !strings.Contains(all, tt.want):
+			t.Errorf("%q: no problem mentions %q; got:\n%s", tt.synonym, tt.want, all)
+		}
+	}
+}

@@ -70,8 +70,12 @@ var devSets = []struct {
 	{"dev", evalMinimum{first: 120, firstPerLang: 45, convs: 30, convsPerLang: 10}, 0.99, 1.00, 1.00},
 	{"dev2", evalMinimum{first: 150, firstPerLang: 55, convs: 35, convsPerLang: 15}, 0.98, 1.00, 1.00},
 	{"dev3", evalMinimum{first: 120, firstPerLang: 50, convs: 30, convsPerLang: 12}, 0.97, 1.00, 1.00},
-	{"dev4", evalMinimum{first: 100, firstPerLang: 40, convs: 25, convsPerLang: 10}, 0.98, 1.00, 1.00},
-	{"dev5", evalMinimum{first: 40, firstPerLang: 15, convs: 30, convsPerLang: 12}, 0.95, 0.96, 1.00},
+	{"dev4", evalMinimum{first: 100, firstPerLang: 40, convs: 25, convsPerLang: 10}, 0.99, 1.00, 1.00},
+	{"dev5", evalMinimum{first: 40, firstPerLang: 15, convs: 30, convsPerLang: 12}, 1.00, 1.00, 1.00},
+	// dev6: a probe of clauses naming different problems, 1-Click, sources and 「登録したけど」;
+	// measured untouched: first 90.9% (30/33), conversations 80.0% (4/5); 100% after the
+	// symptom phrases, 「登録したけど」 and the English gap stops.
+	{"dev6", evalMinimum{first: 30, firstPerLang: 12, convs: 5, convsPerLang: 2}, 1.00, 1.00, 1.00},
 }
 
 // TestEvalDev plays each development set and checks its scores against its floors.
@@ -130,7 +134,7 @@ func TestEvalSetsDisjoint(t *testing.T) {
 		return out
 	}
 	held := texts("testdata/eval/heldout.yaml")
-	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml", "testdata/eval/dev4.yaml", "testdata/eval/dev5.yaml"} {
+	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml", "testdata/eval/dev4.yaml", "testdata/eval/dev5.yaml", "testdata/eval/dev6.yaml"} {
 		dev := texts(path)
 		for f, id := range held {
 			if devID, ok := dev[f]; ok {

@@ -33,6 +33,21 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
 			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
 		}},
+		{name: "a cause in one clause beats a symptom in the other", profile: bot.Japanese, turns: []turnWant{
+			{say: "スクラッチ削ったら番号が消えて読めない、登録できない", node: "advice_unreadable"},
+		}},
+		{name: "a mixed cart beats a checkout that won't go through", profile: bot.English, turns: []turnWant{
+			{say: "cart has a gift card plus headphones and the gift card payment won't go through", node: "advice_item_mixed"},
+		}},
+		{name: "1-Click beats the card charged", profile: bot.Japanese, turns: []turnWant{
+			{say: "ワンクリック注文にしたら、ギフト券の残高が使われずにカード払いになってた", node: "advice_one_click"},
+		}},
+		{name: "registered already, then the trouble", profile: bot.Japanese, turns: []turnWant{
+			{say: "登録したけど使えない", node: "advice_checkout_select"},
+		}},
+		{name: "ebay and amazon named together: the card came from ebay", profile: bot.English, turns: []turnWant{
+			{say: "bought it on ebay and amazon says its been used", node: "advice_used_resale"},
+		}},
 		{name: "going back beside a no that would hand over", profile: bot.English, turns: []turnWant{
 			{say: "the numbers on my card got scratched off", node: "advice_unreadable"},
 			{say: "hmm no, actually go back", node: "start"},
