@@ -70,3 +70,41 @@ func (l *limiter) forgetFullLocked(now time.Time) {
 		}
 	}
 }
+
+// streams counts the open event streams per conversation and per client address, so
+// that neither one customer nor one address can hold open connections (each a goroutine,
+// and a read of the log every Poll) without bound. It is safe for concurrent use.
+type streams struct {
+	perConv, perAddr int // the most open at once; negative: no limit
+	mu               sync.Mutex
+	convs, addrs     map[string]int
+}
+
+func newStreams(perConv, perAddr int) *streams {
+	return &streams{perConv: perConv, perAddr: perAddr, convs: map[string]int{}, addrs: map[string]int{}}
+}
+
+// open counts a stream of conv from addr; ok is false, and nothing counted, when either
+// has its most already. release uncounts it.
+func (s *streams) open(conv, addr string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perConv >= 0 && s.convs[conv] >= s.perConv || s.perAddr >= 0 && s.addrs[addr] >= s.perAddr {
+		return nil, false
+	}
+	s.convs[conv]++
+	s.addrs[addr]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.convs[conv]--; s.convs[conv] <= 0 {
+				delete(s.convs, conv)
+			}
+			if s.addrs[addr]--; s.addrs[addr] <= 0 {
+				delete(s.addrs, addr)
+			}
+		})
+	}, true
+}

@@ -76,6 +76,10 @@ type Config struct {
 	// messages and new conversations a client address, may send; defaults a burst of 10
 	// then one every 2s, and a burst of 60 then one every 500ms.
 	PerConversation, PerAddress Rate
+	// StreamsPerConversation and StreamsPerAddress bound the event streams open at
+	// once for a conversation (its tabs) and for a client address; beyond, a new one is
+	// refused (429). Defaults 5 and 100; negative: no limit.
+	StreamsPerConversation, StreamsPerAddress int
 	// ClientIP returns the client's address of a request, for PerAddress; default the
 	// connection's remote address. Behind a proxy, that is the proxy's: see
 	// ClientIPHeader.
@@ -110,6 +114,7 @@ type Channel struct {
 	hub      *hub
 	convRate *limiter
 	addrRate *limiter
+	streams  *streams
 	// closed ends the event streams (CloseStreams), so that a server shutting down is not
 	// held up by them; the pages reconnect.
 	closed    chan struct{}
@@ -134,6 +139,12 @@ func New(cfg Config) (*Channel, error) {
 	}
 	if cfg.PerAddress.Burst == 0 {
 		cfg.PerAddress = Rate{Burst: 60, Every: 500 * time.Millisecond}
+	}
+	if cfg.StreamsPerConversation == 0 {
+		cfg.StreamsPerConversation = 5
+	}
+	if cfg.StreamsPerAddress == 0 {
+		cfg.StreamsPerAddress = 100
 	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = remoteIP
@@ -165,6 +176,7 @@ func New(cfg Config) (*Channel, error) {
 		hub:      newHub(cfg.Now),
 		convRate: newLimiter(cfg.PerConversation, cfg.Now),
 		addrRate: newLimiter(cfg.PerAddress, cfg.Now),
+		streams:  newStreams(cfg.StreamsPerConversation, cfg.StreamsPerAddress),
 		closed:   make(chan struct{}),
 	}
 	ancestors := []string{"'self'"}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 	"github.com/giftdesk/giftdesk/internal/web"
 )
@@ -697,5 +698,54 @@ func TestClientIPHeader(t *testing.T) {
 	}
 	if code := h.client().say("msg-0001", "hi"); code != http.StatusAccepted {
 		t.Errorf("a request without the header (the connection's address) answered %d", code)
+	}
+}
+
+// TestStreamLimits: a conversation, and a client address, hold a bounded number of event
+// streams open; beyond, a new one is refused (429) until one of theirs closes.
+func TestStreamLimits(t *testing.T) {
+	h := start(t, func(c *web.Config) {
+		c.StreamsPerConversation = 2
+		c.StreamsPerAddress = 3
+	})
+	get := func(c *client) int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.srv.URL+"/api/events", nil)
+		res, err := c.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	a := h.client()
+	if code, _, _ := a.call(http.MethodGet, "/api/session", nil); code != http.StatusOK {
+		t.Fatalf("session = %d", code)
+	}
+	first := a.stream("/api/events", "")
+	a.stream("/api/events", "")
+	if code := get(a); code != http.StatusTooManyRequests {
+		t.Errorf("a conversation's third stream answered %d, want 429", code)
+	}
+	b := h.client()
+	if code, _, _ := b.call(http.MethodGet, "/api/session", nil); code != http.StatusOK {
+		t.Fatalf("session = %d", code)
+	}
+	b.stream("/api/events", "")
+	if code := get(b); code != http.StatusTooManyRequests {
+		t.Errorf("the address's fourth stream answered %d, want 429", code)
+	}
+	first.close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var code int
+	err := settle.Until(ctx, func() (bool, error) {
+		code = get(b)
+		return code != http.StatusTooManyRequests, nil
+	})
+	if err != nil || code != http.StatusOK {
+		t.Errorf("after a stream closed, a new one answered %d (%v)", code, err)
 	}
 }
