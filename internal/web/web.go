@@ -82,7 +82,7 @@ type Config struct {
 	StreamsPerConversation, StreamsPerAddress int
 	// ClientIP returns the client's address of a request, for PerAddress; default the
 	// connection's remote address. Behind a proxy, that is the proxy's: see
-	// ClientIPHeader.
+	// ClientIPHeader. The limits count an IPv6 address by its /64.
 	ClientIP func(r *http.Request) string
 	// Bodies reads request bodies within the memory budget the webhooks share; default
 	// a budget of its own.
@@ -149,6 +149,8 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = remoteIP
 	}
+	clientIP := cfg.ClientIP
+	cfg.ClientIP = func(r *http.Request) string { return addressKey(clientIP(r)) }
 	if cfg.Bodies == nil {
 		cfg.Bodies = budget.New(budget.Config{})
 	}

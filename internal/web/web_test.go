@@ -749,3 +749,28 @@ func TestStreamLimits(t *testing.T) {
 		t.Errorf("after a stream closed, a new one answered %d (%v)", code, err)
 	}
 }
+
+// TestIPv6AddressesCountByNetwork: the addresses of one IPv6 /64 (one subscriber, who
+// may use any of them) share the per-address limit; another /64 does not.
+func TestIPv6AddressesCountByNetwork(t *testing.T) {
+	h := start(t, func(c *web.Config) {
+		c.PerAddress = web.Rate{Burst: 2, Every: time.Hour}
+		c.ClientIP = web.ClientIPHeader("X-Real-IP")
+	})
+	for _, tt := range []struct {
+		addr string
+		want int // the status of a new conversation's first message
+	}{
+		{"2001:db8:1:2::1", 202}, // the new conversation and the message: the /64's two
+		{"2001:db8:1:2:ffff::9", 429},
+		{"2001:db8:1:3::1", 202},
+		{"::ffff:203.0.113.7", 202},
+		{"203.0.113.7", 429}, // the same IPv4 address, mapped or not
+	} {
+		c := h.client()
+		c.header.Set("X-Real-IP", tt.addr)
+		if code := c.say("msg-0001", "hi"); code != tt.want {
+			t.Errorf("from %s: %d, want %d", tt.addr, code, tt.want)
+		}
+	}
+}
