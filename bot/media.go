@@ -131,7 +131,9 @@ func (l MediaLimits) Check(m Media) string {
 	if !slices.Contains(l.Kinds, m.Kind) {
 		return MediaBlocked
 	}
-	if ext := strings.TrimPrefix(strings.ToLower(path.Ext(m.Name)), "."); ext != "" && slices.Contains(l.Blocked, ext) {
+	// Windows drops trailing dots and spaces from a name: "setup.exe." saved is setup.exe.
+	name := strings.TrimRight(m.Name, ". ")
+	if ext := strings.TrimPrefix(strings.ToLower(path.Ext(name)), "."); ext != "" && slices.Contains(l.Blocked, ext) {
 		return MediaBlocked
 	}
 	if m.Size > l.MaxBytes {

@@ -21,6 +21,8 @@ func TestMediaLimits(t *testing.T) {
 		{"file within", bot.Media{Kind: bot.MediaFile, Name: "a.pdf", Size: 1000}, ""},
 		{"file over", bot.Media{Kind: bot.MediaFile, Name: "a.pdf", Size: 1001}, bot.MediaTooLarge},
 		{"executable", bot.Media{Kind: bot.MediaFile, Name: "Setup.EXE", Size: 10}, bot.MediaBlocked},
+		{"executable, trailing dot", bot.Media{Kind: bot.MediaFile, Name: "setup.exe.", Size: 10}, bot.MediaBlocked},
+		{"executable, trailing spaces and dots", bot.Media{Kind: bot.MediaFile, Name: "setup.exe . .", Size: 10}, bot.MediaBlocked},
 		{"sticker", bot.Media{Kind: bot.MediaSticker}, bot.MediaBlocked},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -167,6 +168,22 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// addressKey is what the per-address limits count by for a client's address: an IPv6
+// address's /64 (one subscriber's network, whose addresses the client can rotate through
+// at will), an IPv4 address (mapped into IPv6 or not) as such; anything else as it is.
+func addressKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.WithZone("").Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64) // cannot fail: an IPv6 address
+	return p.String()
 }
 
 // ClientIPHeader returns a Config.ClientIP for a server behind a proxy that tells the

@@ -16,6 +16,9 @@ const readBatch = 100
 // writeWindow bounds each write to a stream: a client that stops reading is dropped.
 const writeWindow = 30 * time.Second
 
+// streamRetry is the Retry-After of a stream refused because too many are open.
+const streamRetry = 10 * time.Second
+
 // events answers GET /api/events with Server-Sent Events: the conversation's log from
 // the resume point (Last-Event-ID, else ?after=N, else the start), then each new entry as
 // it is appended, "typing" events while an event of the conversation awaits its answer,
@@ -40,6 +43,12 @@ func (c *Channel) events(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
+	release, ok := c.streams.open(conv, c.cfg.ClientIP(r))
+	if !ok {
+		c.tooMany(w, r, conv, streamRetry)
+		return
+	}
+	defer release()
 	// Subscribed before the first read: an entry appended meanwhile wakes the loop.
 	wake, unsubscribe := c.hub.subscribe(conv)
 	defer unsubscribe()

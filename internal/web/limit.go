@@ -12,6 +12,11 @@ type limiter struct {
 	now     func() time.Time
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	// sweepAt is the number of buckets at which the next new one first forgets the full
+	// ones: at least maxBuckets, and twice what a sweep left, so that many buckets still
+	// filling up (one new key per request) cost a sweep now and then, not on every request.
+	sweepAt int
+	sweeps  int // sweeps done, for tests
 }
 
 type bucket struct {
@@ -26,7 +31,7 @@ func newLimiter(r Rate, now func() time.Time) *limiter {
 	if r.Every <= 0 {
 		r.Every = time.Second
 	}
-	return &limiter{rate: r, now: now, buckets: map[string]*bucket{}}
+	return &limiter{rate: r, now: now, buckets: map[string]*bucket{}, sweepAt: maxBuckets}
 }
 
 // take takes a token of key's bucket; when there is none, ok is false and wait says when
@@ -40,8 +45,9 @@ func (l *limiter) take(key string) (wait time.Duration, ok bool) {
 	now := l.now()
 	b := l.buckets[key]
 	if b == nil {
-		if len(l.buckets) >= maxBuckets {
+		if len(l.buckets) >= l.sweepAt {
 			l.forgetFullLocked(now)
+			l.sweepAt = max(maxBuckets, 2*len(l.buckets))
 		}
 		b = &bucket{tokens: float64(l.rate.Burst), at: now}
 		l.buckets[key] = b
@@ -63,10 +69,49 @@ func (b *bucket) fill(r Rate, now time.Time) {
 
 // forgetFullLocked drops the buckets that are full again: a new one is the same.
 func (l *limiter) forgetFullLocked(now time.Time) {
+	l.sweeps++
 	for k, b := range l.buckets {
 		b.fill(l.rate, now)
 		if b.tokens >= float64(l.rate.Burst) {
 			delete(l.buckets, k)
 		}
 	}
+}
+
+// streams counts the open event streams per conversation and per client address, so
+// that neither one customer nor one address can hold open connections (each a goroutine,
+// and a read of the log every Poll) without bound. It is safe for concurrent use.
+type streams struct {
+	perConv, perAddr int // the most open at once; negative: no limit
+	mu               sync.Mutex
+	convs, addrs     map[string]int
+}
+
+func newStreams(perConv, perAddr int) *streams {
+	return &streams{perConv: perConv, perAddr: perAddr, convs: map[string]int{}, addrs: map[string]int{}}
+}
+
+// open counts a stream of conv from addr; ok is false, and nothing counted, when either
+// has its most already. release uncounts it.
+func (s *streams) open(conv, addr string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perConv >= 0 && s.convs[conv] >= s.perConv || s.perAddr >= 0 && s.addrs[addr] >= s.perAddr {
+		return nil, false
+	}
+	s.convs[conv]++
+	s.addrs[addr]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.convs[conv]--; s.convs[conv] <= 0 {
+				delete(s.convs, conv)
+			}
+			if s.addrs[addr]--; s.addrs[addr] <= 0 {
+				delete(s.addrs, addr)
+			}
+		})
+	}, true
 }

@@ -76,9 +76,13 @@ type Config struct {
 	// messages and new conversations a client address, may send; defaults a burst of 10
 	// then one every 2s, and a burst of 60 then one every 500ms.
 	PerConversation, PerAddress Rate
+	// StreamsPerConversation and StreamsPerAddress bound the event streams open at
+	// once for a conversation (its tabs) and for a client address; beyond, a new one is
+	// refused (429). Defaults 5 and 100; negative: no limit.
+	StreamsPerConversation, StreamsPerAddress int
 	// ClientIP returns the client's address of a request, for PerAddress; default the
 	// connection's remote address. Behind a proxy, that is the proxy's: see
-	// ClientIPHeader.
+	// ClientIPHeader. The limits count an IPv6 address by its /64.
 	ClientIP func(r *http.Request) string
 	// Bodies reads request bodies within the memory budget the webhooks share; default
 	// a budget of its own.
@@ -113,6 +117,7 @@ type Channel struct {
 	hub      *hub
 	convRate *limiter
 	addrRate *limiter
+	streams  *streams
 	// closed ends the event streams (CloseStreams), so that a server shutting down is not
 	// held up by them; the pages reconnect.
 	closed    chan struct{}
@@ -138,9 +143,17 @@ func New(cfg Config) (*Channel, error) {
 	if cfg.PerAddress.Burst == 0 {
 		cfg.PerAddress = Rate{Burst: 60, Every: 500 * time.Millisecond}
 	}
+	if cfg.StreamsPerConversation == 0 {
+		cfg.StreamsPerConversation = 5
+	}
+	if cfg.StreamsPerAddress == 0 {
+		cfg.StreamsPerAddress = 100
+	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = remoteIP
 	}
+	clientIP := cfg.ClientIP
+	cfg.ClientIP = func(r *http.Request) string { return addressKey(clientIP(r)) }
 	if cfg.Bodies == nil {
 		cfg.Bodies = budget.New(budget.Config{})
 	}
@@ -168,6 +181,7 @@ func New(cfg Config) (*Channel, error) {
 		hub:      newHub(cfg.Now),
 		convRate: newLimiter(cfg.PerConversation, cfg.Now),
 		addrRate: newLimiter(cfg.PerAddress, cfg.Now),
+		streams:  newStreams(cfg.StreamsPerConversation, cfg.StreamsPerAddress),
 		closed:   make(chan struct{}),
 	}
 	ancestors := []string{"'self'"}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/settle"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 	"github.com/giftdesk/giftdesk/internal/web"
 )
@@ -700,5 +701,79 @@ func TestClientIPHeader(t *testing.T) {
 	}
 	if code := h.client().say("msg-0001", "hi"); code != http.StatusAccepted {
 		t.Errorf("a request without the header (the connection's address) answered %d", code)
+	}
+}
+
+// TestStreamLimits: a conversation, and a client address, hold a bounded number of event
+// streams open; beyond, a new one is refused (429) until one of theirs closes.
+func TestStreamLimits(t *testing.T) {
+	h := start(t, func(c *web.Config) {
+		c.StreamsPerConversation = 2
+		c.StreamsPerAddress = 3
+	})
+	get := func(c *client) int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.srv.URL+"/api/events", nil)
+		res, err := c.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	a := h.client()
+	if code, _, _ := a.call(http.MethodGet, "/api/session", nil); code != http.StatusOK {
+		t.Fatalf("session = %d", code)
+	}
+	first := a.stream("/api/events", "")
+	a.stream("/api/events", "")
+	if code := get(a); code != http.StatusTooManyRequests {
+		t.Errorf("a conversation's third stream answered %d, want 429", code)
+	}
+	b := h.client()
+	if code, _, _ := b.call(http.MethodGet, "/api/session", nil); code != http.StatusOK {
+		t.Fatalf("session = %d", code)
+	}
+	b.stream("/api/events", "")
+	if code := get(b); code != http.StatusTooManyRequests {
+		t.Errorf("the address's fourth stream answered %d, want 429", code)
+	}
+	first.close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var code int
+	err := settle.Until(ctx, func() (bool, error) {
+		code = get(b)
+		return code != http.StatusTooManyRequests, nil
+	})
+	if err != nil || code != http.StatusOK {
+		t.Errorf("after a stream closed, a new one answered %d (%v)", code, err)
+	}
+}
+
+// TestIPv6AddressesCountByNetwork: the addresses of one IPv6 /64 (one subscriber, who
+// may use any of them) share the per-address limit; another /64 does not.
+func TestIPv6AddressesCountByNetwork(t *testing.T) {
+	h := start(t, func(c *web.Config) {
+		c.PerAddress = web.Rate{Burst: 2, Every: time.Hour}
+		c.ClientIP = web.ClientIPHeader("X-Real-IP")
+	})
+	for _, tt := range []struct {
+		addr string
+		want int // the status of a new conversation's first message
+	}{
+		{"2001:db8:1:2::1", 202}, // the new conversation and the message: the /64's two
+		{"2001:db8:1:2:ffff::9", 429},
+		{"2001:db8:1:3::1", 202},
+		{"::ffff:203.0.113.7", 202},
+		{"203.0.113.7", 429}, // the same IPv4 address, mapped or not
+	} {
+		c := h.client()
+		c.header.Set("X-Real-IP", tt.addr)
+		if code := c.say("msg-0001", "hi"); code != tt.want {
+			t.Errorf("from %s: %d, want %d", tt.addr, code, tt.want)
+		}
 	}
 }

@@ -29,6 +29,9 @@ type File struct {
 	Comment string
 	// Uploads counts the bodies posted to its upload URL.
 	Uploads int
+	// URL, when set, is the file's url_private and url_private_download instead of the
+	// fake's own (a file files.info says is elsewhere).
+	URL string
 }
 
 // AddFile adds a file a person shared in Slack and returns it with its id: files.info
@@ -99,6 +102,9 @@ func (s *Server) fileObject(f File) map[string]any {
 	}
 	if strings.HasPrefix(f.Mimetype, "image/") {
 		o["thumb_360"] = base + "thumb_360.png"
+	}
+	if f.URL != "" {
+		o["url_private"], o["url_private_download"] = f.URL, f.URL
 	}
 	return o
 }
