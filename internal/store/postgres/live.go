@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -248,6 +249,13 @@ func (s *Store) closeLive() {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
 	if s.live.conn != nil {
+		// Release the locks before the session ends: the server releases them too when it
+		// notices the session's end, but only some time after Close returns, and until then
+		// the others would see this store's owners alive. They stay listed, so the others
+		// take their leases over as a dead owner's (leave unlists them).
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.live.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+		cancel()
 		s.live.conn.Close(context.Background())
 	}
 	s.live.mine = nil
