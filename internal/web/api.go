@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -351,6 +352,24 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request) (outcome strin
 		c.fail(w, r, code, conv, c.cfg.MaxText) // too_long's message says the limit
 		return code, false
 	}
+	if in.Kind == bot.InPostback && strings.HasPrefix(in.Postback, jumpPrefix) {
+		// A jump goes to the node it names from anywhere in the flow, so it is taken only
+		// when the bot offered it in this conversation; otherwise (made up in the browser)
+		// it is read as its label typed.
+		ok, err := c.offered(r.Context(), conv, in.Postback)
+		if err != nil {
+			c.log.Error("read the log for a choice", "conversation", conv, "err", err)
+			c.fail(w, r, "unavailable", conv)
+			return "store_error", false
+		}
+		if !ok {
+			if in.Text == "" {
+				c.fail(w, r, "empty", conv)
+				return "empty", false
+			}
+			in = bot.Inbound{Kind: bot.InText, Text: in.Text}
+		}
+	}
 	now := c.cfg.Now()
 	// The customer's entry is logged first, so that it comes before the answer; a resend
 	// finds it there (its ref) and logs nothing.
@@ -412,6 +431,40 @@ func (c *Channel) inbound(p post) (in bot.Inbound, shown, code string) {
 		return bot.Inbound{Kind: bot.InPostback, Postback: data, Text: label}, label, ""
 	}
 	return in, "", "empty"
+}
+
+// jumpPrefix starts the data of a "did you mean" choice that jumps to a node of the flow
+// (bot's postback "j:<node>").
+const jumpPrefix = "j:"
+
+// offered reports whether the bot offered a choice with data in conversation conv: it
+// reads the conversation's log (a few hundred entries at most, within the retention).
+func (c *Channel) offered(ctx context.Context, conv, data string) (bool, error) {
+	const page = 500
+	for after := int64(0); ; {
+		recs, err := c.cfg.Log.ReadWeb(ctx, conv, after, page)
+		if err != nil {
+			return false, err
+		}
+		for _, rec := range recs {
+			after = rec.Seq
+			var e struct {
+				From    string       `json:"from"`
+				Choices []bot.Choice `json:"choices"`
+			}
+			if json.Unmarshal(rec.Data, &e) != nil || e.From != "bot" {
+				continue
+			}
+			for _, ch := range e.Choices {
+				if ch.Data == data {
+					return true, nil
+				}
+			}
+		}
+		if len(recs) < page {
+			return false, nil
+		}
+	}
 }
 
 // validClientID reports whether id is a client-generated message id: 8 to 64 characters

@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -775,5 +776,45 @@ func TestIPv6AddressesCountByNetwork(t *testing.T) {
 		if code := c.say("msg-0001", "hi"); code != tt.want {
 			t.Errorf("from %s: %d, want %d", tt.addr, code, tt.want)
 		}
+	}
+}
+
+// TestJumpOnlyWhenOffered: a "did you mean" jump (j:<node>) is taken only when the bot
+// offered it in this conversation; one made up in the browser is read as its label typed.
+func TestJumpOnlyWhenOffered(t *testing.T) {
+	h := start(t, nil)
+	c := h.client()
+	c.call(http.MethodGet, "/api/session", nil)
+	post := func(id string) {
+		t.Helper()
+		if code, _, _ := c.call(http.MethodPost, "/api/messages", map[string]string{"id": id, "postback": "j:handoff_fraud", "label": "不正利用"}); code != http.StatusAccepted {
+			t.Fatalf("postback answered %d", code)
+		}
+	}
+	post("jump-0001")
+	// The bot offers the jump (a question's choices, after many other entries).
+	for i := range 600 {
+		if _, err := h.ch.Send(t.Context(), outgoing(c.conversation(), fmt.Sprintf("e%d", i), 0, bot.Message{Kind: bot.MsgText, Text: "…"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer := bot.Message{Kind: bot.MsgQuestion, Text: "もしかして：", Choices: []bot.Choice{{Label: "不正利用", Data: "j:handoff_fraud"}}}
+	if _, err := h.ch.Send(t.Context(), outgoing(c.conversation(), "offer", 0, offer)); err != nil {
+		t.Fatal(err)
+	}
+	post("jump-0002")
+	_, evs, err := h.store.ClaimConversation(t.Context(), "test", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bot.Inbound
+	for _, ev := range evs { // the greeting's event aside
+		if ev.In.Kind == bot.InText || ev.In.Kind == bot.InPostback {
+			got = append(got, ev.In)
+		}
+	}
+	want := []bot.Inbound{{Kind: bot.InText, Text: "不正利用"}, {Kind: bot.InPostback, Postback: "j:handoff_fraud", Text: "不正利用"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events %+v, want %+v", got, want)
 	}
 }
