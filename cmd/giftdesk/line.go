@@ -21,6 +21,16 @@ func runLine(ctx context.Context, args []string, getenv func(string) string, std
 	return runRichMenu(ctx, args[1:], getenv, stdout, stderr)
 }
 
+// lineAPIURL and lineDataURL read LINE's hosts: the Messaging API's and the data host's
+// (message content, rich-menu images), set to point giftdesk at a fake or a proxy.
+func lineAPIURL(getenv func(string) string) string {
+	return orEnv(getenv, "LINE_API_BASE_URL", "https://api.line.me")
+}
+
+func lineDataURL(getenv func(string) string) string {
+	return orEnv(getenv, "LINE_API_DATA_BASE_URL", "https://api-data.line.me")
+}
+
 // runRichMenu installs giftdesk's LINE rich menu (line.InstallRichMenu) with the shipped
 // image or --image FILE, configured by LINE_CHANNEL_ACCESS_TOKEN, LINE_API_BASE_URL and
 // LINE_API_DATA_BASE_URL.
@@ -37,8 +47,8 @@ func runRichMenu(ctx context.Context, args []string, getenv func(string) string,
 	}
 	cfg := line.RichMenuConfig{
 		AccessToken: getenv("LINE_CHANNEL_ACCESS_TOKEN"),
-		APIBaseURL:  orEnv(getenv, "LINE_API_BASE_URL", "https://api.line.me"),
-		DataBaseURL: orEnv(getenv, "LINE_API_DATA_BASE_URL", "https://api-data.line.me"),
+		APIBaseURL:  lineAPIURL(getenv),
+		DataBaseURL: lineDataURL(getenv),
 	}
 	var errs []error
 	if cfg.AccessToken == "" {

@@ -31,7 +31,7 @@ type mediaConfig struct {
 func loadMediaConfig(getenv func(string) string, lineSecret string) (mediaConfig, []error) {
 	var errs []error
 	c := mediaConfig{PublicURL: strings.TrimSuffix(getenv("GIFTDESK_PUBLIC_URL"), "/"),
-		LineData: orEnv(getenv, "LINE_API_DATA_BASE_URL", "https://api-data.line.me"), LinkTTL: 7 * 24 * time.Hour}
+		LineData: lineDataURL(getenv), LinkTTL: 7 * 24 * time.Hour}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		local := err == nil && (u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback())

@@ -91,7 +91,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		Addr:      orEnv(getenv, "GIFTDESK_ADDR", ":8080"),
 		DB:        orEnv(getenv, "GIFTDESK_DB", "giftdesk.db"),
 		LogFormat: orEnv(getenv, "GIFTDESK_LOG_FORMAT", "json"),
-		LineAPI:   orEnv(getenv, "LINE_API_BASE_URL", "https://api.line.me"),
+		LineAPI:   lineAPIURL(getenv),
 		SlackAPI:  orEnv(getenv, "SLACK_API_URL", slack.DefaultAPIURL),
 	}
 	var errs []error
