@@ -88,20 +88,100 @@ func (s *Store) AddEvents(ctx context.Context, evs []bot.Event) (fresh []bool, e
 	return fresh, nil
 }
 
+// newEvents is a batch of events for addEvents, in arrays as the statement takes them
+// (without duplicate ids), and which of them were new.
+type newEvents struct {
+	ids, channels, users, bodies []string
+	ats                          []time.Time
+	fresh                        []bool // set by the inbox lane: fresh[i] reports whether ids[i] was new
+}
+
 func (s *Store) addEvents(ctx context.Context, first map[string]int, fresh []bool, ids, channels, users, bodies []string, ats []time.Time) error {
-	rows, err := s.pool.Query(ctx, addEvents, ids, channels, users, bodies, ats, ms(s.now()))
+	w := &newEvents{ids: ids, channels: channels, users: users, bodies: bodies, ats: ats}
+	if err := s.inbox.do(ctx, w); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		fresh[first[id]] = w.fresh[i]
+	}
+	return nil
+}
+
+// fullEvents reports whether batch holds enough events for one statement.
+func fullEvents(batch []*groupOp[*newEvents]) bool {
+	n := 0
+	for _, op := range batch {
+		n += len(op.work.ids)
+	}
+	return n >= maxEventBatch
+}
+
+// insertEvents stores the events of batch, the AddEvents of several webhooks, in one
+// statement (one transaction, one WAL flush). An id that several of them hold is new for
+// the first at most. When the statement fails and the batch holds several, each is stored
+// on its own, so that one that cannot be stored fails alone.
+func (s *Store) insertEvents(ctx context.Context, batch []*groupOp[*newEvents]) {
+	if len(batch) == 1 {
+		w := batch[0].work
+		w.fresh = make([]bool, len(w.ids))
+		batch[0].err = s.insertEventsOnce(batch[0].ctx, w, map[string]*bool{})
+		return
+	}
+	all := &newEvents{}
+	where := make(map[string]*bool) // an id's fresh flag, in the first operation that holds it
+	for _, op := range batch {
+		w := op.work
+		w.fresh = make([]bool, len(w.ids))
+		for i, id := range w.ids {
+			if _, dup := where[id]; dup {
+				continue
+			}
+			where[id] = &w.fresh[i]
+			all.ids, all.channels, all.users = append(all.ids, id), append(all.channels, w.channels[i]), append(all.users, w.users[i])
+			all.bodies, all.ats = append(all.bodies, w.bodies[i]), append(all.ats, w.ats[i])
+		}
+	}
+	err := s.insertEventsOnce(ctx, all, where)
+	if err == nil {
+		return
+	}
+	for _, op := range batch {
+		w := op.work
+		clear(w.fresh)
+		op.err = s.insertEventsOnce(ctx, w, map[string]*bool{})
+	}
+}
+
+// insertEventsOnce runs addEvents on w's events and sets the fresh flag of each id
+// returned: where[id], or else w.fresh at the id's index.
+func (s *Store) insertEventsOnce(ctx context.Context, w *newEvents, where map[string]*bool) error {
+	if len(where) == 0 {
+		for i, id := range w.ids {
+			where[id] = &w.fresh[i]
+		}
+	}
+	rows, err := s.pool.Query(ctx, addEvents, w.ids, w.channels, w.users, w.bodies, w.ats, ms(s.now()))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	var returned []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		fresh[first[id]] = true
+		returned = append(returned, id)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range returned {
+		if p := where[id]; p != nil {
+			*p = true
+		}
+	}
+	return nil
 }
 
 // AddDeadLetter stores d. A zero d.At means now. Dead letters are not deduplicated. The

@@ -163,6 +163,10 @@ type Store struct {
 	lazy *pgxpool.Pool
 	now  func() time.Time
 	live liveness
+	// turns and inbox are the lanes of group commit (see group.go): CommitTurn's
+	// transactions, and AddEvents' statements.
+	turns *group[txWork]
+	inbox *group[*newEvents]
 }
 
 var (
@@ -223,6 +227,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.turns = newGroup(func(b []*groupOp[txWork]) bool { return len(b) >= maxTurnBatch },
+		func(ctx context.Context, b []*groupOp[txWork]) { runTx(ctx, s.pool, b) })
+	s.inbox = newGroup(fullEvents, s.insertEvents)
 	// The pool connects lazily: connect now, so that a wrong URL fails at start-up.
 	if err := pool.Ping(ctx); err != nil {
 		s.Close()
@@ -299,6 +306,8 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 // Close closes the store's connections, waiting for those in use to be returned. Later
 // calls fail.
 func (s *Store) Close() error {
+	s.turns.close()
+	s.inbox.close()
 	s.closeLive()
 	s.pool.Close()
 	s.lazy.Close()

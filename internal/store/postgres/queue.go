@@ -169,8 +169,27 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // ones too. Transcript lines are stored with NUL characters and invalid UTF-8 replaced.
 //
 // The statements go to the server as one pipelined batch, so a turn costs three round
-// trips (begin, batch, commit) however much it changes.
+// trips (begin, batch, commit) however much it changes. Turns committed at once by
+// several workers share one transaction and one WAL flush (see group.go); a failing one is
+// undone alone.
 func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
+	if t == nil || t.Conversation == nil {
+		return errors.New("commit turn: no conversation")
+	}
+	w, done, err := s.turnWork(t)
+	if err == nil {
+		err = s.turns.do(ctx, w)
+	}
+	if err != nil {
+		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, t.Conversation.Key, err)
+	}
+	done()
+	return nil
+}
+
+// turnWork returns the statements of CommitTurn(t) and how to read their results, and
+// done, which updates t once they are committed.
+func (s *Store) turnWork(t *bot.Turn) (w txWork, done func(), err error) {
 	const (
 		processed = `UPDATE inbox SET processed_at = $1, event = NULL
 			WHERE id = $2 AND channel = $3 AND user_id = $4 AND processed_at IS NULL`
@@ -190,23 +209,20 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 		insertLine = `INSERT INTO transcripts (channel, user_id, at, role, name, text, node, miss)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	)
-	if t == nil || t.Conversation == nil {
-		return errors.New("commit turn: no conversation")
-	}
 	c := t.Conversation
 	outs, payloads, err := row.Outgoings(t)
 	if err != nil {
-		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+		return txWork{}, nil, err
 	}
 	var closed *archived
 	if t.Closed != nil {
 		if closed, err = archive(t.Closed); err != nil {
-			return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+			return txWork{}, nil, err
 		}
 	}
 	save, saveArgs, err := saveConversation(c)
 	if err != nil {
-		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+		return txWork{}, nil, err
 	}
 
 	var claimOwner *string // NULL: no claim
@@ -247,9 +263,7 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 
 	ids := make([]int64, len(outs))
 	claimed := make([]bool, len(outs))
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		br := tx.SendBatch(ctx, &b)
-		defer br.Close()
+	read := func(br pgx.BatchResults) error {
 		tag, err := br.Exec()
 		if err != nil {
 			return fmt.Errorf("save conversation: %w", translate(err))
@@ -283,14 +297,13 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 				return fmt.Errorf("release conversation: %w", err)
 			}
 		}
-		return br.Close()
-	})
-	if err != nil {
-		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+		return nil
 	}
-	c.Revision++
-	for i, o := range outs {
-		o.ID, o.CreatedAt, o.Claimed = ids[i], created[i], claimed[i]
+	done = func() {
+		c.Revision++
+		for i, o := range outs {
+			o.ID, o.CreatedAt, o.Claimed = ids[i], created[i], claimed[i]
+		}
 	}
-	return nil
+	return txWork{batch: &b, read: read}, done, nil
 }
