@@ -43,7 +43,8 @@
 // the batch before that sort.
 //
 // Queue: every conversation that has received an event has a row in leases, added by
-// AddEvents in the same statement. ClaimConversation is one statement: it walks the
+// AddEvents in the same statement (Purge deletes the rows of conversations gone or idle,
+// and the next event adds it again). ClaimConversation is one statement: it walks the
 // pending events oldest first, joins their conversation's lease row, and takes the first
 // row that is free and not locked (FOR UPDATE OF leases SKIP LOCKED), then sets its owner
 // and expiry. A second claimer skips a locked row without waiting, and one that finds the

@@ -2,8 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // purgeBatch is how many rows of a table one statement of Purge deletes at most, so that
@@ -58,6 +62,9 @@ const purgeTickets = `WITH old AS (
 // closed, together with their thread links. It never deletes pending events or
 // unfinished outbox rows, nor the thread links of tickets that are not archived.
 //
+// The lease rows of conversations gone or idle since before, unleased and with nothing
+// pending, go too, uncounted (see purgeLeases).
+//
 // Purge deletes in batches, each its own transaction, so other writes go ahead between
 // batches; replicas purging at once share the work. On error, it returns the rows deleted
 // until then with the error. Deleted rows stay on disk until VACUUM reclaims them.
@@ -84,7 +91,68 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 		}
 		total += int(links + tickets)
 		if tickets < purgeBatch {
-			return total, nil
+			break
+		}
+	}
+	if err := s.purgeLeases(ctx, at); err != nil {
+		return total, fmt.Errorf("purge leases: %w", err)
+	}
+	return total, nil
+}
+
+// purgeLeases is a batch of purgeLeases' deletes: the lease rows of conversations gone or
+// not saved since $1, neither leased at $2 nor with a pending event, at most $3 of them.
+const purgeLeases = `DELETE FROM leases WHERE (channel, user_id) IN
+	(SELECT l.channel, l.user_id FROM leases AS l
+	 WHERE l.expires_at <= $2
+	   AND NOT EXISTS (SELECT 1 FROM conversations AS c
+		WHERE c.channel = l.channel AND c.user_id = l.user_id AND c.updated_at >= $1)
+	   AND NOT EXISTS (SELECT 1 FROM inbox AS i
+		WHERE i.channel = l.channel AND i.user_id = l.user_id AND i.processed_at IS NULL) -- inbox_pending_conversation
+	 LIMIT $3)`
+
+// leaseLockTimeout bounds how long purgeLeases waits for its lock on leases before it
+// leaves the rows to the next Purge.
+const leaseLockTimeout = "1s"
+
+// purgeLeases deletes the rows of leases that no conversation needs: those of
+// conversations gone or idle since before, unleased and with nothing pending. They are
+// bookkeeping and not counted in Purge's total. AddEvents adds the row again with a
+// conversation's next event.
+//
+// A row must never go while an event of its conversation is being stored: AddEvents
+// inserts the row ON CONFLICT DO NOTHING, which locks no row, so a purge that did not
+// see the uncommitted event could delete the row AddEvents found, and the event would
+// never be claimed. So each batch holds the table in SHARE ROW EXCLUSIVE mode, which
+// waits for the statements writing leases under way (AddEvents, claims, releases) to
+// commit and holds back new ones until the batch commits: a few milliseconds, once per
+// Purge. If the lock is not granted within leaseLockTimeout (a long transaction writes
+// leases), the rows are left to the next Purge rather than holding back the writes queued
+// behind the purge.
+func (s *Store) purgeLeases(ctx context.Context, before time.Time) error {
+	now := ms(s.now())
+	for {
+		var n int64
+		err := inTx(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '"+leaseLockTimeout+"'"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "LOCK TABLE leases IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, purgeLeases, before, now, purgeBatch)
+			n = tag.RowsAffected()
+			return err
+		})
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == lockNotAvailable {
+			return nil
+		}
+		if err != nil || n < purgeBatch {
+			return err
 		}
 	}
 }
+
+// lockNotAvailable is PostgreSQL's SQLSTATE for a lock not granted within lock_timeout.
+const lockNotAvailable = "55P03"
