@@ -159,62 +159,67 @@ type txWork struct {
 // runTx runs batch in one transaction on pool and sets each operation's err. It first
 // sends all their statements as one pipelined batch, which nearly always succeeds; when
 // an operation fails, it rolls back and runs them again, each in a savepoint of its own,
-// so that the failing one is undone alone and the others are committed.
+// so that the failing one is undone alone and the others are committed. An operation
+// alone runs with its own context, as it would without lanes.
 func runTx(ctx context.Context, pool *pgxpool.Pool, batch []*groupOp[txWork]) {
 	if len(batch) == 1 {
-		op := batch[0] // alone: its own context, as it would be without lanes
-		op.err = inTx(op.ctx, pool, func(tx pgx.Tx) error { return execWork(op.ctx, tx, op.work) })
-		return
+		ctx = batch[0].ctx
 	}
-	failed, err := runOptimistic(ctx, pool, batch)
-	if !failed {
+	opErr, err := runOptimistic(ctx, pool, batch)
+	switch {
+	case opErr == nil:
 		for _, op := range batch {
 			op.err = err
 		}
-		return
+	case len(batch) == 1:
+		batch[0].err = opErr
+	default:
+		runCareful(ctx, pool, batch)
 	}
-	runCareful(ctx, pool, batch)
 }
 
-// execWork sends w's statements on tx and reads their results.
-func execWork(ctx context.Context, tx pgx.Tx, w txWork) error {
-	br := tx.SendBatch(ctx, w.batch)
-	if err := w.read(br); err != nil {
-		br.Close()
-		return err
+// runOptimistic runs batch in one transaction, BEGIN and all statements in one pipelined
+// batch, and commits it: two round trips. When an operation fails it rolls back and
+// returns that operation's error, opErr, and no operation has been told. Otherwise err is
+// the outcome of the transaction, for all of them.
+func runOptimistic(ctx context.Context, pool *pgxpool.Pool, batch []*groupOp[txWork]) (opErr, err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return br.Close()
-}
-
-// runOptimistic runs batch in one transaction, all statements in one pipelined batch,
-// and commits it. It reports failed when an operation failed: then the transaction is
-// rolled back and no operation has been told. Otherwise err is the outcome of the
-// transaction, for all of them.
-func runOptimistic(ctx context.Context, pool *pgxpool.Pool, batch []*groupOp[txWork]) (failed bool, err error) {
+	// A connection released inside a transaction (a failed ROLLBACK, a cancelled
+	// context) is closed by the pool, which ends the transaction.
+	defer conn.Release()
 	var all pgx.Batch
+	all.Queue("BEGIN")
 	for _, op := range batch {
 		all.QueuedQueries = appendFresh(all.QueuedQueries, op.work.batch)
 	}
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return false, err
+	br := conn.SendBatch(ctx, &all)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, fmt.Errorf("begin: %w", err)
 	}
-	br := tx.SendBatch(ctx, &all)
 	for _, op := range batch {
-		if err := op.work.read(br); err != nil {
-			br.Close()
-			_ = tx.Rollback(ctx)
-			return true, nil
+		if opErr = op.work.read(br); opErr != nil {
+			break
 		}
 	}
-	if err := br.Close(); err != nil {
-		_ = tx.Rollback(ctx)
-		return true, nil
+	if err := br.Close(); opErr == nil {
+		opErr = err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("commit: %w", err)
+	if opErr != nil {
+		_, _ = conn.Exec(ctx, "ROLLBACK")
+		return opErr, nil
 	}
-	return false, nil
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() != "COMMIT" { // the transaction had failed: "ROLLBACK"
+		err = errors.New(tag.String())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return nil, nil
 }
 
 // runCareful runs batch in one transaction, each operation in a savepoint of its own,

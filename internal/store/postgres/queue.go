@@ -95,21 +95,35 @@ const claimKey = `WITH pick AS (
 
 // ClaimKey leases k to owner, until lease has passed, if it has pending events and no live
 // lease, and returns them ordered by event time, then arrival; bot.ErrNotFound otherwise.
-// Unlike ClaimConversation it walks no queue: two index lookups.
+// Unlike ClaimConversation it walks no queue: two index lookups, in one round trip.
 func (s *Store) ClaimKey(ctx context.Context, k bot.Key, owner string, lease time.Duration) ([]bot.Event, error) {
 	if owner == "" || lease <= 0 {
 		return nil, fmt.Errorf("claim %s: need an owner and a positive lease, have %q and %s", k, owner, lease)
 	}
+	// The claim and the read of the events go as one pipelined batch, one round trip.
+	// The read is a statement of its own, with a snapshot taken after the claim: it sees
+	// the events processed by a worker whose lease the claim found ended.
 	now := s.now()
+	var b pgx.Batch
+	b.Queue(claimKey, k.Channel, k.User, ms(now), owner, ms(now.Add(lease)))
+	b.Queue(pendingEvents, k.Channel, k.User)
+	br := s.lazy.SendBatch(ctx, &b)
 	var channel string
-	err := s.lazy.QueryRow(ctx, claimKey, k.Channel, k.User, ms(now), owner, ms(now.Add(lease))).Scan(&channel)
+	err := br.QueryRow().Scan(&channel)
+	var evs []bot.Event
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			evs, err = row.Events(rows)
+			rows.Close()
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("claim %s: leased, or nothing stored: %w", k, bot.ErrNotFound)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("claim %s: %w", k, err)
-	}
-	evs, err := s.pendingEvents(ctx, k)
 	if err == nil && len(evs) == 0 {
 		err = bot.ErrNotFound
 	}
