@@ -7,16 +7,19 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Group commit. A commit that must survive a crash of the server waits for its WAL to
 // reach the disk, and under load most of a turn's time was that wait: with each worker's
 // turn and each webhook's events a transaction of their own, every one of them paid for a
-// flush, and the server's CPU went into as many BEGINs and COMMITs. So the durable writes
-// of the hot path go through lanes, goroutines that run the operations queued meanwhile
-// together: the turns of several workers in one transaction (commitLane), the events of
-// several webhooks in one statement (inboxLane). One WAL flush then covers many.
+// flush, and the server's CPU went into as many BEGINs and COMMITs. So the writes of the
+// hot path go through lanes, goroutines that run the operations queued meanwhile
+// together: the turns of several workers in one transaction (Store.turns), the events of
+// several webhooks in one statement (Store.inbox), the deliveries' ends and the leases'
+// ends in one pipelined batch (Store.stmts, which waits for no flush). One WAL flush then
+// covers many, and one round trip many.
 //
 // Nothing waits to gather a batch: a lane takes what is queued when it is free, so a lone
 // operation costs what it did before, and under load operations queue while the lanes
@@ -280,4 +283,57 @@ func appendFresh(qs []*pgx.QueuedQuery, b *pgx.Batch) []*pgx.QueuedQuery {
 		qs = append(qs, &pgx.QueuedQuery{SQL: q.SQL, Arguments: q.Arguments})
 	}
 	return qs
+}
+
+// stmtWork is a statement for the lazy lane, and its outcome.
+type stmtWork struct {
+	sql  string
+	args []any
+	tag  pgconn.CommandTag
+}
+
+// maxStmtBatch bounds the statements the lazy lane sends together.
+const maxStmtBatch = 64
+
+// lazyExec runs sql on the lazy pool (no wait for the WAL flush) through the lazy lane:
+// the small writes of many deliveries and workers (a delivery's end, a lease's end) that
+// are queued meanwhile go to the server as one pipelined batch, one round trip and one
+// commit.
+func (s *Store) lazyExec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	w := &stmtWork{sql: sql, args: args}
+	err := s.stmts.do(ctx, w)
+	return w.tag, err
+}
+
+// runLazy runs batch's statements on the lazy pool. Several are sent as one pipelined
+// batch, which the server runs as one implicit transaction; if one of them fails, which
+// rolls the others back, each is run again on its own. The statements must each be a
+// write that changes nothing when its check fails, not an error, so that a check failing
+// takes nothing else with it.
+func (s *Store) runLazy(ctx context.Context, batch []*groupOp[*stmtWork]) {
+	if len(batch) == 1 {
+		op := batch[0]
+		op.work.tag, op.err = s.lazy.Exec(op.ctx, op.work.sql, op.work.args...)
+		return
+	}
+	var b pgx.Batch
+	for _, op := range batch {
+		b.Queue(op.work.sql, op.work.args...)
+	}
+	br := s.lazy.SendBatch(ctx, &b)
+	var err error
+	for _, op := range batch {
+		if op.work.tag, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		return
+	}
+	for _, op := range batch {
+		op.work.tag, op.err = s.lazy.Exec(ctx, op.work.sql, op.work.args...)
+	}
 }

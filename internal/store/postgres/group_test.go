@@ -185,3 +185,44 @@ func TestInboxLane(t *testing.T) {
 		t.Errorf("the events were stored by %d transactions, want 1", n)
 	}
 }
+
+// TestLazyLane runs statements together as the lazy lane does (runLazy), with one that
+// fails among them, and checks that the others take effect and report their rows.
+func TestLazyLane(t *testing.T) {
+	s := open(t, nil)
+	t.Parallel()
+	ctx := t.Context()
+	for _, u := range []string{"a", "b"} {
+		if _, err := s.AddEvents(ctx, []bot.Event{{ID: u, Key: bot.Key{Channel: "line", User: u}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const set = `UPDATE leases SET owner = $1 WHERE user_id = $2`
+	works := []*stmtWork{
+		{sql: set, args: []any{"w1", "a"}},
+		{sql: set, args: []any{"w1", "nobody"}},
+		{sql: `SELECT 1/0`},
+		{sql: set, args: []any{"w1", "b"}},
+	}
+	var batch []*groupOp[*stmtWork]
+	for _, w := range works {
+		batch = append(batch, &groupOp[*stmtWork]{ctx: ctx, work: w})
+	}
+	s.runLazy(context.Background(), batch)
+	for i, want := range []int64{1, 0, -1, 1} {
+		op := batch[i]
+		if want < 0 {
+			if op.err == nil {
+				t.Errorf("statement %d: no error, want division by zero", i)
+			}
+			continue
+		}
+		if op.err != nil || op.work.tag.RowsAffected() != want {
+			t.Errorf("statement %d: %d rows, %v; want %d", i, op.work.tag.RowsAffected(), op.err, want)
+		}
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM leases WHERE owner = 'w1'`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("leases owned by w1: %d, %v; want 2", n, err)
+	}
+}

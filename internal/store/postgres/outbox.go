@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/giftdesk/giftdesk/bot"
@@ -159,7 +160,13 @@ func (s *Store) MarkReplying(ctx context.Context, id int64, owner string) error 
 // updateOutgoing runs update, which changes row id if it is unfinished and leased by
 // owner, and tells why nothing changed if nothing did.
 func (s *Store) updateOutgoing(ctx context.Context, pool *pgxpool.Pool, id int64, owner, update string, args ...any) error {
-	tag, err := pool.Exec(ctx, update, args...)
+	var tag pgconn.CommandTag
+	var err error
+	if pool == s.lazy {
+		tag, err = s.lazyExec(ctx, update, args...)
+	} else {
+		tag, err = pool.Exec(ctx, update, args...)
+	}
 	if err != nil {
 		return err
 	}

@@ -164,10 +164,11 @@ type Store struct {
 	lazy *pgxpool.Pool
 	now  func() time.Time
 	live liveness
-	// turns and inbox are the lanes of group commit (see group.go): CommitTurn's
-	// transactions, and AddEvents' statements.
+	// turns, inbox and stmts are the lanes of group commit (see group.go): CommitTurn's
+	// transactions, AddEvents' statements, and the writes on lazy.
 	turns *group[txWork]
 	inbox *group[*newEvents]
+	stmts *group[*stmtWork]
 }
 
 var (
@@ -231,6 +232,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s.turns = newGroup(func(b []*groupOp[txWork]) bool { return len(b) >= maxTurnBatch },
 		func(ctx context.Context, b []*groupOp[txWork]) { runTx(ctx, s.pool, b) })
 	s.inbox = newGroup(fullEvents, s.insertEvents)
+	s.stmts = newGroup(func(b []*groupOp[*stmtWork]) bool { return len(b) >= maxStmtBatch }, s.runLazy)
 	// The pool connects lazily: connect now, so that a wrong URL fails at start-up.
 	if err := pool.Ping(ctx); err != nil {
 		s.Close()
@@ -309,6 +311,7 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.turns.close()
 	s.inbox.close()
+	s.stmts.close()
 	s.closeLive()
 	s.pool.Close()
 	s.lazy.Close()

@@ -155,7 +155,7 @@ func (s *Store) pendingEvents(ctx context.Context, k bot.Key) ([]bot.Event, erro
 func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string) error {
 	const release = `UPDATE leases SET owner = '', expires_at = '-infinity'
 		WHERE channel = $1 AND user_id = $2 AND owner = $3`
-	if _, err := s.lazy.Exec(ctx, release, k.Channel, k.User, owner); err != nil {
+	if _, err := s.lazyExec(ctx, release, k.Channel, k.User, owner); err != nil {
 		return fmt.Errorf("release conversation %s: %w", k, err)
 	}
 	return nil
