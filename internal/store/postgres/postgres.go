@@ -32,6 +32,18 @@
 // again). On this machine a flush costs more than the rest of a turn; a turn then waits
 // for one flush instead of three.
 //
+// # Group commit
+//
+// The writes of the hot path go through lanes (group.go): goroutines that run together
+// what was queued while they were busy. The turns of several workers commit in one
+// transaction, sent as one pipelined batch with its BEGIN (a failing turn makes the lane
+// run the batch again, each turn in a savepoint of its own, so it is undone alone); the
+// events of several webhooks are inserted by one AddEvents statement; the lazy writes
+// (deliveries' ends, replying marks, releases) go as one pipelined batch. A lone operation
+// costs what it did before; under load one WAL flush and one round trip cover many. The
+// semantics of each call are unchanged: a call returns once its write is committed, with
+// its own outcome.
+//
 // # Several processes
 //
 // Inbox: AddEvents is one INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id statement.
