@@ -52,14 +52,14 @@ type group[W any] struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
-	max     func(batch []*groupOp[W]) bool // reports whether batch is full
+	full    func(batch []*groupOp[W]) bool // reports whether batch is full
 	run     func(ctx context.Context, batch []*groupOp[W])
 	stopped chan struct{}
 }
 
 func newGroup[W any](full func([]*groupOp[W]) bool, run func(context.Context, []*groupOp[W])) *group[W] {
 	g := &group[W]{ops: make(chan *groupOp[W], 1024), stop: make(chan struct{}), stopped: make(chan struct{}),
-		max: full, run: run}
+		full: full, run: run}
 	for range laneCount {
 		g.wg.Go(g.lane)
 	}
@@ -124,7 +124,7 @@ func (g *group[W]) lane() {
 		}
 		batch := []*groupOp[W]{first}
 	fill:
-		for !g.max(batch) {
+		for !g.full(batch) {
 			select {
 			case op := <-g.ops:
 				batch = append(batch, op)
