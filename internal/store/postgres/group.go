@@ -150,9 +150,10 @@ func (g *group[W]) lane() {
 
 // txWork is one operation of a shared transaction: the statements it queues, and how it
 // reads their results. read must read the results of its statements in order and return
-// an error if the operation must not be committed (a statement failed, or a check found
-// nothing to change); it may be called more than once, each time on a fresh execution,
-// and must set its results afresh each time. The operation's results are valid once its
+// an error when one of them failed. A check that must keep the operation from being
+// committed must fail its statement on the server (giftdesk_expect), not only in read:
+// the batch's transaction commits unless a statement fails. read may be called more than
+// once, each time on a fresh execution, and must set its results afresh each time. The operation's results are valid once its
 // transaction has committed.
 type txWork struct {
 	batch *pgx.Batch
@@ -181,45 +182,25 @@ func runTx(ctx context.Context, pool *pgxpool.Pool, batch []*groupOp[txWork]) {
 	}
 }
 
-// runOptimistic runs batch in one transaction, BEGIN and all statements in one pipelined
-// batch, and commits it: two round trips. When an operation fails it rolls back and
-// returns that operation's error, opErr, and no operation has been told. Otherwise err is
-// the outcome of the transaction, for all of them.
+// runOptimistic runs batch in one transaction, all statements in one pipelined batch that
+// the server runs as one implicit transaction, committed at its end: one round trip. The
+// operations' checks fail their statements (giftdesk_expect), so a failing check rolls
+// the transaction back. When an operation fails it returns that operation's error, opErr,
+// and nothing is committed. Otherwise err is the outcome of the transaction, for all of
+// them.
 func runOptimistic(ctx context.Context, pool *pgxpool.Pool, batch []*groupOp[txWork]) (opErr, err error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// A connection released inside a transaction (a failed ROLLBACK, a cancelled
-	// context) is closed by the pool, which ends the transaction.
-	defer conn.Release()
 	var all pgx.Batch
-	all.Queue("BEGIN")
 	for _, op := range batch {
 		all.QueuedQueries = appendFresh(all.QueuedQueries, op.work.batch)
 	}
-	br := conn.SendBatch(ctx, &all)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, fmt.Errorf("begin: %w", err)
-	}
+	br := pool.SendBatch(ctx, &all)
 	for _, op := range batch {
 		if opErr = op.work.read(br); opErr != nil {
-			break
+			br.Close() // the server rolls the implicit transaction back
+			return opErr, nil
 		}
 	}
-	if err := br.Close(); opErr == nil {
-		opErr = err
-	}
-	if opErr != nil {
-		_, _ = conn.Exec(ctx, "ROLLBACK")
-		return opErr, nil
-	}
-	tag, err := conn.Exec(ctx, "COMMIT")
-	if err == nil && tag.String() != "COMMIT" { // the transaction had failed: "ROLLBACK"
-		err = errors.New(tag.String())
-	}
-	if err != nil {
+	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return nil, nil

@@ -36,13 +36,13 @@
 //
 // The writes of the hot path go through lanes (group.go): goroutines that run together
 // what was queued while they were busy. The turns of several workers commit in one
-// transaction, sent as one pipelined batch with its BEGIN (a failing turn makes the lane
-// run the batch again, each turn in a savepoint of its own, so it is undone alone); the
-// events of several webhooks are inserted by one AddEvents statement; the lazy writes
-// (deliveries' ends, replying marks, releases) go as one pipelined batch. A lone operation
-// costs what it did before; under load one WAL flush and one round trip cover many. The
-// semantics of each call are unchanged: a call returns once its write is committed, with
-// its own outcome.
+// transaction, sent as one pipelined batch that the server runs as one implicit
+// transaction, one round trip in all (a failing turn makes the lane run the batch again,
+// each turn in a savepoint of its own, so it is undone alone); the events of several
+// webhooks are inserted by one AddEvents statement; the lazy writes (deliveries' ends,
+// replying marks, releases) go as one pipelined batch. Nothing waits to gather a batch;
+// under load one WAL flush and one round trip cover many. The semantics of each call are
+// unchanged: a call returns once its write is committed, with its own outcome.
 //
 // # Several processes
 //
@@ -69,7 +69,10 @@
 // compare-and-swap (UPDATE ... WHERE revision = $n, or INSERT ... ON CONFLICT DO NOTHING
 // for a new one; a concurrent writer waits for the row lock and then fails the check),
 // marking the event processed (UPDATE ... WHERE processed_at IS NULL), the outbox rows, the
-// transcript lines and the archived ticket. Any check that fails rolls it all back.
+// transcript lines and the archived ticket. Any check that fails rolls it all back: the
+// checks fail their statements (giftdesk_expect, schema/0008_expect.sql, raises SQLSTATE
+// GD409 or GD404), so the batch needs no BEGIN and no COMMIT of its own. Such a failure,
+// rare (a lease that lapsed), leaves an ERROR line in the server's log.
 //
 // Outbox: ClaimOutgoing is one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
 // RETURNING statement choosing the oldest unfinished row of each conversation and

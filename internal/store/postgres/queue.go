@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/giftdesk/giftdesk/bot"
 	"github.com/giftdesk/giftdesk/internal/store/row"
@@ -182,8 +183,8 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // an error, as is a Closed ticket without ID. Outgoings without messages are skipped; nil
 // ones too. Transcript lines are stored with NUL characters and invalid UTF-8 replaced.
 //
-// The statements go to the server as one pipelined batch, so a turn costs three round
-// trips (begin, batch, commit) however much it changes. Turns committed at once by
+// The statements go to the server as one pipelined batch, run as one implicit
+// transaction, so a turn costs one round trip however much it changes. Turns committed at once by
 // several workers share one transaction and one WAL flush (see group.go); a failing one is
 // undone alone.
 func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
@@ -205,8 +206,12 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 // done, which updates t once they are committed.
 func (s *Store) turnWork(t *bot.Turn) (w txWork, done func(), err error) {
 	const (
-		processed = `UPDATE inbox SET processed_at = $1, event = NULL
-			WHERE id = $2 AND channel = $3 AND user_id = $4 AND processed_at IS NULL`
+		// Each check fails its statement, and so the transaction, if it changes no row
+		// (giftdesk_expect): the conversation's revision (conflictCode), the event still
+		// pending (goneCode).
+		processed = `WITH w AS (UPDATE inbox SET processed_at = $1, event = NULL
+			WHERE id = $2 AND channel = $3 AND user_id = $4 AND processed_at IS NULL RETURNING 1)
+			SELECT giftdesk_expect(count(*), '` + goneCode + `') FROM w`
 		// A row is leased to $9 until $10, as ClaimOutgoing would, when $9 is not NULL and
 		// the conversation has no unfinished row on the same channel. Turns of one
 		// conversation commit one at a time (the conversation's row lock, then its
@@ -247,7 +252,7 @@ func (s *Store) turnWork(t *bot.Turn) (w txWork, done func(), err error) {
 
 	now := s.now()
 	var b pgx.Batch
-	b.Queue(save, saveArgs...)
+	b.Queue(`WITH w AS (`+save+` RETURNING 1) SELECT giftdesk_expect(count(*), '`+conflictCode+`') FROM w`, saveArgs...)
 	b.Queue(processed, ms(now), t.EventID, c.Key.Channel, c.Key.User)
 	created := make([]time.Time, len(outs))
 	for i, o := range outs {
@@ -278,18 +283,15 @@ func (s *Store) turnWork(t *bot.Turn) (w txWork, done func(), err error) {
 	ids := make([]int64, len(outs))
 	claimed := make([]bool, len(outs))
 	read := func(br pgx.BatchResults) error {
-		tag, err := br.Exec()
-		if err != nil {
+		if _, err := br.Exec(); isCode(err, conflictCode) {
+			return fmt.Errorf("save conversation at revision %d: %w", c.Revision, bot.ErrConflict)
+		} else if err != nil {
 			return fmt.Errorf("save conversation: %w", translate(err))
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("save conversation at revision %d: %w", c.Revision, bot.ErrConflict)
-		}
-		if tag, err = br.Exec(); err != nil {
-			return fmt.Errorf("mark event processed: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
+		if _, err := br.Exec(); isCode(err, goneCode) {
 			return fmt.Errorf("no pending event: %w", bot.ErrNotFound)
+		} else if err != nil {
+			return fmt.Errorf("mark event processed: %w", err)
 		}
 		for i, o := range outs {
 			if err := br.QueryRow().Scan(&ids[i], &claimed[i]); err != nil {
@@ -320,4 +322,17 @@ func (s *Store) turnWork(t *bot.Turn) (w txWork, done func(), err error) {
 		}
 	}
 	return txWork{batch: &b, read: read}, done, nil
+}
+
+// The SQLSTATEs with which CommitTurn's checks fail (see giftdesk_expect, in
+// schema/0008_expect.sql): a stale revision, an event not pending.
+const (
+	conflictCode = "GD409"
+	goneCode     = "GD404"
+)
+
+// isCode reports whether err is a PostgreSQL error with SQLSTATE code.
+func isCode(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
 }
