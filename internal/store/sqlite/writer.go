@@ -32,8 +32,8 @@ type writeOp struct {
 	ctx    context.Context
 	f      func(tx *sql.Tx) error
 	urgent bool // queued by inTxUrgent
-	err  error
-	done chan struct{}
+	err    error
+	done   chan struct{}
 }
 
 // writer is the goroutine that runs every write.
