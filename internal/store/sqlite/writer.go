@@ -29,11 +29,10 @@ var errClosed = errors.New("sqlite: store closed")
 
 // writeOp is one write operation waiting for the writer.
 type writeOp struct {
-	ctx    context.Context
-	f      func(tx *sql.Tx) error
-	urgent bool // queued by inTxUrgent
-	err    error
-	done   chan struct{}
+	ctx  context.Context
+	f    func(tx *sql.Tx) error
+	err  error
+	done chan struct{}
 }
 
 // writer is the goroutine that runs every write.
@@ -63,17 +62,17 @@ func (s *Store) stopWriter() {
 // once that transaction has committed, or f's error (f's changes rolled back, the others'
 // kept). f must use tx only, not s.write, and must not keep tx.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	return s.queueTx(ctx, s.w.ops, f, false)
+	return s.queueTx(ctx, s.w.ops, f)
 }
 
 // inTxUrgent is inTx for the writes a webhook waits for before it can answer: they go
 // before the others (see runWriter).
 func (s *Store) inTxUrgent(ctx context.Context, f func(tx *sql.Tx) error) error {
-	return s.queueTx(ctx, s.w.urgent, f, true)
+	return s.queueTx(ctx, s.w.urgent, f)
 }
 
-func (s *Store) queueTx(ctx context.Context, q chan *writeOp, f func(tx *sql.Tx) error, urgent bool) error {
-	op := &writeOp{ctx: ctx, f: f, urgent: urgent, done: make(chan struct{})}
+func (s *Store) queueTx(ctx context.Context, q chan *writeOp, f func(tx *sql.Tx) error) error {
+	op := &writeOp{ctx: ctx, f: f, done: make(chan struct{})}
 	select {
 	case q <- op:
 	case <-s.w.stop:
@@ -103,36 +102,41 @@ func (s *Store) runWriter() {
 	busy := false
 	for {
 		// Webhooks wait for their events to be stored before they answer, and an answer
-		// that is late makes the platform send again: their writes go first, and a batch
-		// that has one is committed without waiting for more. The others (turns,
-		// deliveries) share the transaction: a commit costs about as much for one
-		// operation as for many, and pages both change (the inbox's) are written once.
-		batch := drain(s.w.urgent, nil)
-		if len(batch) == 0 {
-			select {
-			case <-s.w.stop:
-				s.failQueued()
-				return
-			case op := <-s.w.urgent:
-				batch = drain(s.w.urgent, append(batch, op))
-			case op := <-s.w.ops:
-				// Webhooks' writes queued meanwhile still go first.
-				batch = append(drain(s.w.urgent, nil), op)
-			}
+		// that is late makes the platform send again: their writes go first, in batches
+		// of their own, committed without waiting for more. The others (turns,
+		// deliveries) take the writer whenever no webhook waits.
+		if urgent := drain(s.w.urgent, nil); len(urgent) > 0 {
+			s.writeBatch(urgent)
+			continue
 		}
-		urgent := batch[0].urgent
-		batch = drain(s.w.ops, batch)
-		if busy && !urgent && len(batch) < maxWriteBatch {
+		var first *writeOp
+		select {
+		case <-s.w.stop:
+			for {
+				select {
+				case op := <-s.w.ops:
+					op.err = errClosed
+					close(op.done)
+				case op := <-s.w.urgent:
+					op.err = errClosed
+					close(op.done)
+				default:
+					return
+				}
+			}
+		case op := <-s.w.urgent:
+			s.writeBatch([]*writeOp{op})
+			continue
+		case first = <-s.w.ops:
+		}
+		batch := drain(s.w.ops, []*writeOp{first})
+		if busy && len(batch) < maxWriteBatch {
 			t := time.NewTimer(writeGather)
 		gather:
 			for len(batch) < maxWriteBatch {
 				select {
 				case op := <-s.w.ops:
 					batch = append(batch, op)
-				case op := <-s.w.urgent:
-					// Ahead of the others, and no more waiting.
-					batch = append([]*writeOp{op}, batch...)
-					break gather
 				case <-t.C:
 					break gather
 				}
@@ -141,22 +145,6 @@ func (s *Store) runWriter() {
 		}
 		busy = len(batch) > 1
 		s.writeBatch(batch)
-	}
-}
-
-// failQueued fails the operations still queued when the writer stops.
-func (s *Store) failQueued() {
-	for {
-		select {
-		case op := <-s.w.ops:
-			op.err = errClosed
-			close(op.done)
-		case op := <-s.w.urgent:
-			op.err = errClosed
-			close(op.done)
-		default:
-			return
-		}
 	}
 }
 
