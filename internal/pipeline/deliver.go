@@ -136,19 +136,64 @@ func (d *Deliverer) Claim() *bot.Claim {
 
 // Deliver delivers rows already leased to this deliverer (by CommitTurn with Claim) in
 // the background, as if RunOnce had claimed them; it waits only while maxDirect
-// deliveries are under way. ctx bounds the deliveries: the worker passes the context of
-// its turn, which outlives shutdown by the grace (see inFlight). Run waits for them
-// before it returns.
+// deliveries are under way. Rows of one conversation and delivering channel (a batch of
+// turns committed together, see TurnsCommitter) go out one after the other, in the order
+// given; when one of them is not finished (it is to be retried, or parked), the leases of
+// those after it end at once (RetryOutgoing, due now: nothing was attempted, so the claim
+// is matched by a failure) and they wait behind it as claims would. ctx bounds the
+// deliveries: the worker passes the context of its turn, which outlives shutdown by the
+// grace (see inFlight). Run waits for them before it returns.
 func (d *Deliverer) Deliver(ctx context.Context, rows []*bot.Outgoing) {
+	type chainKey struct {
+		k   bot.Key
+		via string
+	}
+	var chains [][]bot.Outgoing
+	var index map[chainKey]int
 	for _, o := range rows {
+		i := len(chains)
+		if len(rows) > 1 {
+			if index == nil {
+				index = make(map[chainKey]int)
+			}
+			ck := chainKey{o.Key, o.Via()}
+			if j, ok := index[ck]; ok {
+				i = j
+			} else {
+				index[ck] = i
+			}
+		}
+		if i == len(chains) {
+			chains = append(chains, nil)
+		}
+		chains[i] = append(chains[i], *o)
+	}
+	for _, chain := range chains {
 		d.slots <- struct{}{}
 		d.wg.Add(1)
 		d.direct.Add(1)
-		o := *o
 		go func() {
 			defer func() { d.direct.Add(-1); <-d.slots; d.wg.Done() }()
-			d.deliver(ctx, o)
+			for i, o := range chain {
+				if !d.deliver(ctx, o) {
+					d.unclaim(ctx, chain[i+1:])
+					return
+				}
+			}
 		}()
+	}
+}
+
+// unclaim ends this deliverer's leases on rows it has not attempted, so that they are
+// claimed in order behind the one that holds them up.
+func (d *Deliverer) unclaim(ctx context.Context, rows []bot.Outgoing) {
+	for _, o := range rows {
+		if err := d.cfg.Outbox.RetryOutgoing(ctx, o.ID, d.cfg.Owner, d.cfg.Now()); err != nil {
+			d.log.Error("end the lease of a row not attempted", "conversation", o.Key.String(), "outgoing", o.ID, "err", err)
+		}
+	}
+	if len(rows) > 0 {
+		d.wake1()
 	}
 }
 
@@ -248,13 +293,15 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	}
 	var wg sync.WaitGroup
 	for _, o := range rows {
-		wg.Go(func() { d.deliver(ctx, o) })
+		wg.Go(func() { _ = d.deliver(ctx, o) })
 	}
 	wg.Wait()
 	return len(rows), nil
 }
 
-func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) {
+// deliver attempts o and reports whether it is finished (delivered, failed for good or
+// uncertain), so that the next row of its conversation and channel may go.
+func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) bool {
 	start := d.cfg.Now()
 	log := d.log.With("conversation", o.Key.String(), "outgoing", o.ID, "via", o.Via(), "attempt", o.Attempts+1)
 	via := o.Via()
@@ -292,7 +339,7 @@ func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) {
 			log.Error("park outgoing", "err", perr)
 		}
 		d.observe(via, "parked", start)
-		return
+		return false
 	case bot.IsPermanent(err) || bot.IsFixable(err) || o.Attempts+1 >= d.cfg.MaxAttempts:
 		outcome = "failed"
 		log.Error("delivery failed", "err", err)
@@ -307,9 +354,10 @@ func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) {
 			log.Error("schedule retry", "err", rerr)
 		}
 		d.observe(via, "retry", start)
-		return
+		return false
 	}
-	if ferr := d.cfg.Outbox.FinishOutgoing(ctx, o.ID, d.cfg.Owner, outcome); ferr != nil {
+	ferr := d.cfg.Outbox.FinishOutgoing(ctx, o.ID, d.cfg.Owner, outcome)
+	if ferr != nil {
 		log.Error("finish outgoing", "err", ferr)
 	}
 	d.observe(via, outcome, start)
@@ -317,6 +365,7 @@ func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) {
 		// A row committed meanwhile may have waited behind this one.
 		d.wake1()
 	}
+	return ferr == nil
 }
 
 // parkWait is the wait before the next attempt of a parked row of the given age: a tenth

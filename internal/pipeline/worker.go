@@ -174,7 +174,25 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	}
 	w.showBacklog(ctx, evs)
 	released := false
-	for i, ev := range evs {
+	tc, batch := w.cfg.Queue.(TurnsCommitter)
+	for i := 0; i < len(evs); {
+		if batch && len(evs)-i > 1 {
+			n := min(len(evs)-i, maxBatchTurns)
+			done, err := w.processBatch(ctx, tc, evs[i:i+n], i+n == len(evs))
+			if err != nil {
+				// As below: the events stay pending and the lease is kept.
+				return true, fmt.Errorf("events %s to %s: %w", evs[i].ID, evs[i+n-1].ID, err)
+			}
+			if done {
+				released = i+n == len(evs)
+				i += n
+				continue
+			}
+			// A conflict or an event processed elsewhere: one at a time from here, as
+			// before batches.
+			batch = false
+		}
+		ev := evs[i]
 		var err error
 		// The last turn ends the lease in its own commit.
 		if released, err = w.process(ctx, ev, i == len(evs)-1); err != nil {
@@ -182,6 +200,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 			// again when the lease expires, not in a tight loop.
 			return true, fmt.Errorf("event %s: %w", ev.ID, err)
 		}
+		i++
 	}
 	if !released {
 		if err := w.cfg.Queue.ReleaseConversation(ctx, k, w.cfg.Owner); err != nil {
@@ -233,57 +252,12 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 		start := w.cfg.Now()
 		// The first attempt may start from the copy this process committed last; a
 		// conflict means it was stale, and the next attempt loads.
-		var c *bot.Conversation
-		if attempt == 1 && w.cache != nil {
-			c = w.cache.get(ev.Key)
-		}
-		if c == nil {
-			var err error
-			c, err = w.cfg.Store.Conversation(ctx, ev.Key)
-			if errors.Is(err, bot.ErrNotFound) {
-				c, err = &bot.Conversation{Key: ev.Key}, nil
-			}
-			if err != nil {
-				return false, fmt.Errorf("load: %w", err)
-			}
-		}
-		w.profile(ctx, c, &ev)
-		if attempt == 1 {
-			w.showHandoff(ctx, c, ev)
-		}
-		node := c.Node
-		res, err := w.cfg.Stepper.Step(ctx, c, ev)
-		outcome := "ok"
+		c, err := w.conversation(ctx, ev.Key, attempt == 1)
 		if err != nil {
-			// A bug in a flow or a stepper must not wedge the conversation's queue: the
-			// customer gets an apology (an agent's action is only logged) and the event is
-			// done.
-			w.log.Error("step", "conversation", ev.Key.String(), "event", ev.ID, "node", node, "err", err)
-			res = bot.Result{}
-			if ev.In.Kind.FromCustomer() {
-				res.Messages = bot.StepFailed(c.Lang)
-			}
-			outcome = "error"
+			return false, err
 		}
-		turn := &bot.Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed}
-		if release {
-			turn.Release = w.cfg.Owner
-		}
-		if w.cfg.Deliverer != nil {
-			turn.Claim = w.cfg.Deliverer.Claim()
-		}
-		if len(res.Messages) > 0 {
-			turn.Out = append(turn.Out, &bot.Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, Handle: ev.Handle, EventAt: ev.At,
-				Messages: res.Messages})
-		}
-		turn.Out = append(turn.Out, res.Out...)
-		for i, o := range turn.Out {
-			o.Key, o.EventID, o.Seq, o.CreatedAt = ev.Key, ev.ID, i, w.cfg.Now()
-			if o.EventAt.IsZero() {
-				o.EventAt = ev.At
-			}
-		}
-		err = w.cfg.Queue.CommitTurn(ctx, turn)
+		st := w.step(ctx, c, ev, attempt == 1, release)
+		err = w.cfg.Queue.CommitTurn(ctx, st.turn)
 		if w.cache != nil {
 			if err == nil {
 				w.cache.put(c)
@@ -305,16 +279,145 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 		if err != nil {
 			return false, fmt.Errorf("commit: %w", err)
 		}
-		msgs := res.Messages
+		w.committed(ctx, []stepped{st}, start)
+		return release, nil
+	}
+}
+
+// maxBatchTurns bounds the turns of one conversation committed together.
+const maxBatchTurns = 16
+
+// TurnsCommitter is an optional capability of a Queue: committing consecutive turns of
+// one conversation in one transaction, the conversation saved once (as the SQLite store's
+// CommitTurns). With it, a worker that claims several pending events steps them all and
+// commits them together: a backlog costs a write of the conversation and of its index
+// entries per batch rather than per event. Rows leased at the commit (bot.Turn.Claim)
+// may then include several of one conversation and channel, which the Deliverer sends
+// in order.
+type TurnsCommitter interface {
+	CommitTurns(ctx context.Context, ts []*bot.Turn) error
+}
+
+// processBatch steps evs, consecutive pending events of one conversation, and commits
+// their turns together; with release, the commit also ends the worker's lease. It reports
+// false, having stored nothing, when the commit met a concurrent change or an event no
+// longer pending: the caller then processes them one at a time.
+func (w *Worker) processBatch(ctx context.Context, tc TurnsCommitter, evs []bot.Event, release bool) (bool, error) {
+	start := w.cfg.Now()
+	k := evs[0].Key
+	c, err := w.conversation(ctx, k, true)
+	if err != nil {
+		return false, err
+	}
+	sts := make([]stepped, len(evs))
+	turns := make([]*bot.Turn, len(evs))
+	for i, ev := range evs {
+		sts[i] = w.step(ctx, c, ev, true, release && i == len(evs)-1)
+		turns[i] = sts[i].turn
+	}
+	err = tc.CommitTurns(ctx, turns)
+	if w.cache != nil {
+		if err == nil {
+			w.cache.put(c)
+		} else {
+			w.cache.drop(k)
+		}
+	}
+	if errors.Is(err, bot.ErrConflict) || errors.Is(err, bot.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	w.committed(ctx, sts, start)
+	return true, nil
+}
+
+// conversation returns the conversation k, a new one if there is none: with cached, the
+// copy this process committed last if it has one.
+func (w *Worker) conversation(ctx context.Context, k bot.Key, cached bool) (*bot.Conversation, error) {
+	if cached && w.cache != nil {
+		if c := w.cache.get(k); c != nil {
+			return c, nil
+		}
+	}
+	c, err := w.cfg.Store.Conversation(ctx, k)
+	if errors.Is(err, bot.ErrNotFound) {
+		return &bot.Conversation{Key: k}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	return c, nil
+}
+
+// stepped is one event stepped, its turn not yet committed.
+type stepped struct {
+	ev      bot.Event
+	turn    *bot.Turn
+	msgs    []bot.Message
+	from    string            // the node before the step
+	after   *bot.Conversation // a shallow copy of the conversation after the step
+	outcome string
+}
+
+// step steps ev on c and builds its turn; first is the event's first attempt. With
+// release, the turn ends the worker's lease on the conversation.
+func (w *Worker) step(ctx context.Context, c *bot.Conversation, ev bot.Event, first, release bool) stepped {
+	w.profile(ctx, c, &ev)
+	if first {
+		w.showHandoff(ctx, c, ev)
+	}
+	node := c.Node
+	res, err := w.cfg.Stepper.Step(ctx, c, ev)
+	outcome := "ok"
+	if err != nil {
+		// A bug in a flow or a stepper must not wedge the conversation's queue: the
+		// customer gets an apology (an agent's action is only logged) and the event is
+		// done.
+		w.log.Error("step", "conversation", ev.Key.String(), "event", ev.ID, "node", node, "err", err)
+		res = bot.Result{}
+		if ev.In.Kind.FromCustomer() {
+			res.Messages = bot.StepFailed(c.Lang)
+		}
+		outcome = "error"
+	}
+	turn := &bot.Turn{Conversation: c, EventID: ev.ID, Transcript: res.Transcript, Closed: res.Closed}
+	if release {
+		turn.Release = w.cfg.Owner
+	}
+	if w.cfg.Deliverer != nil {
+		turn.Claim = w.cfg.Deliverer.Claim()
+	}
+	if len(res.Messages) > 0 {
+		turn.Out = append(turn.Out, &bot.Outgoing{Address: ev.Address, ReplyToken: ev.ReplyToken, Handle: ev.Handle, EventAt: ev.At,
+			Messages: res.Messages})
+	}
+	turn.Out = append(turn.Out, res.Out...)
+	for i, o := range turn.Out {
+		o.Key, o.EventID, o.Seq, o.CreatedAt = ev.Key, ev.ID, i, w.cfg.Now()
+		if o.EventAt.IsZero() {
+			o.EventAt = ev.At
+		}
+	}
+	after := *c
+	return stepped{ev: ev, turn: turn, msgs: res.Messages, from: node, after: &after, outcome: outcome}
+}
+
+// committed logs the turns committed together, calls the Turned hook, and hands the rows
+// leased at the commit to the deliverer (in order) or wakes it for the others.
+func (w *Worker) committed(ctx context.Context, sts []stepped, start time.Time) {
+	var claimed []*bot.Outgoing
+	unclaimed := false
+	for _, st := range sts {
+		ev, c := st.ev, st.after
 		w.log.Info("event processed", "conversation", ev.Key.String(), "event", ev.ID, "kind", string(ev.In.Kind),
-			"from", node, "node", c.Node, "status", string(c.Status), "messages", len(msgs), "outcome", outcome,
+			"from", st.from, "node", c.Node, "status", string(c.Status), "messages", len(st.msgs), "outcome", st.outcome,
 			"duration_ms", float64(w.cfg.Now().Sub(start).Microseconds())/1000)
 		if w.cfg.Turned != nil {
-			w.cfg.Turned(ev, c, msgs)
+			w.cfg.Turned(ev, c, st.msgs)
 		}
-		var claimed []*bot.Outgoing
-		unclaimed := false
-		for _, o := range turn.Out {
+		for _, o := range st.turn.Out {
 			switch {
 			case len(o.Messages) == 0:
 			case o.Claimed:
@@ -323,13 +426,12 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 				unclaimed = true
 			}
 		}
-		if len(claimed) > 0 {
-			w.cfg.Deliverer.Deliver(ctx, claimed)
-		}
-		if unclaimed && w.cfg.Committed != nil {
-			w.cfg.Committed()
-		}
-		return release, nil
+	}
+	if len(claimed) > 0 {
+		w.cfg.Deliverer.Deliver(ctx, claimed)
+	}
+	if unclaimed && w.cfg.Committed != nil {
+		w.cfg.Committed()
 	}
 }
 

@@ -2,7 +2,10 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,6 +210,103 @@ func TestWorkerProfileOnce(t *testing.T) {
 			}
 			if calls != 1 || c.Name != tt.told || !c.ProfileChecked {
 				t.Errorf("lookups %d, Name %q, ProfileChecked %v; want 1, %q, true", calls, c.Name, c.ProfileChecked, tt.told)
+			}
+		})
+	}
+}
+
+// orderSender records the texts it delivers, in order, and fails the first attempt
+// of the texts in fail with a temporary error.
+type orderSender struct {
+	mu    sync.Mutex
+	fail  map[string]bool
+	texts []string
+}
+
+func (s *orderSender) Send(_ context.Context, o bot.Outgoing) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	text := o.Messages[0].Text
+	if s.fail[text] {
+		delete(s.fail, text)
+		return "", &bot.DeliveryError{Err: errors.New("LINE answered 500")}
+	}
+	s.texts = append(s.texts, text)
+	return "reply", nil
+}
+
+func (s *orderSender) delivered() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.texts)
+}
+
+// TestWorkerBacklogOneCommit checks that a conversation's pending events are stepped in
+// order and committed together (the conversation saved once), and that their answers,
+// leased at the commit, go out in order; and that when one of them fails, those after it
+// wait behind its retry instead of for their leases to expire.
+func TestWorkerBacklogOneCommit(t *testing.T) {
+	tests := []struct {
+		name string
+		fail string // the answer whose first attempt fails
+	}{
+		{name: "all delivered"},
+		{name: "second retried", fail: "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			now := time.Date(2025, time.April, 1, 9, 0, 0, 0, time.UTC)
+			clock := func() time.Time { return now }
+			store, err := sqlite.New(ctx, sqlite.Config{Path: sqlite.Memory, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			sender := &orderSender{fail: map[string]bool{tt.fail: true}}
+			d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender},
+				Now: clock, Backoff: func(int) time.Duration { return 0 }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{},
+				Deliverer: d, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := bot.Key{Channel: "line", User: "U1"}
+			var evs []bot.Event
+			for i := range 5 {
+				evs = append(evs, bot.Event{ID: "e" + strconv.Itoa(i), Key: k, In: bot.Inbound{Kind: bot.InText, Text: "x"},
+					At: now.Add(time.Duration(i) * time.Second), ReplyToken: "token" + strconv.Itoa(i)})
+			}
+			if _, err := store.AddEvents(ctx, evs); err != nil {
+				t.Fatal(err)
+			}
+			if did, err := w.RunOnce(ctx); !did || err != nil {
+				t.Fatalf("RunOnce = %v, %v", did, err)
+			}
+			d.Wait()
+			c, err := store.Conversation(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Vars["turns"] != "5" || c.Revision != 1 {
+				t.Errorf("conversation: turns %q, revision %d; want 5 turns saved at once (revision 1)", c.Vars["turns"], c.Revision)
+			}
+			// What is left (a retried answer and those behind it) goes out in order by
+			// claims, none of them held by a lease.
+			for range 10 {
+				n, err := d.RunOnce(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+			if got, want := sender.delivered(), []string{"1", "2", "3", "4", "5"}; !slices.Equal(got, want) {
+				t.Errorf("delivered %v, want %v", got, want)
 			}
 		})
 	}

@@ -207,6 +207,55 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // an error, as is a Closed ticket without ID. Outgoings without messages are skipped; nil
 // ones too.
 func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
+	if t == nil || t.Conversation == nil {
+		return errors.New("commit turn: no conversation")
+	}
+	if err := s.commitTurns(ctx, []*bot.Turn{t}); err != nil {
+		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, t.Conversation.Key, err)
+	}
+	return nil
+}
+
+// CommitTurns commits consecutive turns of one conversation in one transaction: all of
+// them or none. Every turn must have the same Conversation (the same pointer), in the
+// state after the last turn; it is saved once, with a compare-and-swap on its revision,
+// which is incremented once. Each turn's event must be pending and, when its turn comes,
+// the conversation's oldest pending one: they are marked processed in order. Outgoings,
+// transcript lines, closed tickets, claims and a release are as for CommitTurn, except
+// that with a Claim an outgoing row that the batch's previous row on the same channel
+// waits behind is leased too when that one was: the caller delivers them in order. The
+// errors are CommitTurn's; on any error nothing is stored and the turns are left alone.
+//
+// A worker stepping a backlog commits it this way so that the conversation's row and
+// the per-conversation index entries are written once for the batch, not once per event.
+func (s *Store) CommitTurns(ctx context.Context, ts []*bot.Turn) error {
+	if len(ts) == 0 || ts[0] == nil || ts[0].Conversation == nil {
+		return errors.New("commit turns: no conversation")
+	}
+	for _, t := range ts {
+		if t == nil || t.Conversation != ts[0].Conversation {
+			return fmt.Errorf("commit turns of %s: not all of the same conversation", ts[0].Conversation.Key)
+		}
+	}
+	if err := s.commitTurns(ctx, ts); err != nil {
+		return fmt.Errorf("commit %d turns of %s: %w", len(ts), ts[0].Conversation.Key, err)
+	}
+	return nil
+}
+
+// turnRows is what commitTurns prepares for one turn before it takes the write lock.
+type turnRows struct {
+	t        *bot.Turn
+	outs     []*bot.Outgoing
+	payloads []string
+	closed   *archived
+	lines    []any
+	ids      []int64
+	claimed  []bool
+	created  []time.Time
+}
+
+func (s *Store) commitTurns(ctx context.Context, ts []*bot.Turn) error {
 	const (
 		// The event must be pending and the conversation's oldest pending one: two
 		// processes on one file have leases of their own, and an event that happened
@@ -224,89 +273,116 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 			FROM (SELECT ?9 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox
 				WHERE channel = ?1 AND user_id = ?2 AND via = ?3 AND finished_at IS NULL) AS claimed)
 			RETURNING id, attempts`
+		// insertOut for a row whose channel's unfinished rows are all this batch's and
+		// leased to ?9 (when ?9 is not NULL).
+		insertChained = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
+				attempts, lease_owner, lease_expires_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 IS NOT NULL, ?9, iif(?9 IS NULL, NULL, ?10))
+			RETURNING id, attempts`
 	)
-	if t == nil || t.Conversation == nil {
-		return errors.New("commit turn: no conversation")
-	}
-	c := t.Conversation
+	c := ts[0].Conversation
 	// Check and encode before taking the write lock.
-	outs, payloads, err := row.Outgoings(t)
-	if err != nil {
-		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
-	}
-	var closed *archived
-	if t.Closed != nil {
-		if closed, err = archive(t.Closed); err != nil {
-			return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+	rows := make([]turnRows, len(ts))
+	for i, t := range ts {
+		r := &rows[i]
+		r.t = t
+		var err error
+		if r.outs, r.payloads, err = row.Outgoings(t); err != nil {
+			return fmt.Errorf("turn %s: %w", t.EventID, err)
 		}
+		if t.Closed != nil {
+			if r.closed, err = archive(t.Closed); err != nil {
+				return fmt.Errorf("turn %s: %w", t.EventID, err)
+			}
+		}
+		r.lines = make([]any, 0, 8*len(t.Transcript))
+		for _, l := range t.Transcript {
+			r.lines = append(r.lines, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text, l.Node, l.Miss)
+		}
+		r.ids = make([]int64, len(r.outs))
+		r.claimed = make([]bool, len(r.outs))
+		r.created = make([]time.Time, len(r.outs))
 	}
-	lineArgs := make([]any, 0, 8*len(t.Transcript))
-	for _, l := range t.Transcript {
-		lineArgs = append(lineArgs, c.Key.Channel, c.Key.User, l.At.UnixMilli(), string(l.Role), l.Name, l.Text, l.Node, l.Miss)
-	}
-	ids := make([]int64, len(outs))
-	claimed := make([]bool, len(outs))
-	created := make([]time.Time, len(outs))
-	var claimOwner any // NULL: no claim
-	var claimLease time.Duration
-	if t.Claim != nil { // checked by row.Outgoings
-		claimOwner, claimLease = t.Claim.Owner, t.Claim.Lease
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := saveConversation(ctx, s.writeq(tx), c); err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		q := s.writeq(tx)
+		if err := saveConversation(ctx, q, c); err != nil {
 			return err
 		}
 		now := s.now()
-		res, err := s.writeq(tx).ExecContext(ctx, processed, now.UnixMilli(), t.EventID, c.Key.Channel, c.Key.User)
-		if err != nil {
-			return fmt.Errorf("mark event processed: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("mark event processed: %w", err)
-		}
-		if n == 0 {
-			return fmt.Errorf("not pending, or not the oldest pending: %w", bot.ErrNotFound)
-		}
-		for i, o := range outs {
-			created[i] = o.CreatedAt
-			if created[i].IsZero() {
-				created[i] = now
-			}
-			// Due at once by the store's clock, whatever the caller's says, unless it is a
-			// timer (NotBefore): then it is due then, and not claimed now.
-			due, owner := now, claimOwner
-			if o.NotBefore.After(now) {
-				due, owner = o.NotBefore, nil
-			}
-			err := s.writeq(tx).QueryRowContext(ctx, insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
-				payloads[i], created[i].UnixMilli(), due.UnixMilli(), owner, now.Add(claimLease).UnixMilli()).Scan(&ids[i], &claimed[i])
+		// Per delivering channel: whether the batch's last row on it was leased.
+		var chained map[string]bool
+		for _, r := range rows {
+			t := r.t
+			res, err := q.ExecContext(ctx, processed, now.UnixMilli(), t.EventID, c.Key.Channel, c.Key.User)
 			if err != nil {
-				return fmt.Errorf("add outgoing %d: %w", o.Seq, err)
+				return fmt.Errorf("mark event %s processed: %w", t.EventID, err)
 			}
-		}
-		if len(t.Transcript) > 0 {
-			// One statement for the turn's lines.
-			if _, err := s.writeq(tx).ExecContext(ctx, insertLines(len(t.Transcript)), lineArgs...); err != nil {
-				return fmt.Errorf("append %d transcript lines: %w", len(t.Transcript), err)
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("mark event %s processed: %w", t.EventID, err)
 			}
-		}
-		if closed != nil {
-			if err := closed.insert(ctx, tx, c.Key, now); err != nil {
-				return fmt.Errorf("archive ticket %s: %w", t.Closed.ID, err)
+			if n == 0 {
+				return fmt.Errorf("event %s not pending, or not the oldest pending: %w", t.EventID, bot.ErrNotFound)
+			}
+			var claimOwner any // NULL: no claim
+			var claimLease time.Duration
+			if t.Claim != nil { // checked by row.Outgoings
+				claimOwner, claimLease = t.Claim.Owner, t.Claim.Lease
+			}
+			for i, o := range r.outs {
+				r.created[i] = o.CreatedAt
+				if r.created[i].IsZero() {
+					r.created[i] = now
+				}
+				// Due at once by the store's clock, whatever the caller's says, unless it is a
+				// timer (NotBefore): then it is due then, and not claimed now.
+				due, owner := now, claimOwner
+				if o.NotBefore.After(now) {
+					due, owner = o.NotBefore, nil
+				}
+				ins := insertOut
+				if chained[o.Via()] {
+					ins = insertChained
+				}
+				err := q.QueryRowContext(ctx, ins, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
+					r.payloads[i], r.created[i].UnixMilli(), due.UnixMilli(), owner, now.Add(claimLease).UnixMilli()).Scan(&r.ids[i], &r.claimed[i])
+				if err != nil {
+					return fmt.Errorf("add outgoing %d of %s: %w", o.Seq, t.EventID, err)
+				}
+				if len(ts) > 1 {
+					if chained == nil {
+						chained = make(map[string]bool)
+					}
+					chained[o.Via()] = r.claimed[i]
+				}
+			}
+			if len(t.Transcript) > 0 {
+				// One statement for the turn's lines.
+				if _, err := q.ExecContext(ctx, insertLines(len(t.Transcript)), r.lines...); err != nil {
+					return fmt.Errorf("append %d transcript lines: %w", len(t.Transcript), err)
+				}
+			}
+			if r.closed != nil {
+				if err := r.closed.insert(ctx, tx, c.Key, now); err != nil {
+					return fmt.Errorf("archive ticket %s: %w", t.Closed.ID, err)
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("commit turn %s of %s: %w", t.EventID, c.Key, err)
+		return err
 	}
-	if t.Release != "" {
-		s.leases.release(c.Key, t.Release)
+	for _, r := range rows {
+		if r.t.Release != "" {
+			s.leases.release(c.Key, r.t.Release)
+		}
 	}
 	c.Revision++
-	for i, o := range outs {
-		o.ID, o.CreatedAt, o.Claimed = ids[i], created[i], claimed[i]
+	for _, r := range rows {
+		for i, o := range r.outs {
+			o.ID, o.CreatedAt, o.Claimed = r.ids[i], r.created[i], r.claimed[i]
+		}
 	}
 	return nil
 }
