@@ -467,6 +467,9 @@ func circumstance(rest string) bool {
 // matcher finds the best target for an utterance among phrases.
 type matcher struct {
 	entries []matchEntry
+	// sparseIx finds the entries that may score on an utterance (match_speed.go); nil for
+	// a matcher made without add, which then scores every entry.
+	sparseIx *sparseOnce
 }
 
 type matchEntry struct {
@@ -475,6 +478,9 @@ type matchEntry struct {
 }
 
 func (m *matcher) add(normalize func(string) string, target string, words ...string) {
+	if m.sparseIx == nil {
+		m.sparseIx = &sparseOnce{}
+	}
 	for _, w := range words {
 		w, symptom := cutSymptom(w)
 		if p, ok := newPhrase(normalize, w); ok {
@@ -486,6 +492,9 @@ func (m *matcher) add(normalize func(string) string, target string, words ...str
 
 // addRules adds words, some of which may be rules over the book's concepts.
 func (m *matcher) addRules(book *ruleBook, target string, words ...string) {
+	if m.sparseIx == nil {
+		m.sparseIx = &sparseOnce{}
+	}
 	normalize := book.normalize
 	for _, w := range words {
 		w, symptom := cutSymptom(w)
@@ -507,13 +516,24 @@ func (m *matcher) addRules(book *ruleBook, target string, words ...string) {
 // targets tie, the utterance is ambiguous and nothing matches.
 func (m *matcher) best(u utterance) (string, int) {
 	bestTarget, bestScore, tie := "", 0, false
-	for _, e := range m.entries {
+	consider := func(e *matchEntry) {
 		s := e.p.score(u)
 		switch {
 		case s > bestScore:
 			bestTarget, bestScore, tie = e.target, s, false
 		case s == bestScore && s > 0 && e.target != bestTarget:
 			tie = true
+		}
+	}
+	var buf [wokenBuf]int32
+	if woken, _, ok := m.woken(u, buf[:0]); ok {
+		// The entries not woken score 0, which changes neither the best nor a tie.
+		for _, i := range woken {
+			consider(&m.entries[i])
+		}
+	} else {
+		for i := range m.entries {
+			consider(&m.entries[i])
 		}
 	}
 	if tie {
@@ -621,6 +641,7 @@ const (
 // used by several rules is one group, found once per utterance.
 type wordGroup struct {
 	alts []phrase
+	uses int // the rules naming it: the fewer, the more telling a word of it is
 }
 
 // hit is where a word was found: in compact for Japanese, in stemmed for English.
@@ -766,6 +787,7 @@ func (b *ruleBook) newRule(w string) (phrase, []string) {
 	for _, part := range strings.Split(w, "+") {
 		part = strings.TrimSpace(part)
 		if g := b.groups[part]; g != nil {
+			g.uses++
 			p.groups = append(p.groups, g)
 			continue
 		}
@@ -794,6 +816,7 @@ func (b *ruleBook) newRule(w string) (phrase, []string) {
 			b.groups = map[string]*wordGroup{}
 		}
 		b.groups[part] = g
+		g.uses++
 		p.groups = append(p.groups, g)
 	}
 	p.compact, p.spaced, p.runes = w, w, 0

@@ -201,25 +201,41 @@ var topicWords = map[string]bool{"amazon": true, "gift": true, "giftcard": true,
 // when specific.
 func (m *matcher) scoresOf(u utterance, specific bool) []targetScore {
 	var out []targetScore
-	for _, en := range m.entries {
-		if w := strings.TrimSpace(en.p.spaced); specific && en.p.ascii && !strings.Contains(w, " ") && (len(w) < 5 || topicWords[w]) {
-			continue
+	consider := func(en *matchEntry, broad bool) {
+		if specific && broad {
+			return
 		}
 		s := en.p.score(u)
 		if s == 0 {
-			continue
+			return
 		}
-		found := false
 		for i := range out {
 			if out[i].target == en.target {
 				out[i].score = max(out[i].score, s)
-				found = true
-				break
+				return
 			}
 		}
-		if !found {
-			out = append(out, targetScore{en.target, s})
+		out = append(out, targetScore{en.target, s})
+	}
+	var buf [wokenBuf]int32
+	if woken, ix, ok := m.woken(u, buf[:0]); ok {
+		// The entries not woken score 0; in the order of the entries, the targets come in
+		// the same order.
+		for _, i := range woken {
+			broad := false
+			if specific {
+				if int(i) < len(ix.broad) {
+					broad = ix.broad[i]
+				} else {
+					broad = isBroad(&m.entries[i].p)
+				}
+			}
+			consider(&m.entries[i], broad)
 		}
+		return out
+	}
+	for i := range m.entries {
+		consider(&m.entries[i], specific && isBroad(&m.entries[i].p))
 	}
 	return out
 }
@@ -227,6 +243,15 @@ func (m *matcher) scoresOf(u utterance, specific bool) []targetScore {
 // scoreOf returns the best score of target's phrases for u.
 func (m *matcher) scoreOf(target string, u utterance) int {
 	best := 0
+	var buf [wokenBuf]int32
+	if woken, _, ok := m.woken(u, buf[:0]); ok {
+		for _, i := range woken {
+			if en := &m.entries[i]; en.target == target {
+				best = max(best, en.p.score(u))
+			}
+		}
+		return best
+	}
 	for _, en := range m.entries {
 		if en.target == target {
 			best = max(best, en.p.score(u))
