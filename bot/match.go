@@ -319,7 +319,11 @@ func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
 // and a longer contained phrase beats a shorter one ("解決しない" beats "解決"). An occurrence
 // that the text denies (「カード会社は関係ない」, "it's not the card company") does not count.
 func (p phrase) score(u utterance) int {
-	s := p.rawScore(u)
+	return p.capped(p.rawScore(u))
+}
+
+// capped is a raw score s of p with a symptom's cap.
+func (p *phrase) capped(s int) int {
 	if p.symptom && s > symptomScore && s < 1000 {
 		return symptomScore
 	}
@@ -662,15 +666,15 @@ func (g *wordGroup) find(u utterance) *groupFound {
 		return f
 	}
 	f := &groupFound{}
-	for _, alt := range g.alts {
-		s := alt.score(u)
+	for i := range g.alts {
+		alt := &g.alts[i]
+		s, start, end, ok := alt.scoreWhole(u)
 		if s >= 1000 {
 			s -= 1000
 		}
 		if s == 0 {
 			continue
 		}
-		start, end, ok := alt.whole(u)
 		if s > f.best {
 			f.best, f.at, f.located = s, hit{start, end}, ok
 			switch {

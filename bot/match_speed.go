@@ -181,3 +181,36 @@ func (m *matcher) woken(u utterance, buf []int32) ([]int32, *sparseIndex, bool) 
 	slices.Sort(out)
 	return slices.Compact(out), ix, true
 }
+
+// scoreWhole returns p.score(u) and, when it is not 0, p.whole(u): the one search of the
+// phrase serves both.
+func (p *phrase) scoreWhole(u utterance) (score, start, end int, ok bool) {
+	if p.groups != nil {
+		if score = p.score(u); score == 0 {
+			return 0, 0, 0, false
+		}
+		start, end, ok = p.whole(u)
+		return score, start, end, ok
+	}
+	o := u.index(p.ref)
+	if u.compact == p.compact {
+		score = 1000 + p.runes
+		start, end, ok = p.wholeIn(u, o)
+		return p.capped(score), start, end, ok
+	}
+	if o != nil && p.ref.absentIn(o, p.ascii) {
+		return 0, 0, 0, false
+	}
+	if start, end, ok = p.wholeIn(u, o); ok {
+		switch {
+		case p.ascii && enCircumstance(u.stemmed[:start]):
+			score = max(1, p.runes/2)
+		case !p.ascii && circumstance(u.compact[end:]):
+			score = max(1, p.runes/2)
+		default:
+			score = p.runes
+		}
+		return p.capped(score), start, end, true
+	}
+	return p.capped(p.gapScoreIn(u, o)), 0, 0, false
+}

@@ -431,6 +431,11 @@ func diffMatch(e *Engine, ms map[string]*matcher, text string) []string {
 						return diffs
 					}
 				}
+				if sc, s2, e2, ok2 := p.scoreWhole(u); sc != p.score(u) || (sc != 0 && (s2 != rs || e2 != re || ok2 != rok)) {
+					if !add("%s %q: scoreWhole %d %d,%d,%v, reference %d %d,%d,%v", name, p.compact, sc, s2, e2, ok2, p.score(u), rs, re, rok) {
+						return diffs
+					}
+				}
 				if got, want := p.gapScore(u), refGapScore(p, u); got != want {
 					if !add("%s %q: gapScore %d, reference %d", name, p.compact, got, want) {
 						return diffs
