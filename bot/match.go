@@ -308,7 +308,7 @@ func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
 				break
 			}
 		}
-		if k == len(p.chunks) && !deniedBefore(strings.Join(words[:i], " ")) {
+		if k == len(p.chunks) && !deniedBefore(joinTail(words[:i], deniedBeforeReach)) {
 			return p.runes - 2
 		}
 	}

@@ -3,6 +3,7 @@ package bot
 import (
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -323,6 +324,10 @@ func denies(rest string) bool {
 		// 「カード会社の問題ではないと思う」: the particle was part of the denial.
 		return true
 	}
+	if r, _ := utf8.DecodeRuneInString(rest); !denialStarts[r] {
+		// No denial starts so: most text after a phrase is told here.
+		return false
+	}
 	for _, d := range jaDenials {
 		if strings.HasPrefix(rest, d) {
 			// 「番号が違う」 says the number is wrong; 「カード会社とは違う」 denies it.
@@ -334,6 +339,16 @@ func denies(rest string) bool {
 	}
 	return false
 }
+
+// denialStarts are the first characters of jaDenials.
+var denialStarts = func() map[rune]bool {
+	m := map[rune]bool{}
+	for _, d := range jaDenials {
+		r, _ := utf8.DecodeRuneInString(d)
+		m[r] = true
+	}
+	return m
+}()
 
 // isDifferent reports whether a denial is 違う ("is different"), which denies only after
 // a topic or contrast particle.
@@ -354,6 +369,28 @@ var stemmedDenials = func() []string {
 	return out
 }()
 
+// deniedBeforeReach is how many bytes before an English phrase deniedBefore reads: more
+// than the longest of stemmedDenials.
+const deniedBeforeReach = 40
+
+// joinTail returns the last n bytes (all when shorter) of strings.Join(words, " "), which
+// is all deniedBefore reads of it, without joining a long message's words.
+func joinTail(words []string, n int) string {
+	size, k := 0, len(words)
+	for k > 0 && size < n {
+		k--
+		size += len(words[k])
+		if k < len(words)-1 {
+			size++ // the space after it
+		}
+	}
+	t := strings.Join(words[k:], " ")
+	if k > 0 {
+		t = " " + t // the space before words[k]
+	}
+	return t[max(0, len(t)-n):]
+}
+
 // deniedBefore reports whether before (the stemmed text before an English phrase, without
 // its trailing space) denies it: a denial right before it, or "not" among the three words
 // before it ("it's not about my visa").
@@ -363,9 +400,10 @@ func deniedBefore(before string) bool {
 			return true
 		}
 	}
-	words := strings.Fields(before[max(0, len(before)-40):])
-	for i := max(0, len(words)-3); i < len(words); i++ {
-		switch words[i] {
+	var buf [3]string
+	words := lastFields(buf[:], before[max(0, len(before)-deniedBeforeReach):])
+	for i, w := range words {
+		switch w {
 		case "not", "isnt", "arent", "wasnt", "never":
 			// "not enough money", "isn't valid, the code": the negative tells a state,
 			// not that what follows is beside the point.
@@ -376,6 +414,30 @@ func deniedBefore(before string) bool {
 		}
 	}
 	return false
+}
+
+// lastFields returns the last len(buf) words of s (as strings.Fields splits it, fewer when
+// s has fewer), in order, in buf: deniedBefore reads them on every occurrence of an English
+// phrase, without allocating.
+func lastFields(buf []string, s string) []string {
+	n := 0
+	end := len(s)
+	for i := len(s); i > 0 && n < len(buf); {
+		r, size := utf8.DecodeLastRuneInString(s[:i])
+		if unicode.IsSpace(r) {
+			if end > i {
+				n++
+				buf[len(buf)-n] = s[i:end]
+			}
+			end = i - size
+		}
+		i -= size
+	}
+	if n < len(buf) && end > 0 {
+		n++
+		buf[len(buf)-n] = s[:end]
+	}
+	return buf[len(buf)-n:]
 }
 
 // negatedStates follow a negative that describes the problem ("not enough", "not valid")
