@@ -119,10 +119,33 @@ func FuzzDenials(f *testing.F) {
 		if got, want := denies(text), refDenies(text); got != want {
 			t.Errorf("denies(%q) = %v, reference %v", text, got, want)
 		}
+		if got, want := clauses(text), refClauses(text); !slices.Equal(got, want) {
+			t.Errorf("clauses(%q) = %q, reference %q", text, got, want)
+		}
 		words := strings.Fields(text)
 		whole := strings.Join(words, " ")
 		if got, want := joinTail(words, deniedBeforeReach), whole[max(0, len(whole)-deniedBeforeReach):]; got != want {
 			t.Errorf("joinTail(%q) = %q, want %q", words, got, want)
 		}
 	})
+}
+
+// refClauses is clauses as it was before it kept only the clauses it returns.
+func refClauses(s string) []string {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(sentenceBreaks, r) })
+	if len(parts) <= 4 {
+		return parts
+	}
+	return []string{parts[0], parts[1], parts[len(parts)-2], parts[len(parts)-1]}
+}
+
+func TestClausesSameAsReference(t *testing.T) {
+	texts := append([]string{"a。b", "。。a、、b,c.d!e", "あ、やっぱ違うかも。戻る", "\xffa.b\xfe", "1,2,3,4,5,6", "ok\n\nthanks…"}, speedTexts...)
+	for _, text := range texts {
+		for i := range len(text) + 1 {
+			if got, want := clauses(text[:i]), refClauses(text[:i]); !slices.Equal(got, want) || (got == nil) != (want == nil) {
+				t.Errorf("clauses(%q) = %q, reference %q", text[:i], got, want)
+			}
+		}
+	}
 }

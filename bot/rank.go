@@ -495,11 +495,38 @@ const sentenceBreaks = "。．.！!？?、,\n;；…"
 
 // clauses returns the first two and last two clauses of s (all when there are fewer).
 func clauses(s string) []string {
-	parts := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(sentenceBreaks, r) })
-	if len(parts) <= 4 {
-		return parts
+	// The clauses as strings.FieldsFunc splits s, keeping only the first two and the last
+	// two: a long message is not split whole.
+	var first, last [2]string
+	n := 0
+	start := -1
+	add := func(c string) {
+		if n < 2 {
+			first[n] = c
+		}
+		last[0], last[1] = last[1], c
+		n++
 	}
-	return []string{parts[0], parts[1], parts[len(parts)-2], parts[len(parts)-1]}
+	for i, r := range s {
+		if strings.ContainsRune(sentenceBreaks, r) {
+			if start >= 0 {
+				add(s[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		add(s[start:])
+	}
+	switch {
+	case n <= 2:
+		return append([]string{}, first[:n]...)
+	case n == 3:
+		return []string{first[0], first[1], last[1]}
+	}
+	return []string{first[0], first[1], last[0], last[1]}
 }
 
 // Question markers: a message that asks rather than tells.
@@ -529,10 +556,20 @@ func isQuestion(raw string, u utterance) bool {
 		}
 	}
 	lead := strings.TrimLeft(u.spaced, " ")
-	for _, w := range enQuestionStarts {
-		if strings.HasPrefix(lead, w) || strings.Contains(u.spaced, " i "+w) {
+	for i, w := range enQuestionStarts {
+		if strings.HasPrefix(lead, w) || strings.Contains(u.spaced, enQuestionAfterI[i]) {
 			return true
 		}
 	}
 	return false
 }
+
+// enQuestionAfterI are enQuestionStarts with " i " before them, as isQuestion looks for
+// them inside a message; built once.
+var enQuestionAfterI = func() []string {
+	out := make([]string, len(enQuestionStarts))
+	for i, w := range enQuestionStarts {
+		out[i] = " i " + w
+	}
+	return out
+}()
