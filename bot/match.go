@@ -35,7 +35,7 @@ func correctedUtterance(normalize func(string) string, ty *typos, s string) utte
 
 func makeUtterance(spaced, compact string) utterance {
 	u := plainUtterance(spaced, compact)
-	u.memo = map[*wordGroup]*groupFound{}
+	u.memo = make(map[*wordGroup]*groupFound, memoSize)
 	return u
 }
 
@@ -646,6 +646,8 @@ const (
 type wordGroup struct {
 	alts []phrase
 	uses int // the rules naming it: the fewer, the more telling a word of it is
+	// sparse finds the words that may occur in an utterance (match_speed.go).
+	sparse sparseOnce
 }
 
 // hit is where a word was found: in compact for Japanese, in stemmed for English.
@@ -666,7 +668,14 @@ func (g *wordGroup) find(u utterance) *groupFound {
 		return f
 	}
 	f := &groupFound{}
-	for i := range g.alts {
+	var buf [wokenBuf]int32
+	woken, all := g.woken(u, buf[:0])
+	for k := 0; all && k < len(g.alts) || !all && k < len(woken); k++ {
+		// The words not woken score 0, which changes nothing below.
+		i := k
+		if !all {
+			i = int(woken[k])
+		}
 		alt := &g.alts[i]
 		s, start, end, ok := alt.scoreWhole(u)
 		if s >= 1000 {

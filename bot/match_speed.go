@@ -38,10 +38,14 @@ type sparseOnce struct {
 // sparse returns m's index, building it when the lexicon of m's phrases is complete; nil
 // when there is no such lexicon yet (then every entry is scored).
 func (m *matcher) sparse() *sparseIndex {
-	so := m.sparseIx
-	if so == nil {
+	if m.sparseIx == nil {
 		return nil
 	}
+	return m.sparseIx.get(func() []matchEntry { return m.entries })
+}
+
+// get returns the index of entries, building it on the first call that can.
+func (so *sparseOnce) get(entries func() []matchEntry) *sparseIndex {
 	if ix := so.ix.Load(); ix != nil {
 		return ix
 	}
@@ -50,11 +54,39 @@ func (m *matcher) sparse() *sparseIndex {
 	if ix := so.ix.Load(); ix != nil {
 		return ix
 	}
-	ix := newSparseIndex(m.entries)
+	ix := newSparseIndex(entries())
 	if ix != nil {
 		so.ix.Store(ix)
 	}
 	return ix
+}
+
+// memoSize is room for the word groups an utterance finds, so that the memo seldom grows.
+const memoSize = 32
+
+// woken appends to buf the indexes of g's words that may occur in u, ascending; all is
+// true when u has no index to tell them by, or when trying every word is as quick.
+func (g *wordGroup) woken(u utterance, buf []int32) (woken []int32, all bool) {
+	ix := g.sparse.get(func() []matchEntry {
+		entries := make([]matchEntry, len(g.alts))
+		for i, alt := range g.alts {
+			entries[i].p = alt
+		}
+		return entries
+	})
+	if ix == nil {
+		return buf, true
+	}
+	o := u.indexOf(ix.lex)
+	if o == nil || len(o.ids) >= len(g.alts) {
+		return buf, true
+	}
+	out := append(buf, ix.always...)
+	for _, id := range o.ids {
+		out = append(out, ix.wake[id]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), false
 }
 
 // isBroad reports whether specificScores leaves p out.
