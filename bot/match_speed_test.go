@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -148,4 +150,57 @@ func TestClausesSameAsReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSparseConcurrent scores messages from several goroutines at once on a fresh engine,
+// whose matchers and word groups build their indexes on first use, as the workers of a
+// server step different conversations: each sees what one goroutine alone sees (and the
+// race detector, when on, sees no race).
+func TestSparseConcurrent(t *testing.T) {
+	texts := []string{"ギフト券登録したのに、レジで支払いがクレカのままになってる", "I redeemed my gift card but at checkout it keeps charging my Visa",
+		"カード会社は関係ないです", "番号が無効と出ます", "not the card company but the code", "残高でギフト券を買おうとしたら"}
+	want := map[string]string{}
+	ref := giftCardEngine(t)
+	for _, text := range texts {
+		want[text] = sparseSummary(ref, text)
+	}
+	e := giftCardEngine(t)
+	const workers = 4
+	got := make([][]string, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range texts {
+				got[w] = append(got[w], sparseSummary(e, texts[(i+w)%len(texts)]))
+			}
+		}()
+	}
+	wg.Wait()
+	for w := range workers {
+		for i, g := range got[w] {
+			if text := texts[(i+w)%len(texts)]; g != want[text] {
+				t.Errorf("worker %d, %q:\n%s\nalone:\n%s", w, text, g, want[text])
+			}
+		}
+	}
+}
+
+// sparseSummary is what every matcher of e finds in text.
+func sparseSummary(e *Engine, text string) string {
+	u := e.utter(text)
+	var b strings.Builder
+	ms := e.matchersForTest()
+	names := make([]string, 0, len(ms))
+	for name := range ms {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		m := ms[name]
+		target, score := m.best(u)
+		fmt.Fprintf(&b, "%s: %v %v %q %d\n", name, m.scores(u), m.specificScores(u), target, score)
+	}
+	return b.String()
 }
