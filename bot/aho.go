@@ -132,16 +132,25 @@ type textIndex struct {
 // index returns where u's texts hold the strings of r's lexicon, or nil when r is in none
 // (or u was made without an index, or changed since): then the phrase is searched for.
 func (u *utterance) index(r *phraseRef) *occurrences {
-	if r == nil || r.lex == nil || u.idx == nil || u.idx.compact != u.compact || u.idx.stemmed != u.stemmed {
+	if r == nil {
+		return nil
+	}
+	return u.indexOf(r.lex)
+}
+
+// indexOf returns where u's texts hold the strings of lex, or nil when lex is nil (or u
+// was made without an index, or changed since).
+func (u *utterance) indexOf(lex *lexicon) *occurrences {
+	if lex == nil || u.idx == nil || u.idx.compact != u.compact || u.idx.stemmed != u.stemmed {
 		return nil
 	}
 	x := u.idx
-	if x.lex == r.lex {
+	if x.lex == lex {
 		return x.found
 	}
-	found := r.lex.find(u.compact, u.stemmed)
+	found := lex.find(u.compact, u.stemmed)
 	if x.lex == nil {
-		x.lex, x.found = r.lex, found
+		x.lex, x.found = lex, found
 	}
 	return found
 }
@@ -170,6 +179,7 @@ func (l *lexicon) find(compact, stemmed string) *occurrences {
 type occurrences struct {
 	slots  []occSlot // open addressing by id; len is a power of two
 	starts []int32
+	ids    []int32 // the strings found, each once
 }
 
 type occSlot struct {
@@ -194,6 +204,7 @@ func newOccurrences(hits []acHit) *occurrences {
 		s := o.slot(h.id)
 		if s.key == 0 {
 			s.key = h.id + 1
+			o.ids = append(o.ids, h.id)
 			if distinct++; 2*distinct > len(o.slots) {
 				o.grow()
 				s = o.slot(h.id)

@@ -35,7 +35,7 @@ func correctedUtterance(normalize func(string) string, ty *typos, s string) utte
 
 func makeUtterance(spaced, compact string) utterance {
 	u := plainUtterance(spaced, compact)
-	u.memo = map[*wordGroup]*groupFound{}
+	u.memo = make(map[*wordGroup]*groupFound, memoSize)
 	return u
 }
 
@@ -308,7 +308,7 @@ func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
 				break
 			}
 		}
-		if k == len(p.chunks) && !deniedBefore(strings.Join(words[:i], " ")) {
+		if k == len(p.chunks) && !deniedBefore(joinTail(words[:i], deniedBeforeReach)) {
 			return p.runes - 2
 		}
 	}
@@ -319,7 +319,11 @@ func (p *phrase) gapScoreWords(u utterance, o *occurrences) int {
 // and a longer contained phrase beats a shorter one ("解決しない" beats "解決"). An occurrence
 // that the text denies (「カード会社は関係ない」, "it's not the card company") does not count.
 func (p phrase) score(u utterance) int {
-	s := p.rawScore(u)
+	return p.capped(p.rawScore(u))
+}
+
+// capped is a raw score s of p with a symptom's cap.
+func (p *phrase) capped(s int) int {
 	if p.symptom && s > symptomScore && s < 1000 {
 		return symptomScore
 	}
@@ -467,6 +471,9 @@ func circumstance(rest string) bool {
 // matcher finds the best target for an utterance among phrases.
 type matcher struct {
 	entries []matchEntry
+	// sparseIx finds the entries that may score on an utterance (match_speed.go); nil for
+	// a matcher made without add, which then scores every entry.
+	sparseIx *sparseOnce
 }
 
 type matchEntry struct {
@@ -475,6 +482,9 @@ type matchEntry struct {
 }
 
 func (m *matcher) add(normalize func(string) string, target string, words ...string) {
+	if m.sparseIx == nil {
+		m.sparseIx = &sparseOnce{}
+	}
 	for _, w := range words {
 		w, symptom := cutSymptom(w)
 		if p, ok := newPhrase(normalize, w); ok {
@@ -486,6 +496,9 @@ func (m *matcher) add(normalize func(string) string, target string, words ...str
 
 // addRules adds words, some of which may be rules over the book's concepts.
 func (m *matcher) addRules(book *ruleBook, target string, words ...string) {
+	if m.sparseIx == nil {
+		m.sparseIx = &sparseOnce{}
+	}
 	normalize := book.normalize
 	for _, w := range words {
 		w, symptom := cutSymptom(w)
@@ -507,13 +520,24 @@ func (m *matcher) addRules(book *ruleBook, target string, words ...string) {
 // targets tie, the utterance is ambiguous and nothing matches.
 func (m *matcher) best(u utterance) (string, int) {
 	bestTarget, bestScore, tie := "", 0, false
-	for _, e := range m.entries {
+	consider := func(e *matchEntry) {
 		s := e.p.score(u)
 		switch {
 		case s > bestScore:
 			bestTarget, bestScore, tie = e.target, s, false
 		case s == bestScore && s > 0 && e.target != bestTarget:
 			tie = true
+		}
+	}
+	var buf [wokenBuf]int32
+	if woken, _, ok := m.woken(u, buf[:0]); ok {
+		// The entries not woken score 0, which changes neither the best nor a tie.
+		for _, i := range woken {
+			consider(&m.entries[i])
+		}
+	} else {
+		for i := range m.entries {
+			consider(&m.entries[i])
 		}
 	}
 	if tie {
@@ -621,6 +645,9 @@ const (
 // used by several rules is one group, found once per utterance.
 type wordGroup struct {
 	alts []phrase
+	uses int // the rules naming it: the fewer, the more telling a word of it is
+	// sparse finds the words that may occur in an utterance (match_speed.go).
+	sparse sparseOnce
 }
 
 // hit is where a word was found: in compact for Japanese, in stemmed for English.
@@ -641,15 +668,22 @@ func (g *wordGroup) find(u utterance) *groupFound {
 		return f
 	}
 	f := &groupFound{}
-	for _, alt := range g.alts {
-		s := alt.score(u)
+	var buf [wokenBuf]int32
+	woken, all := g.woken(u, buf[:0])
+	for k := 0; all && k < len(g.alts) || !all && k < len(woken); k++ {
+		// The words not woken score 0, which changes nothing below.
+		i := k
+		if !all {
+			i = int(woken[k])
+		}
+		alt := &g.alts[i]
+		s, start, end, ok := alt.scoreWhole(u)
 		if s >= 1000 {
 			s -= 1000
 		}
 		if s == 0 {
 			continue
 		}
-		start, end, ok := alt.whole(u)
 		if s > f.best {
 			f.best, f.at, f.located = s, hit{start, end}, ok
 			switch {
@@ -766,6 +800,7 @@ func (b *ruleBook) newRule(w string) (phrase, []string) {
 	for _, part := range strings.Split(w, "+") {
 		part = strings.TrimSpace(part)
 		if g := b.groups[part]; g != nil {
+			g.uses++
 			p.groups = append(p.groups, g)
 			continue
 		}
@@ -794,6 +829,7 @@ func (b *ruleBook) newRule(w string) (phrase, []string) {
 			b.groups = map[string]*wordGroup{}
 		}
 		b.groups[part] = g
+		g.uses++
 		p.groups = append(p.groups, g)
 	}
 	p.compact, p.spaced, p.runes = w, w, 0

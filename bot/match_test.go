@@ -253,6 +253,88 @@ func refAnyIn(m *matcher, u utterance) bool {
 	return false
 }
 
+// refScoresOf is scoresOf as it was before the sparse scoring (match_speed.go): every
+// entry scored.
+func refScoresOf(m *matcher, u utterance, specific bool) []targetScore {
+	var out []targetScore
+	for _, en := range m.entries {
+		if w := strings.TrimSpace(en.p.spaced); specific && en.p.ascii && !strings.Contains(w, " ") && (len(w) < 5 || topicWords[w]) {
+			continue
+		}
+		s := en.p.score(u)
+		if s == 0 {
+			continue
+		}
+		found := false
+		for i := range out {
+			if out[i].target == en.target {
+				out[i].score = max(out[i].score, s)
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, targetScore{en.target, s})
+		}
+	}
+	return out
+}
+
+// refBest is best as it was before the sparse scoring.
+func refBest(m *matcher, u utterance) (string, int) {
+	bestTarget, bestScore, tie := "", 0, false
+	for _, e := range m.entries {
+		s := e.p.score(u)
+		switch {
+		case s > bestScore:
+			bestTarget, bestScore, tie = e.target, s, false
+		case s == bestScore && s > 0 && e.target != bestTarget:
+			tie = true
+		}
+	}
+	if tie {
+		return "", 0
+	}
+	return bestTarget, bestScore
+}
+
+// refScoreOf is scoreOf as it was before the sparse scoring.
+func refScoreOf(m *matcher, target string, u utterance) int {
+	best := 0
+	for _, en := range m.entries {
+		if en.target == target {
+			best = max(best, en.p.score(u))
+		}
+	}
+	return best
+}
+
+// diffMatcher returns how m's sparse scoring differs from the reference on u.
+func diffMatcher(m *matcher, u utterance) []string {
+	var diffs []string
+	for _, specific := range []bool{false, true} {
+		if got, want := m.scoresOf(u, specific), refScoresOf(m, u, specific); !slices.Equal(got, want) {
+			diffs = append(diffs, fmt.Sprintf("scores (specific %v) %v, reference %v", specific, got, want))
+		}
+	}
+	gt, gs := m.best(u)
+	if wt, ws := refBest(m, u); gt != wt || gs != ws {
+		diffs = append(diffs, fmt.Sprintf("best %q %d, reference %q %d", gt, gs, wt, ws))
+	}
+	var targets []string
+	for _, en := range m.entries {
+		if !slices.Contains(targets, en.target) {
+			targets = append(targets, en.target)
+		}
+	}
+	for _, target := range targets {
+		if got, want := m.scoreOf(target, u), refScoreOf(m, target, u); got != want {
+			diffs = append(diffs, fmt.Sprintf("scoreOf %q %d, reference %d", target, got, want))
+		}
+	}
+	return diffs
+}
+
 // giftCardEngine compiles flows/giftcard.yaml as the product does, with stand-in input and
 // decision functions (only the matching is under test here).
 func giftCardEngine(t testing.TB) *Engine {
@@ -349,10 +431,20 @@ func diffMatch(e *Engine, ms map[string]*matcher, text string) []string {
 						return diffs
 					}
 				}
+				if sc, s2, e2, ok2 := p.scoreWhole(u); sc != p.score(u) || (sc != 0 && (s2 != rs || e2 != re || ok2 != rok)) {
+					if !add("%s %q: scoreWhole %d %d,%d,%v, reference %d %d,%d,%v", name, p.compact, sc, s2, e2, ok2, p.score(u), rs, re, rok) {
+						return diffs
+					}
+				}
 				if got, want := p.gapScore(u), refGapScore(p, u); got != want {
 					if !add("%s %q: gapScore %d, reference %d", name, p.compact, got, want) {
 						return diffs
 					}
+				}
+			}
+			for _, d := range diffMatcher(m, u) {
+				if !add("%s: %s (text %q)", name, d, u.compact) {
+					return diffs
 				}
 			}
 			if got, want := m.anyIn(u), refAnyIn(m, u); got != want {

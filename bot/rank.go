@@ -3,6 +3,7 @@ package bot
 import (
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -201,25 +202,41 @@ var topicWords = map[string]bool{"amazon": true, "gift": true, "giftcard": true,
 // when specific.
 func (m *matcher) scoresOf(u utterance, specific bool) []targetScore {
 	var out []targetScore
-	for _, en := range m.entries {
-		if w := strings.TrimSpace(en.p.spaced); specific && en.p.ascii && !strings.Contains(w, " ") && (len(w) < 5 || topicWords[w]) {
-			continue
+	consider := func(en *matchEntry, broad bool) {
+		if specific && broad {
+			return
 		}
 		s := en.p.score(u)
 		if s == 0 {
-			continue
+			return
 		}
-		found := false
 		for i := range out {
 			if out[i].target == en.target {
 				out[i].score = max(out[i].score, s)
-				found = true
-				break
+				return
 			}
 		}
-		if !found {
-			out = append(out, targetScore{en.target, s})
+		out = append(out, targetScore{en.target, s})
+	}
+	var buf [wokenBuf]int32
+	if woken, ix, ok := m.woken(u, buf[:0]); ok {
+		// The entries not woken score 0; in the order of the entries, the targets come in
+		// the same order.
+		for _, i := range woken {
+			broad := false
+			if specific {
+				if int(i) < len(ix.broad) {
+					broad = ix.broad[i]
+				} else {
+					broad = isBroad(&m.entries[i].p)
+				}
+			}
+			consider(&m.entries[i], broad)
 		}
+		return out
+	}
+	for i := range m.entries {
+		consider(&m.entries[i], specific && isBroad(&m.entries[i].p))
 	}
 	return out
 }
@@ -227,6 +244,15 @@ func (m *matcher) scoresOf(u utterance, specific bool) []targetScore {
 // scoreOf returns the best score of target's phrases for u.
 func (m *matcher) scoreOf(target string, u utterance) int {
 	best := 0
+	var buf [wokenBuf]int32
+	if woken, _, ok := m.woken(u, buf[:0]); ok {
+		for _, i := range woken {
+			if en := &m.entries[i]; en.target == target {
+				best = max(best, en.p.score(u))
+			}
+		}
+		return best
+	}
 	for _, en := range m.entries {
 		if en.target == target {
 			best = max(best, en.p.score(u))
@@ -298,6 +324,10 @@ func denies(rest string) bool {
 		// 「カード会社の問題ではないと思う」: the particle was part of the denial.
 		return true
 	}
+	if r, _ := utf8.DecodeRuneInString(rest); !denialStarts[r] {
+		// No denial starts so: most text after a phrase is told here.
+		return false
+	}
 	for _, d := range jaDenials {
 		if strings.HasPrefix(rest, d) {
 			// 「番号が違う」 says the number is wrong; 「カード会社とは違う」 denies it.
@@ -309,6 +339,16 @@ func denies(rest string) bool {
 	}
 	return false
 }
+
+// denialStarts are the first characters of jaDenials.
+var denialStarts = func() map[rune]bool {
+	m := map[rune]bool{}
+	for _, d := range jaDenials {
+		r, _ := utf8.DecodeRuneInString(d)
+		m[r] = true
+	}
+	return m
+}()
 
 // isDifferent reports whether a denial is 違う ("is different"), which denies only after
 // a topic or contrast particle.
@@ -329,6 +369,28 @@ var stemmedDenials = func() []string {
 	return out
 }()
 
+// deniedBeforeReach is how many bytes before an English phrase deniedBefore reads: more
+// than the longest of stemmedDenials.
+const deniedBeforeReach = 40
+
+// joinTail returns the last n bytes (all when shorter) of strings.Join(words, " "), which
+// is all deniedBefore reads of it, without joining a long message's words.
+func joinTail(words []string, n int) string {
+	size, k := 0, len(words)
+	for k > 0 && size < n {
+		k--
+		size += len(words[k])
+		if k < len(words)-1 {
+			size++ // the space after it
+		}
+	}
+	t := strings.Join(words[k:], " ")
+	if k > 0 {
+		t = " " + t // the space before words[k]
+	}
+	return t[max(0, len(t)-n):]
+}
+
 // deniedBefore reports whether before (the stemmed text before an English phrase, without
 // its trailing space) denies it: a denial right before it, or "not" among the three words
 // before it ("it's not about my visa").
@@ -338,9 +400,10 @@ func deniedBefore(before string) bool {
 			return true
 		}
 	}
-	words := strings.Fields(before[max(0, len(before)-40):])
-	for i := max(0, len(words)-3); i < len(words); i++ {
-		switch words[i] {
+	var buf [3]string
+	words := lastFields(buf[:], before[max(0, len(before)-deniedBeforeReach):])
+	for i, w := range words {
+		switch w {
 		case "not", "isnt", "arent", "wasnt", "never":
 			// "not enough money", "isn't valid, the code": the negative tells a state,
 			// not that what follows is beside the point.
@@ -351,6 +414,30 @@ func deniedBefore(before string) bool {
 		}
 	}
 	return false
+}
+
+// lastFields returns the last len(buf) words of s (as strings.Fields splits it, fewer when
+// s has fewer), in order, in buf: deniedBefore reads them on every occurrence of an English
+// phrase, without allocating.
+func lastFields(buf []string, s string) []string {
+	n := 0
+	end := len(s)
+	for i := len(s); i > 0 && n < len(buf); {
+		r, size := utf8.DecodeLastRuneInString(s[:i])
+		if unicode.IsSpace(r) {
+			if end > i {
+				n++
+				buf[len(buf)-n] = s[i:end]
+			}
+			end = i - size
+		}
+		i -= size
+	}
+	if n < len(buf) && end > 0 {
+		n++
+		buf[len(buf)-n] = s[:end]
+	}
+	return buf[len(buf)-n:]
 }
 
 // negatedStates follow a negative that describes the problem ("not enough", "not valid")
@@ -408,11 +495,38 @@ const sentenceBreaks = "。．.！!？?、,\n;；…"
 
 // clauses returns the first two and last two clauses of s (all when there are fewer).
 func clauses(s string) []string {
-	parts := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(sentenceBreaks, r) })
-	if len(parts) <= 4 {
-		return parts
+	// The clauses as strings.FieldsFunc splits s, keeping only the first two and the last
+	// two: a long message is not split whole.
+	var first, last [2]string
+	n := 0
+	start := -1
+	add := func(c string) {
+		if n < 2 {
+			first[n] = c
+		}
+		last[0], last[1] = last[1], c
+		n++
 	}
-	return []string{parts[0], parts[1], parts[len(parts)-2], parts[len(parts)-1]}
+	for i, r := range s {
+		if strings.ContainsRune(sentenceBreaks, r) {
+			if start >= 0 {
+				add(s[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		add(s[start:])
+	}
+	switch {
+	case n <= 2:
+		return append([]string{}, first[:n]...)
+	case n == 3:
+		return []string{first[0], first[1], last[1]}
+	}
+	return []string{first[0], first[1], last[0], last[1]}
 }
 
 // Question markers: a message that asks rather than tells.
@@ -442,10 +556,20 @@ func isQuestion(raw string, u utterance) bool {
 		}
 	}
 	lead := strings.TrimLeft(u.spaced, " ")
-	for _, w := range enQuestionStarts {
-		if strings.HasPrefix(lead, w) || strings.Contains(u.spaced, " i "+w) {
+	for i, w := range enQuestionStarts {
+		if strings.HasPrefix(lead, w) || strings.Contains(u.spaced, enQuestionAfterI[i]) {
 			return true
 		}
 	}
 	return false
 }
+
+// enQuestionAfterI are enQuestionStarts with " i " before them, as isQuestion looks for
+// them inside a message; built once.
+var enQuestionAfterI = func() []string {
+	out := make([]string, len(enQuestionStarts))
+	for i, w := range enQuestionStarts {
+		out[i] = " i " + w
+	}
+	return out
+}()

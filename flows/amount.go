@@ -33,6 +33,14 @@ var yenNumber = regexp.MustCompile(`^(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?$`)
 // amount, amounts above 10,000,000,000 yen, and fractions of a yen (3000.5, 1.23456万).
 // Error texts never repeat s. ParseYen is safe for concurrent use.
 func ParseYen(s string) (int64, error) {
+	if v, ok := plainYen(s); ok {
+		return v, nil
+	}
+	return parseYen(s)
+}
+
+// parseYen is ParseYen for any text.
+func parseYen(s string) (int64, error) {
 	s = yenNumerals(strings.ToLower(norm.NFKC.String(s)))
 	s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), "")
 	if s == "" {
@@ -74,6 +82,38 @@ func ParseYen(s string) (int64, error) {
 		return 0, errors.New("parse amount: more than 10,000,000,000 yen")
 	}
 	return v.Num().Int64(), nil
+}
+
+// plainYen reads the amounts most messages hold, "3000", "3,000" or "3,000円", as ParseYen
+// does, without its normalising and its fractions; false for anything else (and for an
+// amount ParseYen rejects), which ParseYen then reads the long way.
+func plainYen(s string) (int64, bool) {
+	s, _ = strings.CutSuffix(s, "円")
+	if s == "" || len(s) > maxAmountLen {
+		return 0, false
+	}
+	// yenNumber without a decimal part: digits, or one to three digits and groups of three.
+	grouped := strings.IndexByte(s, ',') >= 0
+	if grouped && (s[0] == ',' || strings.IndexByte(s, ',') > 3 || (len(s)-strings.IndexByte(s, ','))%4 != 0) {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if grouped && (len(s)-i)%4 == 0 {
+			if c != ',' {
+				return 0, false
+			}
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v = v*10 + int64(c-'0'); v > maxYen {
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 // yenUnit returns the value of a Japanese number unit and whether it is a large unit (万,

@@ -161,3 +161,37 @@ func FuzzParseYen(f *testing.F) {
 		}
 	})
 }
+
+// yenShortcutTexts are amounts at the edges of plainYen's grammar.
+var yenShortcutTexts = []string{"0", "3000", "3,000", "3,000円", "30,000円", "300,000", "1,000,000", "1234,567", ",000", "3,000,",
+	"3,0000", "12,34", "0003000", "10000000000", "10000000001", "10,000,000,000円", "99999999999999999999", "円", "3000円円",
+	"3000 円", "3.000", "3,000.5", "-3000", "٣٠٠٠", "１,０００", ""}
+
+// FuzzParseYenShortcut holds plainYen, ParseYen's shortcut, to what the long way reads.
+func FuzzParseYenShortcut(f *testing.F) {
+	for _, s := range yenShortcutTexts {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := plainYen(s)
+		if !ok {
+			return
+		}
+		if want, err := parseYen(s); err != nil || got != want {
+			t.Errorf("plainYen(%q) = %d; the long way gives %d, %v", s, got, want, err)
+		}
+	})
+}
+
+func TestParseYenShortcutTaken(t *testing.T) {
+	for _, s := range []string{"3000", "3,000円", "1,000,000", "0003000", "10000000000"} {
+		if _, ok := plainYen(s); !ok {
+			t.Errorf("plainYen(%q) falls back", s)
+		}
+	}
+	for _, s := range []string{"1234,567", ",000", "3,000,", "3,0000", "12,34", "10000000001", "3000 円", "3.000"} {
+		if _, ok := plainYen(s); ok {
+			t.Errorf("plainYen(%q) reads it", s)
+		}
+	}
+}

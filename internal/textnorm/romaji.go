@@ -1,6 +1,9 @@
 package textnorm
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // romajiMarkers are words that show a message is Japanese typed in Latin letters
 // (「gift ken ga tsukaenai」): particles, polite endings and the words gift-card problems
@@ -86,9 +89,13 @@ func romajiWord(w string) (string, bool) {
 // romaji ("amazon", "code") are kept, and the words converted are joined as Japanese is
 // written, without spaces. Other text is returned as it is.
 func fromRomaji(s string) string {
-	words := strings.Fields(s)
+	for _, r := range s {
+		if r >= 0x80 && !unicode.IsSpace(r) {
+			return s // a word that is not Latin letters, as the loop below finds
+		}
+	}
 	markers := 0
-	for _, w := range words {
+	for w := range strings.FieldsSeq(s) {
 		if romajiMarkers[strings.Trim(w, ".,!?")] {
 			markers++
 		}
@@ -101,6 +108,7 @@ func fromRomaji(s string) string {
 	if markers < 2 {
 		return s
 	}
+	words := strings.Fields(s)
 	var b strings.Builder
 	prevKana := false
 	for i := 0; i < len(words); i++ {

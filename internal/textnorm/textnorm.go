@@ -22,15 +22,36 @@ func Normalize(s string) string {
 	}
 	// Lower-case first: a letter lower-cased after NFKC may compose with a following mark
 	// (Y + ring → y + ring → ẙ) and change on a second pass.
-	s = norm.NFKC.String(strings.ToLower(s))
+	if settled, upper := inert(s); settled {
+		// Most messages: lower-casing changes only ASCII letters, and NFKC nothing.
+		if upper {
+			s = strings.ToLower(s)
+		}
+	} else {
+		s = norm.NFKC.String(strings.ToLower(s))
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // suppress leading spaces
 	prev := ' '
 	inNamed := false // in a run of dashes read as the word
+	run := -1        // the start of the plain runes not yet written
 	for i, r := range s {
 		last := prev
 		prev = r
+		if plainRune(r) {
+			// Kana, kanji, small letters and digits: written as they are, a run at a time.
+			inNamed = false
+			space = false
+			if run < 0 {
+				run = i
+			}
+			continue
+		}
+		if run >= 0 {
+			b.WriteString(s[run:i])
+			run = -1
+		}
 		if !isDash(r) {
 			inNamed = false
 		}
@@ -65,6 +86,9 @@ func Normalize(s string) string {
 		b.WriteRune(r)
 		space = false
 	}
+	if run >= 0 {
+		b.WriteString(s[run:])
+	}
 	// Japanese typed in Latin letters (「gift ken ga tsukaenai」) is read in kana.
 	out := fromRomaji(strings.TrimRight(b.String(), " "))
 	// Long-vowel marks typed twice ("すごーーい") match the single form.
@@ -74,8 +98,16 @@ func Normalize(s string) string {
 	// Spellings: a fold may complete another (「つかえねー」 → 「使えねー」 → 「使えない」), so
 	// repeat until nothing changes; no fold undoes another, and none lengthens the text.
 	for range 8 {
-		folded := spellings.Replace(out)
-		folded = strings.TrimSpace(englishWords.Replace(" " + folded + " "))
+		// Each replacer runs only on text that may hold one of its words: spellings are
+		// Japanese, englishWords are small Latin letters.
+		folded := out
+		if hasByte(folded, utf8.RuneSelf, 0xff) {
+			folded = spellings.Replace(folded)
+		}
+		if hasByte(folded, 'a', 'z') {
+			folded = englishWords.Replace(" " + folded + " ")
+		}
+		folded = strings.TrimSpace(folded)
 		if folded == out {
 			break
 		}
@@ -155,6 +187,58 @@ func isDash(r rune) bool {
 	switch r {
 	case '-', 'ー', 'ｰ', '‐', '‑', '‒', '–', '—', '―', '−', '〜', '～', '~':
 		return true
+	}
+	return false
+}
+
+// plainRune reports whether Normalize writes r as it is, with no test of its class:
+// hiragana, the unified kanji, small ASCII letters and digits (TestPlainRunes checks it
+// against the tests it skips).
+func plainRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'ぁ' && r <= 'ゖ' || r >= 0x4E00 && r <= 0x9FFF
+}
+
+// inert reports whether s is made only of characters that lower-casing leaves alone (or,
+// for ASCII capitals, lower-cases to ASCII) and that NFKC leaves as they are whatever
+// surrounds them (NFKC quick check yes, combining class 0): ASCII, hiragana and katakana,
+// the unified kanji and the common Japanese punctuation. upper reports ASCII capitals.
+// TestInertRunes checks the set against the tables.
+func inert(s string) (ok, upper bool) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			upper = upper || c >= 'A' && c <= 'Z'
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !inertRune(r) {
+			return false, upper
+		}
+		i += size
+	}
+	return true, upper
+}
+
+// inertRune is the non-ASCII part of inert's set; U+FFFD (invalid UTF-8) is not in it.
+func inertRune(r rune) bool {
+	switch {
+	case r >= 'ぁ' && r <= 'ゖ', r >= 'ァ' && r <= 'ヺ', r >= 0x4E00 && r <= 0x9FFF:
+		return true
+	}
+	switch r {
+	case '、', '。', '「', '」', '『', '』', '・', 'ー', '〜':
+		return true
+	}
+	return false
+}
+
+// hasByte reports whether s holds a byte from lo to hi.
+func hasByte(s string, lo, hi byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= lo && s[i] <= hi {
+			return true
+		}
 	}
 	return false
 }

@@ -1,6 +1,9 @@
 package textnorm
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNormalize(t *testing.T) {
 	tests := []struct {
@@ -64,4 +67,23 @@ func FuzzNormalize(f *testing.F) {
 			t.Errorf("not idempotent: %q -> %q -> %q", s, n, Normalize(n))
 		}
 	})
+}
+
+// BenchmarkNormalize normalises a message of each kind a turn reads (a long one is
+// clipped to 400 characters before it is normalised).
+func BenchmarkNormalize(b *testing.B) {
+	ja := strings.Repeat("ギフト券を登録しようとしたら、番号が無効と出ました。スマホから何度も試しています。残高は3,000円です。", 8)
+	en := strings.Repeat("I redeemed my gift card but at checkout it keeps charging my Visa, not the balance. ", 5)
+	for _, tt := range []struct{ name, text string }{
+		{"short", "ギフト券登録したのに、レジで支払いがクレカのままになってる"},
+		{"ja", string([]rune(ja)[:400])},
+		{"en", en[:400]},
+		{"romaji", "gift ken ga tsukaenai desu, touroku dekimasen"},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				Normalize(tt.text)
+			}
+		})
+	}
 }
