@@ -27,15 +27,20 @@ var codeForms = []func(string) string{
 	func(c string) string { return strings.ToLower(c[:5] + "\r\n" + c[5:10] + "\r\n" + c[10:]) },
 }
 
-// codeLeaks returns the runs of five characters of codes (other than in the last four)
+// codeLeaks returns the runs of six characters of codes (not the last run, which holds the
+// shown last four; not a run of digits alone, which random timestamps and durations hold)
 // that text holds, folded as the code reader folds a code.
 func codeLeaks(text string, codes []string) []string {
 	folded := flows.NormalizeCode(text)
 	var found []string
 	for _, c := range codes {
-		for i := 0; i+5 < len(c); i++ {
-			if strings.Contains(folded, c[i:i+5]) {
-				found = append(found, flows.MaskCode(c)+" ("+c[i : i+5][:1]+"…)")
+		for i := 0; i+6 < len(c); i++ {
+			piece := c[i : i+6]
+			if strings.Trim(piece, "0123456789") == "" {
+				continue // digits alone are what timestamps and durations are made of
+			}
+			if strings.Contains(folded, piece) {
+				found = append(found, flows.MaskCode(c)+" ("+piece[:1]+"…)")
 				break
 			}
 		}
