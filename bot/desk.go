@@ -598,8 +598,8 @@ func (s *step) agentOrTimer(in Inbound) error {
 			return nil
 		}
 		if in.Note || IsNote(text) {
-			if in.Media != nil {
-				text = strings.TrimSpace(text + " " + s.mediaLine(in.Media))
+			for _, m := range in.files() {
+				text = strings.TrimSpace(text + " " + s.mediaLine(&m))
 			}
 			s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleNote, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
 			s.toThread(t, Message{Kind: MsgReceipt, Text: ReceiptNote, Ref: s.ev.ID})

@@ -155,7 +155,22 @@ type Inbound struct {
 	// Note marks an InAgentText as an internal note explicitly (the agent used the
 	// channel's own way of writing one): it is never sent to the customer.
 	Note bool `json:"note,omitempty"`
-	// Media is what an InMedia carries, or the file of an InAgentText (a reference, never
-	// the content). A pointer keeps Inbound comparable.
+	// Media is what an InMedia carries, or the (first) file of an InAgentText (a
+	// reference, never the content). A pointer keeps Inbound comparable.
 	Media *Media `json:"media,omitempty"`
+	// MoreMedia are an InAgentText's files after Media, in the order the agent attached
+	// them: a message may carry several. A pointer, like Media, keeps Inbound comparable.
+	MoreMedia *[]Media `json:"more_media,omitempty"`
+}
+
+// files returns the files of an InAgentText in order: Media, then MoreMedia.
+func (in Inbound) files() []Media {
+	if in.Media == nil {
+		return nil
+	}
+	fs := []Media{*in.Media}
+	if in.MoreMedia != nil {
+		fs = append(fs, *in.MoreMedia...)
+	}
+	return fs
 }

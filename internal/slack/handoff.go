@@ -345,18 +345,15 @@ func (c *Channel) ticketMessage(ctx context.Context, m message, text string, at 
 		return bot.Event{}, false, false, err
 	}
 	plain := strings.TrimSpace(PlainText(text))
-	file, more := agentFile(m.files)
+	file, more := agentFiles(m.files)
 	if plain == "" && file == nil || key.Channel == Name {
 		return bot.Event{}, false, true, nil
-	}
-	if more > 0 {
-		c.log.Warn("agent's message with several files: the first is sent", "ticket", id, "files", more+1)
 	}
 	return bot.Event{
 		ID:  Name + ":msg:" + m.channel + ":" + m.ts,
 		Key: key,
 		In: bot.Inbound{Kind: bot.InAgentText, Text: plain, Agent: m.user, AgentName: c.agentName(ctx, m.user), Ticket: id,
-			Note: toColleagues(text), Media: file},
+			Note: toColleagues(text), Media: file, MoreMedia: more},
 		At:      at,
 		Address: address(m.channel, m.threadTS),
 	}, true, true, nil
