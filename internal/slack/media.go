@@ -37,8 +37,9 @@ import (
 // maxRelaysRemembered bounds the completed relays remembered; beyond, it starts over.
 const maxRelaysRemembered = 1000
 
-// relayMedia uploads the media of m (the i-th message of out) to the thread at root.
-func (c *Channel) relayMedia(ctx context.Context, channel, root string, out bot.Outgoing, i int, m bot.Message) error {
+// relayMedia uploads the media of m (the i-th message of d's row) to the thread at root.
+func (c *Channel) relayMedia(ctx context.Context, d *delivery, channel, root string, i int, m bot.Message) error {
+	out := d.out
 	md := m.Media
 	key := out.EventID + "/" + strconv.Itoa(out.Seq) + "/" + strconv.Itoa(i)
 	if c.relayed(key) {
@@ -53,8 +54,9 @@ func (c *Channel) relayMedia(ctx context.Context, channel, root string, out bot.
 		from = "?"
 	}
 	cannot := func(why string) error {
-		text := "📎 " + from + ": " + what + " — " + why
-		if err := c.postThread(ctx, channel, root, []post{noticePost("", text)}); err != nil {
+		p := noticePost("", "📎 "+from+": "+what+" — "+why)
+		p.id = "m" + strconv.Itoa(i) + ".media"
+		if err := d.postThread(ctx, channel, root, []post{p}); err != nil {
 			return err
 		}
 		c.setRelayed(key)
