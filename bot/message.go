@@ -152,6 +152,10 @@ type Inbound struct {
 	Agent     string `json:"agent,omitempty"`
 	AgentName string `json:"agent_name,omitempty"`
 	Ticket    string `json:"ticket,omitempty"`
+	// Removed marks an InUnfollow that is the bot being removed from a group chat (LINE
+	// leave) rather than a customer blocking it: it ends the conversation alike, and the
+	// agents are told which.
+	Removed bool `json:"removed,omitempty"`
 	// Note marks an InAgentText as an internal note explicitly (the agent used the
 	// channel's own way of writing one): it is never sent to the customer.
 	Note bool `json:"note,omitempty"`
