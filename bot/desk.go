@@ -213,6 +213,9 @@ func (s *step) customerLine(in Inbound) {
 		text = "(follow)"
 	case InUnfollow:
 		text = "(unfollow)"
+		if in.Removed {
+			text = "(leave)"
+		}
 	case InJoin:
 		text = "(join)"
 	case InMedia:
@@ -446,7 +449,7 @@ func (s *step) whileHandedOff(in Inbound) error {
 	switch {
 	case in.Kind == InUnfollow:
 		s.fire(evClose)
-		s.update(t, texts.NoteUnfollowed.In(s.agentLang()))
+		s.update(t, s.unfollowNote(in))
 		s.close("unfollowed")
 		_, err := s.d.e.Step(s.ctx, c, in) // ends the conversation
 		s.observe("closed", 0)
@@ -504,12 +507,21 @@ func (s *step) cancels(in Inbound) bool {
 	return cmd == cmdRestart && s.d.e.isCommand(u, score)
 }
 
+// unfollowNote is the agents' note on a ticket that an InUnfollow closes: the customer
+// blocked the bot, or the bot was removed from the group chat.
+func (s *step) unfollowNote(in Inbound) string {
+	if in.Removed {
+		return s.d.e.texts.NoteRemoved.In(s.agentLang())
+	}
+	return s.d.e.texts.NoteUnfollowed.In(s.agentLang())
+}
+
 // afterResolve takes the customer's rating; anything else goes back to the bot.
 func (s *step) afterResolve(in Inbound) error {
 	t := s.c.Ticket
 	if in.Kind == InUnfollow {
 		s.fire(evClose)
-		s.update(t, s.d.e.texts.NoteUnfollowed.In(s.agentLang()))
+		s.update(t, s.unfollowNote(in))
 		s.close("unfollowed")
 		_, err := s.d.e.Step(s.ctx, s.c, in)
 		return err
@@ -598,8 +610,8 @@ func (s *step) agentOrTimer(in Inbound) error {
 			return nil
 		}
 		if in.Note || IsNote(text) {
-			if in.Media != nil {
-				text = strings.TrimSpace(text + " " + s.mediaLine(in.Media))
+			for _, m := range in.files() {
+				text = strings.TrimSpace(text + " " + s.mediaLine(&m))
 			}
 			s.res.Transcript = append(s.res.Transcript, Line{At: s.now, Role: RoleNote, Name: in.AgentName, Text: s.d.cfg.Redact(text)})
 			s.toThread(t, Message{Kind: MsgReceipt, Text: ReceiptNote, Ref: s.ev.ID})

@@ -26,9 +26,10 @@ import (
 // customer's channel when it delivers the row (a MediaOpener), so the outbox holds only
 // the reference. An agent's file in the thread comes as an InAgentText with Media (a
 // Slack file id) and reaches the customer as a MsgMedia, which the customer's channel
-// renders with a link signed by MediaLinks. Outside a hand-off the bot cannot read a
-// photo: it asks for the code as text, and offers the steps for a code that cannot be
-// read.
+// renders with a link signed by MediaLinks; a message with several files carries the
+// first in Media and the others in MoreMedia, and each becomes a MsgMedia of its own, in
+// the agent's order. Outside a hand-off the bot cannot read a photo: it asks for the code
+// as text, and offers the steps for a code that cannot be read.
 
 // MediaKind says what a Media is.
 type MediaKind string
@@ -337,25 +338,31 @@ func (e *Engine) enterNode(ctx context.Context, c *Conversation, id string) ([]M
 // HasNode reports whether the engine's flow has node id.
 func (e *Engine) HasNode(id string) bool { return e.nodes[id] != nil }
 
-// agentMedia relays an agent's file to the customer: as a MsgMedia when the customer's
-// channel can link to it (DeskConfig.AgentMedia), with a note in the thread otherwise;
-// text is what the agent wrote with it.
+// agentMedia relays an agent's files to the customer, in the agent's order after what
+// the agent wrote with them (text): each as a MsgMedia when the customer's channel can
+// link to it (DeskConfig.AgentMedia), with a note in the thread otherwise.
 func (s *step) agentMedia(in Inbound, text string) {
-	c, t, m := s.c, s.c.Ticket, in.Media
+	c, t := s.c, s.c.Ticket
 	var msgs []Message
 	if text != "" {
 		msgs = append(msgs, Message{Kind: MsgText, Text: text, From: cmp.Or(in.AgentName, in.Agent, "agent")})
 	}
 	line := s.d.cfg.Redact(text)
-	if s.d.cfg.AgentMedia && m.Kind.carried() {
-		md := *m
+	refused := false
+	for _, m := range in.files() {
+		if !s.d.cfg.AgentMedia || !m.Kind.carried() {
+			refused = true
+			continue
+		}
+		md := m
 		name := md.Name
 		if name == "" {
 			name = mediaTexts.Kind[md.Kind].In(s.lang())
 		}
 		msgs = append(msgs, Message{Kind: MsgMedia, Media: &md, Text: fmt.Sprintf(mediaTexts.AgentFile.In(s.lang()), name)})
-		line = strings.TrimSpace(line + " " + s.mediaLine(m))
-	} else {
+		line = strings.TrimSpace(line + " " + s.mediaLine(&md))
+	}
+	if refused {
 		s.toThread(t, Message{Kind: MsgText, Text: mediaTexts.NoLinks.In(s.agentLang())})
 	}
 	if len(msgs) == 0 {

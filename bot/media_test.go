@@ -144,5 +144,38 @@ func TestDeskMedia(t *testing.T) {
 				t.Errorf("the file reached the customer without links:\n%s", got)
 			}
 		}
+
+		// Words with three files: all reach the customer, in order, in one delivery; the
+		// transcript names each (a code in a name masked by Redact, here the identity).
+		more := []bot.Media{
+			{Kind: bot.MediaFile, Channel: "slack", ID: "F3", Name: "b.pdf", Type: "application/pdf", Size: 10},
+			{Kind: bot.MediaImage, Channel: "slack", ID: "F4", Name: "c.png", Type: "image/png", Size: 10},
+		}
+		res = r.step(bot.Inbound{Kind: bot.InAgentText, Agent: "UA", AgentName: "A", Ticket: id, Text: "資料です",
+			Media: &bot.Media{Kind: bot.MediaImage, Channel: "slack", ID: "F2", Name: "a.png", Type: "image/png", Size: 10}, MoreMedia: &more})
+		got = outs(res)
+		if !agentMedia {
+			wantIn(t, "agent's files without links", got, "line U1: text A 資料です", "GIFTDESK_PUBLIC_URL", "receipt  sent")
+			if strings.Contains(got, "media") {
+				t.Errorf("a file reached the customer without links:\n%s", got)
+			}
+			continue
+		}
+		var ids []string
+		for _, o := range res.Out {
+			for _, m := range o.Messages {
+				if m.Kind == bot.MsgMedia {
+					ids = append(ids, m.Media.ID)
+				}
+			}
+		}
+		if strings.Join(ids, " ") != "F2 F3 F4" {
+			t.Errorf("agent's files reached the customer as %v, want F2 F3 F4:\n%s", ids, got)
+		}
+		wantIn(t, "agent's files", got, "line U1: text A 資料です", "担当者からファイルが届きました: a.png", "担当者からファイルが届きました: b.pdf",
+			"担当者からファイルが届きました: c.png", "receipt  sent")
+		if tr := r.res.Transcript; len(tr) != 1 || tr[0].Text != "資料です (image: a.png) (file: b.pdf) (image: c.png)" {
+			t.Errorf("transcript %+v", tr)
+		}
 	}
 }

@@ -152,10 +152,29 @@ type Inbound struct {
 	Agent     string `json:"agent,omitempty"`
 	AgentName string `json:"agent_name,omitempty"`
 	Ticket    string `json:"ticket,omitempty"`
+	// Removed marks an InUnfollow that is the bot being removed from a group chat (LINE
+	// leave) rather than a customer blocking it: it ends the conversation alike, and the
+	// agents are told which.
+	Removed bool `json:"removed,omitempty"`
 	// Note marks an InAgentText as an internal note explicitly (the agent used the
 	// channel's own way of writing one): it is never sent to the customer.
 	Note bool `json:"note,omitempty"`
-	// Media is what an InMedia carries, or the file of an InAgentText (a reference, never
-	// the content). A pointer keeps Inbound comparable.
+	// Media is what an InMedia carries, or the (first) file of an InAgentText (a
+	// reference, never the content). A pointer keeps Inbound comparable.
 	Media *Media `json:"media,omitempty"`
+	// MoreMedia are an InAgentText's files after Media, in the order the agent attached
+	// them: a message may carry several. A pointer, like Media, keeps Inbound comparable.
+	MoreMedia *[]Media `json:"more_media,omitempty"`
+}
+
+// files returns the files of an InAgentText in order: Media, then MoreMedia.
+func (in Inbound) files() []Media {
+	if in.Media == nil {
+		return nil
+	}
+	fs := []Media{*in.Media}
+	if in.MoreMedia != nil {
+		fs = append(fs, *in.MoreMedia...)
+	}
+	return fs
 }

@@ -45,6 +45,7 @@ type Texts struct {
 	Customer       Text `yaml:"customer"`
 	NoteCancelled  Text `yaml:"note_cancelled"`
 	NoteUnfollowed Text `yaml:"note_unfollowed"`
+	NoteRemoved    Text `yaml:"note_removed"` // the bot was removed from the group chat
 	NoteReturned   Text `yaml:"note_returned"`
 	NoteUnrated    Text `yaml:"note_unrated"`
 	AlreadyClaimed Text `yaml:"already_claimed"` // %s is who has it
@@ -150,6 +151,7 @@ var defaultTexts = Texts{
 	Customer:       Text{JA: "お客様", EN: "Customer"},
 	NoteCancelled:  Text{JA: "お客様が待つのをやめ、自動案内に戻りました。", EN: "The customer stopped waiting and went back to the bot."},
 	NoteUnfollowed: Text{JA: "お客様がアカウントをブロックしました。チケットを終了します。", EN: "The customer blocked the account; the ticket is closed."},
+	NoteRemoved:    Text{JA: "ボットがグループトークから退出させられました。チケットを終了します。", EN: "The bot was removed from the group chat; the ticket is closed."},
 	NoteReturned:   Text{JA: "自動案内に戻しました。", EN: "Returned to the bot."},
 	NoteUnrated:    Text{JA: "お客様は評価せずに次のご用件に移りました。", EN: "The customer moved on without rating."},
 	AlreadyClaimed: Text{JA: "このチケットは %s が対応中です。", EN: "%s already has this ticket."},
@@ -167,7 +169,7 @@ func (t *Texts) fields() []*Text {
 		&t.GroupGreeting,
 		&t.OutOfHours, &t.TicketPosted, &t.KeepWaiting, &t.CannotCancel, &t.LongWait, &t.KeepWaitingLabel,
 		&t.SelfHelpLabel, &t.ResolvedThanks, &t.RatingPrompt, &t.RatingThanks, &t.BackToBot, &t.TicketLimit,
-		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteReturned, &t.NoteUnrated, &t.AlreadyClaimed, &t.TicketGone,
+		&t.Customer, &t.NoteCancelled, &t.NoteUnfollowed, &t.NoteRemoved, &t.NoteReturned, &t.NoteUnrated, &t.AlreadyClaimed, &t.TicketGone,
 		&t.NoteAskedAgain, &t.NoteHeld,
 	}
 }

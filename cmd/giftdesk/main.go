@@ -4,7 +4,7 @@
 //	giftdesk chat [--lang ja|en] [--db PATH] [--user ID]   chat in the terminal
 //	giftdesk flow lint [FILE ...]                           check flow files
 //	giftdesk flow graph [--lang ja|en] [FILE]               print a Mermaid diagram
-//	giftdesk report [--since 7d] [--format text|html] [--db PATH] [--lang ja|en]
+//	giftdesk report [--since 7d] [--format text|html] [--db PATH|URL] [--lang ja|en]
 //	                                                        funnel, containment, hand-offs, ratings
 //	giftdesk line richmenu [--image FILE]                   install the LINE rich menu
 package main
@@ -26,7 +26,7 @@ const usage = `usage:
   giftdesk chat [--lang ja|en] [--db PATH] [--user ID]   diagnose in the terminal
   giftdesk flow lint [FILE ...]                           check flows (default: the embedded ones)
   giftdesk flow graph [--lang ja|en] [FILE]               print a Mermaid state diagram
-  giftdesk report [--since 7d] [--format text|html] [--db PATH] [--lang ja|en]
+  giftdesk report [--since 7d] [--format text|html] [--db PATH|URL] [--lang ja|en]
                                                           report the funnel through the flow, containment,
                                                           hand-offs, ratings and what was not understood
   giftdesk line richmenu [--image FILE]                   install the LINE rich menu (replaces giftdesk's earlier one)

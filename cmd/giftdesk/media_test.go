@@ -219,6 +219,67 @@ func TestMediaHandoff(t *testing.T) {
 	}
 }
 
+// TestMediaHandoffSeveralFiles: an agent's message with words and seven files (photos
+// and PDFs mixed) reaches the LINE customer whole: the words, then one message per file,
+// in the agent's order, each once, pushed in calls of at most five messages.
+func TestMediaHandoffSeveralFiles(t *testing.T) {
+	d, root, customer := handedOff(t, map[string]string{"GIFTDESK_PUBLIC_URL": publicURL})
+	fake, slack := d.fake, d.slack
+	seen := len(fake.Delivered(customer))
+	pushes := len(fake.Pushes())
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("p"), 200)...)
+	var files []slacktest.File
+	for i := range 7 {
+		f := slacktest.File{Name: fmt.Sprintf("page-%d.pdf", i+1), Mimetype: "application/pdf", Content: []byte("%PDF-1.4 ")}
+		if i%3 == 0 {
+			f = slacktest.File{Name: fmt.Sprintf("screen-%d.png", i+1), Mimetype: "image/png", Content: png}
+		}
+		files = append(files, slack.AddFile(f))
+	}
+	body, msg := slack.FileShareEvent(root.Channel, "UALICE", "資料をお送りします", root.TS, files...)
+	if code := d.slackPost("/slack/events", "application/json", body, 0); code != http.StatusOK {
+		t.Fatalf("file_share event answered %d", code)
+	}
+	if _, err := slack.WaitReaction(waitCtx(t), msg.Channel, msg.TS); err != nil {
+		t.Errorf("no receipt on the agent's message: %v", err)
+	}
+	d.waitDrained()
+	msgs := fake.Delivered(customer)[seen:]
+	if len(msgs) != 1+len(files) {
+		t.Fatalf("the customer got %d messages, want the words and %d files:\n%s", len(msgs), len(files), texts(msgs))
+	}
+	wantIn(t, "agent's words", msgs[0].Text, "資料をお送りします")
+	for i, f := range files {
+		m := msgs[1+i]
+		if strings.HasSuffix(f.Name, ".png") {
+			var raw map[string]string
+			_ = json.Unmarshal(m.Raw, &raw)
+			if m.Type != "image" || !strings.HasPrefix(raw["originalContentUrl"], publicURL+"/media/"+f.ID+"?") {
+				t.Errorf("file %d (%s) reached the customer as %s %s", i+1, f.Name, m.Type, m.Raw)
+			}
+			continue
+		}
+		wantIn(t, fmt.Sprintf("file %d", i+1), m.Text, "担当者からファイルが届きました: "+f.Name, publicURL+"/media/"+f.ID+"?")
+	}
+	calls := fake.Pushes()[pushes:]
+	keys := map[string]bool{}
+	for _, p := range calls {
+		if len(p.Messages) > 5 {
+			t.Errorf("a push of %d messages", len(p.Messages))
+		}
+		if keys[p.RetryKey] {
+			t.Errorf("two pushes with retry key %s", p.RetryKey)
+		}
+		keys[p.RetryKey] = true
+	}
+	if len(calls) != 2 {
+		t.Errorf("%d pushes, want 2 (5 messages and 3)", len(calls))
+	}
+	if errs := fake.Errors(); len(errs) > 0 {
+		t.Errorf("LINE refused calls: %v", errs)
+	}
+}
+
 // delivered waits until the user has seen n messages in all.
 func (s *lineServer) delivered(user string, n int) []linetest.Message {
 	s.t.Helper()

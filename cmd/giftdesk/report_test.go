@@ -2,22 +2,37 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/internal/store/postgres"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 )
 
 // seedReport stores, through the store's API, two conversations: one solved an hour
-// before now, one handed off, resolved and rated 5 three days before now.
-func seedReport(t *testing.T, path string, now time.Time) {
+// before now, one handed off, resolved and rated 5 three days before now, in the SQLite
+// file or the PostgreSQL database db.
+func seedReport(t *testing.T, db string, now time.Time) {
 	t.Helper()
-	s, err := sqlite.New(t.Context(), sqlite.Config{Path: path, Now: func() time.Time { return now }})
+	var (
+		s   storage
+		err error
+	)
+	clock := func() time.Time { return now }
+	if isPostgres(db) {
+		s, err = postgres.New(t.Context(), postgres.Config{URL: db, Now: clock})
+	} else {
+		s, err = sqlite.New(t.Context(), sqlite.Config{Path: db, Now: clock})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +85,17 @@ func seedReport(t *testing.T, path string, now time.Time) {
 }
 
 func TestReport(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		testReport(t, filepath.Join(t.TempDir(), "giftdesk.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		testReport(t, postgresURL(t))
+	})
+}
+
+// testReport seeds the store db and checks the reports made from it.
+func testReport(t *testing.T, db string) {
 	now := time.Date(2026, time.November, 27, 3, 0, 0, 0, time.UTC)
-	db := filepath.Join(t.TempDir(), "giftdesk.db")
 	seedReport(t, db, now)
 	tests := []struct {
 		name string
@@ -123,6 +147,7 @@ func TestReportCommandLine(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "giftdesk.db")
 	seedReport(t, db, time.Now())
 	missing := filepath.Join(t.TempDir(), "typo.db")
+	const password = "s3cr3t-pw"
 	tests := []struct {
 		name    string
 		args    []string
@@ -137,6 +162,11 @@ func TestReportCommandLine(t *testing.T) {
 		{name: "bad format", args: []string{"report", "--db", db, "--format", "pdf"}, wantErr: `--format "pdf"`},
 		{name: "bad lang", args: []string{"report", "--db", db, "--lang", "fr"}, wantErr: `--lang "fr"`},
 		{name: "missing db", args: []string{"report", "--db", missing}, wantErr: "no such database"},
+		{name: "bad URL", args: []string{"report", "--db", "postgres://giftdesk:" + password + "@localhost/test?sslmode=bogus"},
+			wantErr: "--db: open postgres postgres://giftdesk:xxxxx@localhost/test?sslmode=bogus: invalid connection string"},
+		// Nothing listens on port 1.
+		{name: "unreachable", args: []string{"report", "--db", "postgres://giftdesk:" + password + "@127.0.0.1:1/test"},
+			wantErr: "--db: open postgres postgres://giftdesk:xxxxx@127.0.0.1:1/test: failed to connect"},
 		{name: "unknown flag", args: []string{"report", "--until", "1d"}, wantErr: "usage"},
 		{name: "extra argument", args: []string{"report", "--db", db, "now"}, wantErr: "usage"},
 	}
@@ -151,6 +181,8 @@ func TestReportCommandLine(t *testing.T) {
 				t.Errorf("run %v: err = %v, want a usage error", tt.args, err)
 			case tt.wantErr != "" && tt.wantErr != "usage" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("run %v: err = %v, want one containing %q", tt.args, err, tt.wantErr)
+			case err != nil && strings.Contains(err.Error(), password):
+				t.Errorf("run %v: err = %v shows the password", tt.args, err)
 			}
 			if !strings.Contains(stdout.String(), tt.want) {
 				t.Errorf("run %v: stdout lacks %q:\n%s", tt.args, tt.want, stdout.String())
@@ -163,5 +195,46 @@ func TestReportCommandLine(t *testing.T) {
 	var stdout bytes.Buffer
 	if err := run(t.Context(), []string{"help"}, strings.NewReader(""), &stdout, &stdout); err != nil || !strings.Contains(stdout.String(), "giftdesk report [--since 7d]") {
 		t.Errorf("usage lacks the report: %v\n%s", err, stdout.String())
+	}
+}
+
+// TestReportPostgresNoDatabase checks that a report on a PostgreSQL schema without
+// giftdesk's tables, or on one that does not exist, fails and creates nothing, as one on a
+// missing SQLite file does.
+func TestReportPostgresNoDatabase(t *testing.T) {
+	db := postgresURL(t)
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", q.Get("search_path")+"_typo")
+	u.RawQuery = q.Encode()
+	tests := []struct {
+		name, db, wantErr string
+	}{
+		{name: "empty schema", db: db, wantErr: "no giftdesk database in schema"},
+		{name: "no such schema", db: u.String(), wantErr: "no giftdesk database: no schema of its search_path exists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), []string{"report", "--db", tt.db}, strings.NewReader(""), &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("report --db %s: err = %v, want one containing %q\n%s", tt.db, err, tt.wantErr, stdout.String())
+			}
+		})
+	}
+	conn, err := pgx.Connect(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var tables int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema()`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("the report created %d tables in the empty schema", tables)
 	}
 }

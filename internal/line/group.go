@@ -54,7 +54,8 @@ func conversation(we *wireEvent) (address string, k bot.Key, err error) {
 
 // joinOrLeave converts the bot joining or leaving a group or room: a join is greeted
 // once, in the group's own conversation, with what the bot does and how to mention it; a
-// leave ends that conversation (as an unfollow ends a one-to-one chat). ok is false for a
+// leave ends that conversation (as an unfollow ends a one-to-one chat, marked Removed so
+// that an open ticket's thread says the bot was removed). ok is false for a
 // source that is not a group or room.
 func joinOrLeave(we *wireEvent) (in bot.Inbound, ok bool) {
 	if we.Source.Type != "group" && we.Source.Type != "room" {
@@ -63,7 +64,7 @@ func joinOrLeave(we *wireEvent) (in bot.Inbound, ok bool) {
 	if we.Type == "join" {
 		return bot.Inbound{Kind: bot.InJoin}, true
 	}
-	return bot.Inbound{Kind: bot.InUnfollow}, true
+	return bot.Inbound{Kind: bot.InUnfollow, Removed: true}, true
 }
 
 // anonymous reports whether conversation key user is a group or room without a member:

@@ -53,6 +53,9 @@ func TestGroupEvents(t *testing.T) {
 			if ev.In.Kind != tt.kind || ev.Key.User != tt.key || ev.Address != tt.address {
 				t.Errorf("stored %s for %q at %q, want %s for %q at %q", ev.In.Kind, ev.Key.User, ev.Address, tt.kind, tt.key, tt.address)
 			}
+			if removed := tt.rest == `"type":"leave"`; ev.In.Removed != removed {
+				t.Errorf("stored Removed %t, want %t (the bot removed from the group)", ev.In.Removed, removed)
+			}
 		})
 	}
 }

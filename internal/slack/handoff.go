@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -36,45 +37,42 @@ func (c *Channel) postTickets(ctx context.Context, out bot.Outgoing) (string, er
 	if channel == "" {
 		return "", &bot.DeliveryError{Permanent: true, Err: errors.New("no Slack channel to post the ticket to")}
 	}
+	d := c.delivery(out)
 	var (
 		thread string
-		rest   []bot.Message
+		rest   []post
 	)
-	for _, m := range out.Messages {
+	for i, m := range out.Messages {
 		if m.Kind != bot.MsgTicket {
-			rest = append(rest, m)
+			rest = append(rest, threadPostsOf(i, m)...)
 			continue
 		}
 		if m.Ticket == nil || m.Ticket.ID == "" {
 			c.log.Warn("ticket without a card", "conversation", out.Key.String(), "outgoing", out.ID)
 			continue
 		}
-		addr, err := c.postTicket(ctx, channel, out.Key, m.Ticket)
+		addr, err := c.postTicket(ctx, d, channel, "m"+strconv.Itoa(i), m.Ticket)
 		if err != nil {
 			return "", err
 		}
 		thread = addr
 	}
 	if len(rest) > 0 && thread != "" {
-		var posts []post
-		for _, m := range rest {
-			posts = append(posts, threadPosts(m)...)
-		}
 		ch, root, _ := splitAddress(thread)
-		if err := c.postThread(ctx, ch, root, posts); err != nil {
+		if err := d.postThread(ctx, ch, root, rest); err != nil {
 			return "", err
 		}
 	}
 	return "push", nil
 }
 
-// postTicket posts the ticket's root in channel and links the ticket to its thread, before
-// it returns; it returns the thread's address. A ticket that is linked already was posted
-// by an earlier attempt and is not posted again. A root that was posted but could not be
-// linked is remembered by this process, so that the retry links it rather than posting a
-// second one (a crash between the two, or a retry by another process, may still post
-// twice).
-func (c *Channel) postTicket(ctx context.Context, channel string, k bot.Key, card *bot.TicketCard) (string, error) {
+// postTicket posts the ticket's root in channel, as the post id of delivery d, and links
+// the ticket to its thread, before it returns; it returns the thread's address. A ticket
+// that is linked already was posted by an earlier attempt and is not posted again. A root
+// that was posted but could not be linked is remembered by this process, and found in the
+// channel by another (see once.go), so that the retry links it rather than posting a
+// second one.
+func (c *Channel) postTicket(ctx context.Context, d *delivery, channel, id string, card *bot.TicketCard) (string, error) {
 	addr, err := c.cfg.Threads.TicketThread(ctx, card.ID)
 	switch {
 	case err == nil:
@@ -85,29 +83,28 @@ func (c *Channel) postTicket(ctx context.Context, channel string, k bot.Key, car
 	addr, posted := c.orphan(card.ID)
 	if !posted {
 		p := renderTicket(card)
-		_, ts, err := c.api.PostMessageContext(ctx, channel,
-			slackapi.MsgOptionText(p.text, false),
-			slackapi.MsgOptionBlocks(p.blocks...),
-			slackapi.MsgOptionDisableLinkUnfurl(),
-		)
+		ts, err := d.post(ctx, channel, "", id, p)
 		if err != nil {
-			return "", apiError("chat.postMessage", err)
+			return "", err
 		}
 		addr = address(channel, ts)
 	}
-	err = c.cfg.Threads.LinkThread(ctx, card.ID, k, addr)
+	err = c.cfg.Threads.LinkThread(ctx, card.ID, d.out.Key, addr)
 	switch {
 	case err == nil:
 		c.setOrphan(card.ID, "")
 		return addr, nil
 	case errors.Is(err, bot.ErrConflict):
-		// Another attempt posted and linked a root meanwhile: ours is a duplicate.
+		// Another attempt posted and linked a root meanwhile: ours is a duplicate (unless
+		// it is the one linked, found in the channel by both).
 		c.setOrphan(card.ID, "")
-		ch, ts, _ := splitAddress(addr)
-		if _, _, err := c.api.DeleteMessageContext(ctx, ch, ts); err != nil {
-			c.log.Warn("delete duplicate ticket root", "ticket", card.ID, "err", apiError("chat.delete", err))
-		}
 		linked, err := c.cfg.Threads.TicketThread(ctx, card.ID)
+		if err != nil || linked != addr {
+			ch, ts, _ := splitAddress(addr)
+			if _, _, err := c.api.DeleteMessageContext(ctx, ch, ts); err != nil {
+				c.log.Warn("delete duplicate ticket root", "ticket", card.ID, "err", apiError("chat.delete", err))
+			}
+		}
 		if err != nil {
 			return "", &bot.DeliveryError{Err: fmt.Errorf("look up the thread of ticket %s: %w", card.ID, err)}
 		}
@@ -166,20 +163,21 @@ func (c *Channel) sendTicketThread(ctx context.Context, id string, out bot.Outgo
 			}
 		}
 	}
+	d := c.delivery(out)
 	var pending []post
 	for i, m := range out.Messages {
 		switch {
 		case m.Kind == bot.MsgReceipt:
 		case m.Kind == bot.MsgMedia && m.Media != nil:
-			if err := c.postThread(ctx, channel, root, pending); err != nil {
+			if err := d.postThread(ctx, channel, root, pending); err != nil {
 				return "", err
 			}
 			pending = nil
-			if err := c.relayMedia(ctx, channel, root, out, i, m); err != nil {
+			if err := c.relayMedia(ctx, d, channel, root, i, m); err != nil {
 				return "", err
 			}
 		case m.Kind == bot.MsgTicketUpdate && m.Ticket != nil:
-			if err := c.postThread(ctx, channel, root, pending); err != nil {
+			if err := d.postThread(ctx, channel, root, pending); err != nil {
 				return "", err
 			}
 			pending = nil
@@ -187,15 +185,17 @@ func (c *Channel) sendTicketThread(ctx context.Context, id string, out bot.Outgo
 				return "", err
 			}
 			if m.Ticket.Note != "" {
-				pending = append(pending, noticePost("📝", m.Ticket.Note))
+				p := noticePost("📝", m.Ticket.Note)
+				p.id = "m" + strconv.Itoa(i) + ".note"
+				pending = append(pending, p)
 			}
 		case m.Kind == bot.MsgTicket || m.Kind == bot.MsgTicketUpdate:
 			c.log.Warn("ticket message to a ticket's thread ignored", "ticket", id, "kind", string(m.Kind))
 		default:
-			pending = append(pending, threadPosts(m)...)
+			pending = append(pending, threadPostsOf(i, m)...)
 		}
 	}
-	if err := c.postThread(ctx, channel, root, pending); err != nil {
+	if err := d.postThread(ctx, channel, root, pending); err != nil {
 		return "", err
 	}
 	return "push", nil
@@ -247,20 +247,23 @@ func threadPosts(m bot.Message) []post {
 	return render([]bot.Message{m})
 }
 
-// postThread posts each of posts in the thread at root.
-func (c *Channel) postThread(ctx context.Context, channel, root string, posts []post) error {
+// threadPostsOf is threadPosts of m, the i-th message of its row, with their ids.
+func threadPostsOf(i int, m bot.Message) []post {
+	posts := threadPosts(m)
+	for j := range posts {
+		posts[j].id = "m" + strconv.Itoa(i) + "." + strconv.Itoa(j)
+	}
+	return posts
+}
+
+// postThread posts each of posts in the thread at root (see delivery.post).
+func (d *delivery) postThread(ctx context.Context, channel, root string, posts []post) error {
 	for _, p := range posts {
 		if len(p.blocks) == 0 {
 			continue
 		}
-		_, _, err := c.api.PostMessageContext(ctx, channel,
-			slackapi.MsgOptionTS(root),
-			slackapi.MsgOptionText(p.text, false),
-			slackapi.MsgOptionBlocks(p.blocks...),
-			slackapi.MsgOptionDisableLinkUnfurl(),
-		)
-		if err != nil {
-			return apiError("chat.postMessage", err)
+		if _, err := d.post(ctx, channel, root, p.id, p); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -345,18 +348,15 @@ func (c *Channel) ticketMessage(ctx context.Context, m message, text string, at 
 		return bot.Event{}, false, false, err
 	}
 	plain := strings.TrimSpace(PlainText(text))
-	file, more := agentFile(m.files)
+	file, more := agentFiles(m.files)
 	if plain == "" && file == nil || key.Channel == Name {
 		return bot.Event{}, false, true, nil
-	}
-	if more > 0 {
-		c.log.Warn("agent's message with several files: the first is sent", "ticket", id, "files", more+1)
 	}
 	return bot.Event{
 		ID:  Name + ":msg:" + m.channel + ":" + m.ts,
 		Key: key,
 		In: bot.Inbound{Kind: bot.InAgentText, Text: plain, Agent: m.user, AgentName: c.agentName(ctx, m.user), Ticket: id,
-			Note: toColleagues(text), Media: file},
+			Note: toColleagues(text), Media: file, MoreMedia: more},
 		At:      at,
 		Address: address(m.channel, m.threadTS),
 	}, true, true, nil

@@ -28,9 +28,9 @@ func TestManifest(t *testing.T) {
 	// Each scope and why the channel needs it.
 	scopes := map[string]string{
 		"app_mentions:read": "app_mention events",
-		"channels:history":  "message.channels events; conversations.history (a ticket's root, to update it)",
-		"groups:history":    "message.groups events; conversations.history in a private tickets channel",
-		"im:history":        "message.im events",
+		"channels:history":  "message.channels events; conversations.history and .replies (a ticket's root, to update it; a retry's earlier posts, by their metadata)",
+		"groups:history":    "message.groups events; conversations.history and .replies in a private tickets channel",
+		"im:history":        "message.im events; conversations.replies in a DM (a retry's earlier posts)",
 		"channels:read":     "conversations.members of a public tickets channel",
 		"groups:read":       "conversations.members of a private tickets channel",
 		"chat:write":        "chat.postMessage and chat.update",

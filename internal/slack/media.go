@@ -37,8 +37,9 @@ import (
 // maxRelaysRemembered bounds the completed relays remembered; beyond, it starts over.
 const maxRelaysRemembered = 1000
 
-// relayMedia uploads the media of m (the i-th message of out) to the thread at root.
-func (c *Channel) relayMedia(ctx context.Context, channel, root string, out bot.Outgoing, i int, m bot.Message) error {
+// relayMedia uploads the media of m (the i-th message of d's row) to the thread at root.
+func (c *Channel) relayMedia(ctx context.Context, d *delivery, channel, root string, i int, m bot.Message) error {
+	out := d.out
 	md := m.Media
 	key := out.EventID + "/" + strconv.Itoa(out.Seq) + "/" + strconv.Itoa(i)
 	if c.relayed(key) {
@@ -53,8 +54,9 @@ func (c *Channel) relayMedia(ctx context.Context, channel, root string, out bot.
 		from = "?"
 	}
 	cannot := func(why string) error {
-		text := "📎 " + from + ": " + what + " — " + why
-		if err := c.postThread(ctx, channel, root, []post{noticePost("", text)}); err != nil {
+		p := noticePost("", "📎 "+from+": "+what+" — "+why)
+		p.id = "m" + strconv.Itoa(i) + ".media"
+		if err := d.postThread(ctx, channel, root, []post{p}); err != nil {
 			return err
 		}
 		c.setRelayed(key)
@@ -227,21 +229,25 @@ func (c *Channel) setRelayed(key string) {
 	c.uploads[key] = struct{}{}
 }
 
-// agentFile is the reference to the first file of an agent's message in a ticket's
-// thread, nil when it has none that can be fetched (a file of another service, a post).
-// more is how many other files the message has: a message carries one to the customer.
-func agentFile(files []slackapi.File) (md *bot.Media, more int) {
+// agentFiles are the references to the files of an agent's message in a ticket's
+// thread that can be fetched (not a file of another service, nor a post), in the message's
+// order, as an InAgentText carries them: the first, nil when there is none, and the others.
+func agentFiles(files []slackapi.File) (first *bot.Media, more *[]bot.Media) {
+	var mds []bot.Media
 	for _, f := range files {
 		if f.ID == "" || f.IsExternal || (f.Mode != "" && f.Mode != "hosted") {
 			continue
 		}
-		if md != nil {
-			more++
-			continue
-		}
-		md = &bot.Media{Kind: mediaKind(f.Mimetype), Channel: Name, ID: f.ID, Name: f.Name, Size: int64(f.Size), Type: f.Mimetype}
+		mds = append(mds, bot.Media{Kind: mediaKind(f.Mimetype), Channel: Name, ID: f.ID, Name: f.Name, Size: int64(f.Size), Type: f.Mimetype})
 	}
-	return md, more
+	if len(mds) == 0 {
+		return nil, nil
+	}
+	if len(mds) > 1 {
+		rest := mds[1:]
+		more = &rest
+	}
+	return &mds[0], more
 }
 
 func mediaKind(mimetype string) bot.MediaKind {

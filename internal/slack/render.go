@@ -29,6 +29,8 @@ const actionPrefix = "giftdesk-choice-"
 type post struct {
 	blocks []slackapi.Block
 	text   string // the notification and screen-reader text, escaped
+	// id names the post within its delivery, the same on every attempt (see once.go).
+	id string
 }
 
 // render turns one turn's channel-neutral messages into as few Slack messages as Slack's

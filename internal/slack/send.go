@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -51,8 +52,8 @@ func decodeHandle(s string) handle {
 
 // Send delivers one turn's messages to the conversation's thread. When the turn answers a
 // button press it first updates the pressed message: the buttons give way to the choice
-// and who made it, so the question cannot be answered twice. A turn is usually one Slack
-// message, so a retry after a partial failure rarely posts anything twice.
+// and who made it, so the question cannot be answered twice. A retry posts nothing an
+// earlier attempt posted (see once.go).
 //
 // It returns "reply" when it updated a pressed message and "push" otherwise. Failures are
 // *bot.DeliveryError: 429 (with Slack's Retry-After), 5xx, Slack's internal errors and
@@ -93,15 +94,10 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	if len(posts) == 0 && outcome == "push" {
 		return "none", nil
 	}
-	for _, p := range posts {
-		_, _, err := c.api.PostMessageContext(ctx, channel,
-			slackapi.MsgOptionTS(thread),
-			slackapi.MsgOptionText(p.text, false),
-			slackapi.MsgOptionBlocks(p.blocks...),
-			slackapi.MsgOptionDisableLinkUnfurl(),
-		)
-		if err != nil {
-			return "", apiError("chat.postMessage", err)
+	d := c.delivery(out)
+	for i, p := range posts {
+		if _, err := d.post(ctx, channel, thread, "p"+strconv.Itoa(i), p); err != nil {
+			return "", err
 		}
 	}
 	return outcome, nil

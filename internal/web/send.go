@@ -15,6 +15,7 @@ import (
 // them, and wakes this process's streams of the conversation. Each message's entry is
 // keyed by the batch's event and number (unique, see bot.Outgoing.Seq) and its position,
 // so a retried delivery appends nothing twice.
+// Gift-card codes in the agents' messages are masked (Config.Redact) before they are logged.
 // Messages that are not for a customer (tickets, receipts) are skipped; a batch without
 // any is "none". A failure to append is a temporary *bot.DeliveryError.
 func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
@@ -31,7 +32,7 @@ func (c *Channel) Send(ctx context.Context, out bot.Outgoing) (string, error) {
 	now := c.cfg.Now()
 	var recs []weblog.Record
 	for i, m := range out.Messages {
-		e, ok := botEntry(m, now, c.cfg.MediaLinks)
+		e, ok := botEntry(m, now, c.cfg.MediaLinks, c.cfg.Redact)
 		if !ok {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/giftdesk/giftdesk/bot"
+	"github.com/giftdesk/giftdesk/flows"
 	"github.com/giftdesk/giftdesk/internal/store/sqlite"
 	"github.com/giftdesk/giftdesk/internal/web"
 	"github.com/giftdesk/giftdesk/internal/web/weblog"
@@ -142,5 +143,57 @@ func temporary(t *testing.T, err error, secret string) {
 	}
 	if err != nil && (strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "EFGH12")) {
 		t.Errorf("the error %q holds the message's content", err)
+	}
+}
+
+// TestSendMasksAgentCodes: a gift-card code in an agent's message, or in the name of an
+// agent's file, is kept in the log masked by Config.Redact (the function every transcript
+// uses), and the page is shown the masked form; the file's link is left whole, and the
+// bot's own messages are kept as they are.
+func TestSendMasksAgentCodes(t *testing.T) {
+	const code = "AQ7X-K29PLM-ZR4TW"
+	masked := flows.RedactCodes(code)
+	if masked == code {
+		t.Fatalf("RedactCodes(%q) masks nothing", code)
+	}
+	links, err := bot.NewMediaLinks("https://desk.example", []byte("0123456789abcdef0123"), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, func(c *web.Config) { c.Redact, c.MediaLinks = flows.RedactCodes, links })
+	c := h.client()
+	c.call("GET", "/api/session", nil)
+	conv := c.conversation()
+	ctx := t.Context()
+	out := outgoing(conv, "slack:msg:C1:1.2", 0,
+		bot.Message{Kind: bot.MsgText, Text: "コード " + code + " を確認しました", From: "山田"},
+		bot.Message{Kind: bot.MsgMedia, Text: "担当者からファイルが届きました: " + code + ".png",
+			Media: &bot.Media{Kind: bot.MediaImage, Channel: "slack", ID: "F0FILE1", Name: code + ".png"}},
+		bot.Message{Kind: bot.MsgText, Text: "ご確認ありがとうございました"})
+	if _, err := h.ch.Send(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ from, text string }{
+		{"agent", "コード " + masked + " を確認しました"},
+		{"agent", "担当者からファイルが届きました: " + masked + ".png\nhttps://desk.example" + bot.MediaPath + "F0FILE1?exp="},
+		{"bot", "ご確認ありがとうございました"},
+	}
+	recs, err := h.store.ReadWeb(ctx, conv, 0, 10)
+	if err != nil || len(recs) != len(want) {
+		t.Fatalf("%d entries in the log (%v), want %d", len(recs), err, len(want))
+	}
+	for i, r := range recs {
+		if strings.Contains(string(r.Data), "K29PLM") {
+			t.Errorf("the log keeps the code: %s", r.Data)
+		}
+		if !strings.Contains(string(r.Data), strings.ReplaceAll(want[i].text, "\n", `\n`)) {
+			t.Errorf("entry %d is %s, want %q", i, r.Data, want[i].text)
+		}
+	}
+	for i, m := range c.stream("/api/events", "").messages(len(want)) {
+		text, _ := m["text"].(string)
+		if m["from"] != want[i].from || !strings.HasPrefix(text, want[i].text) || strings.Contains(text, "K29PLM") {
+			t.Errorf("the page got %v, want from %s %q", m, want[i].from, want[i].text)
+		}
 	}
 }

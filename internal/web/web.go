@@ -90,8 +90,8 @@ type Config struct {
 	// MediaLinks signs the links by which an agent's files reach the customer (see
 	// bot.MediaLinks); nil when giftdesk hands out none (no GIFTDESK_PUBLIC_URL).
 	MediaLinks *bot.MediaLinks
-	// Redact masks gift-card codes in the customer's messages as the log keeps them;
-	// default: keep them as they are.
+	// Redact masks gift-card codes in the customer's and the agents' messages as the log
+	// keeps them (and so as the page shows them); default: keep them as they are.
 	Redact func(string) string
 	// Heartbeat is how often an idle event stream sends a comment; default 20s. Poll is
 	// how often it reads the log without being woken (answers delivered by another

@@ -144,7 +144,8 @@ func (s *Server) fileMethod(method string, form map[string][]string) map[string]
 }
 
 // threadReplies answers conversations.replies: the thread's root and replies, oldest
-// first, with the files shared with them, two a page (so that pagination is exercised).
+// first, with the files shared with them and, when include_all_metadata is set, their
+// metadata, two a page (so that pagination is exercised).
 func (s *Server) threadReplies(form map[string][]string) map[string]any {
 	channel, ts := first(form, "channel"), first(form, "ts")
 	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
@@ -161,6 +162,9 @@ func (s *Server) threadReplies(form map[string][]string) map[string]any {
 		msg := map[string]any{"type": "message", "ts": m.TS, "thread_ts": ts, "text": m.Text, "user": m.User}
 		if m.BotID != "" {
 			msg["bot_id"] = m.BotID
+		}
+		if m.Metadata != nil && withMetadata(form) {
+			msg["metadata"] = m.Metadata
 		}
 		var files []map[string]any
 		for _, id := range m.Files {

@@ -24,6 +24,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +80,10 @@ type Message struct {
 	Reactions []string
 	// Files are the ids of the files shared with it (files.completeUploadExternal).
 	Files []string
+	// Metadata is the message metadata it was posted with (chat.postMessage's metadata:
+	// event_type and event_payload), as sent; nil for none. conversations.history and
+	// conversations.replies return it only when asked with include_all_metadata.
+	Metadata json.RawMessage
 }
 
 // Request is a Web API call that carries message text, as the fake received it.
@@ -103,6 +108,10 @@ type Fault struct {
 	Status     int    // HTTP status; 0 means 200 with ok=false and Error
 	RetryAfter int    // seconds, sent as Retry-After (with Status 429)
 	Error      string // Slack's error code, with Status 0
+	// Lost handles the call first and answers the fault after: Slack did what was asked
+	// (posted the message), but its answer never reached the caller (a timeout, a
+	// dropped connection).
+	Lost bool
 }
 
 // Server is a fake Slack. It is safe for concurrent use.
@@ -412,6 +421,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	if fs := s.faults[method]; len(fs) > 0 {
 		f := fs[0]
 		s.faults[method] = fs[1:]
+		if f.Lost && token == BotToken {
+			s.handle(method, r.PostForm, body)
+		}
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 		}
@@ -430,6 +442,15 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		reply(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}
+	res := s.handle(method, r.PostForm, body)
+	if _, failed := res["error"]; !failed {
+		res["ok"] = true
+	}
+	reply(w, res)
+}
+
+// handle carries out one authorised Web API call and returns its answer; s.mu is held.
+func (s *Server) handle(method string, form url.Values, body []byte) map[string]any {
 	var res map[string]any
 	switch method {
 	case "auth.test":
@@ -437,36 +458,33 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		res = map[string]any{"url": "https://giftdesk-test.slack.com/", "team": "giftdesk test", "user": "giftdesk",
 			"team_id": id.TeamID, "user_id": id.BotUserID, "bot_id": id.BotID}
 	case "bots.info":
-		if id := s.identity; first(r.PostForm, "bot") == id.BotID {
+		if id := s.identity; first(form, "bot") == id.BotID {
 			res = map[string]any{"bot": map[string]any{"id": id.BotID, "name": "giftdesk", "app_id": id.AppID, "user_id": id.BotUserID}}
 		} else {
 			res = map[string]any{"error": "bot_not_found"}
 		}
 	case "users.info":
-		res = s.usersInfo(r.PostForm)
+		res = s.usersInfo(form)
 	case "chat.postMessage":
-		res = s.postMessage(r.PostForm)
+		res = s.postMessage(form)
 	case "chat.update":
-		res = s.update(r.PostForm)
+		res = s.update(form)
 	case "chat.delete":
-		res = s.deleteMessage(r.PostForm)
+		res = s.deleteMessage(form)
 	case "conversations.history":
-		res = s.history(r.PostForm)
+		res = s.history(form)
 	case "conversations.members":
-		res = s.conversationMembers(r.PostForm)
+		res = s.conversationMembers(form)
 	case "reactions.add":
-		res = s.addReaction(r.PostForm)
+		res = s.addReaction(form)
 	case "views.open":
 		res = s.openView(body)
 	case "apps.connections.open":
 		res = map[string]any{"url": "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/socket?ticket=test"}
 	default:
-		res = s.fileMethod(method, r.PostForm) // files.go
+		res = s.fileMethod(method, form) // files.go
 	}
-	if _, failed := res["error"]; !failed {
-		res["ok"] = true
-	}
-	reply(w, res)
+	return res
 }
 
 func reply(w http.ResponseWriter, v map[string]any) {
@@ -501,6 +519,16 @@ func (s *Server) postMessage(form map[string][]string) map[string]any {
 		Text: first(form, "text")}
 	if b := first(form, "blocks"); b != "" {
 		m.Blocks = s.withBlockIDs(b)
+	}
+	if md := first(form, "metadata"); md != "" {
+		var v struct {
+			EventType    string         `json:"event_type"`
+			EventPayload map[string]any `json:"event_payload"`
+		}
+		if json.Unmarshal([]byte(md), &v) != nil || v.EventType == "" || v.EventPayload == nil {
+			return map[string]any{"error": "invalid_metadata_format"}
+		}
+		m.Metadata = json.RawMessage(md)
 	}
 	s.messages = append(s.messages, m)
 	s.notify()
@@ -642,14 +670,15 @@ func (s *Server) WaitReaction(ctx context.Context, channel, ts string) (Message,
 }
 
 // history answers conversations.history: the messages at the top of the channel (thread
-// replies are not listed), newest first, at or before latest (before it unless
-// inclusive), at most limit (default 100).
+// replies are not listed), newest first, at or before latest and at or after oldest
+// (strictly between them unless inclusive), at most limit (default 100), each with its
+// metadata when include_all_metadata is set.
 func (s *Server) history(form map[string][]string) map[string]any {
 	channel := first(form, "channel")
 	if !strings.HasPrefix(channel, "D") && !s.members[channel] {
 		return map[string]any{"error": "not_in_channel"}
 	}
-	latest := first(form, "latest")
+	latest, oldest := first(form, "latest"), first(form, "oldest")
 	inclusive := first(form, "inclusive") == "1" || first(form, "inclusive") == "true"
 	limit, err := strconv.Atoi(first(form, "limit"))
 	if err != nil || limit <= 0 {
@@ -664,9 +693,15 @@ func (s *Server) history(form map[string][]string) map[string]any {
 		if latest != "" && (tsAfter(m.TS, latest) || (!inclusive && m.TS == latest)) {
 			continue
 		}
+		if oldest != "" && (tsAfter(oldest, m.TS) || (!inclusive && m.TS == oldest)) {
+			continue
+		}
 		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "user": m.User}
 		if m.BotID != "" {
 			msg["bot_id"] = m.BotID
+		}
+		if m.Metadata != nil && withMetadata(form) {
+			msg["metadata"] = m.Metadata
 		}
 		if m.Blocks != nil {
 			msg["blocks"] = m.Blocks
@@ -674,6 +709,13 @@ func (s *Server) history(form map[string][]string) map[string]any {
 		msgs = append(msgs, msg)
 	}
 	return map[string]any{"messages": msgs, "has_more": false}
+}
+
+// withMetadata reports whether a conversations.history or conversations.replies call asks
+// for the messages' metadata.
+func withMetadata(form map[string][]string) bool {
+	v := first(form, "include_all_metadata")
+	return v == "1" || v == "true"
 }
 
 // tsAfter reports whether Slack timestamp a is later than b.
