@@ -563,16 +563,30 @@ func TestPushRetryKey(t *testing.T) {
 func TestLatencyAcceptedButTimedOut(t *testing.T) {
 	s := linetest.New(t, linetest.Config{})
 	s.SetLatency(time.Minute) // cut short when the client gives up
-	api, err := messaging_api.NewMessagingApiAPI(s.Token(),
-		messaging_api.WithEndpoint(s.URL()),
-		messaging_api.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
+	api, err := messaging_api.NewMessagingApiAPI(s.Token(), messaging_api.WithEndpoint(s.URL()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The client gives up once the fake has taken the message, whatever the machine's
+	// speed: a fixed client timeout could end before the request even arrived.
+	ctx, giveUp := context.WithCancel(context.Background())
+	defer giveUp()
+	waited := make(chan error, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := s.WaitDelivered(wctx, user, 1)
+		giveUp()
+		waited <- err
+	}()
 	req := &messaging_api.PushMessageRequest{To: user, Messages: []messaging_api.MessageInterface{text("hi")}}
-	if _, err := api.PushMessage(req, key1); err == nil {
-		t.Fatal("push succeeded despite the latency, want a client timeout")
+	if _, err := api.WithContext(ctx).PushMessage(req, key1); err == nil {
+		t.Fatal("push succeeded despite the latency, want the client to give up")
 	}
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	api.WithContext(context.Background())
 	if got := len(s.Delivered(user)); got != 1 {
 		t.Fatalf("delivered %d messages, want 1: the fake accepts before it waits", got)
 	}
