@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -32,8 +33,17 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.cfg.Observe != nil {
 		c.cfg.Observe(res.Outcome, res.Fresh, res.Dup, c.cfg.Now().Sub(start))
 	}
-	c.log.Info("webhook", "outcome", res.Outcome, "events", res.Fresh, "duplicates", res.Dup,
-		"duration_ms", float64(c.cfg.Now().Sub(start).Microseconds())/1000)
+	// An accepted request is counted by the metrics (Observe) and each of its events is
+	// logged when processed; its own line is for debugging only: under load, writing it
+	// cost about 4% of the CPU.
+	level := slog.LevelInfo
+	if res.Outcome == "accepted" {
+		level = slog.LevelDebug
+	}
+	if c.log.Enabled(r.Context(), level) {
+		c.log.Log(r.Context(), level, "webhook", "outcome", res.Outcome, "events", res.Fresh, "duplicates", res.Dup,
+			"duration_ms", float64(c.cfg.Now().Sub(start).Microseconds())/1000)
+	}
 }
 
 // process stores the events of an authentic body, and a dead letter for each part that
