@@ -186,6 +186,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		fm := factMatcher{id: f.ID, item: f.Item}
 		for _, v := range f.Values {
 			fm.match.addRules(e.rules, v.ID, v.Synonyms.All()...)
+			if strings.HasPrefix(v.ID, notValuePrefix) {
+				for _, w := range v.Synonyms.All() {
+					if w = strings.TrimSpace(splitScripts(e.normalize(w))); w != "" && !isRule(w) {
+						fm.notValue = append(fm.notValue, w)
+					}
+				}
+			}
 		}
 		e.facts = append(e.facts, fm)
 	}

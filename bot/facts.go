@@ -24,7 +24,14 @@ type factMatcher struct {
 	id    string
 	item  bool
 	match matcher
+	// notValue holds, normalised, the words of the fact's values whose id starts with "_":
+	// words that hold a value's word but name something else (「PCサイト」 is a page a
+	// phone can open, not a computer). They are taken out before the value is read.
+	notValue []string
 }
+
+// notValuePrefix starts the id of a fact's value that is no value (factMatcher.notValue).
+const notValuePrefix = "_"
 
 // anotherWords tell that a message turns to another thing of the same kind than the one
 // the conversation was about (「別のギフト券も」, "my other card", "another one").
@@ -82,7 +89,7 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 		c.Vars[k] = v
 	}
 	for _, f := range e.facts {
-		if v := factValue(&f.match, u); v != "" {
+		if v := f.value(u); v != "" {
 			set(factPrefix+f.id, v)
 		}
 	}
@@ -108,6 +115,23 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 		}
 	}
 	return changed, typed
+}
+
+// value returns the value of the fact that u names, after taking out the words that are
+// no value (「スマホでPCサイトに切り替えた」 names the phone).
+func (f *factMatcher) value(u utterance) string {
+	v := factValue(&f.match, u)
+	if !strings.HasPrefix(v, notValuePrefix) {
+		return v
+	}
+	spaced := u.spaced
+	for _, w := range f.notValue {
+		spaced = strings.ReplaceAll(spaced, w, " ")
+	}
+	if v = factValue(&f.match, makeUtterance(spaced, strings.ReplaceAll(spaced, " ", ""))); strings.HasPrefix(v, notValuePrefix) {
+		return ""
+	}
+	return v
 }
 
 // factValue returns the value of a fact that u names, leaving out a value said not to be

@@ -33,6 +33,10 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
 			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
 		}},
+		{name: "the PC site a phone opens is not a computer", profile: bot.Japanese, turns: []turnWant{
+			{say: "有効期限を確認したい。スマホしかない", node: "advice_expiry_check_phone"},
+			{say: "PCサイトってどこにあるの？", node: "advice_expiry_check_phone", want: []string{"フッター"}, not: []string{"有効期限の確認方法(パソコン)"}},
+		}},
 		{name: "a cause in one clause beats a symptom in the other", profile: bot.Japanese, turns: []turnWant{
 			{say: "スクラッチ削ったら番号が消えて読めない、登録できない", node: "advice_unreadable"},
 		}},
