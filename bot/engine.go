@@ -669,6 +669,14 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			t.carry = &u
 			return t.enter(id)
 		}
+		// 「登録できない！番号→AQ7K-…」: a value that an option of the first question asks
+		// for, typed beside no more than a symptom, goes to that input, whose check decides.
+		if m.Kind == MatchNone || m.Kind == MatchOption && n.match.scoreOf(m.Target, u)%1000 <= symptomScore {
+			if id, ok := t.startInputOf(n, typed); ok && (m.Kind == MatchNone || n.option(m.Target).Next != id) {
+				t.carry = &u
+				return t.enter(id)
+			}
+		}
 	}
 	if m.unsure {
 		// "hmm not sure": nothing was misunderstood; the closing question and its buttons

@@ -226,6 +226,17 @@ func (t *turn) factNode(typed []string) (string, bool) {
 	return "", false
 }
 
+// startInputOf returns the input node that an option of the start question leads to
+// straight and whose variable was just typed, such as the code input for a pasted code.
+func (t *turn) startInputOf(start *compiledNode, typed []string) (string, bool) {
+	for _, o := range start.options {
+		if in := t.e.nodes[o.Next]; in != nil && in.Kind == KindInput && slices.Contains(typed, in.Var) && !t.answered(in.ID) {
+			return in.ID, true
+		}
+	}
+	return "", false
+}
+
 // allInputsOf returns the first of two or more input nodes, one leading straight to the
 // next, whose variables were all just read: 「残高4500円あります。送料入れて4,980円」 gives
 // everything the balance check needs, which decides better than the words around it.

@@ -33,6 +33,9 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
 			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
 		}},
+		{name: "a code pasted beside a symptom is checked", profile: bot.Japanese, turns: []turnWant{
+			{say: "登録できない！番号→9QTX-4KM2RP-H7WZ3", node: "advice_code_format_ok", not: []string{"9QTX-4KM2RP"}},
+		}},
 		{name: "the PC site a phone opens is not a computer", profile: bot.Japanese, turns: []turnWant{
 			{say: "有効期限を確認したい。スマホしかない", node: "advice_expiry_check_phone"},
 			{say: "PCサイトってどこにあるの？", node: "advice_expiry_check_phone", want: []string{"フッター"}, not: []string{"有効期限の確認方法(パソコン)"}},
