@@ -59,7 +59,9 @@ func TestEvalHeldOut(t *testing.T) {
 // many forms, closing replies of every kind; dev4 many different customers (grandparents,
 // students, angry and apologetic ones, 関西弁, mixed Japanese and English, several questions
 // in one message); dev5 the reply to "did that solve it?" of every kind (plans, thanks, a
-// no with a new problem, a person, corrections, going back) and mid-flow questions. Their
+// no with a new problem, a person, corrections, going back) and mid-flow questions; dev7
+// customers the others represent little (elderly keigo, voice input with homophones,
+// learners of Japanese, fragments, slang, British, Indian and text-speak English). Their
 // floors work as the held-out set's.
 var devSets = []struct {
 	name              string
@@ -78,8 +80,9 @@ var devSets = []struct {
 	{"dev6", evalMinimum{first: 30, firstPerLang: 12, convs: 5, convsPerLang: 2}, 1.00, 1.00, 1.00},
 	// dev7: customers the earlier sets represent little (elderly keigo, voice input, non-native
 	// Japanese, busy fragments, slang, several kinds of English), written before the round of
-	// issue 12 that tunes on it.
-	{"dev7", evalMinimum{first: 120, firstPerLang: 50, convs: 40, convsPerLang: 15}, 0, 0, 0},
+	// issue 12 that tunes on it; measured untouched: first 78.9% (105/133), conversations
+	// 81.8% (36/44); 96.2% and 95.5% after the classes of its misses were fixed.
+	{"dev7", evalMinimum{first: 120, firstPerLang: 50, convs: 40, convsPerLang: 15}, 0.96, 0.95, 1.00},
 }
 
 // TestEvalDev plays each development set and checks its scores against its floors.
