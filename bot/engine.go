@@ -814,8 +814,38 @@ func (t *turn) faqAnswer(n *compiledNode, q *FAQ) ([]Message, error) {
 	t.out = append(t.out, Message{Kind: MsgText, Text: text, FAQ: q.ID})
 	t.c.UpdatedAt = t.now
 	t.c.Misses = 0
+	if n.ID == t.e.flow.Start {
+		// 「ギフト券で払えない商品ってあるの？」 as the first message: answered, then the
+		// question of the entry's own section (what are you trying to buy?) rather than
+		// the first question again.
+		if id := t.e.ownQuestion(q.Section); id != "" {
+			return t.enter(id)
+		}
+	}
 	t.reprompt(n)
 	return t.out, nil
+}
+
+// ownQuestion returns the first question of the flow whose article section is sec itself,
+// a whole section ("4", not "4-1"), whose text shows no variable and none of whose options
+// hands over to a person: the question that opens the section's diagnosis. "" when there
+// is none.
+func (e *Engine) ownQuestion(sec string) string {
+	if sec == "" || strings.Contains(sec, "-") {
+		return ""
+	}
+	for _, fn := range e.flow.Nodes {
+		if fn.ID == e.flow.Start || fn.Kind != KindQuestion || fn.Section != sec || strings.Contains(fn.Text.JA+fn.Text.EN, "{{") {
+			continue
+		}
+		if !slices.ContainsFunc(fn.Options, func(o Option) bool {
+			next := e.nodes[o.Next]
+			return next != nil && next.Kind == KindHandoff
+		}) {
+			return fn.ID
+		}
+	}
+	return ""
 }
 
 // reprompt asks n again after a digression.

@@ -33,6 +33,10 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
 			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
 		}},
+		{name: "a question about a whole section, answered, then its own question", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券で払えない商品ってあるの？", node: "ask_item", want: []string{"何を購入しようとしていますか"}},
+			{say: "ギフト券と洗剤を一緒にカートに入れてます", node: "advice_item_mixed"},
+		}},
 		{name: "a code pasted beside a symptom is checked", profile: bot.Japanese, turns: []turnWant{
 			{say: "登録できない！番号→9QTX-4KM2RP-H7WZ3", node: "advice_code_format_ok", not: []string{"9QTX-4KM2RP"}},
 		}},
