@@ -1075,6 +1075,11 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		cands = e.preferAdvice(cands, known)
 	}
 	win, sug := decide(n, cands)
+	if win != nil && win.kind == MatchJump && n.Kind == KindQuestion && n.ID != e.flow.Start && win.score%1000 < minMidJump {
+		// 「ギフト券を登録した直後です」 at "where did you get it?": another problem's words
+		// told as what happened before (counted half) do not leave the question.
+		win = nil
+	}
 	if win != nil && win.kind == MatchOption {
 		return Match{Kind: MatchOption, Target: win.target}
 	}
@@ -1144,6 +1149,10 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
 }
+
+// minMidJump is the least score of a jump away from a question in the middle of a
+// diagnosis: not two characters, nor a phrase counted half as the circumstance.
+const minMidJump = 3
 
 // endsSolved reports whether the last clause of a reply to "did that solve it?" says it
 // is solved, whatever came before (「チェックが入ってなかった、もう大丈夫です」, "the box

@@ -33,6 +33,11 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
 			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
 		}},
+		{name: "what happened before, told at a question, does not leave it", profile: bot.Japanese, turns: []turnWant{
+			{say: "アカウントがロックされた", node: "fraud_source"},
+			{say: "ギフト券を登録した直後です", node: "fraud_source"},
+			{say: "こちらのサイトで買ったものです", node: "handoff_refund"},
+		}},
 		{name: "a question about a whole section, answered, then its own question", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券で払えない商品ってあるの？", node: "ask_item", want: []string{"何を購入しようとしていますか"}},
 			{say: "ギフト券と洗剤を一緒にカートに入れてます", node: "advice_item_mixed"},
