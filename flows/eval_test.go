@@ -83,6 +83,11 @@ var devSets = []struct {
 	// issue 12 that tunes on it; measured untouched: first 78.9% (105/133), conversations
 	// 81.8% (36/44); 96.2% and 100% after the classes of its misses were fixed.
 	{"dev7", evalMinimum{first: 120, firstPerLang: 50, convs: 40, convsPerLang: 15}, 0.96, 1.00, 1.00},
+	// dev8: customers the earlier sets lack (corporate gifts, prizes and points exchanges,
+	// parents, a shop owner, angry complaints, pasted Amazon screen messages, several lines,
+	// English speakers on the Japanese site, full-width text, romaji), written before the
+	// matcher was read. Floors 0 until the round that tunes on it measures it.
+	{"dev8", evalMinimum{first: 110, firstPerLang: 45, convs: 36, convsPerLang: 14}, 0, 0, 0},
 }
 
 // TestEvalDev plays each development set and checks its scores against its floors.
@@ -141,7 +146,7 @@ func TestEvalSetsDisjoint(t *testing.T) {
 		return out
 	}
 	held := texts("testdata/eval/heldout.yaml")
-	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml", "testdata/eval/dev4.yaml", "testdata/eval/dev5.yaml", "testdata/eval/dev6.yaml", "testdata/eval/dev7.yaml"} {
+	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml", "testdata/eval/dev4.yaml", "testdata/eval/dev5.yaml", "testdata/eval/dev6.yaml", "testdata/eval/dev7.yaml", "testdata/eval/dev8.yaml"} {
 		dev := texts(path)
 		for f, id := range held {
 			if devID, ok := dev[f]; ok {
