@@ -275,7 +275,11 @@ var (
 			// Casual yeses and thanks.
 			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝",
 			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知",
-			"できそう", "いけそう", "でけた", "おおきに"},
+			"できそう", "いけそう", "でけた", "おおきに",
+			// Relief (「じゃあまだ使えるんですね よかった」): the worry is gone.
+			"よかった", "良かった", "安心しました", "安心した", "ほっとしました", "ほっとした",
+			// Romaji replies from customers who type Japanese in Latin letters.
+			"dekita", "dekimashita", "arigatou", "arigato", "daijoubu", "wakarimashita", "wakatta"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
@@ -295,6 +299,7 @@ var (
 			// Still failing in other words, and a request for another way: not solved.
 			"グレー", "灰色", "結局どう", "どうにもならない", "どうにかならない", "なんとかならない", "はずなん", "はずなのに",
 			"はずだけど", "はずですけど", "退会", "連絡取れな", "連絡とれな", "エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
+			"dekinai", "dekimasen", "dame", "mada",
 			"あかん", "あかんかった", "納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",

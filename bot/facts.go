@@ -298,6 +298,12 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	}
 	var local []candidate
 	for _, s := range n.match.specificScores(*u) {
+		if s.target == optUnknown && n.Kind == KindQuestion && deniesOwnUse(*u) {
+			// "says already redeemed but I never used it": the message that led to the
+			// question tells what the customer did not do, which rules out one answer
+			// rather than answering "not sure"; the question is asked.
+			continue
+		}
 		local = append(local, candidate{kind: MatchOption, target: s.target, dest: n.option(s.target).Next, score: s.score})
 	}
 	slices.SortStableFunc(local, func(a, b candidate) int { return b.score - a.score })
@@ -306,6 +312,24 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 		return nil
 	}
 	return n.option(win.target)
+}
+
+// optUnknown is the id a flow gives a question's "not sure" option, which only a reply to
+// the question chooses.
+const optUnknown = "unknown"
+
+// ownUseDenials say the customer did not use the card themselves.
+var ownUseDenials = []string{" never ", " wasnt me ", " not me ", " didnt use ", " didnt redeem ", " havent used ", " have not used ",
+	"覚えはない", "覚えがない", "覚えはありません", "覚えがありません", "使っていない", "使ってない", "使っていません", "使ってません"}
+
+// deniesOwnUse reports whether u says the customer did not use the card themselves.
+func deniesOwnUse(u utterance) bool {
+	for _, d := range ownUseDenials {
+		if strings.HasPrefix(d, " ") && strings.Contains(" "+u.spaced+" ", d) || !strings.HasPrefix(d, " ") && strings.Contains(u.compact, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // minInputCarryScore is the least score of an input's option found in the message that
