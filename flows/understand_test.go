@@ -33,6 +33,30 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
 			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
 		}},
+		{name: "a denial of one's own use leaves the cause question asked", profile: bot.English, turns: []turnWant{
+			{say: "amazon says this code was already claimed, i never used it", node: "used_cause"},
+			{say: "no idea", node: "advice_used_check"},
+		}},
+		{name: "not knowing where it was used, said at once, answers the cause question", profile: bot.Japanese, turns: []turnWant{
+			{say: "使用済みと出ますが、どこで使われたのか全くわかりません", node: "advice_used_check"},
+		}},
+		{name: "a card just received and what to do with it", profile: bot.English, turns: []turnWant{
+			{say: "my aunt emailed me an amazon gift card, what do i do with it", node: "ask_device_register"},
+		}},
+		{name: "a received card with a problem named goes to the problem", profile: bot.English, turns: []turnWant{
+			{say: "my aunt emailed me an amazon gift card but it says expired, now what", node: "expired_source"},
+		}},
+		{name: "the face icon is the phone's", profile: bot.Japanese, turns: []turnWant{
+			{say: "人型のアイコンを押したけど、ギフト券の登録ってどこからやるんですか", node: "advice_register_phone"},
+		}},
+		{name: "a card used in part whose rest fails stopped partway", profile: bot.English, turns: []turnWant{
+			{say: "i spent part of the card last month and the rest wont work now", node: "fraud_source"},
+		}},
+		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
+			{say: "2021年3月です", node: "advice_expiry_valid"},
+			{say: "ならまだ使えるってことですね 良かった", node: "solved"},
+		}},
 		{name: "what happened before, told at a question, does not leave it", profile: bot.Japanese, turns: []turnWant{
 			{say: "アカウントがロックされた", node: "fraud_source"},
 			{say: "ギフト券を登録した直後です", node: "fraud_source"},
