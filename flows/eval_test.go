@@ -61,7 +61,8 @@ func TestEvalHeldOut(t *testing.T) {
 // in one message); dev5 the reply to "did that solve it?" of every kind (plans, thanks, a
 // no with a new problem, a person, corrections, going back) and mid-flow questions; dev7
 // customers the others represent little (elderly keigo, voice input with homophones,
-// learners of Japanese, fragments, slang, British, Indian and text-speak English). Their
+// learners of Japanese, fragments, slang, British, Indian and text-speak English); dev8
+// corporate gifts, prizes, parents, pasted screen messages, romaji and the like. Their
 // floors work as the held-out set's.
 var devSets = []struct {
 	name              string
@@ -86,8 +87,10 @@ var devSets = []struct {
 	// dev8: customers the earlier sets lack (corporate gifts, prizes and points exchanges,
 	// parents, a shop owner, angry complaints, pasted Amazon screen messages, several lines,
 	// English speakers on the Japanese site, full-width text, romaji), written before the
-	// matcher was read. Floors 0 until the round that tunes on it measures it.
-	{"dev8", evalMinimum{first: 110, firstPerLang: 45, convs: 36, convsPerLang: 14}, 0, 0, 0},
+	// matcher was read; measured untouched on main: first 84.3% (102/121), conversations
+	// 71.8% (28/39); 98.3% and 94.9% after the classes of its misses were fixed (one
+	// conversation left wants a wedding gift card's source read, where dev4 wants it asked).
+	{"dev8", evalMinimum{first: 110, firstPerLang: 45, convs: 36, convsPerLang: 14}, 0.98, 0.94, 1.00},
 }
 
 // TestEvalDev plays each development set and checks its scores against its floors.
