@@ -52,6 +52,12 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "a card used in part whose rest fails stopped partway", profile: bot.English, turns: []turnWant{
 			{say: "i spent part of the card last month and the rest wont work now", node: "fraud_source"},
 		}},
+		{name: "a card got for points is no gift", profile: bot.Japanese, turns: []turnWant{
+			{say: "ポイントを交換してもらったギフト券の残高が消えました", node: "ask_issue_date"},
+			{say: "わかりません", node: "ask_device_expiry"},
+			{say: "パソコン", node: "advice_expiry_check_pc"},
+			{say: "確認したら期限切れでした", node: "expired_source"},
+		}},
 		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
 			{say: "2021年3月です", node: "advice_expiry_valid"},
