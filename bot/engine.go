@@ -287,7 +287,7 @@ var (
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
 			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it", "yay", "woohoo", "worked like a charm",
 			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool", "fine",
-			"appreciate", "helped", "that helped"},
+			"appreciate", "helped", "that helped", "good to know", "phew", "relieved", "thats a relief", "what a relief", "glad"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",

@@ -320,7 +320,9 @@ const optUnknown = "unknown"
 
 // ownUseDenials say the customer did not use the card themselves.
 var ownUseDenials = []string{" never ", " wasnt me ", " not me ", " didnt use ", " didnt redeem ", " havent used ", " have not used ",
-	"覚えはない", "覚えがない", "覚えはありません", "覚えがありません", "使っていない", "使ってない", "使っていません", "使ってません"}
+	"覚えはない", "覚えがない", "覚えはありません", "覚えがありません", "使っていない", "使ってない", "使っていません", "使ってません",
+	// Kept without using it (「引き出しに入れておいただけ」).
+	"入れておいただけ", "入れていただけ", "入れてただけ", "しまっておいた", "入れっぱなし", " never touched ", " kept it "}
 
 // deniesOwnUse reports whether u says the customer did not use the card themselves.
 func deniesOwnUse(u utterance) bool {

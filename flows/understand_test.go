@@ -58,6 +58,14 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "パソコン", node: "advice_expiry_check_pc"},
 			{say: "確認したら期限切れでした", node: "expired_source"},
 		}},
+		{name: "a card kept unused, told at the cause question, is no use known", profile: bot.English, turns: []turnWant{
+			{say: "it says the gift card was already redeemed", node: "used_cause"},
+			{say: "it just sat in my wallet since christmas, never touched it", node: "advice_used_check"},
+		}},
+		{name: "how to contact them, after an advice that names Amazon", profile: bot.Japanese, turns: []turnWant{
+			{say: "カードの番号がこすれて読めません", node: "advice_unreadable"},
+			{say: "どうやって連絡したらいいですか？", node: "advice_unreadable", want: []string{"カスタマーサービスには、次の手順で連絡"}},
+		}},
 		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
 			{say: "2021年3月です", node: "advice_expiry_valid"},
