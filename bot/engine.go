@@ -654,6 +654,15 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	}
 	changed, typed := t.readFacts(text, u)
 	m := e.interpret(n, text, u, t.now, t.routeOption)
+	if m.Kind == MatchOption && n.Kind == KindQuestion {
+		// "on my phone, i dont have a computer": an option whose fact the message itself
+		// states otherwise (its word found denied) gives way to the option of that fact.
+		if o := n.option(m.Target); o != nil && e.factsDeny(o, u) {
+			if k := t.knownOption(n); k != nil && k != o {
+				m.Target = k.ID
+			}
+		}
+	}
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
 		// ("oh wait, with shipping it's 5,210 yen").

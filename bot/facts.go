@@ -314,6 +314,25 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	return n.option(win.target)
 }
 
+// factsDeny reports whether u states, for a fact option o stands for, a value o does not
+// give: the message names the fact, but not as o.
+func (e *Engine) factsDeny(o *Option, u utterance) bool {
+	for _, fv := range o.Facts {
+		k, _, _ := strings.Cut(fv, "=")
+		for i := range e.facts {
+			f := &e.facts[i]
+			if f.id != k {
+				continue
+			}
+			v := f.value(u)
+			if v != "" && !slices.Contains(o.Facts, k+"="+v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // optUnknown is the id a flow gives a question's "not sure" option, which only a reply to
 // the question chooses.
 const optUnknown = "unknown"

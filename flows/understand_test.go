@@ -66,6 +66,10 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "カードの番号がこすれて読めません", node: "advice_unreadable"},
 			{say: "どうやって連絡したらいいですか？", node: "advice_unreadable", want: []string{"カスタマーサービスには、次の手順で連絡"}},
 		}},
+		{name: "a device said not to be had gives way to the one named", profile: bot.English, turns: []turnWant{
+			{say: "how do i check the expiry date of my gift card", node: "ask_device_expiry"},
+			{say: "on my phone, i dont have a computer", node: "advice_expiry_check_phone"},
+		}},
 		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
 			{say: "2021年3月です", node: "advice_expiry_valid"},
