@@ -1065,6 +1065,11 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		// hesitation (「ん〜ダメっぽい」) decides.
 		return Match{Kind: MatchNone, unsure: true}
 	}
+	if n.Kind == KindAdvice && rulesOut(u) {
+		// 「カード会社は問題ないって言われました」, "they said there's nothing wrong with the
+		// card": the cause the advice named is ruled out; the problem remains.
+		return Match{Kind: MatchOption, Target: optNotSolved}
+	}
 	if n.Kind == KindAdvice {
 		// 「わかりました、Amazonに連絡します」「別々に注文してみる」: the customer will act on
 		// the advice.
@@ -1386,6 +1391,22 @@ func reacts(u utterance) bool {
 
 // reportsFinding reports whether a Japanese reply to "did that solve it?" tells what
 // happened, in the past and without a negative (「…使ってました」「安心しました」).
+// ruledOut are what a customer says when the cause an advice named turned out not to be it.
+var ruledOut = []string{"は問題ない", "は問題なかった", "は問題ありません", "には問題", "も問題ない", "問題ないって言われ", "問題ないと言われ",
+	"は関係ない", "は関係なかった", "とは関係", "原因ではな", "原因じゃな", "異常はな", "異常ないって", "異常なしと",
+	" nothing wrong with ", " no issue on their ", " no problem on their ", " not the problem ", " not the issue ", " said its fine ",
+	" said everything is fine ", " said it was fine ", " said everything was fine "}
+
+// rulesOut reports whether u says the cause checked was not it.
+func rulesOut(u utterance) bool {
+	for _, w := range ruledOut {
+		if strings.HasPrefix(w, " ") && strings.Contains(" "+u.spaced+" ", w) || !strings.HasPrefix(w, " ") && strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
 func reportsFinding(u utterance) bool {
 	c := trimEnd(u)
 	return strings.HasSuffix(c, "ました") || strings.HasSuffix(c, "でした") || strings.HasSuffix(c, "てた") ||

@@ -70,6 +70,10 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "how do i check the expiry date of my gift card", node: "ask_device_expiry"},
 			{say: "on my phone, i dont have a computer", node: "advice_expiry_check_phone"},
 		}},
+		{name: "the cause the advice named, ruled out, is not solved", profile: bot.Japanese, turns: []turnWant{
+			{say: "クレカが止められてギフト券が使えない", node: "advice_card_company"},
+			{say: "カード会社に電話したら、カードには問題ないと言われました", node: "advice_contact_cs"},
+		}},
 		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
 			{say: "2021年3月です", node: "advice_expiry_valid"},
