@@ -74,6 +74,9 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "クレカが止められてギフト券が使えない", node: "advice_card_company"},
 			{say: "カード会社に電話したら、カードには問題ないと言われました", node: "advice_contact_cs"},
 		}},
+		{name: "a site said to be in Japanese asks for no Japanese", profile: bot.English, turns: []turnWant{
+			{say: "trying to add my gift card but the whole site is in Japanese, how do I do it?", node: "ask_device_register", lang: bot.English},
+		}},
 		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
 			{say: "2021年3月です", node: "advice_expiry_valid"},
