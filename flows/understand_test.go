@@ -77,6 +77,9 @@ func TestUnderstandCustomer(t *testing.T) {
 		{name: "a site said to be in Japanese asks for no Japanese", profile: bot.English, turns: []turnWant{
 			{say: "trying to add my gift card but the whole site is in Japanese, how do I do it?", node: "ask_device_register", lang: bot.English},
 		}},
+		{name: "a year the card is from, with will it still work, is checked", profile: bot.English, turns: []turnWant{
+			{say: "gift card from my grandma is from 2012, will it still work?", node: "expired_source_dated"},
+		}},
 		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
 			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
 			{say: "2021年3月です", node: "advice_expiry_valid"},
