@@ -287,7 +287,8 @@ var (
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
 			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it", "yay", "woohoo", "worked like a charm",
 			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool", "fine",
-			"appreciate", "helped", "that helped", "good to know", "phew", "relieved", "thats a relief", "what a relief", "glad"},
+			"appreciate", "helped", "that helped", "good to know", "phew", "relieved", "thats a relief", "what a relief", "glad",
+			"ta", "ta very much", "lesson learned", "welp", "fair enough", "never mind", "nevermind", "no worries"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -306,7 +307,9 @@ var (
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
 			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding", "already tried",
 			"already did", "tried that", "did that already", "nah", "negative", "nothing i can do", "nothing else i can do", "greyed out", "grayed out", "same", "same thing", "another way", "other way",
-			"anything else"},
+			"anything else",
+			// Indignation at the advice: it settled nothing for the customer.
+			"ridiculous", "unacceptable", "thats a joke", "this is a joke", "i just lose", "not fair", "unfair", "outrageous", "rip off", "ripoff"},
 	}
 )
 
