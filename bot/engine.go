@@ -186,6 +186,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		fm := factMatcher{id: f.ID, item: f.Item}
 		for _, v := range f.Values {
 			fm.match.addRules(e.rules, v.ID, v.Synonyms.All()...)
+			if strings.HasPrefix(v.ID, notValuePrefix) {
+				for _, w := range v.Synonyms.All() {
+					if w = strings.TrimSpace(splitScripts(e.normalize(w))); w != "" && !isRule(w) {
+						fm.notValue = append(fm.notValue, w)
+					}
+				}
+			}
 		}
 		e.facts = append(e.facts, fm)
 	}
@@ -268,7 +275,11 @@ var (
 			// Casual yeses and thanks.
 			"はーい", "おっけー", "オッケー", "おけです", "あざす", "あざっす", "さんきゅ", "サンキュー", "助かりました", "助かった", "感謝",
 			"おけ", "おけまる", "りょ", "りょです", "りょーかい", "あざまる", "あざます", "ありがと", "承知",
-			"できそう", "いけそう", "でけた", "おおきに"},
+			"できそう", "いけそう", "でけた", "おおきに",
+			// Relief (「じゃあまだ使えるんですね よかった」): the worry is gone.
+			"よかった", "良かった", "安心しました", "安心した", "ほっとしました", "ほっとした",
+			// Romaji replies from customers who type Japanese in Latin letters.
+			"dekita", "dekimashita", "arigatou", "arigato", "daijoubu", "wakarimashita", "wakatta"},
 		EN: []string{"yes", "yep", "yeah", "solved", "it worked", "worked", "fixed", "thanks", "thank you", "ok", "great",
 			"that did it", "all good", "perfect", "got it", "understood", "i see", "will do", "ill try", "i will try",
 			"ill call", "i will call", "ill contact", "ill give it a try", "ill do that", "makes sense", "alright", "okay",
@@ -276,7 +287,8 @@ var (
 			"oh well", "done", "all set", "sorted", "went through", "that fixed it", "figured it out", "cheers", "ty", "thx",
 			"appreciate it", "sounds good", "noted", "will try", "that worked", "worked now", "got it working", "k", "kk", "yup", "that was it", "yay", "woohoo", "worked like a charm",
 			"found it", "turns out", "my bad", "my mistake", "forgot to", "makes sense now", "i see now", "sure", "cool", "fine",
-			"appreciate", "helped", "that helped"},
+			"appreciate", "helped", "that helped", "good to know", "phew", "relieved", "thats a relief", "what a relief", "glad",
+			"ta", "ta very much", "lesson learned", "welp", "fair enough", "never mind", "nevermind", "no worries"},
 	}
 	notSolvedWords = Words{
 		JA: []string{"いいえ", "まだ", "解決しない", "解決していない", "解決してない", "解決しませんでした", "解決しなかった",
@@ -284,17 +296,20 @@ var (
 			"使えない", "使えません", "使えなかった", "変わらない", "変わりません", "うまくいかない", "無理", "むり", "同じ",
 			"いや", "いえ", "違う", "ちがう", "違います", "関係ない", "関係ありません", "変わらず", "直らない", "同じエラー",
 			"見つからない", "見当たらない", "効果なし", "ダメでした", "返事がない", "返信がない", "連絡がつかない", "連絡つかない",
-			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど",
+			"無視され", "試しました", "試した", "もうやった", "やりました", "やったけど", "試したけど", "やってみたけど", "試してみたけど", "相変わらず",
 			// Still failing in other words, and a request for another way: not solved.
 			"グレー", "灰色", "結局どう", "どうにもならない", "どうにかならない", "なんとかならない", "はずなん", "はずなのに",
 			"はずだけど", "はずですけど", "退会", "連絡取れな", "連絡とれな", "エラー出ます", "エラーが出ます", "エラーになります", "エラー出る", "エラーが出る", "別の方法", "他の方法", "ほかの方法",
+			"dekinai", "dekimasen", "dame", "mada",
 			"あかん", "あかんかった", "納得いかない", "納得できない", "分からないって", "わからないって", "分からないと言われ", "わからないと言われ", "できないって", "できないと言われ"},
 		EN: []string{"no", "nope", "not yet", "not solved", "didnt work", "doesnt work", "still", "still not", "not working",
 			"cant", "not really", "same problem", "still the same", "did not work", "does not work", "didnt help",
 			"doesnt help", "same error", "no luck", "still getting", "still says", "not fixed", "didnt fix", "blocked me",
 			"no reply", "not replying", "wont reply", "ignored", "ignoring", "no response", "not responding", "already tried",
 			"already did", "tried that", "did that already", "nah", "negative", "nothing i can do", "nothing else i can do", "greyed out", "grayed out", "same", "same thing", "another way", "other way",
-			"anything else"},
+			"anything else",
+			// Indignation at the advice: it settled nothing for the customer.
+			"ridiculous", "unacceptable", "thats a joke", "this is a joke", "i just lose", "not fair", "unfair", "outrageous", "rip off", "ripoff"},
 	}
 )
 
@@ -642,6 +657,15 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 	}
 	changed, typed := t.readFacts(text, u)
 	m := e.interpret(n, text, u, t.now, t.routeOption)
+	if m.Kind == MatchOption && n.Kind == KindQuestion {
+		// "on my phone, i dont have a computer": an option whose fact the message itself
+		// states otherwise (its word found denied) gives way to the option of that fact.
+		if o := n.option(m.Target); o != nil && e.factsDeny(o, u) {
+			if k := t.knownOption(n); k != nil && k != o {
+				m.Target = k.ID
+			}
+		}
+	}
 	if m.Kind != MatchCommand {
 		// A fact that changed after the question it answered: decide again from there
 		// ("oh wait, with shipping it's 5,210 yen").
@@ -661,6 +685,14 @@ func (t *turn) answer(in Inbound) ([]Message, error) {
 			// Every value a check needs, stated at once: the check decides.
 			t.carry = &u
 			return t.enter(id)
+		}
+		// 「登録できない！番号→AQ7K-…」: a value that an option of the first question asks
+		// for, typed beside no more than a symptom, goes to that input, whose check decides.
+		if m.Kind == MatchNone || m.Kind == MatchOption && n.match.scoreOf(m.Target, u)%1000 <= symptomScore {
+			if id, ok := t.startInputOf(n, typed); ok && (m.Kind == MatchNone || n.option(m.Target).Next != id) {
+				t.carry = &u
+				return t.enter(id)
+			}
 		}
 	}
 	if m.unsure {
@@ -799,8 +831,38 @@ func (t *turn) faqAnswer(n *compiledNode, q *FAQ) ([]Message, error) {
 	t.out = append(t.out, Message{Kind: MsgText, Text: text, FAQ: q.ID})
 	t.c.UpdatedAt = t.now
 	t.c.Misses = 0
+	if n.ID == t.e.flow.Start {
+		// 「ギフト券で払えない商品ってあるの？」 as the first message: answered, then the
+		// question of the entry's own section (what are you trying to buy?) rather than
+		// the first question again.
+		if id := t.e.ownQuestion(q.Section); id != "" {
+			return t.enter(id)
+		}
+	}
 	t.reprompt(n)
 	return t.out, nil
+}
+
+// ownQuestion returns the first question of the flow whose article section is sec itself,
+// a whole section ("4", not "4-1"), whose text shows no variable and none of whose options
+// hands over to a person: the question that opens the section's diagnosis. "" when there
+// is none.
+func (e *Engine) ownQuestion(sec string) string {
+	if sec == "" || strings.Contains(sec, "-") {
+		return ""
+	}
+	for _, fn := range e.flow.Nodes {
+		if fn.ID == e.flow.Start || fn.Kind != KindQuestion || fn.Section != sec || strings.Contains(fn.Text.JA+fn.Text.EN, "{{") {
+			continue
+		}
+		if !slices.ContainsFunc(fn.Options, func(o Option) bool {
+			next := e.nodes[o.Next]
+			return next != nil && next.Kind == KindHandoff
+		}) {
+			return fn.ID
+		}
+	}
+	return ""
 }
 
 // reprompt asks n again after a digression.
@@ -972,7 +1034,7 @@ func clip(s string) string {
 // of a question the conversation's facts already answer.
 func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time, known func(*compiledNode) *Option) Match {
 	// A language request is only that ("sorry I can't read Japanese, English please?").
-	if cmd, ok := langRequest(u); ok {
+	if cmd, ok := langRequest(u); ok && !(cmd == cmdJapanese && describesJapanese(u)) {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
 	var tail *utterance
@@ -1006,6 +1068,11 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		// hesitation (「ん〜ダメっぽい」) decides.
 		return Match{Kind: MatchNone, unsure: true}
 	}
+	if n.Kind == KindAdvice && rulesOut(u) {
+		// 「カード会社は問題ないって言われました」, "they said there's nothing wrong with the
+		// card": the cause the advice named is ruled out; the problem remains.
+		return Match{Kind: MatchOption, Target: optNotSolved}
+	}
 	if n.Kind == KindAdvice {
 		// 「わかりました、Amazonに連絡します」「別々に注文してみる」: the customer will act on
 		// the advice.
@@ -1030,6 +1097,11 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 		cands = e.preferAdvice(cands, known)
 	}
 	win, sug := decide(n, cands)
+	if win != nil && win.kind == MatchJump && n.Kind == KindQuestion && n.ID != e.flow.Start && win.score%1000 < minMidJump {
+		// 「ギフト券を登録した直後です」 at "where did you get it?": another problem's words
+		// told as what happened before (counted half) do not leave the question.
+		win = nil
+	}
 	if win != nil && win.kind == MatchOption {
 		return Match{Kind: MatchOption, Target: win.target}
 	}
@@ -1099,6 +1171,35 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
 }
+
+// japaneseDescribed are English words that say something is in Japanese ("the site is in
+// Japanese"), which asks for no language.
+var japaneseDescribed = []string{" is in japanese ", " are in japanese ", " all in japanese ", " everything in japanese ",
+	" written in japanese ", " shows in japanese ", " its in japanese ", " was in japanese ", " site in japanese ", " page in japanese "}
+
+// describesJapanese reports whether u tells that something is in Japanese, without asking
+// for Japanese replies (「日本語で」, "japanese please", "reply in japanese").
+func describesJapanese(u utterance) bool {
+	sp := " " + u.spaced + " "
+	for _, w := range []string{" japanese please ", " japanese pls ", " reply in japanese ", " answer in japanese ", " in japanese please ", " nihongo "} {
+		if strings.Contains(sp, w) {
+			return false
+		}
+	}
+	if !isASCII(strings.TrimSpace(u.spaced)) {
+		return false
+	}
+	for _, w := range japaneseDescribed {
+		if strings.Contains(sp, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// minMidJump is the least score of a jump away from a question in the middle of a
+// diagnosis: not two characters, nor a phrase counted half as the circumstance.
+const minMidJump = 3
 
 // endsSolved reports whether the last clause of a reply to "did that solve it?" says it
 // is solved, whatever came before (「チェックが入ってなかった、もう大丈夫です」, "the box
@@ -1318,6 +1419,22 @@ func reacts(u utterance) bool {
 
 // reportsFinding reports whether a Japanese reply to "did that solve it?" tells what
 // happened, in the past and without a negative (「…使ってました」「安心しました」).
+// ruledOut are what a customer says when the cause an advice named turned out not to be it.
+var ruledOut = []string{"は問題ない", "は問題なかった", "は問題ありません", "には問題", "も問題ない", "問題ないって言われ", "問題ないと言われ",
+	"は関係ない", "は関係なかった", "とは関係", "原因ではな", "原因じゃな", "異常はな", "異常ないって", "異常なしと",
+	" nothing wrong with ", " no issue on their ", " no problem on their ", " not the problem ", " not the issue ", " said its fine ",
+	" said everything is fine ", " said it was fine ", " said everything was fine "}
+
+// rulesOut reports whether u says the cause checked was not it.
+func rulesOut(u utterance) bool {
+	for _, w := range ruledOut {
+		if strings.HasPrefix(w, " ") && strings.Contains(" "+u.spaced+" ", w) || !strings.HasPrefix(w, " ") && strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
 func reportsFinding(u utterance) bool {
 	c := trimEnd(u)
 	return strings.HasSuffix(c, "ました") || strings.HasSuffix(c, "でした") || strings.HasSuffix(c, "てた") ||

@@ -24,7 +24,14 @@ type factMatcher struct {
 	id    string
 	item  bool
 	match matcher
+	// notValue holds, normalised, the words of the fact's values whose id starts with "_":
+	// words that hold a value's word but name something else (「PCサイト」 is a page a
+	// phone can open, not a computer). They are taken out before the value is read.
+	notValue []string
 }
+
+// notValuePrefix starts the id of a fact's value that is no value (factMatcher.notValue).
+const notValuePrefix = "_"
 
 // anotherWords tell that a message turns to another thing of the same kind than the one
 // the conversation was about (「別のギフト券も」, "my other card", "another one").
@@ -82,7 +89,7 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 		c.Vars[k] = v
 	}
 	for _, f := range e.facts {
-		if v := factValue(&f.match, u); v != "" {
+		if v := f.value(u); v != "" {
 			set(factPrefix+f.id, v)
 		}
 	}
@@ -108,6 +115,23 @@ func (t *turn) readFacts(text string, u utterance) (changed, typed []string) {
 		}
 	}
 	return changed, typed
+}
+
+// value returns the value of the fact that u names, after taking out the words that are
+// no value (「スマホでPCサイトに切り替えた」 names the phone).
+func (f *factMatcher) value(u utterance) string {
+	v := factValue(&f.match, u)
+	if !strings.HasPrefix(v, notValuePrefix) {
+		return v
+	}
+	spaced := u.spaced
+	for _, w := range f.notValue {
+		spaced = strings.ReplaceAll(spaced, w, " ")
+	}
+	if v = factValue(&f.match, makeUtterance(spaced, strings.ReplaceAll(spaced, " ", ""))); strings.HasPrefix(v, notValuePrefix) {
+		return ""
+	}
+	return v
 }
 
 // factValue returns the value of a fact that u names, leaving out a value said not to be
@@ -202,6 +226,17 @@ func (t *turn) factNode(typed []string) (string, bool) {
 	return "", false
 }
 
+// startInputOf returns the input node that an option of the start question leads to
+// straight and whose variable was just typed, such as the code input for a pasted code.
+func (t *turn) startInputOf(start *compiledNode, typed []string) (string, bool) {
+	for _, o := range start.options {
+		if in := t.e.nodes[o.Next]; in != nil && in.Kind == KindInput && slices.Contains(typed, in.Var) && !t.answered(in.ID) {
+			return in.ID, true
+		}
+	}
+	return "", false
+}
+
 // allInputsOf returns the first of two or more input nodes, one leading straight to the
 // next, whose variables were all just read: 「残高4500円あります。送料入れて4,980円」 gives
 // everything the balance check needs, which decides better than the words around it.
@@ -263,6 +298,12 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 	}
 	var local []candidate
 	for _, s := range n.match.specificScores(*u) {
+		if s.target == optUnknown && n.Kind == KindQuestion && deniesOwnUse(*u) {
+			// "says already redeemed but I never used it": the message that led to the
+			// question tells what the customer did not do, which rules out one answer
+			// rather than answering "not sure"; the question is asked.
+			continue
+		}
 		local = append(local, candidate{kind: MatchOption, target: s.target, dest: n.option(s.target).Next, score: s.score})
 	}
 	slices.SortStableFunc(local, func(a, b candidate) int { return b.score - a.score })
@@ -271,6 +312,45 @@ func (t *turn) carryOverMin(n *compiledNode, least int) *Option {
 		return nil
 	}
 	return n.option(win.target)
+}
+
+// factsDeny reports whether u states, for a fact option o stands for, a value o does not
+// give: the message names the fact, but not as o.
+func (e *Engine) factsDeny(o *Option, u utterance) bool {
+	for _, fv := range o.Facts {
+		k, _, _ := strings.Cut(fv, "=")
+		for i := range e.facts {
+			f := &e.facts[i]
+			if f.id != k {
+				continue
+			}
+			v := f.value(u)
+			if v != "" && !slices.Contains(o.Facts, k+"="+v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// optUnknown is the id a flow gives a question's "not sure" option, which only a reply to
+// the question chooses.
+const optUnknown = "unknown"
+
+// ownUseDenials say the customer did not use the card themselves.
+var ownUseDenials = []string{" never ", " wasnt me ", " not me ", " didnt use ", " didnt redeem ", " havent used ", " have not used ",
+	"覚えはない", "覚えがない", "覚えはありません", "覚えがありません", "使っていない", "使ってない", "使っていません", "使ってません",
+	// Kept without using it (「引き出しに入れておいただけ」).
+	"入れておいただけ", "入れていただけ", "入れてただけ", "しまっておいた", "入れっぱなし", " never touched ", " kept it "}
+
+// deniesOwnUse reports whether u says the customer did not use the card themselves.
+func deniesOwnUse(u utterance) bool {
+	for _, d := range ownUseDenials {
+		if strings.HasPrefix(d, " ") && strings.Contains(" "+u.spaced+" ", d) || !strings.HasPrefix(d, " ") && strings.Contains(u.compact, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // minInputCarryScore is the least score of an input's option found in the message that

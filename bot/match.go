@@ -435,6 +435,8 @@ func (p phrase) deniedBy(rest string) bool {
 // circumstanceMarks follow what the customer was doing when the problem came up
 // (「登録しようとしたら」「入れたら」).
 var circumstanceMarks = []string{"しようとしたら", "しようとすると", "しようとした", "しようと", "したら", "すると", "したところ", "する時", "するとき",
+	// 「登録した直後に」「登録したあと」: when it happened.
+	"した直後", "した後", "したあと", "してすぐ",
 	// Done already (「チャージ済みの残高で」「登録したのに」): the state, not what is asked.
 	"済み", "済", "したのに", "してあるのに", "できてるのに", "できているのに",
 	// 「登録したけど」「登録はしたんですけど」: done already, told before the trouble.

@@ -59,7 +59,10 @@ func TestEvalHeldOut(t *testing.T) {
 // many forms, closing replies of every kind; dev4 many different customers (grandparents,
 // students, angry and apologetic ones, 関西弁, mixed Japanese and English, several questions
 // in one message); dev5 the reply to "did that solve it?" of every kind (plans, thanks, a
-// no with a new problem, a person, corrections, going back) and mid-flow questions. Their
+// no with a new problem, a person, corrections, going back) and mid-flow questions; dev7
+// customers the others represent little (elderly keigo, voice input with homophones,
+// learners of Japanese, fragments, slang, British, Indian and text-speak English); dev8
+// corporate gifts, prizes, parents, pasted screen messages, romaji and the like. Their
 // floors work as the held-out set's.
 var devSets = []struct {
 	name              string
@@ -76,6 +79,18 @@ var devSets = []struct {
 	// measured untouched: first 90.9% (30/33), conversations 80.0% (4/5); 100% after the
 	// symptom phrases, 「登録したけど」 and the English gap stops.
 	{"dev6", evalMinimum{first: 30, firstPerLang: 12, convs: 5, convsPerLang: 2}, 1.00, 1.00, 1.00},
+	// dev7: customers the earlier sets represent little (elderly keigo, voice input, non-native
+	// Japanese, busy fragments, slang, several kinds of English), written before the round of
+	// issue 12 that tunes on it; measured untouched: first 78.9% (105/133), conversations
+	// 81.8% (36/44); 96.2% and 100% after the classes of its misses were fixed.
+	{"dev7", evalMinimum{first: 120, firstPerLang: 50, convs: 40, convsPerLang: 15}, 0.96, 1.00, 1.00},
+	// dev8: customers the earlier sets lack (corporate gifts, prizes and points exchanges,
+	// parents, a shop owner, angry complaints, pasted Amazon screen messages, several lines,
+	// English speakers on the Japanese site, full-width text, romaji), written before the
+	// matcher was read; measured untouched on main: first 84.3% (102/121), conversations
+	// 71.8% (28/39); 98.3% and 94.9% after the classes of its misses were fixed (one
+	// conversation left wants a wedding gift card's source read, where dev4 wants it asked).
+	{"dev8", evalMinimum{first: 110, firstPerLang: 45, convs: 36, convsPerLang: 14}, 0.98, 0.94, 1.00},
 }
 
 // TestEvalDev plays each development set and checks its scores against its floors.
@@ -134,7 +149,7 @@ func TestEvalSetsDisjoint(t *testing.T) {
 		return out
 	}
 	held := texts("testdata/eval/heldout.yaml")
-	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml", "testdata/eval/dev4.yaml", "testdata/eval/dev5.yaml", "testdata/eval/dev6.yaml"} {
+	for _, path := range []string{"testdata/eval/dev.yaml", "testdata/eval/dev2.yaml", "testdata/eval/dev3.yaml", "testdata/eval/dev4.yaml", "testdata/eval/dev5.yaml", "testdata/eval/dev6.yaml", "testdata/eval/dev7.yaml", "testdata/eval/dev8.yaml"} {
 		dev := texts(path)
 		for f, id := range held {
 			if devID, ok := dev[f]; ok {

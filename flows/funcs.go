@@ -109,7 +109,8 @@ func readFacts(raw string, now time.Time) map[string]string {
 		text = redacted
 	}
 	text = yenNumerals(text)
-	if !strings.ContainsAny(text, "0123456789") {
+	// 「令和元年」 is a date without a digit.
+	if !strings.ContainsAny(text, "0123456789") && !strings.Contains(text, "元年") {
 		return out
 	}
 	dates := [][]int(nil)
@@ -214,13 +215,17 @@ var factDate = regexp.MustCompile(`(?i)(?:令和|平成|[RH]\.)\s*(?:\d{1,2}|元
 	`|\b[RH]\s*\.?\s*\d{1,2}\s*[./\-]\s*\d{1,2}(?:\s*[./\-]\s*\d{1,2})?` +
 	`|\b(?:in|from|since|issued|bought)\s+\d{4}\b` +
 	`|\d{4}\s*[年/.\-]\s*\d{1,2}(?:\s*[月/.\-]\s*\d{1,2}\s*日?)?\s*月?` +
-	`|\d{4}\s*年` +
+	`|\d{4}\s*(?:年|ねん)` +
 	`|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+\d{4}`)
 
 // factDateForm rewrites the date forms factDate finds that ParseDate does not read: an
 // era year said to be about right (「H26頃」 → H26年), a month/day/year date ("5/1/2021",
-// read as an American writes it) and a year of two digits ("from '21" → 2021).
+// read as an American writes it), a year of two digits ("from '21" → 2021) and a year
+// written with 「ねん」 in kana (「2018ねん」 → 2018年).
 func factDateForm(cand string) string {
+	if rest, ok := strings.CutSuffix(cand, "ねん"); ok {
+		cand = strings.TrimSpace(rest) + "年"
+	}
 	for _, suf := range []string{"頃", "ごろ", "くらい", "ぐらい"} {
 		if rest, ok := strings.CutSuffix(cand, suf); ok {
 			return rest + "年"
@@ -341,7 +346,7 @@ func dateInput(raw string, now time.Time) (map[string]string, error) {
 // dateLike finds the parts of a sentence that may be a date, for ParseDate to judge.
 var dateLike = regexp.MustCompile(`(?i)(?:令和|平成|[RH]\s*\.?)\s*(?:\d{1,2}|元)\s*[年/.\-]?(?:\s*\d{1,2}\s*[月/.\-]?)?(?:\s*\d{1,2}\s*日?)?` +
 	`|\d{4}\s*[年/.\-]\s*\d{1,2}(?:\s*[月/.\-]\s*\d{1,2}\s*日?)?\s*月?` +
-	`|\d{4}\s*年` +
+	`|\d{4}\s*(?:年|ねん)` +
 	`|(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+\d{4}` +
 	`|\b\d{4}\b`)
 

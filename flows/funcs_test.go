@@ -357,6 +357,8 @@ func TestReadFacts(t *testing.T) {
 		{"H26頃のギフト券", map[string]string{"issue_date": "2014-00-00", "issue_date.precision": "year"}},
 		{"bought on 5/1/2021, says nothing left", map[string]string{"issue_date": "2021-05-01", "issue_date.precision": "day"}},
 		{"it's from '21, does it still work?", map[string]string{"issue_date": "2021-00-00", "issue_date.precision": "year"}},
+		{"令和元年の年末にもらった券", map[string]string{"issue_date": "2019-00-00", "issue_date.precision": "year"}},
+		{"2018ねんにともだちからもらったカード", map[string]string{"issue_date": "2018-00-00", "issue_date.precision": "year"}},
 		{"1万円分のギフト券、2000円使ったら残りが使えなくなりました", map[string]string{}},
 		{"spent 3000 yen of my balance and now the rest is gone", map[string]string{}},
 	}

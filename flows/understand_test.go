@@ -33,6 +33,74 @@ func TestUnderstandCustomer(t *testing.T) {
 			{say: "これです 6TP-3KW8RM-2QX7N", node: "advice_code_dropped"},
 			{say: "すみません、ちゃんとコピーしたらこっちでした R6TP-3KW8RM-2QX7N", node: "advice_code_format_ok", not: []string{"R6TP-3KW8RM"}},
 		}},
+		{name: "a denial of one's own use leaves the cause question asked", profile: bot.English, turns: []turnWant{
+			{say: "amazon says this code was already claimed, i never used it", node: "used_cause"},
+			{say: "no idea", node: "advice_used_check"},
+		}},
+		{name: "not knowing where it was used, said at once, answers the cause question", profile: bot.Japanese, turns: []turnWant{
+			{say: "使用済みと出ますが、どこで使われたのか全くわかりません", node: "advice_used_check"},
+		}},
+		{name: "a card just received and what to do with it", profile: bot.English, turns: []turnWant{
+			{say: "my aunt emailed me an amazon gift card, what do i do with it", node: "ask_device_register"},
+		}},
+		{name: "a received card with a problem named goes to the problem", profile: bot.English, turns: []turnWant{
+			{say: "my aunt emailed me an amazon gift card but it says expired, now what", node: "expired_source"},
+		}},
+		{name: "the face icon is the phone's", profile: bot.Japanese, turns: []turnWant{
+			{say: "人型のアイコンを押したけど、ギフト券の登録ってどこからやるんですか", node: "advice_register_phone"},
+		}},
+		{name: "a card used in part whose rest fails stopped partway", profile: bot.English, turns: []turnWant{
+			{say: "i spent part of the card last month and the rest wont work now", node: "fraud_source"},
+		}},
+		{name: "a card got for points is no gift", profile: bot.Japanese, turns: []turnWant{
+			{say: "ポイントを交換してもらったギフト券の残高が消えました", node: "ask_issue_date"},
+			{say: "わかりません", node: "ask_device_expiry"},
+			{say: "パソコン", node: "advice_expiry_check_pc"},
+			{say: "確認したら期限切れでした", node: "expired_source"},
+		}},
+		{name: "a card kept unused, told at the cause question, is no use known", profile: bot.English, turns: []turnWant{
+			{say: "it says the gift card was already redeemed", node: "used_cause"},
+			{say: "it just sat in my wallet since christmas, never touched it", node: "advice_used_check"},
+		}},
+		{name: "how to contact them, after an advice that names Amazon", profile: bot.English, turns: []turnWant{
+			{say: "the silver coating took half the code with it, cant read it", node: "advice_unreadable"},
+			{say: "whats their number?", node: "advice_unreadable", want: []string{"contact Amazon customer service"}},
+		}},
+		{name: "a device said not to be had gives way to the one named", profile: bot.English, turns: []turnWant{
+			{say: "how do i check the expiry date of my gift card", node: "ask_device_expiry"},
+			{say: "on my phone, i dont have a computer", node: "advice_expiry_check_phone"},
+		}},
+		{name: "the cause the advice named, ruled out, is not solved", profile: bot.Japanese, turns: []turnWant{
+			{say: "クレカが止められてギフト券が使えない", node: "advice_card_company"},
+			{say: "カード会社に電話したら、カードには問題ないと言われました", node: "advice_contact_cs"},
+		}},
+		{name: "a site said to be in Japanese asks for no Japanese", profile: bot.English, turns: []turnWant{
+			{say: "trying to add my gift card but the whole site is in Japanese, how do I do it?", node: "ask_device_register", lang: bot.English},
+		}},
+		{name: "a year the card is from, with will it still work, is checked", profile: bot.English, turns: []turnWant{
+			{say: "gift card from my grandma is from 2012, will it still work?", node: "expired_source_dated"},
+		}},
+		{name: "relief closes", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券の期限切れかどうか知りたいです", node: "ask_issue_date"},
+			{say: "2021年3月です", node: "advice_expiry_valid"},
+			{say: "ならまだ使えるってことですね 良かった", node: "solved"},
+		}},
+		{name: "what happened before, told at a question, does not leave it", profile: bot.Japanese, turns: []turnWant{
+			{say: "アカウントがロックされた", node: "fraud_source"},
+			{say: "ギフト券を登録した直後です", node: "fraud_source"},
+			{say: "こちらのサイトで買ったものです", node: "handoff_refund"},
+		}},
+		{name: "a question about a whole section, answered, then its own question", profile: bot.Japanese, turns: []turnWant{
+			{say: "ギフト券で払えない商品ってあるの？", node: "ask_item", want: []string{"何を購入しようとしていますか"}},
+			{say: "ギフト券と洗剤を一緒にカートに入れてます", node: "advice_item_mixed"},
+		}},
+		{name: "a code pasted beside a symptom is checked", profile: bot.Japanese, turns: []turnWant{
+			{say: "登録できない！番号→9QTX-4KM2RP-H7WZ3", node: "advice_code_format_ok", not: []string{"9QTX-4KM2RP"}},
+		}},
+		{name: "the PC site a phone opens is not a computer", profile: bot.Japanese, turns: []turnWant{
+			{say: "有効期限を確認したい。スマホしかない", node: "advice_expiry_check_phone"},
+			{say: "PCサイトってどこにあるの？", node: "advice_expiry_check_phone", want: []string{"フッター"}, not: []string{"有効期限の確認方法(パソコン)"}},
+		}},
 		{name: "a cause in one clause beats a symptom in the other", profile: bot.Japanese, turns: []turnWant{
 			{say: "スクラッチ削ったら番号が消えて読めない、登録できない", node: "advice_unreadable"},
 		}},

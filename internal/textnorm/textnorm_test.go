@@ -38,6 +38,8 @@ func TestNormalize(t *testing.T) {
 		{name: "acct", in: "on my acct", want: "on my account"},
 		{name: "not inside a word", in: "nothing is notable", want: "nothing is notable"},
 		{name: "kana for yomenai", in: "番号がよめない", want: "番号が読めない"},
+		{name: "voice input homophones", in: "ギフト券の投録、機嫌切れ", want: "ぎふと券の登録 期限切れ"},
+		{name: "amazon ken", in: "アマゾン券", want: "ぎふと券"},
 		{name: "romaji", in: "Gift ken ga tsukaenai desu", want: "ぎふと券が使えないです"},
 		{name: "romaji with english words", in: "amazon gift card no code ga mukou tte deru", want: "amazon gift card の code が無効って出る"},
 		{name: "romaji sokuon and n", in: "giftken no touroku houhou oshiete", want: "ぎふと券の登録ほうほうおしえて"},
