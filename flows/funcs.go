@@ -646,8 +646,9 @@ func absoluteYears(text string, now time.Time) string {
 		}
 		return "in " + strconv.Itoa(now.Year()-n)
 	})
+	lower := strings.ToLower(text) // once, and again only after a replacement
 	for _, r := range relativeYears {
-		if !strings.Contains(strings.ToLower(text), r.word) {
+		if !strings.Contains(lower, r.word) {
 			continue
 		}
 		y := strconv.Itoa(now.Year() - r.back)
@@ -657,6 +658,7 @@ func absoluteYears(text string, now time.Time) string {
 			y += "年"
 		}
 		text = strings.ReplaceAll(replaceFold(text, r.word, y), y+"の", y) // 「2025年の3月」 → 「2025年3月」
+		lower = strings.ToLower(text)
 	}
 	return text
 }
