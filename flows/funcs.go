@@ -634,7 +634,12 @@ func yearCount(s string) (int, bool) {
 // as the year itself (「2025年3月」, "in 2025"), for the date parser. Only the answer to the
 // issue-date question is read so: elsewhere "expired last year" is not an issue date.
 func absoluteYears(text string, now time.Time) string {
-	// 「2年前くらい」「三年前」, "3 years ago", "two years ago".
+	lower := strings.ToLower(text) // once, and again only after a replacement
+	// 「2年前くらい」「三年前」, "3 years ago", "two years ago". The pattern needs 年前 or
+	// "ago": without either, the regular expression is not run over the whole text.
+	if !strings.Contains(text, "年前") && !strings.Contains(lower, "ago") {
+		return relativeYearsAbsolute(text, lower, now)
+	}
 	text = yearsAgo.ReplaceAllStringFunc(text, func(m string) string {
 		sub := yearsAgo.FindStringSubmatch(m)
 		n, ok := yearCount(sub[1] + sub[2])
@@ -646,7 +651,12 @@ func absoluteYears(text string, now time.Time) string {
 		}
 		return "in " + strconv.Itoa(now.Year()-n)
 	})
-	lower := strings.ToLower(text) // once, and again only after a replacement
+	return relativeYearsAbsolute(text, strings.ToLower(text), now)
+}
+
+// relativeYearsAbsolute is absoluteYears for the words of relativeYears; lower is text
+// lower-cased.
+func relativeYearsAbsolute(text, lower string, now time.Time) string {
 	for _, r := range relativeYears {
 		if !strings.Contains(lower, r.word) {
 			continue
