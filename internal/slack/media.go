@@ -185,32 +185,46 @@ func fileName(m bot.Media) string {
 	return m.Channel + "-" + string(m.Kind) + "-" + m.ID + ext
 }
 
-// maxReplyPages bounds the pages of a thread read for a shared file.
+// maxReplyPages bounds the pages of a thread (or of a channel's history) read back.
 const maxReplyPages = 20
 
-// sharedInThread reports whether a file titled title was shared in the thread at root.
-func (c *Channel) sharedInThread(ctx context.Context, channel, root, title string) (bool, error) {
+// eachReply calls visit with the messages of the thread at root in channel, page by page
+// (at most maxReplyPages), until visit returns true; with metadata, the messages carry
+// their metadata (include_all_metadata).
+func (c *Channel) eachReply(ctx context.Context, channel, root string, metadata bool, visit func(slackapi.Message) bool) error {
 	cursor := ""
 	for range maxReplyPages {
 		msgs, more, next, err := c.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
-			ChannelID: channel, Timestamp: root, Cursor: cursor, Limit: 200,
+			ChannelID: channel, Timestamp: root, Cursor: cursor, Limit: 200, IncludeAllMetadata: metadata,
 		})
 		if err != nil {
-			return false, apiError("conversations.replies", err)
+			return apiError("conversations.replies", err)
 		}
 		for _, m := range msgs {
-			for _, f := range m.Files {
-				if f.Title == title {
-					return true, nil
-				}
+			if visit(m) {
+				return nil
 			}
 		}
 		if !more || next == "" {
-			return false, nil
+			return nil
 		}
 		cursor = next
 	}
-	return false, nil
+	return nil
+}
+
+// sharedInThread reports whether a file titled title was shared in the thread at root.
+func (c *Channel) sharedInThread(ctx context.Context, channel, root, title string) (bool, error) {
+	shared := false
+	err := c.eachReply(ctx, channel, root, false, func(m slackapi.Message) bool {
+		for _, f := range m.Files {
+			if f.Title == title {
+				shared = true
+			}
+		}
+		return shared
+	})
+	return shared, err
 }
 
 func (c *Channel) relayed(key string) bool {

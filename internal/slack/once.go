@@ -99,44 +99,34 @@ func (d *delivery) posted(ctx context.Context, channel, thread string) (map[stri
 		return f, nil
 	}
 	found := map[string]string{}
-	add := func(msgs []slackapi.Message) {
-		for _, m := range msgs {
-			if id, ok := d.ours(m.Metadata); ok {
-				found[id] = m.Timestamp
-			}
+	add := func(m slackapi.Message) bool {
+		if id, ok := d.ours(m.Metadata); ok {
+			found[id] = m.Timestamp
 		}
+		return false
 	}
-	cursor := ""
-	for range maxReplyPages {
-		var (
-			msgs []slackapi.Message
-			more bool
-			next string
-			err  error
-		)
-		if thread != "" {
-			msgs, more, next, err = d.c.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
-				ChannelID: channel, Timestamp: thread, Cursor: cursor, Limit: 200, IncludeAllMetadata: true,
-			})
-			if err != nil {
-				return nil, apiError("conversations.replies", err)
-			}
-		} else {
-			params := &slackapi.GetConversationHistoryParameters{ChannelID: channel, Cursor: cursor, Limit: 200, IncludeAllMetadata: true}
-			if !d.out.CreatedAt.IsZero() {
-				params.Oldest = slackTS(d.out.CreatedAt.Add(-lookBack))
-			}
+	if thread != "" {
+		if err := d.c.eachReply(ctx, channel, thread, true, add); err != nil {
+			return nil, err
+		}
+	} else {
+		params := &slackapi.GetConversationHistoryParameters{ChannelID: channel, Limit: 200, IncludeAllMetadata: true}
+		if !d.out.CreatedAt.IsZero() {
+			params.Oldest = slackTS(d.out.CreatedAt.Add(-lookBack))
+		}
+		for range maxReplyPages {
 			res, err := d.c.api.GetConversationHistoryContext(ctx, params)
 			if err != nil {
 				return nil, apiError("conversations.history", err)
 			}
-			msgs, more, next = res.Messages, res.HasMore, res.ResponseMetaData.NextCursor
+			for _, m := range res.Messages {
+				add(m)
+			}
+			if !res.HasMore || res.ResponseMetaData.NextCursor == "" {
+				break
+			}
+			params.Cursor = res.ResponseMetaData.NextCursor
 		}
-		add(msgs)
-		if !more || next == "" {
-			break
-		}
-		cursor = next
 	}
 	if d.found == nil {
 		d.found = map[string]map[string]string{}
