@@ -1034,7 +1034,7 @@ func clip(s string) string {
 // of a question the conversation's facts already answer.
 func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.Time, known func(*compiledNode) *Option) Match {
 	// A language request is only that ("sorry I can't read Japanese, English please?").
-	if cmd, ok := langRequest(u); ok && !(cmd == cmdJapanese && describesJapanese(u)) {
+	if cmd, ok := langRequest(u); ok {
 		return Match{Kind: MatchCommand, Target: cmd}
 	}
 	var tail *utterance
@@ -1170,31 +1170,6 @@ func (e *Engine) interpret(n *compiledNode, text string, u utterance, now time.T
 	}
 	_, opener := e.openers.best(u)
 	return Match{Kind: MatchNone, err: inputErr, opener: opener > 0}
-}
-
-// japaneseDescribed are English words that say something is in Japanese ("the site is in
-// Japanese"), which asks for no language.
-var japaneseDescribed = []string{" is in japanese ", " are in japanese ", " all in japanese ", " everything in japanese ",
-	" written in japanese ", " shows in japanese ", " its in japanese ", " was in japanese ", " site in japanese ", " page in japanese "}
-
-// describesJapanese reports whether u tells that something is in Japanese, without asking
-// for Japanese replies (「日本語で」, "japanese please", "reply in japanese").
-func describesJapanese(u utterance) bool {
-	sp := " " + u.spaced + " "
-	for _, w := range []string{" japanese please ", " japanese pls ", " reply in japanese ", " answer in japanese ", " in japanese please ", " nihongo "} {
-		if strings.Contains(sp, w) {
-			return false
-		}
-	}
-	if !isASCII(strings.TrimSpace(u.spaced)) {
-		return false
-	}
-	for _, w := range japaneseDescribed {
-		if strings.Contains(sp, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // minMidJump is the least score of a jump away from a question in the middle of a

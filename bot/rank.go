@@ -472,10 +472,35 @@ func langRequest(u utterance) (string, bool) {
 	switch {
 	case en && !ja:
 		return cmdEnglish, true
-	case ja && !en:
+	case ja && !en && !describesJapanese(u):
 		return cmdJapanese, true
 	}
 	return "", false
+}
+
+// japaneseDescribed are English words that say something is in Japanese ("the site is in
+// Japanese"), which asks for no language.
+var japaneseDescribed = []string{" is in japanese ", " are in japanese ", " all in japanese ", " everything in japanese ",
+	" written in japanese ", " shows in japanese ", " its in japanese ", " was in japanese ", " site in japanese ", " page in japanese "}
+
+// describesJapanese reports whether u tells that something is in Japanese, without asking
+// for Japanese replies (「日本語で」, "japanese please", "reply in japanese").
+func describesJapanese(u utterance) bool {
+	sp := " " + u.spaced + " "
+	for _, w := range []string{" japanese please ", " japanese pls ", " reply in japanese ", " answer in japanese ", " in japanese please ", " nihongo "} {
+		if strings.Contains(sp, w) {
+			return false
+		}
+	}
+	if !isASCII(strings.TrimSpace(u.spaced)) {
+		return false
+	}
+	for _, w := range japaneseDescribed {
+		if strings.Contains(sp, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // strongAgentWords ask for a person wherever they appear in a message ("ok, but can I talk
