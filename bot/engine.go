@@ -1392,8 +1392,6 @@ func reacts(u utterance) bool {
 	return false
 }
 
-// reportsFinding reports whether a Japanese reply to "did that solve it?" tells what
-// happened, in the past and without a negative (「…使ってました」「安心しました」).
 // ruledOut are what a customer says when the cause an advice named turned out not to be it.
 var ruledOut = []string{"は問題ない", "は問題なかった", "は問題ありません", "には問題", "も問題ない", "問題ないって言われ", "問題ないと言われ",
 	"は関係ない", "は関係なかった", "とは関係", "原因ではな", "原因じゃな", "異常はな", "異常ないって", "異常なしと",
@@ -1402,14 +1400,11 @@ var ruledOut = []string{"は問題ない", "は問題なかった", "は問題�
 
 // rulesOut reports whether u says the cause checked was not it.
 func rulesOut(u utterance) bool {
-	for _, w := range ruledOut {
-		if strings.HasPrefix(w, " ") && strings.Contains(" "+u.spaced+" ", w) || !strings.HasPrefix(w, " ") && strings.Contains(u.compact, w) {
-			return true
-		}
-	}
-	return false
+	return u.saysAny(ruledOut)
 }
 
+// reportsFinding reports whether a Japanese reply to "did that solve it?" tells what
+// happened, in the past and without a negative (「…使ってました」「安心しました」).
 func reportsFinding(u utterance) bool {
 	c := trimEnd(u)
 	return strings.HasSuffix(c, "ました") || strings.HasSuffix(c, "でした") || strings.HasSuffix(c, "てた") ||

@@ -345,12 +345,7 @@ var ownUseDenials = []string{" never ", " wasnt me ", " not me ", " didnt use ",
 
 // deniesOwnUse reports whether u says the customer did not use the card themselves.
 func deniesOwnUse(u utterance) bool {
-	for _, d := range ownUseDenials {
-		if strings.HasPrefix(d, " ") && strings.Contains(" "+u.spaced+" ", d) || !strings.HasPrefix(d, " ") && strings.Contains(u.compact, d) {
-			return true
-		}
-	}
-	return false
+	return u.saysAny(ownUseDenials)
 }
 
 // minInputCarryScore is the least score of an input's option found in the message that

@@ -22,6 +22,18 @@ type utterance struct {
 	words []string // the words of spaced
 }
 
+// saysAny reports whether u holds one of words: a word that starts with a space is looked
+// for as whole words among u's spaced words (" never "), any other in u's compact text
+// (「使っていない」).
+func (u utterance) saysAny(words []string) bool {
+	for _, w := range words {
+		if strings.HasPrefix(w, " ") && strings.Contains(" "+u.spaced+" ", w) || !strings.HasPrefix(w, " ") && strings.Contains(u.compact, w) {
+			return true
+		}
+	}
+	return false
+}
+
 func newUtterance(normalize func(string) string, s string) utterance {
 	return correctedUtterance(normalize, nil, s)
 }
