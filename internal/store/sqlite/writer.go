@@ -105,7 +105,7 @@ func (s *Store) runWriter() {
 		// that is late makes the platform send again: their writes go first, in batches
 		// of their own, committed without waiting for more. The others (turns,
 		// deliveries) take the writer whenever no webhook waits.
-		if urgent := drain(s.w.urgent, nil); len(urgent) > 0 {
+		if urgent := drain(s.w.urgent, nil, maxWriteBatch); len(urgent) > 0 {
 			s.writeBatch(urgent)
 			continue
 		}
@@ -129,7 +129,7 @@ func (s *Store) runWriter() {
 			continue
 		case first = <-s.w.ops:
 		}
-		batch := drain(s.w.ops, []*writeOp{first})
+		batch := drain(s.w.ops, []*writeOp{first}, maxWriteBatch-1)
 		if busy && len(batch) < maxWriteBatch {
 			t := time.NewTimer(writeGather)
 		gather:
@@ -137,6 +137,9 @@ func (s *Store) runWriter() {
 				select {
 				case op := <-s.w.ops:
 					batch = append(batch, op)
+				case op := <-s.w.urgent: // a webhook waits: no more gathering
+					batch = append(batch, op)
+					break gather
 				case <-t.C:
 					break gather
 				}
@@ -148,9 +151,9 @@ func (s *Store) runWriter() {
 	}
 }
 
-// drain appends to batch the operations waiting in q, up to maxWriteBatch in all.
-func drain(q chan *writeOp, batch []*writeOp) []*writeOp {
-	for len(batch) < maxWriteBatch {
+// drain appends to batch the operations waiting in q, up to max of them.
+func drain(q chan *writeOp, batch []*writeOp, max int) []*writeOp {
+	for range max {
 		select {
 		case op := <-q:
 			batch = append(batch, op)
@@ -166,33 +169,57 @@ func drain(q chan *writeOp, batch []*writeOp) []*writeOp {
 // only when one fails does it roll back and run them again, each in a savepoint of its
 // own, so that the failing one is undone alone. Operations must therefore be safe to run
 // twice: each sets its results afresh.
+//
+// Webhook writes that arrive while the batch runs join it (see writeOptimistic), so
+// batch may grow.
 func (s *Store) writeBatch(batch []*writeOp) {
-	if len(batch) > 1 && s.writeOptimistic(batch) {
-		return
+	batch, ok := s.writeOptimistic(batch)
+	if !ok {
+		s.writeCareful(batch)
 	}
-	s.writeCareful(batch)
 }
 
-// writeOptimistic runs batch in one transaction without savepoints and reports whether
-// it did: false, with the transaction rolled back and nobody told, when an operation
-// failed.
-func (s *Store) writeOptimistic(batch []*writeOp) bool {
+// maxUrgentJoin bounds the webhook writes that join a batch under way.
+const maxUrgentJoin = maxWriteBatch
+
+// writeOptimistic runs batch in one transaction without savepoints. Before each of
+// batch's operations it takes the webhook writes queued meanwhile (inTxUrgent's) into the
+// transaction too, so that a webhook waits for the end of the batch under way and no
+// commit of its own: one commit less, and pages the two share written once. It returns
+// the batch with what joined it and whether it reported to everybody: not when an
+// operation of a batch of several failed; then the transaction is rolled back and nobody
+// told (writeCareful runs them again). A batch of one that fails is reported at once.
+func (s *Store) writeOptimistic(batch []*writeOp) ([]*writeOp, bool) {
 	ctx := context.Background()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return false // writeCareful tells everybody
+		return batch, false // writeCareful tells everybody
 	}
-	ran := 0
-	for _, op := range batch {
+	ran, joined := 0, 0
+	for i := 0; ; i++ {
+		if joined < maxUrgentJoin { // also after the last: before the commit
+			n := len(batch)
+			batch = drain(s.w.urgent, batch, maxUrgentJoin-joined)
+			joined += len(batch) - n
+		}
+		if i == len(batch) {
+			break
+		}
+		op := batch[i]
 		if op.err = op.ctx.Err(); op.err != nil {
 			continue
 		}
 		if err := op.f(tx); err != nil {
 			_ = tx.Rollback()
+			if len(batch) == 1 {
+				op.err = err
+				s.finishBatch(batch, nil)
+				return batch, true
+			}
 			for _, op := range batch {
 				op.err = nil
 			}
-			return false
+			return batch, false
 		}
 		ran++
 	}
@@ -204,7 +231,7 @@ func (s *Store) writeOptimistic(batch []*writeOp) bool {
 	} else {
 		s.finishBatch(batch, nil)
 	}
-	return true
+	return batch, true
 }
 
 // finishBatch reports to every operation of batch: its own error, or else err.
