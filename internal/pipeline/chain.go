@@ -24,8 +24,8 @@ type queued struct {
 
 // chain is a group this deliverer is delivering now: one goroutine delivers the row
 // under way (cur) and then the rows queued behind it, which were leased to this
-// deliverer meanwhile (by a commit: the store leases a new row at commit when the rows
-// before it are leased to the same owner).
+// deliverer meanwhile (at a commit, which may lease a row behind others that this
+// deliverer holds; or by RunOnce).
 type chain struct {
 	cur   int64
 	queue []queued // by ID: the rows of a group are created in order

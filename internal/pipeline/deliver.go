@@ -235,7 +235,7 @@ func (d *Deliverer) wake1() {
 func (d *Deliverer) Wait() { d.wg.Wait() }
 
 // Run delivers until ctx is done; deliveries under way finish first, those handed over
-// by Deliver too, within Grace.
+// by Deliver and the rows queued behind them too, within Grace.
 func (d *Deliverer) Run(ctx context.Context) error {
 	work := inFlight(ctx, d.cfg.Grace)
 	t := time.NewTimer(0)
