@@ -157,14 +157,32 @@ func TestDelivererBacklog(t *testing.T) {
 // waits only behind the one before it, which the same owner holds.
 func commitRows(t *testing.T, store *sqlite.Store, user string, n int, claim *bot.Claim, at time.Time) []*bot.Outgoing {
 	t.Helper()
+	outs := commitTurns(t, store, user, n, claim, at)
+	for _, o := range outs {
+		if !o.Claimed {
+			t.Fatalf("row %d of %s was not leased at commit", o.ID, user)
+		}
+	}
+	return outs
+}
+
+// commitTurns is commitRows without the check that the answers were leased.
+func commitTurns(t *testing.T, store *sqlite.Store, user string, n int, claim *bot.Claim, at time.Time) []*bot.Outgoing {
+	t.Helper()
 	ctx := t.Context()
 	k := bot.Key{Channel: "line", User: user}
-	c := &bot.Conversation{Key: k, Lang: bot.Japanese, Status: bot.StatusActive, Node: "start", FlowVersion: "t",
-		CreatedAt: at, UpdatedAt: at}
+	c, err := store.Conversation(ctx, k)
+	if errors.Is(err, bot.ErrNotFound) {
+		c = &bot.Conversation{Key: k, Lang: bot.Japanese, Status: bot.StatusActive, Node: "start", FlowVersion: "t",
+			CreatedAt: at, UpdatedAt: at}
+	} else if err != nil {
+		t.Fatal(err)
+	}
 	var turns []*bot.Turn
 	var outs []*bot.Outgoing
 	for i := range n {
-		ev := bot.Event{ID: fmt.Sprintf("e-%s-%d", user, i), Key: k, At: at.Add(time.Duration(i) * time.Second),
+		evAt := at.Add(time.Duration(i) * time.Second)
+		ev := bot.Event{ID: fmt.Sprintf("e-%s-%d", user, evAt.UnixNano()), Key: k, At: evAt,
 			In: bot.Inbound{Kind: bot.InText, Text: "x"}}
 		if _, err := store.AddEvents(ctx, []bot.Event{ev}); err != nil {
 			t.Fatal(err)
@@ -176,11 +194,6 @@ func commitRows(t *testing.T, store *sqlite.Store, user string, n int, claim *bo
 	}
 	if err := store.CommitTurns(ctx, turns); err != nil {
 		t.Fatal(err)
-	}
-	for _, o := range outs {
-		if !o.Claimed {
-			t.Fatalf("row %d of %s was not leased at commit", o.ID, user)
-		}
 	}
 	return outs
 }
@@ -374,51 +387,82 @@ func TestDelivererChainsConcurrent(t *testing.T) {
 // TestDelivererChainsBehindClaim checks that a row handed over while RunOnce delivers
 // the row before it waits for that one.
 func TestDelivererChainsBehindClaim(t *testing.T) {
-	ctx := t.Context()
-	var mu sync.Mutex
-	now := time.Now()
-	clock := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
+	tests := []struct {
+		name string
+		// lapse: both rows are leased at commit, and the leases lapse: RunOnce claims the
+		// first again (as after a takeover), while the second is still this deliverer's
+		// to hand over. Otherwise the first is committed without a claim, and the second
+		// while RunOnce delivers the first: a store may lease it at commit then, behind a
+		// row that this deliverer holds (if not, RunOnce claims it after the first).
+		lapse bool
+	}{
+		{name: "lease lapsed", lapse: true},
+		{name: "committed meanwhile"},
 	}
-	store, err := sqlite.New(ctx, sqlite.Config{Path: sqlite.Memory, Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	sender := newGateSender()
-	d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender},
-		Now: clock, Lease: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Both rows leased at commit, and the leases lapse: RunOnce claims the first again
-	// (as after a takeover), while the second is still this deliverer's to hand over.
-	rows := commitRows(t, store, "A", 2, d.Claim(), now)
-	mu.Lock()
-	now = now.Add(2 * time.Minute)
-	mu.Unlock()
-	gate := make(chan struct{})
-	sender.hold[rows[0].ID] = gate
-	claimed := make(chan int, 1)
-	go func() {
-		n, err := d.RunOnce(ctx)
-		if err != nil {
-			t.Error(err)
-		}
-		claimed <- n
-	}()
-	awaitStart(t, sender, rows[0].ID)
-	d.Deliver(ctx, rows[1:])
-	close(gate)
-	if n := <-claimed; n != 1 {
-		t.Errorf("RunOnce claimed %d rows, want 1", n)
-	}
-	d.Wait()
-	sender.check(t, rows)
-	if c, err := store.CountOutgoing(ctx, clock()); err != nil || c.Waiting != 0 {
-		t.Errorf("CountOutgoing = %+v, %v; want nothing waiting", c, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			var mu sync.Mutex
+			now := time.Now()
+			clock := func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				return now
+			}
+			store, err := sqlite.New(ctx, sqlite.Config{Path: sqlite.Memory, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			sender := newGateSender()
+			d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender},
+				Now: clock, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []*bot.Outgoing
+			if tt.lapse {
+				rows = commitRows(t, store, "A", 2, d.Claim(), now)
+				mu.Lock()
+				now = now.Add(2 * time.Minute)
+				mu.Unlock()
+			} else {
+				rows = commitTurns(t, store, "A", 1, nil, now)
+			}
+			gate := make(chan struct{})
+			sender.hold[rows[0].ID] = gate
+			claimed := make(chan int, 1)
+			go func() {
+				n, err := d.RunOnce(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				claimed <- n
+			}()
+			awaitStart(t, sender, rows[0].ID)
+			if !tt.lapse {
+				rows = append(rows, commitTurns(t, store, "A", 1, d.Claim(), clock().Add(time.Second))...)
+			}
+			if rows[1].Claimed {
+				d.Deliver(ctx, rows[1:])
+			} else {
+				t.Log("the store leased no row behind one under way at commit")
+			}
+			close(gate)
+			if n := <-claimed; n != 1 {
+				t.Errorf("RunOnce claimed %d rows, want 1", n)
+			}
+			d.Wait()
+			if !rows[1].Claimed {
+				if n, err := d.RunOnce(ctx); err != nil || n != 1 {
+					t.Fatalf("RunOnce = %d, %v; want the second row", n, err)
+				}
+			}
+			sender.check(t, rows)
+			if c, err := store.CountOutgoing(ctx, clock()); err != nil || c.Waiting != 0 {
+				t.Errorf("CountOutgoing = %+v, %v; want nothing waiting", c, err)
+			}
+		})
 	}
 }
 
