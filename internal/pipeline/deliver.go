@@ -147,14 +147,15 @@ func (d *Deliverer) Claim() *bot.Claim {
 // the background, as if RunOnce had claimed them. Rows of one conversation and delivering
 // channel (a group) go out one after the other, in row order, across calls: a row whose
 // group is being delivered now (handed over earlier, or claimed by RunOnce) is queued
-// behind it rather than started, and a group that the rows given start waits only while
-// maxDirect chains are under way. When a row is not finished (it is to be retried, or
-// parked), the leases of the rows queued behind it end at once (RetryOutgoing, due now:
-// nothing was attempted, so the claim is matched by a failure) and they wait behind it as
-// claims would; so do rows of its group handed over shortly after (see stop). ctx bounds
-// the deliveries of the rows given: the worker passes the context of its turn, which
-// outlives shutdown by the grace (see inFlight). Run and Wait wait for them, queued or
-// not.
+// behind it rather than started. A row of a group not under way starts at once, so the
+// rows of a group must be handed over in the order of their commits. Deliver waits only
+// to start a group while maxDirect chains are under way. When a row is not finished (it
+// is to be retried, or parked), the leases of the rows queued behind it end at once
+// (RetryOutgoing, due now: nothing was attempted, so the claim is matched by a failure)
+// and they wait behind it as claims would; so do rows of its group handed over shortly
+// after (see stop). ctx bounds the deliveries of the rows given: the worker passes the
+// context of its turn, which outlives shutdown by the grace (see inFlight). Run and Wait
+// wait for them, queued or not.
 func (d *Deliverer) Deliver(ctx context.Context, rows []*bot.Outgoing) {
 	var chains [][]queued
 	var index map[group]int
