@@ -31,26 +31,25 @@ type chain struct {
 	queue []queued // by ID: the rows of a group are created in order
 }
 
-// add queues q in ID order (a row handed over late by one worker goes before a later row
-// handed over by another) and reports whether it did. A row claimed again (fresh: by
-// RunOnce, after its lease lapsed while it waited) replaces its queued copy, and is
+// add queues q in ID order: a row handed over late by one worker goes before a later row
+// handed over by another, if that one is not under way yet. A row claimed again (fresh:
+// by RunOnce, after its lease lapsed while it waited) replaces its queued copy, and is
 // dropped if it is the one under way: delivering it twice at once would not help.
-func (c *chain) add(q queued, fresh bool) bool {
+func (c *chain) add(q queued, fresh bool) {
 	i := len(c.queue)
 	for i > 0 && c.queue[i-1].o.ID > q.o.ID {
 		i--
 	}
 	switch {
 	case fresh && q.o.ID == c.cur:
-		return false
+		return
 	case fresh && i > 0 && c.queue[i-1].o.ID == q.o.ID:
 		c.queue[i-1] = q
-		return false
+		return
 	}
 	c.queue = append(c.queue, queued{})
 	copy(c.queue[i+1:], c.queue[i:])
 	c.queue[i] = q
-	return true
 }
 
 // admission says what becomes of rows handed over to the deliverer.
