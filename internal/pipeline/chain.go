@@ -25,10 +25,19 @@ type queued struct {
 // chain is a group this deliverer is delivering now: one goroutine delivers the row
 // under way (cur) and then the rows queued behind it, which were leased to this
 // deliverer meanwhile (at a commit, which may lease a row behind others that this
-// deliverer holds; or by RunOnce).
+// deliverer holds; or by RunOnce). A chain of a held conversation (see Hold) that has
+// not started yet has no row under way (cur is 0, no row's ID) and no goroutine: its
+// rows wait in the queue until the last hold ends.
 type chain struct {
 	cur   int64
 	queue []queued // by ID: the rows of a group are created in order
+}
+
+// holding is the holds outstanding on a conversation (see Hold) and the groups of it
+// whose chains wait for their end.
+type holding struct {
+	n      int
+	groups []group
 }
 
 // add queues q in ID order: a row handed over late by one worker goes before a later row
@@ -57,15 +66,17 @@ type admission int
 
 const (
 	admitStart   admission = iota // no chain of the group: the caller delivers the first row
-	admitQueued                   // queued behind the chain under way
+	admitQueued                   // queued behind the chain under way, or in a held one
 	admitStopped                  // the group stopped lately: the caller unclaims them
 )
 
 // admit hands rows, rows of group g oldest first, to the group's chain. When the group
 // has none, it starts one with rows[0] under way and the rest queued: the caller then
-// delivers rows[0] and drains the chain. Rows handed over by Deliver (fresh false) are
-// refused while the group is stopped (see stop); a row RunOnce claimed (fresh) is the
-// oldest unfinished one of its group, so it ends the stop.
+// delivers rows[0] and drains the chain. Unless g's conversation is held: then the chain
+// is made with every row queued and counted as under way in the background (wg, direct),
+// and the end of the last hold starts it (see Hold). Rows handed over by Deliver (fresh
+// false) are refused while the group is stopped (see stop); a row RunOnce claimed (fresh)
+// is the oldest unfinished one of its group, so it ends the stop.
 func (d *Deliverer) admit(g group, rows []queued, fresh bool) admission {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -81,12 +92,72 @@ func (d *Deliverer) admit(g group, rows []queued, fresh bool) admission {
 		}
 		delete(d.stopped, g)
 	}
+	if h, ok := d.holds[g.k]; ok {
+		c := &chain{}
+		for _, q := range rows {
+			c.add(q, fresh)
+		}
+		d.chains[g] = c
+		h.groups = append(h.groups, g)
+		d.holds[g.k] = h
+		// Counted under the lock: the end of the hold may start the chain, and end it,
+		// as soon as the lock is free.
+		d.wg.Add(1)
+		d.direct.Add(1)
+		return admitQueued
+	}
 	c := &chain{cur: rows[0].o.ID}
 	for _, q := range rows[1:] {
 		c.add(q, fresh)
 	}
 	d.chains[g] = c
 	return admitStart
+}
+
+// Hold holds the deliveries of conversation k until release is called: rows of k handed
+// to Deliver or claimed by RunOnce meanwhile are queued, in row order, but a group of k
+// not under way does not start; one under way goes on. A caller that commits rows of k
+// holds k from before the commit until it has handed them to Deliver: the commit may let
+// another caller commit rows of k after them and hand those over first, and they then
+// queue behind them instead of starting. Holds are counted: k's groups start, each with
+// its oldest row, when every hold on k has been released. release is idempotent; it
+// waits, as Deliver does, to start a group while maxDirect chains are under way. Every
+// hold must be released, or Wait and Run wait for ever for the rows of k.
+func (d *Deliverer) Hold(k bot.Key) (release func()) {
+	d.mu.Lock()
+	h := d.holds[k]
+	h.n++
+	d.holds[k] = h
+	d.mu.Unlock()
+	released := false
+	return func() {
+		d.mu.Lock()
+		if released {
+			d.mu.Unlock()
+			return
+		}
+		released = true
+		h := d.holds[k]
+		if h.n--; h.n > 0 {
+			d.holds[k] = h
+			d.mu.Unlock()
+			return
+		}
+		delete(d.holds, k)
+		start := make([]queued, len(h.groups))
+		for i, g := range h.groups {
+			start[i] = d.chains[g].take()
+		}
+		d.mu.Unlock()
+		for i, g := range h.groups {
+			// Counted by admit: the slot is taken here, as Deliver takes it.
+			d.slots <- struct{}{}
+			go func() {
+				defer func() { d.direct.Add(-1); <-d.slots; d.wg.Done() }()
+				d.drain(g, start[i])
+			}()
+		}
+	}
 }
 
 // drain delivers q, the row of g's chain under way, and then the rows queued behind it in
@@ -122,11 +193,16 @@ func (d *Deliverer) next(g group) (queued, bool) {
 		delete(d.chains, g)
 		return queued{}, false
 	}
+	return c.take(), true
+}
+
+// take makes the first row queued the one under way and returns it; d.mu is held.
+func (c *chain) take() queued {
 	q := c.queue[0]
 	c.queue[0] = queued{}
 	c.queue = c.queue[1:]
 	c.cur = q.o.ID
-	return q, true
+	return q
 }
 
 // stop ends g's chain after a row that is not finished (to be retried, parked, or its

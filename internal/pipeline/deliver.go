@@ -69,12 +69,13 @@ type Deliverer struct {
 	direct  atomic.Int64
 	notes   atomic.Int64
 	cleared atomic.Int64
-	// mu guards chains, the groups being delivered now (by Deliver or RunOnce alike), and
+	// mu guards chains, the groups being delivered now (by Deliver or RunOnce alike),
 	// stopped, the groups whose chain ended lately with a row not finished, until when
-	// (real time); see admit and stop.
+	// (real time), and holds, the conversations held (see admit, stop and Hold).
 	mu      sync.Mutex
 	chains  map[group]*chain
 	stopped map[group]time.Time
+	holds   map[bot.Key]holding
 	// lastClaim is when Run last claimed (Run's goroutine only).
 	lastClaim time.Time
 	// lastCount is when Run last counted the backlog (Run's goroutine only).
@@ -135,7 +136,7 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	}
 	return &Deliverer{cfg: cfg, log: log.With("component", "deliverer"), wake: make(chan struct{}, 1),
 		slots: make(chan struct{}, maxDirect), parked: map[string]bool{},
-		chains: map[group]*chain{}, stopped: map[group]time.Time{}}, nil
+		chains: map[group]*chain{}, stopped: map[group]time.Time{}, holds: map[bot.Key]holding{}}, nil
 }
 
 // Claim is the lease a Queue.CommitTurn gives rows to be handed to Deliver.
@@ -147,15 +148,17 @@ func (d *Deliverer) Claim() *bot.Claim {
 // the background, as if RunOnce had claimed them. Rows of one conversation and delivering
 // channel (a group) go out one after the other, in row order, across calls: a row whose
 // group is being delivered now (handed over earlier, or claimed by RunOnce) is queued
-// behind it rather than started. A row of a group not under way starts at once, so the
-// rows of a group must be handed over in the order of their commits. Deliver waits only
-// to start a group while maxDirect chains are under way. When a row is not finished (it
-// is to be retried, or parked), the leases of the rows queued behind it end at once
-// (RetryOutgoing, due now: nothing was attempted, so the claim is matched by a failure)
-// and they wait behind it as claims would; so do rows of its group handed over shortly
-// after (see stop). ctx bounds the deliveries of the rows given: the worker passes the
-// context of its turn, which outlives shutdown by the grace (see inFlight). Run and Wait
-// wait for them, queued or not.
+// behind it rather than started. A row of a group not under way starts at once unless
+// its conversation is held (see Hold): a caller must hold the conversation of the rows
+// it hands over from before their commit, so that rows committed after them, by another
+// caller, cannot start first. Deliver waits only to start a group while maxDirect chains
+// are under way. When a row is not finished (it is to be retried, or parked), the leases
+// of the rows queued behind it end at once (RetryOutgoing, due now: nothing was
+// attempted, so the claim is matched by a failure) and they wait behind it as claims
+// would; so do rows of its group handed over shortly after (see stop). ctx bounds the
+// deliveries of the rows given: the worker passes the context of its turn, which
+// outlives shutdown by the grace (see inFlight). Run and Wait wait for them, queued or
+// held or not.
 func (d *Deliverer) Deliver(ctx context.Context, rows []*bot.Outgoing) {
 	var chains [][]queued
 	var index map[group]int
@@ -300,10 +303,12 @@ func (d *Deliverer) countBacklog(ctx context.Context) {
 }
 
 // RunOnce claims a batch of due rows and delivers them concurrently. It returns how many
-// rows it claimed, once each of them has been attempted. A claimed row whose group is
-// being delivered now (its lease lapsed while it waited there, or the chain has just
-// delivered the row before it) is queued there instead. Rows that Deliver queues behind
-// one of RunOnce's meanwhile go on in the background after it, as Deliver's own.
+// rows it claimed, once each of them has been attempted or queued. A claimed row whose
+// group is being delivered now (its lease lapsed while it waited there, or the chain has
+// just delivered the row before it) is queued there instead; so is one whose
+// conversation is held (see Hold), and it goes out in the background when the hold
+// ends. Rows that Deliver queues behind one of RunOnce's meanwhile go on in the
+// background after it, as Deliver's own.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	rows, err := d.cfg.Outbox.ClaimOutgoing(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {

@@ -508,3 +508,71 @@ func TestDelivererQueuedTakesNoSlot(t *testing.T) {
 	}
 	wantWaiting(t, store, 0)
 }
+
+// TestDelivererHold checks that rows of a held conversation wait for the end of its
+// last hold and then go out in row order, whoever handed them over first (Deliver or
+// RunOnce), and that a hold does not stop a group already under way.
+func TestDelivererHold(t *testing.T) {
+	ctx := t.Context()
+	k := bot.Key{Channel: "line", User: "A"}
+	setup := func(t *testing.T) (*sqlite.Store, *gateSender, *pipeline.Deliverer) {
+		t.Helper()
+		store := openMemory(t)
+		sender := newGateSender()
+		d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store, sender, d
+	}
+	t.Run("later commit handed over first", func(t *testing.T) {
+		// Worker A commits row 1 and, before it hands it over, worker B commits row 2
+		// and hands it over: both held the conversation from before their commits.
+		store, sender, d := setup(t)
+		releaseA := d.Hold(k)
+		rows := commitRows(t, store, "A", 2, d.Claim(), time.Now())
+		releaseB := d.Hold(k)
+		d.Deliver(ctx, rows[1:])
+		releaseB()
+		releaseB() // idempotent: A's hold is still on
+		d.Deliver(ctx, rows[:1])
+		releaseA()
+		d.Wait()
+		sender.check(t, rows)
+		wantWaiting(t, store, 0)
+	})
+	t.Run("claimed while held", func(t *testing.T) {
+		store, sender, d := setup(t)
+		rows := commitTurns(t, store, "A", 1, nil, time.Now())
+		release := d.Hold(k)
+		if n, err := d.RunOnce(ctx); err != nil || n != 1 {
+			t.Fatalf("RunOnce = %d, %v; want the row", n, err)
+		}
+		sender.mu.Lock()
+		early := len(sender.delivered[k])
+		sender.mu.Unlock()
+		if early != 0 {
+			t.Error("RunOnce delivered a row of a held conversation")
+		}
+		release()
+		d.Wait()
+		sender.check(t, rows)
+		wantWaiting(t, store, 0)
+	})
+	t.Run("under way", func(t *testing.T) {
+		store, sender, d := setup(t)
+		rows := commitRows(t, store, "A", 2, d.Claim(), time.Now())
+		gate := make(chan struct{})
+		sender.hold[rows[0].ID] = gate
+		d.Deliver(ctx, rows[:1])
+		awaitStart(t, sender, rows[0].ID)
+		release := d.Hold(k)
+		d.Deliver(ctx, rows[1:])
+		close(gate)
+		awaitStart(t, sender, rows[1].ID) // the hold is still on
+		release()
+		d.Wait()
+		sender.check(t, rows)
+		wantWaiting(t, store, 0)
+	})
+}

@@ -257,14 +257,7 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 			return false, err
 		}
 		st := w.step(ctx, c, ev, attempt == 1, release)
-		err = w.cfg.Queue.CommitTurn(ctx, st.turn)
-		if w.cache != nil {
-			if err == nil {
-				w.cache.put(c)
-			} else {
-				w.cache.drop(ev.Key)
-			}
-		}
+		err = w.commit(ctx, []stepped{st}, start, func() error { return w.cfg.Queue.CommitTurn(ctx, st.turn) })
 		if errors.Is(err, bot.ErrConflict) && attempt < maxAttempts {
 			continue
 		}
@@ -279,7 +272,6 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 		if err != nil {
 			return false, fmt.Errorf("commit: %w", err)
 		}
-		w.committed(ctx, []stepped{st}, start)
 		return release, nil
 	}
 }
@@ -315,7 +307,28 @@ func (w *Worker) processBatch(ctx context.Context, tc TurnsCommitter, evs []bot.
 		sts[i] = w.step(ctx, c, ev, true, release && i == len(evs)-1)
 		turns[i] = sts[i].turn
 	}
-	err = tc.CommitTurns(ctx, turns)
+	err = w.commit(ctx, sts, start, func() error { return tc.CommitTurns(ctx, turns) })
+	if errors.Is(err, bot.ErrConflict) || errors.Is(err, bot.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
+}
+
+// commit commits sts, turns of one conversation stepped from start, with do, keeps or
+// drops the conversation in the cache, and when do succeeds, finishes them (committed).
+// With a Deliverer, the conversation's deliveries are held from before the commit until
+// its rows are handed over, whatever happens: the commit may release the conversation,
+// and rows that another worker commits then must not start before these.
+func (w *Worker) commit(ctx context.Context, sts []stepped, start time.Time, do func() error) error {
+	k, c := sts[0].ev.Key, sts[len(sts)-1].turn.Conversation
+	if w.cfg.Deliverer != nil {
+		release := w.cfg.Deliverer.Hold(k)
+		defer release()
+	}
+	err := do()
 	if w.cache != nil {
 		if err == nil {
 			w.cache.put(c)
@@ -323,14 +336,10 @@ func (w *Worker) processBatch(ctx context.Context, tc TurnsCommitter, evs []bot.
 			w.cache.drop(k)
 		}
 	}
-	if errors.Is(err, bot.ErrConflict) || errors.Is(err, bot.ErrNotFound) {
-		return false, nil
+	if err == nil {
+		w.committed(ctx, sts, start)
 	}
-	if err != nil {
-		return false, fmt.Errorf("commit: %w", err)
-	}
-	w.committed(ctx, sts, start)
-	return true, nil
+	return err
 }
 
 // conversation returns the conversation k, a new one if there is none: with cached, the
