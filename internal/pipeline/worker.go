@@ -30,8 +30,9 @@ type WorkerConfig struct {
 	Profilers map[string]bot.Profiler
 	// Loaders show customers that an answer is coming, by channel (see Loader); optional.
 	Loaders map[string]Loader
-	// Deliverer, if set, is handed the rows a turn could lease to it at commit (the
-	// oldest undelivered of their conversation and channel), so they go out at once.
+	// Deliverer, if set, is handed the rows a turn could lease to it at commit (see
+	// bot.Turn.Claim), so they go out at once; the conversation's deliveries are held across
+	// the commit (see Deliverer.Hold), so that they go out in order.
 	Deliverer *Deliverer
 	// Committed is called after a turn with messages for the outbox is committed (to wake
 	// a deliverer), unless they were all handed to Deliverer.
