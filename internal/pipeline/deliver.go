@@ -157,7 +157,7 @@ func (d *Deliverer) Claim() *bot.Claim {
 // attempted, so the claim is matched by a failure) and they wait behind it as claims
 // would; so do rows of its group handed over shortly after (see stop). ctx bounds the
 // deliveries of the rows given: the worker passes the context of its turn, which
-// outlives shutdown by the grace (see inFlight). Run and Wait wait for them, queued or
+// outlives shutdown by the grace (see inFlight). Run and Wait wait for them, queued,
 // held or not.
 func (d *Deliverer) Deliver(ctx context.Context, rows []*bot.Outgoing) {
 	var chains [][]queued
