@@ -58,16 +58,24 @@ type Deliverer struct {
 	cfg  DelivererConfig
 	log  *slog.Logger
 	wake chan struct{}
-	// slots bounds the deliveries handed over by Deliver that run at once.
+	// slots bounds the chains delivering in the background at once (see maxDirect).
 	slots chan struct{}
 	wg    sync.WaitGroup
-	// direct counts the deliveries handed over by Deliver under way. A row committed
-	// while one of them is under way may wait behind it, so its end wakes Run unless
-	// every Notify so far (notes counts them) was followed by a claim that found nothing
-	// while none was under way (cleared is notes then).
+	// direct counts the chains handed over to the background (by Deliver, or by RunOnce
+	// after its own row) under way, from their start until their queue is empty. A row
+	// committed while one of them is under way may wait behind it, so the end of each
+	// of its rows wakes Run unless every Notify so far (notes counts them) was followed by
+	// a claim that found nothing while none was under way (cleared is notes then).
 	direct  atomic.Int64
 	notes   atomic.Int64
 	cleared atomic.Int64
+	// mu guards chains, the groups being delivered now (by Deliver or RunOnce alike),
+	// stopped, the groups whose chain ended lately with a row not finished, until when
+	// (real time), and holds, the conversations held (see admit, stop and Hold).
+	mu      sync.Mutex
+	chains  map[group]*chain
+	stopped map[group]time.Time
+	holds   map[bot.Key]holding
 	// lastClaim is when Run last claimed (Run's goroutine only).
 	lastClaim time.Time
 	// lastCount is when Run last counted the backlog (Run's goroutine only).
@@ -77,7 +85,8 @@ type Deliverer struct {
 	parked map[string]bool
 }
 
-// maxDirect is how many deliveries handed over by Deliver run at once; more wait.
+// maxDirect is how many chains deliver in the background at once; more wait (a row
+// queued behind a chain takes no slot).
 const maxDirect = 256
 
 // NewDeliverer returns a Deliverer.
@@ -126,7 +135,8 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Deliverer{cfg: cfg, log: log.With("component", "deliverer"), wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, maxDirect), parked: map[string]bool{}}, nil
+		slots: make(chan struct{}, maxDirect), parked: map[string]bool{},
+		chains: map[group]*chain{}, stopped: map[group]time.Time{}, holds: map[bot.Key]holding{}}, nil
 }
 
 // Claim is the lease a Queue.CommitTurn gives rows to be handed to Deliver.
@@ -135,60 +145,67 @@ func (d *Deliverer) Claim() *bot.Claim {
 }
 
 // Deliver delivers rows already leased to this deliverer (by CommitTurn with Claim) in
-// the background, as if RunOnce had claimed them; it waits only while maxDirect
-// deliveries are under way. Rows of one conversation and delivering channel (a batch of
-// turns committed together, see TurnsCommitter) go out one after the other, in the order
-// given; when one of them is not finished (it is to be retried, or parked), the leases of
-// those after it end at once (RetryOutgoing, due now: nothing was attempted, so the claim
-// is matched by a failure) and they wait behind it as claims would. ctx bounds the
-// deliveries: the worker passes the context of its turn, which outlives shutdown by the
-// grace (see inFlight). Run waits for them before it returns.
+// the background, as if RunOnce had claimed them. Rows of one conversation and delivering
+// channel (a group) go out one after the other, in row order, across calls: a row whose
+// group is being delivered now (handed over earlier, or claimed by RunOnce) is queued
+// behind it rather than started. A row of a group not under way starts at once unless
+// its conversation is held (see Hold): a caller must hold the conversation of the rows
+// it hands over from before their commit, so that rows committed after them, by another
+// caller, cannot start first. Deliver waits only to start a group while maxDirect chains
+// are under way. When a row is not finished (it is to be retried, or parked), the leases
+// of the rows queued behind it end at once (RetryOutgoing, due now: nothing was
+// attempted, so the claim is matched by a failure) and they wait behind it as claims
+// would; so do rows of its group handed over shortly after (see stop). ctx bounds the
+// deliveries of the rows given: the worker passes the context of its turn, which
+// outlives shutdown by the grace (see inFlight). Run and Wait wait for them, queued,
+// held or not.
 func (d *Deliverer) Deliver(ctx context.Context, rows []*bot.Outgoing) {
-	type chainKey struct {
-		k   bot.Key
-		via string
-	}
-	var chains [][]bot.Outgoing
-	var index map[chainKey]int
+	var chains [][]queued
+	var index map[group]int
 	for _, o := range rows {
 		i := len(chains)
 		if len(rows) > 1 {
 			if index == nil {
-				index = make(map[chainKey]int)
+				index = make(map[group]int)
 			}
-			ck := chainKey{o.Key, o.Via()}
-			if j, ok := index[ck]; ok {
+			g := groupOf(o)
+			if j, ok := index[g]; ok {
 				i = j
 			} else {
-				index[ck] = i
+				index[g] = i
 			}
 		}
 		if i == len(chains) {
 			chains = append(chains, nil)
 		}
-		chains[i] = append(chains[i], *o)
+		chains[i] = append(chains[i], queued{ctx, *o})
 	}
-	for _, chain := range chains {
-		d.slots <- struct{}{}
+	for _, rows := range chains {
+		g := groupOf(&rows[0].o)
+		switch d.admit(g, rows, false) {
+		case admitQueued:
+			continue
+		case admitStopped:
+			d.unclaim(rows)
+			continue
+		}
+		// Counted from now: a row committed meanwhile waits behind this one.
 		d.wg.Add(1)
 		d.direct.Add(1)
+		d.slots <- struct{}{}
 		go func() {
 			defer func() { d.direct.Add(-1); <-d.slots; d.wg.Done() }()
-			for i, o := range chain {
-				if !d.deliver(ctx, o) {
-					d.unclaim(ctx, chain[i+1:])
-					return
-				}
-			}
+			d.drain(g, rows[0])
 		}()
 	}
 }
 
 // unclaim ends this deliverer's leases on rows it has not attempted, so that they are
 // claimed in order behind the one that holds them up.
-func (d *Deliverer) unclaim(ctx context.Context, rows []bot.Outgoing) {
-	for _, o := range rows {
-		if err := d.cfg.Outbox.RetryOutgoing(ctx, o.ID, d.cfg.Owner, d.cfg.Now()); err != nil {
+func (d *Deliverer) unclaim(rows []queued) {
+	for _, q := range rows {
+		o := q.o
+		if err := d.cfg.Outbox.RetryOutgoing(q.ctx, o.ID, d.cfg.Owner, d.cfg.Now()); err != nil {
 			d.log.Error("end the lease of a row not attempted", "conversation", o.Key.String(), "outgoing", o.ID, "err", err)
 		}
 	}
@@ -216,12 +233,13 @@ func (d *Deliverer) wake1() {
 	}
 }
 
-// Wait waits for the deliveries handed over by Deliver to finish. Call it once nothing
-// calls Deliver any more (the workers have stopped), to finish what they handed over last.
+// Wait waits for the deliveries in the background to finish, the rows queued behind them
+// too. Call it once nothing calls Deliver any more (the workers have stopped), to finish
+// what they handed over last.
 func (d *Deliverer) Wait() { d.wg.Wait() }
 
 // Run delivers until ctx is done; deliveries under way finish first, those handed over
-// by Deliver too, within Grace.
+// by Deliver and the rows queued behind them too, within Grace.
 func (d *Deliverer) Run(ctx context.Context) error {
 	work := inFlight(ctx, d.cfg.Grace)
 	t := time.NewTimer(0)
@@ -285,7 +303,12 @@ func (d *Deliverer) countBacklog(ctx context.Context) {
 }
 
 // RunOnce claims a batch of due rows and delivers them concurrently. It returns how many
-// rows it claimed.
+// rows it claimed, once each of them has been attempted or queued. A claimed row whose
+// group is being delivered now (its lease lapsed while it waited there, or the chain has
+// just delivered the row before it) is queued there instead; so is one whose
+// conversation is held (see Hold), and it goes out in the background when the hold
+// ends. Rows that Deliver queues behind one of RunOnce's meanwhile go on in the
+// background after it, as Deliver's own.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	rows, err := d.cfg.Outbox.ClaimOutgoing(ctx, d.cfg.Owner, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
@@ -293,9 +316,31 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	}
 	var wg sync.WaitGroup
 	for _, o := range rows {
-		wg.Go(func() { _ = d.deliver(ctx, o) })
+		g := groupOf(&o)
+		if d.admit(g, []queued{{ctx, o}}, true) != admitStart {
+			continue
+		}
+		wg.Go(func() {
+			if !d.deliver(ctx, o) {
+				d.stop(g)
+				return
+			}
+			next, ok := d.next(g)
+			if !ok {
+				return
+			}
+			d.wg.Add(1)
+			d.direct.Add(1)
+			go func() {
+				defer func() { d.direct.Add(-1); d.wg.Done() }()
+				d.slots <- struct{}{}
+				defer func() { <-d.slots }()
+				d.drain(g, next)
+			}()
+		})
 	}
 	wg.Wait()
+	d.sweepStopped()
 	return len(rows), nil
 }
 
@@ -361,10 +406,6 @@ func (d *Deliverer) deliver(ctx context.Context, o bot.Outgoing) bool {
 		log.Error("finish outgoing", "err", ferr)
 	}
 	d.observe(via, outcome, start)
-	if o.Claimed && d.notes.Load() > d.cleared.Load() {
-		// A row committed meanwhile may have waited behind this one.
-		d.wake1()
-	}
 	return ferr == nil
 }
 

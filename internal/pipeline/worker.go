@@ -30,8 +30,9 @@ type WorkerConfig struct {
 	Profilers map[string]bot.Profiler
 	// Loaders show customers that an answer is coming, by channel (see Loader); optional.
 	Loaders map[string]Loader
-	// Deliverer, if set, is handed the rows a turn could lease to it at commit (the
-	// oldest undelivered of their conversation and channel), so they go out at once.
+	// Deliverer, if set, is handed the rows a turn could lease to it at commit (see
+	// bot.Turn.Claim), so they go out at once; the conversation's deliveries are held across
+	// the commit (see Deliverer.Hold), so that they go out in order.
 	Deliverer *Deliverer
 	// Committed is called after a turn with messages for the outbox is committed (to wake
 	// a deliverer), unless they were all handed to Deliverer.
@@ -257,14 +258,7 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 			return false, err
 		}
 		st := w.step(ctx, c, ev, attempt == 1, release)
-		err = w.cfg.Queue.CommitTurn(ctx, st.turn)
-		if w.cache != nil {
-			if err == nil {
-				w.cache.put(c)
-			} else {
-				w.cache.drop(ev.Key)
-			}
-		}
+		err = w.commit(ctx, []stepped{st}, start, func() error { return w.cfg.Queue.CommitTurn(ctx, st.turn) })
 		if errors.Is(err, bot.ErrConflict) && attempt < maxAttempts {
 			continue
 		}
@@ -279,7 +273,6 @@ func (w *Worker) process(ctx context.Context, ev bot.Event, release bool) (relea
 		if err != nil {
 			return false, fmt.Errorf("commit: %w", err)
 		}
-		w.committed(ctx, []stepped{st}, start)
 		return release, nil
 	}
 }
@@ -315,7 +308,28 @@ func (w *Worker) processBatch(ctx context.Context, tc TurnsCommitter, evs []bot.
 		sts[i] = w.step(ctx, c, ev, true, release && i == len(evs)-1)
 		turns[i] = sts[i].turn
 	}
-	err = tc.CommitTurns(ctx, turns)
+	err = w.commit(ctx, sts, start, func() error { return tc.CommitTurns(ctx, turns) })
+	if errors.Is(err, bot.ErrConflict) || errors.Is(err, bot.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
+}
+
+// commit commits sts, turns of one conversation stepped from start, with do, keeps or
+// drops the conversation in the cache, and when do succeeds, finishes them (committed).
+// With a Deliverer, the conversation's deliveries are held from before the commit until
+// its rows are handed over, whatever happens: the commit may release the conversation,
+// and rows that another worker commits then must not start before these.
+func (w *Worker) commit(ctx context.Context, sts []stepped, start time.Time, do func() error) error {
+	k, c := sts[0].ev.Key, sts[len(sts)-1].turn.Conversation
+	if w.cfg.Deliverer != nil {
+		release := w.cfg.Deliverer.Hold(k)
+		defer release()
+	}
+	err := do()
 	if w.cache != nil {
 		if err == nil {
 			w.cache.put(c)
@@ -323,14 +337,10 @@ func (w *Worker) processBatch(ctx context.Context, tc TurnsCommitter, evs []bot.
 			w.cache.drop(k)
 		}
 	}
-	if errors.Is(err, bot.ErrConflict) || errors.Is(err, bot.ErrNotFound) {
-		return false, nil
+	if err == nil {
+		w.committed(ctx, sts, start)
 	}
-	if err != nil {
-		return false, fmt.Errorf("commit: %w", err)
-	}
-	w.committed(ctx, sts, start)
-	return true, nil
+	return err
 }
 
 // conversation returns the conversation k, a new one if there is none: with cached, the

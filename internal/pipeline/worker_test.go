@@ -311,3 +311,164 @@ func TestWorkerBacklogOneCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerHoldsDeliveriesAcrossCommit checks that a worker's answer goes out before
+// the next turn's, committed by another worker, also when that one hands its answer over
+// first: the commit of the first turn releases the conversation, and the worker hands its
+// answer over only after the Turned hook. (A store that leases no row behind another
+// unfinished one at commit leaves the second answer to a claim after the first.)
+func TestWorkerHoldsDeliveriesAcrossCommit(t *testing.T) {
+	ctx := t.Context()
+	store := openMemory(t)
+	sender := newGateSender()
+	d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	turned, resume := make(chan struct{}), make(chan struct{})
+	w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Stepper: countingStepper{}, Deliverer: d,
+		Turned: func(ev bot.Event, _ *bot.Conversation, _ []bot.Message) {
+			if ev.ID == "e1" {
+				close(turned)
+				<-resume
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := bot.Key{Channel: "line", User: "U1"}
+	at := time.Now()
+	add := func(id string) {
+		t.Helper()
+		if _, err := store.AddEvents(ctx, []bot.Event{{ID: id, Key: k, In: bot.Inbound{Kind: bot.InText, Text: "x"}, At: at}}); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Second)
+	}
+	runOnce := func() {
+		if did, err := w.RunOnce(ctx); !did || err != nil {
+			t.Errorf("RunOnce = %v, %v", did, err)
+		}
+	}
+	add("e1")
+	first := make(chan struct{})
+	go func() { defer close(first); runOnce() }()
+	<-turned // e1 is committed and the conversation released; its answer not handed over
+	add("e2")
+	runOnce() // another worker steps e2 and hands its answer over
+	close(resume)
+	<-first
+	d.Wait()
+	sender.mu.Lock()
+	n := len(sender.delivered[k])
+	sender.mu.Unlock()
+	if n == 1 {
+		t.Log("the store leased no answer behind an unfinished one at commit")
+		if n, err := d.RunOnce(ctx); err != nil || n != 1 {
+			t.Fatalf("RunOnce = %d, %v; want the second answer", n, err)
+		}
+	}
+	sender.mu.Lock()
+	defer sender.mu.Unlock()
+	if got := sender.delivered[k]; len(got) != 2 || got[0] > got[1] {
+		t.Errorf("delivered rows %v, want both in row order", got)
+	}
+	if sender.overlap {
+		t.Error("two answers were under way at once")
+	}
+}
+
+// conflictStepper is countingStepper, except that its first conflicts steps change the
+// stored conversation meanwhile, so that their commits meet a conflict.
+type conflictStepper struct {
+	store     *sqlite.Store
+	conflicts *int
+}
+
+func (s conflictStepper) Step(ctx context.Context, c *bot.Conversation, ev bot.Event) (bot.Result, error) {
+	if *s.conflicts > 0 {
+		*s.conflicts--
+		stored, err := s.store.Conversation(ctx, c.Key)
+		if errors.Is(err, bot.ErrNotFound) {
+			stored = &bot.Conversation{Key: c.Key, Lang: bot.Japanese, Status: bot.StatusActive, Node: "start",
+				FlowVersion: "test", CreatedAt: ev.At, UpdatedAt: ev.At}
+		} else if err != nil {
+			return bot.Result{}, err
+		}
+		if err := s.store.SaveConversation(ctx, stored); err != nil {
+			return bot.Result{}, err
+		}
+	}
+	return countingStepper{}.Step(ctx, c, ev)
+}
+
+// TestWorkerHoldEndsOnConflict checks that a commit that meets a conflict ends the hold
+// on the conversation's deliveries: the answer of a later commit goes out, whether the
+// turn is stepped again at once or, after too many conflicts, once the lease lapsed.
+func TestWorkerHoldEndsOnConflict(t *testing.T) {
+	tests := []struct {
+		name      string
+		conflicts int
+	}{
+		{name: "stepped again", conflicts: 1},
+		{name: "given up", conflicts: 5}, // the worker's maxAttempts
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			var mu sync.Mutex
+			now := time.Now()
+			clock := func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				return now
+			}
+			store, err := sqlite.New(ctx, sqlite.Config{Path: sqlite.Memory, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			sender := newGateSender()
+			d, err := pipeline.NewDeliverer(pipeline.DelivererConfig{Outbox: store, Senders: map[string]bot.Sender{"line": sender},
+				Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conflicts := tt.conflicts
+			w, err := pipeline.NewWorker(pipeline.WorkerConfig{Queue: store, Store: store, Deliverer: d, Now: clock,
+				Stepper: conflictStepper{store: store, conflicts: &conflicts}, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := bot.Key{Channel: "line", User: "U1"}
+			if _, err := store.AddEvents(ctx, []bot.Event{{ID: "e1", Key: k, In: bot.Inbound{Kind: bot.InText, Text: "x"}, At: now}}); err != nil {
+				t.Fatal(err)
+			}
+			did, err := w.RunOnce(ctx)
+			if tt.conflicts >= 5 {
+				if !did || !errors.Is(err, bot.ErrConflict) {
+					t.Fatalf("RunOnce = %v, %v; want a conflict", did, err)
+				}
+				mu.Lock()
+				now = now.Add(2 * time.Minute) // the worker's lease lapses
+				mu.Unlock()
+				did, err = w.RunOnce(ctx)
+			}
+			if !did || err != nil {
+				t.Fatalf("RunOnce = %v, %v", did, err)
+			}
+			waited := make(chan struct{})
+			go func() { d.Wait(); close(waited) }()
+			select {
+			case <-waited:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the answer never went out: the conversation is still held")
+			}
+			sender.mu.Lock()
+			defer sender.mu.Unlock()
+			if got := sender.delivered[k]; len(got) != 1 {
+				t.Errorf("delivered rows %v, want the answer", got)
+			}
+		})
+	}
+}
