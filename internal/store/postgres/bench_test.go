@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/giftdesk/giftdesk/bot"
 
@@ -55,4 +58,70 @@ func BenchmarkConcurrentTurns(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestClaimOutgoingPlan holds the plan that makes BenchmarkStore/ClaimOutgoing fast: with
+// 100k finished rows and 5,000 unfinished ones under a live lease, claimOutgoing must
+// find its candidates through outbox_claimable and look each up by key, as a custom plan
+// (the first executions of a prepared statement) and as a generic one (later ones),
+// rather than walk the primary key through the finished rows or hash every unfinished row.
+func TestClaimOutgoingPlan(t *testing.T) {
+	serverURL(t)
+	t.Parallel()
+	s := open(t, nil)
+	fillBacklog(t, s, 100_000)
+	ctx := t.Context()
+	// 5,000 rows leased until an hour from now, 20 due ones, each of a conversation of its own.
+	const fill = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
+			attempts, lease_owner, lease_expires_at)
+		SELECT 'line', 'U' || i, 'line', 'e:' || i, 0, '{}', $1::timestamptz, $1,
+			CASE WHEN i <= 5000 THEN 1 ELSE 0 END, CASE WHEN i <= 5000 THEN 'busy' END, CASE WHEN i <= 5000 THEN $2::timestamptz END
+		FROM generate_series(1, 5020) AS i`
+	now := ms(time.Now())
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, fill, now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ANALYZE outbox`); err != nil {
+		t.Fatal(err)
+	}
+	prepare := `PREPARE claim (text, timestamptz, timestamptz, int) AS ` + claimOutgoing
+	if _, err := conn.Exec(ctx, prepare); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		t.Run(mode, func(t *testing.T) {
+			if _, err := conn.Exec(ctx, `SET plan_cache_mode = `+mode); err != nil {
+				t.Fatal(err)
+			}
+			// EXPLAIN EXECUTE takes no parameters of its own: the times go as literals.
+			explain := fmt.Sprintf(`EXPLAIN EXECUTE claim ('d', '%s', '%s', 16)`,
+				now.Add(30*time.Second).Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+			rows, err := conn.Query(ctx, explain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := strings.Join(lines, "\n")
+			if !strings.Contains(plan, "outbox_claimable") {
+				t.Errorf("plan does not use outbox_claimable:\n%s", plan)
+			}
+			for i, l := range lines {
+				switch {
+				case strings.Contains(l, "Seq Scan"), strings.Contains(l, "Anti Join"), strings.Contains(l, "Merge Join"),
+					strings.Contains(l, "Hash Join"):
+					t.Errorf("plan step %q reads more than the candidates:\n%s", strings.TrimSpace(l), plan)
+				case strings.Contains(l, "Scan using outbox_pkey") && (i+1 == len(lines) || !strings.Contains(lines[i+1], "Index Cond")):
+					t.Errorf("plan walks the primary key:\n%s", plan)
+				}
+			}
+		})
+	}
 }

@@ -26,11 +26,13 @@ import (
 // The array subquery finds them without reading the rows that are leased, which under
 // load are most unfinished rows (being delivered): a range scan of the partial index
 // outbox_claimable (schema/0009_claimable.sql) reads the unfinished rows with no lease or
-// an expired one, and for each a probe of outbox_unfinished checks that no unfinished row
-// of its group is older. Grouping every unfinished row instead cost 12.5 ms a claim with
-// a few thousand of them. The subquery is an array so that it is planned on its own: in a
-// join, the planner misjudged how many unfinished rows have no lease (finished rows have
-// none either) and walked the primary key in id order through the finished rows.
+// an expired one, and for each one probe of outbox_unfinished finds its group's oldest.
+// Grouping every unfinished row instead cost 12.5 ms a claim with a few thousand of them.
+// The planner cannot tell how few rows the range holds (it has no statistics on the
+// expression), so the query leaves it no other plan to choose: the subquery is an array,
+// planned on its own (joined, the candidates were found by walking the primary key in id
+// order through the finished rows), and the oldest of a group is a scalar subquery, run
+// per candidate (as NOT EXISTS, it was hashed from every unfinished row).
 //
 // The outer SELECT locks the rows it returns and passes over those another claim has
 // locked (SKIP LOCKED). A row that changed after this statement's snapshot is re-checked
@@ -43,9 +45,8 @@ const claimOutgoing = `UPDATE outbox SET lease_owner = $1, lease_expires_at = $2
 		WHERE o.id = ANY (ARRAY(SELECT c.id FROM outbox AS c
 			WHERE c.finished_at IS NULL AND coalesce(c.lease_expires_at, '-infinity') <= $3
 			  AND c.next_attempt_at <= $3
-			  AND NOT EXISTS (SELECT FROM outbox AS e
-				WHERE e.channel = c.channel AND e.user_id = c.user_id AND e.via = c.via
-				  AND e.finished_at IS NULL AND e.id < c.id)))
+			  AND c.id = (SELECT min(e.id) FROM outbox AS e
+				WHERE e.channel = c.channel AND e.user_id = c.user_id AND e.via = c.via AND e.finished_at IS NULL)))
 		  AND o.finished_at IS NULL
 		  AND o.next_attempt_at <= $3
 		  AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= $3)
