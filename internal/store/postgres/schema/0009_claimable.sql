@@ -5,11 +5,13 @@
 --
 -- Its cost is an index entry for each row added, and that an update which changes a lease
 -- (a claim by ClaimOutgoing, a retry, a park) is no longer a heap-only (HOT) update, so it
--- adds entries to the table's other indexes too. Rows claimed as their turn commits (most
--- rows, with the commit's claim) are not updated between insert and finish, and a finish
--- was never HOT (it changes finished_at, in outbox_unfinished's predicate).
+-- adds entries to the table's other indexes too. A row claimed as its turn commits (most
+-- rows, with the commit's claim) changes no lease between insert and finish (MarkReplying
+-- stays HOT), and a finish was never HOT (it changes finished_at, in outbox_unfinished's
+-- predicate).
 --
 -- The entry of a finished row stays until a vacuum, keyed by its last lease's expiry: past
--- that it is in the range the claim scans, a dead entry visited per claim, as dead entries
--- of outbox_unfinished always were by the grouping.
+-- that it is in the range the claim scans, a dead entry that claims visit until a vacuum or
+-- an index scan marks it dead, as the grouping visited every dead entry of
+-- outbox_unfinished.
 CREATE INDEX outbox_claimable ON outbox ((coalesce(lease_expires_at, '-infinity'))) WHERE finished_at IS NULL;
