@@ -67,7 +67,8 @@ type Outgoing struct {
 	// attempt is about to make such a call; a Sender calls it just before. Not stored.
 	MarkReply func(ctx context.Context) error `json:"-"`
 	// Claimed is set by CommitTurn when it leased the row to the turn's Claim owner: the
-	// committing process delivers it at once, with no claim of its own.
+	// committing process delivers it with no claim of its own, at once or, when earlier
+	// rows of its conversation and channel are under that owner's lease too, after them.
 	Claimed bool `json:"-"`
 }
 
@@ -120,9 +121,11 @@ type Queue interface {
 	// between processes also refuses an event while an older one of the conversation is
 	// pending), adds t.Out to the outbox (those
 	// with messages; their IDs are set; due at once, or at NotBefore) and appends
-	// t.Transcript. With t.Claim, each new row that is due at once and the oldest
-	// unfinished one of its conversation and channel is leased to t.Claim.Owner as
-	// ClaimOutgoing would (its Claimed set); with t.Release, owner's
+	// t.Transcript. With t.Claim, each new row that is due at once is leased to
+	// t.Claim.Owner, counting an attempt as ClaimOutgoing would (its Claimed set), when
+	// every earlier unfinished row of its conversation and channel is under that owner's
+	// live lease (or there is none): a row waiting for a retry or parked, leased by
+	// another owner or with an expired lease holds it back. With t.Release, owner's
 	// lease on the conversation ends, as ReleaseConversation.
 	CommitTurn(ctx context.Context, t *Turn) error
 }

@@ -168,10 +168,13 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // (to drop redeliveries) and times; adds each Outgoing of t.Out that has messages to the
 // outbox, in order, with its Seq and delivering channel (Via); appends t.Transcript to the
 // conversation's transcript; archives t.Closed, if set, replacing an archived ticket of
-// the same ID; with t.Claim, leases each added row that is then the oldest unfinished one
-// of its conversation and channel to t.Claim.Owner for t.Claim.Lease, counting the claim
-// as an attempt, exactly as ClaimOutgoing would; and with t.Release, ends that owner's
-// lease on the conversation as ReleaseConversation does. On success it increments
+// the same ID; with t.Claim, leases each added row that is due at once to t.Claim.Owner
+// for t.Claim.Lease, counting the claim as an attempt, when every earlier unfinished row
+// of its conversation and channel is under that owner's live lease: when there is none,
+// the row is the oldest, as ClaimOutgoing would claim it; else the owner delivers it after
+// those. A row waiting for a retry or parked, leased by another owner, or whose lease
+// expired holds the new row back for ClaimOutgoing. With t.Release, CommitTurn ends that
+// owner's lease on the conversation as ReleaseConversation does. On success it increments
 // t.Conversation.Revision and sets the ID of each Outgoing added, its CreatedAt to now if
 // it was zero, and Claimed when it was leased.
 //
@@ -212,16 +215,23 @@ func (s *Store) turnWork(t *bot.Turn) (w txWork, done func(), err error) {
 		processed = `WITH w AS (UPDATE inbox SET processed_at = $1, event = NULL
 			WHERE id = $2 AND channel = $3 AND user_id = $4 AND processed_at IS NULL RETURNING 1)
 			SELECT giftdesk_expect(count(*), '` + goneCode + `') FROM w`
-		// A row is leased to $9 until $10, as ClaimOutgoing would, when $9 is not NULL and
-		// the conversation has no unfinished row on the same channel. Turns of one
-		// conversation commit one at a time (the conversation's row lock, then its
-		// revision), so no other row of the conversation can appear meanwhile.
+		// A row is leased to $9 until $10, counting an attempt, when $9 is not NULL and
+		// every unfinished row of the conversation on the same channel is under $9's
+		// live lease at $11, now (none at all: the row is the oldest, as ClaimOutgoing
+		// would claim it; else $9 delivers it after those, in order). A row waiting for
+		// a retry or parked has no lease, and one leased by another owner or expired may
+		// be claimed by another: either holds the new row back for ClaimOutgoing. The
+		// subquery reads the conversation's entries of the partial index
+		// outbox_unfinished and their rows. Turns of one conversation commit one at a
+		// time (the conversation's row lock, then its revision), so no other row of the
+		// conversation can appear meanwhile; a row finished meanwhile only drops out.
 		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
 				attempts, lease_owner, lease_expires_at)
 			SELECT $1::text, $2::text, $3::text, $4::text, $5::integer, $6::json, $7::timestamptz, $8::timestamptz,
 				claimed::integer, CASE WHEN claimed THEN $9::text END, CASE WHEN claimed THEN $10::timestamptz END
 			FROM (SELECT $9::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox
-				WHERE channel = $1::text AND user_id = $2::text AND via = $3::text AND finished_at IS NULL) AS claimed) AS c
+				WHERE channel = $1::text AND user_id = $2::text AND via = $3::text AND finished_at IS NULL
+				  AND (lease_owner = $9::text AND lease_expires_at > $11::timestamptz) IS NOT TRUE) AS claimed) AS c
 			RETURNING id, attempts = 1`
 		release = `UPDATE leases SET owner = '', expires_at = '-infinity'
 			WHERE channel = $1 AND user_id = $2 AND owner = $3`
@@ -267,7 +277,7 @@ func (s *Store) turnWork(t *bot.Turn) (w txWork, done func(), err error) {
 			due, owner = o.NotBefore, nil
 		}
 		b.Queue(insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq, payloads[i], ms(created[i]), ms(due),
-			owner, ms(now.Add(claimLease)))
+			owner, ms(now.Add(claimLease)), ms(now))
 	}
 	for _, l := range t.Transcript {
 		b.Queue(insertLine, c.Key.Channel, c.Key.User, ms(l.At), clean(string(l.Role)), clean(l.Name), clean(l.Text),

@@ -192,10 +192,13 @@ func (s *Store) ReleaseConversation(ctx context.Context, k bot.Key, owner string
 // (to drop redeliveries) and times; adds each Outgoing of t.Out that has messages to the
 // outbox, in order, with its Seq and delivering channel (Via); appends t.Transcript to the
 // conversation's transcript; archives t.Closed, if set, replacing an archived ticket of
-// the same ID; with t.Claim, leases each added row that is then the oldest unfinished one
-// of its conversation and channel to t.Claim.Owner for t.Claim.Lease, counting the claim
-// as an attempt, exactly as ClaimOutgoing would; and with t.Release, ends that owner's
-// lease on the conversation as ReleaseConversation does. On success it increments
+// the same ID; with t.Claim, leases each added row that is due at once to t.Claim.Owner
+// for t.Claim.Lease, counting the claim as an attempt, when every earlier unfinished row
+// of its conversation and channel is under that owner's live lease: when there is none,
+// the row is the oldest, as ClaimOutgoing would claim it; else the owner delivers it after
+// those. A row waiting for a retry or parked, leased by another owner, or whose lease
+// expired holds the new row back for ClaimOutgoing. With t.Release, CommitTurn ends that
+// owner's lease on the conversation as ReleaseConversation does. On success it increments
 // t.Conversation.Revision and sets the ID of each Outgoing added, its CreatedAt to now if
 // it was zero, and Claimed when it was leased.
 //
@@ -221,10 +224,10 @@ func (s *Store) CommitTurn(ctx context.Context, t *bot.Turn) error {
 // state after the last turn; it is saved once, with a compare-and-swap on its revision,
 // which is incremented once. Each turn's event must be pending and, when its turn comes,
 // the conversation's oldest pending one: they are marked processed in order. Outgoings,
-// transcript lines, closed tickets, claims and a release are as for CommitTurn, except
-// that with a Claim an outgoing row that the batch's previous row on the same channel
-// waits behind is leased too when that one was: the caller delivers them in order. The
-// errors are CommitTurn's; on any error nothing is stored and the turns are left alone.
+// transcript lines, closed tickets, claims and a release are as for CommitTurn, the
+// batch's earlier rows counting as earlier rows: a row behind one the batch leased is
+// leased too, and the caller delivers them in order. The errors are CommitTurn's; on any
+// error nothing is stored and the turns are left alone.
 //
 // A worker stepping a backlog commits it this way so that the conversation's row and
 // the per-conversation index entries are written once for the batch, not once per event.
@@ -265,19 +268,21 @@ func (s *Store) commitTurns(ctx context.Context, ts []*bot.Turn) error {
 			  AND NOT EXISTS (SELECT 1 FROM inbox AS e
 				WHERE e.channel = ?3 AND e.user_id = ?4 AND e.processed_at IS NULL
 				  AND (e.at, e.seq) < (inbox.at, inbox.seq))`
-		// A row is leased to ?9 until ?10, as ClaimOutgoing would, when ?9 is not NULL
-		// and the conversation has no unfinished row on the same channel.
+		// A row is leased to ?9 until ?10, counting an attempt, when ?9 is not NULL and
+		// every unfinished row of the conversation on the same channel is under ?9's
+		// live lease at ?11, now (none at all: the row is the oldest, as ClaimOutgoing
+		// would claim it; else ?9 delivers it after those, in order). A row waiting for
+		// a retry or parked has no lease, and one leased by another owner or expired may
+		// be claimed by another: either holds the new row back for ClaimOutgoing. The
+		// subquery reads the conversation's entries of the partial index
+		// outbox_unfinished and their rows. This covers a batch's rows too: a row
+		// behind one the batch leased is leased as well.
 		insertOut = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
 				attempts, lease_owner, lease_expires_at)
 			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, claimed, iif(claimed, ?9, NULL), iif(claimed, ?10, NULL)
 			FROM (SELECT ?9 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox
-				WHERE channel = ?1 AND user_id = ?2 AND via = ?3 AND finished_at IS NULL) AS claimed)
-			RETURNING id, attempts`
-		// insertOut for a row whose channel's unfinished rows are all this batch's and
-		// leased to ?9 (when ?9 is not NULL).
-		insertChained = `INSERT INTO outbox (channel, user_id, via, event_id, seq, payload, created_at, next_attempt_at,
-				attempts, lease_owner, lease_expires_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 IS NOT NULL, ?9, iif(?9 IS NULL, NULL, ?10))
+				WHERE channel = ?1 AND user_id = ?2 AND via = ?3 AND finished_at IS NULL
+				  AND (lease_owner = ?9 AND lease_expires_at > ?11) IS NOT TRUE) AS claimed)
 			RETURNING id, attempts`
 	)
 	c := ts[0].Conversation
@@ -309,8 +314,6 @@ func (s *Store) commitTurns(ctx context.Context, ts []*bot.Turn) error {
 			return err
 		}
 		now := s.now()
-		// Per delivering channel: whether the batch's last row on it was leased.
-		var chained map[string]bool
 		for _, r := range rows {
 			t := r.t
 			res, err := q.ExecContext(ctx, processed, now.UnixMilli(), t.EventID, c.Key.Channel, c.Key.User)
@@ -340,20 +343,11 @@ func (s *Store) commitTurns(ctx context.Context, ts []*bot.Turn) error {
 				if o.NotBefore.After(now) {
 					due, owner = o.NotBefore, nil
 				}
-				ins := insertOut
-				if chained[o.Via()] {
-					ins = insertChained
-				}
-				err := q.QueryRowContext(ctx, ins, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
-					r.payloads[i], r.created[i].UnixMilli(), due.UnixMilli(), owner, now.Add(claimLease).UnixMilli()).Scan(&r.ids[i], &r.claimed[i])
+				err := q.QueryRowContext(ctx, insertOut, c.Key.Channel, c.Key.User, o.Via(), t.EventID, o.Seq,
+					r.payloads[i], r.created[i].UnixMilli(), due.UnixMilli(), owner, now.Add(claimLease).UnixMilli(),
+					now.UnixMilli()).Scan(&r.ids[i], &r.claimed[i])
 				if err != nil {
 					return fmt.Errorf("add outgoing %d of %s: %w", o.Seq, t.EventID, err)
-				}
-				if len(ts) > 1 {
-					if chained == nil {
-						chained = make(map[string]bool)
-					}
-					chained[o.Via()] = r.claimed[i]
 				}
 			}
 			if len(t.Transcript) > 0 {

@@ -31,6 +31,7 @@ func Bench(b *testing.B, open func(b *testing.B) BenchStore, fill func(b *testin
 	b.Run("AddEvents", func(b *testing.B) { benchAddEvents(b, open) })
 	b.Run("ClaimCommit", func(b *testing.B) { benchClaimCommit(b, open, fill) })
 	b.Run("IdlePoll", func(b *testing.B) { benchIdlePoll(b, open, fill) })
+	b.Run("ClaimOutgoing", func(b *testing.B) { benchClaimOutgoing(b, open) })
 	b.Run("SaveConversation", func(b *testing.B) { benchSaveConversation(b, open) })
 	b.Run("LoadConversation", func(b *testing.B) { benchLoadConversation(b, open) })
 }
@@ -129,6 +130,62 @@ func benchIdlePoll(b *testing.B, open func(*testing.B) BenchStore, fill func(*te
 		if outs, err := s.ClaimOutgoing(ctx, "deliverer", 16, 30*time.Second); err != nil || len(outs) != 0 {
 			b.Fatal(outs, err)
 		}
+	}
+}
+
+// benchClaimOutgoing measures a deliverer's poll that finds one row to deliver while
+// other rows are being delivered: claim it and finish it. "leased" runs with that many
+// unfinished rows, each the only one of its conversation, under another owner's live
+// lease (claimed as their turns committed), as under load; the claim must not read them.
+func benchClaimOutgoing(b *testing.B, open func(*testing.B) BenchStore) {
+	for _, leased := range []int{0, 5000} {
+		b.Run(fmt.Sprintf("leased=%d", leased), func(b *testing.B) {
+			s := open(b)
+			ctx := b.Context()
+			at := time.Date(2025, time.April, 1, 9, 30, 0, 0, time.UTC)
+			msgs := []bot.Message{{Kind: bot.MsgText, Text: "ok"}}
+			n := 0
+			// commit stores the next event in conversation k and commits its turn with one
+			// message, leased to claim's owner if claim is set.
+			commit := func(k bot.Key, claim *bot.Claim) {
+				b.Helper()
+				n++
+				ev := BenchEvent(n, at)
+				ev.Key = k
+				if _, err := s.AddEvents(ctx, []bot.Event{ev}); err != nil {
+					b.Fatal(err)
+				}
+				c, err := s.Conversation(ctx, k)
+				if errors.Is(err, bot.ErrNotFound) {
+					c, err = &bot.Conversation{Key: k, Status: bot.StatusActive, Node: "start"}, nil
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				out := &bot.Outgoing{Key: k, EventID: ev.ID, Address: ev.Address, EventAt: ev.At, Messages: msgs}
+				if err := s.CommitTurn(ctx, &bot.Turn{Conversation: c, EventID: ev.ID, Out: []*bot.Outgoing{out}, Claim: claim}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			busy := &bot.Claim{Owner: "busy", Lease: time.Hour}
+			for i := range leased {
+				commit(bot.Key{Channel: "line", User: fmt.Sprintf("busy%05d", i)}, busy)
+			}
+			due := bot.Key{Channel: "line", User: "due"}
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				commit(due, nil)
+				b.StartTimer()
+				outs, err := s.ClaimOutgoing(ctx, "deliverer", 16, 30*time.Second)
+				if err != nil || len(outs) != 1 {
+					b.Fatal(outs, err)
+				}
+				if err := s.FinishOutgoing(ctx, outs[0].ID, "deliverer", "push"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ var outboxTests = []test{
 	{"FinishedOrMissing", testOutboxFinishedOrMissing},
 	{"CancelledContext", testOutboxCancelledContext},
 	{"CommitClaim", testOutboxCommitClaim},
+	{"CommitClaimBehind", testOutboxCommitClaimBehind},
 	{"CommitClaimExpiry", testOutboxCommitClaimExpiry},
 	{"Park", testOutboxPark},
 	{"NotBefore", testOutboxNotBefore},
@@ -90,9 +92,10 @@ func claimTurn(t *testing.T, s Store, k bot.Key, id string, at time.Time, owner 
 	return outs
 }
 
-// testOutboxCommitClaim checks CommitTurn with a Claim: a row that is the oldest
-// unfinished one of its conversation and channel is leased to the claim's owner, as if it
-// had claimed it, and the others wait their turn.
+// testOutboxCommitClaim checks CommitTurn with a Claim: a row is leased to the claim's
+// owner, as if it had claimed it, when every earlier unfinished row of its conversation
+// and channel is under that owner's live lease, or there is none; the owner finishes them
+// in order, and a row held back comes from ClaimOutgoing once those before it are done.
 func testOutboxCommitClaim(t *testing.T, s Store, _ *clock) {
 	a := bot.Key{Channel: "line", User: "A"}
 	mk := func(via, text string) *bot.Outgoing {
@@ -100,39 +103,135 @@ func testOutboxCommitClaim(t *testing.T, s Store, _ *clock) {
 		o.Channel = via
 		return o
 	}
-	// Two rows for LINE and one for Slack in one turn: the first of each channel is claimed.
+	// Two rows for LINE and one for Slack in one turn: all leased, the second LINE row
+	// behind the first.
 	outs := claimTurn(t, s, a, "a1", t0, "w1", mk("line", "one"), mk("line", "two"), mk("slack", "ticket"))
-	if got := []bool{outs[0].Claimed, outs[1].Claimed, outs[2].Claimed}; !reflect.DeepEqual(got, []bool{true, false, true}) {
-		t.Fatalf("Claimed = %v, want [true false true]", got)
+	if got := []bool{outs[0].Claimed, outs[1].Claimed, outs[2].Claimed}; !reflect.DeepEqual(got, []bool{true, true, true}) {
+		t.Fatalf("Claimed = %v, want [true true true]", got)
 	}
 	claimOut(t, s, "d2", 10) // leased to w1
-	// A later turn's row waits behind the claimed one.
+	// A later turn's row behind rows that w1 holds is leased to w1 too.
 	next := claimTurn(t, s, a, "a2", t0.Add(time.Second), "w1", mk("line", "three"))
-	if next[0].Claimed {
-		t.Fatal("a row behind an unfinished one was claimed")
+	if !next[0].Claimed {
+		t.Fatal("a row behind rows leased to its claim's owner was not claimed")
 	}
+	// Another owner's (the conversation moved to another process) is held back, and so
+	// is a row behind that one, whoever commits it.
+	other := claimTurn(t, s, a, "a3", t0.Add(2*time.Second), "w2", mk("line", "four"))
+	if other[0].Claimed {
+		t.Fatal("a row behind rows leased to another owner was claimed")
+	}
+	after := claimTurn(t, s, a, "a4", t0.Add(3*time.Second), "w1", mk("line", "five"))
+	if after[0].Claimed {
+		t.Fatal("a row behind one not leased was claimed")
+	}
+	claimOut(t, s, "d2", 10)
 	// The claim's owner finishes as if it had claimed; then the rows come in order.
 	finishOut(t, s, outs[0].ID, "w1", "reply")
-	finishOut(t, s, outs[2].ID, "w1", "reply")
-	if err := s.FinishOutgoing(t.Context(), outs[1].ID, "w1", "reply"); !errors.Is(err, bot.ErrConflict) {
+	finishOut(t, s, outs[1].ID, "w1", "push")
+	finishOut(t, s, outs[2].ID, "w1", "push")
+	finishOut(t, s, next[0].ID, "w1", "push")
+	if err := s.FinishOutgoing(t.Context(), other[0].ID, "w2", "push"); !errors.Is(err, bot.ErrConflict) {
 		t.Errorf("FinishOutgoing of a row not claimed: err = %v, want bot.ErrConflict", err)
 	}
-	got := claimOut(t, s, "d2", 10, outs[1])
+	got := claimOut(t, s, "d2", 10, other[0])
 	if got[0].Attempts != 0 {
 		t.Errorf("unclaimed row: Attempts = %d, want 0", got[0].Attempts)
 	}
-	finishOut(t, s, outs[1].ID, "d2", "push")
-	claimOut(t, s, "d2", 10, next[0])
-	finishOut(t, s, next[0].ID, "d2", "push")
+	finishOut(t, s, other[0].ID, "d2", "push")
+	claimOut(t, s, "d2", 10, after[0])
+	finishOut(t, s, after[0].ID, "d2", "push")
 
 	// Without a Claim nothing is leased; with every earlier row finished, a new one is.
-	plain := turn(t, s, a, "a3", t0.Add(2*time.Second), "four")
+	plain := turn(t, s, a, "a5", t0.Add(4*time.Second), "six")
 	if plain.Claimed {
 		t.Error("a row committed without Claim has Claimed set")
 	}
 	finishOut(t, s, claimOut(t, s, "d2", 10, plain)[0].ID, "d2", "reply")
-	if last := claimTurn(t, s, a, "a4", t0.Add(3*time.Second), "w1", mk("line", "five")); !last[0].Claimed {
+	if last := claimTurn(t, s, a, "a6", t0.Add(5*time.Second), "w1", mk("line", "seven")); !last[0].Claimed {
 		t.Error("a row with every earlier one finished was not claimed")
+	}
+}
+
+// testOutboxCommitClaimBehind checks which earlier rows of a conversation and channel let
+// CommitTurn lease a new row to its Claim's owner: only rows under that owner's live
+// lease, however it got it. Each case has a conversation of its own; the cases share the
+// store and its clock, and a case that moves the clock is done with by the next.
+func testOutboxCommitClaimBehind(t *testing.T, s Store, clk *clock) {
+	ctx := t.Context()
+	// claimed claims due rows for owner and fails unless o is among them.
+	claimed := func(t *testing.T, owner string, o *bot.Outgoing) {
+		t.Helper()
+		got, err := s.ClaimOutgoing(ctx, owner, 100, lease)
+		if err != nil {
+			t.Fatalf("ClaimOutgoing by %s: %v", owner, err)
+		}
+		if !slices.ContainsFunc(got, func(g bot.Outgoing) bool { return g.ID == o.ID }) {
+			t.Fatalf("ClaimOutgoing by %s = rows %s, want row %d among them", owner, outIDs(got), o.ID)
+		}
+	}
+	// A case's before commits the conversation's earlier rows in the state it names.
+	type earlier struct {
+		t    *testing.T
+		k    bot.Key
+		turn int
+	}
+	next := func(e *earlier) (string, time.Time) {
+		e.turn++
+		return fmt.Sprintf("%s-%d", e.k.User, e.turn), t0.Add(time.Duration(e.turn) * time.Second)
+	}
+	// claimTurn and turn, for the case's conversation.
+	byOwner := func(e *earlier, owner, via string) *bot.Outgoing {
+		id, at := next(e)
+		o := outgoing(event(e.k, id, at), id)
+		o.Channel = via
+		return claimTurn(e.t, s, e.k, id, at, owner, o)[0]
+	}
+	plain := func(e *earlier) *bot.Outgoing {
+		id, at := next(e)
+		return turn(e.t, s, e.k, id, at, id)
+	}
+	cases := []struct {
+		name   string
+		before func(e *earlier)
+		want   bool
+	}{
+		{"none", func(e *earlier) {}, true},
+		{"leased to the owner at commit", func(e *earlier) { byOwner(e, "w1", "line") }, true},
+		{"two leased to the owner", func(e *earlier) { byOwner(e, "w1", "line"); byOwner(e, "w1", "line") }, true},
+		{"leased to the owner by ClaimOutgoing", func(e *earlier) { claimed(e.t, "w1", plain(e)) }, true},
+		{"the owner's lease in its last millisecond", func(e *earlier) {
+			byOwner(e, "w1", "line")
+			clk.Advance(lease - time.Millisecond)
+		}, true},
+		{"finished", func(e *earlier) { finishOut(e.t, s, byOwner(e, "w2", "line").ID, "w2", "push") }, true},
+		{"on another channel, leased to another owner", func(e *earlier) { byOwner(e, "w2", "slack") }, true},
+		{"leased to another owner at commit", func(e *earlier) { byOwner(e, "w2", "line") }, false},
+		{"claimed by another owner", func(e *earlier) { claimed(e.t, "d1", plain(e)) }, false},
+		{"not leased", func(e *earlier) { plain(e) }, false},
+		{"one of two leased to the owner", func(e *earlier) { byOwner(e, "w1", "line"); plain(e) }, false},
+		{"the owner's lease expired", func(e *earlier) {
+			byOwner(e, "w1", "line")
+			clk.Advance(lease)
+		}, false},
+		{"waiting for a retry", func(e *earlier) {
+			retryOut(e.t, s, byOwner(e, "w1", "line").ID, "w1", clk.Now().Add(time.Minute))
+		}, false},
+		{"due for a retry", func(e *earlier) { retryOut(e.t, s, byOwner(e, "w1", "line").ID, "w1", clk.Now()) }, false},
+		{"parked", func(e *earlier) {
+			if err := s.ParkOutgoing(ctx, byOwner(e, "w1", "line").ID, "w1", clk.Now().Add(time.Minute)); err != nil {
+				e.t.Fatalf("ParkOutgoing: %v", err)
+			}
+		}, false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := &earlier{t: t, k: bot.Key{Channel: "line", User: fmt.Sprintf("U%d", i)}}
+			c.before(e)
+			if got := byOwner(e, "w1", "line"); got.Claimed != c.want {
+				t.Errorf("Claimed = %v, want %v", got.Claimed, c.want)
+			}
+		})
 	}
 }
 

@@ -1,0 +1,17 @@
+-- outbox_claimable lets ClaimOutgoing find the unfinished rows with no lease (-infinity:
+-- never claimed, or given back by a retry or a park) or an expired one by one range scan up
+-- to now, without reading the rows under a live lease: under load most unfinished rows are
+-- leased, being delivered, and grouping them all cost 12.5 ms a claim.
+--
+-- Its cost is an index entry for each row added, and that an update which changes a lease
+-- (a claim by ClaimOutgoing, a retry, a park) is no longer a heap-only (HOT) update, so it
+-- adds entries to the table's other indexes too. A row claimed as its turn commits (most
+-- rows, with the commit's claim) changes no lease between insert and finish (MarkReplying
+-- stays HOT), and a finish was never HOT (it changes finished_at, in outbox_unfinished's
+-- predicate).
+--
+-- The entry of a finished row stays until a vacuum, keyed by its last lease's expiry: past
+-- that it is in the range the claim scans, a dead entry that claims visit until a vacuum or
+-- an index scan marks it dead, as the grouping visited every dead entry of
+-- outbox_unfinished.
+CREATE INDEX outbox_claimable ON outbox ((coalesce(lease_expires_at, '-infinity'))) WHERE finished_at IS NULL;
